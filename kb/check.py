@@ -1,0 +1,175 @@
+"""`kb check`: every problem of a content tree, in one run.
+
+Per-file problems (YAML, missing fields, bad dates…) come from reading the tree; this
+module adds the rules that need the vocabulary, today's date or other files: statuses,
+chronology, evidence sources, quotes, and identifiers that clash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from .frontmatter import nearest_line
+from .content import ContentTree, display_path, read_tree
+from .model import Problem, Promise, Source
+from .quotes import FoldedText
+
+
+@dataclass
+class Report:
+    """The outcome of a check, with the counts people want to see."""
+
+    problems: list[Problem]
+    promises: int
+    sources: int
+    history_entries: int
+    verified_quotes: int
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [problem for problem in self.problems if problem.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [problem for problem in self.problems if problem.severity == "warning"]
+
+
+def check_content(root: Path, today: date | None = None, progress=None) -> Report:
+    """Read and check the content tree at `root`."""
+    return check_tree(read_tree(root, progress), today)
+
+
+def check_tree(tree: ContentTree, today: date | None = None) -> Report:
+    """Check a tree already read; report every problem found."""
+    today = today or date.today()
+    problems = list(tree.problems)
+    promises = list(tree.promises.values()) + tree.broken_promises
+    sources: dict[str, Source] = {s.id: s for s in tree.broken_sources} | tree.sources
+    folded: dict[str, FoldedText] = {}
+    verified = 0
+    for promise in promises:
+        problems.extend(_check_promise(promise, tree, today))
+        for problem_or_hit in _check_evidence(promise, sources, folded):
+            if problem_or_hit is None:
+                verified += 1
+            else:
+                problems.append(problem_or_hit)
+    for source in sources.values():
+        if source.date and source.date > today:
+            problems.append(_at(source, "date", f"date dans le futur ({source.date.isoformat()})"))
+    problems.extend(_check_identifiers(promises))
+    return Report(
+        problems=sorted(set(problems), key=Problem.sort_key),
+        promises=len(promises),
+        sources=len(sources),
+        history_entries=sum(len(promise.history) for promise in promises),
+        verified_quotes=verified,
+    )
+
+
+def _at(item: Promise | Source, field: str, message: str, severity: str = "error") -> Problem:
+    return Problem(display_path(item.path), _line(item, field), field, message, severity)
+
+
+def _line(item: Promise | Source, field: str) -> int | None:
+    return nearest_line(item.lines, field)
+
+
+def _check_promise(promise: Promise, tree: ContentTree, today: date) -> list[Problem]:
+    problems = []
+    known = ", ".join(tree.statuses)
+
+    def unknown_status(field: str, status: str | None) -> None:
+        if status and status not in tree.statuses:
+            problems.append(_at(promise, field, f"statut inconnu « {status} » (statuts connus : {known})"))
+
+    unknown_status("status", promise.status)
+    if promise.made_on and promise.made_on > today:
+        problems.append(_at(promise, "made_on", f"date dans le futur ({promise.made_on.isoformat()})"))
+    if promise.made_on and promise.due and promise.due < promise.made_on:
+        problems.append(_at(promise, "due", "l'échéance précède la date de l'engagement (made_on)"))
+    previous = None
+    for index, entry in enumerate(promise.history):
+        field = f"history[{index}]"
+        unknown_status(f"{field}.status", entry.status)
+        if entry.date is None:
+            continue
+        if entry.date > today:
+            problems.append(_at(promise, f"{field}.date", f"date dans le futur ({entry.date.isoformat()})"))
+        if promise.made_on and entry.date < promise.made_on:
+            problems.append(
+                _at(promise, f"{field}.date", f"entrée datée avant l'engagement (made_on {promise.made_on.isoformat()})")
+            )
+        if previous and entry.date < previous:
+            problems.append(
+                _at(
+                    promise,
+                    f"{field}.date",
+                    f"historique dans le désordre : {entry.date.isoformat()} après {previous.isoformat()} "
+                    "(les entrées vont de la plus ancienne à la plus récente)",
+                )
+            )
+        previous = max(previous, entry.date) if previous else entry.date
+        if not entry.evidence:
+            problems.append(_at(promise, field, "entrée sans preuve : ajoutez une citation d'un document source", "warning"))
+    if promise.history and promise.status and promise.history[-1].status and promise.status != promise.history[-1].status:
+        last = len(promise.history) - 1
+        problems.append(
+            _at(
+                promise,
+                "status",
+                f"« {promise.status} » diffère du statut de la dernière entrée d'historique "
+                f"(history[{last}] : « {promise.history[-1].status} »)",
+            )
+        )
+    return problems
+
+
+def _check_evidence(promise: Promise, sources: dict[str, Source], folded: dict[str, FoldedText]):
+    """Yield a Problem per bad piece of evidence, and None per verified quote."""
+    for index, entry in enumerate(promise.history):
+        for number, proof in enumerate(entry.evidence):
+            field = f"history[{index}].evidence[{number}]"
+            source = sources.get(proof.source)
+            if source is None:
+                yield _at(promise, f"{field}.source", f"source inconnue « {proof.source} » (aucun fichier sources/{proof.source}.md)")
+                continue
+            if proof.source not in folded:
+                folded[proof.source] = FoldedText.of(source.text or "")
+            text = folded[proof.source]
+            if text.contains(proof.quote):
+                yield None
+                continue
+            found = text.longest_matching_prefix(proof.quote)
+            hint = (
+                f" ; le début « {found} » s'y trouve, la suite diffère"
+                if found
+                else " ; même son premier mot en est absent"
+            )
+            yield Problem(
+                display_path(promise.path),
+                proof.line or _line(promise, f"{field}.quote"),
+                f"{field}.quote",
+                f"citation introuvable dans la source « {proof.source} »{hint}",
+            )
+
+
+def _check_identifiers(promises: list[Promise]) -> list[Problem]:
+    problems = []
+    ids = {promise.id for promise in promises}
+    claimed: dict[str, Promise] = {}
+    for promise in promises:
+        for index, alias in enumerate(promise.aliases):
+            field = f"aliases[{index}]"
+            if alias == promise.id:
+                problems.append(_at(promise, field, "un alias ne peut pas être l'identifiant de la promesse elle-même"))
+            elif alias in ids:
+                problems.append(_at(promise, field, f"l'alias « {alias} » est l'identifiant d'une autre promesse"))
+            elif alias in claimed and claimed[alias] is not promise:
+                other = display_path(claimed[alias].path)
+                problems.append(_at(promise, field, f"l'alias « {alias} » est déjà déclaré par {other}"))
+            else:
+                claimed[alias] = promise
+    return problems

@@ -1,0 +1,93 @@
+"""The `kb` command line."""
+
+from __future__ import annotations
+
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import click
+
+from .check import check_content
+from .content import ContentError
+from .paths import default_content_dir
+
+CONTENT_OPTION = click.option(
+    "--content",
+    "content_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dossier de contenu (défaut : $KB_CONTENT_DIR, sinon ./content).",
+)
+
+
+def _progress(label: str):
+    """A progress bar on the terminal; silent when output is piped (CI logs, scripts)."""
+
+    def wrap(items):
+        if not sys.stderr.isatty():
+            yield from items
+            return
+        with click.progressbar(items, label=label, file=sys.stderr) as bar:
+            yield from bar
+
+    return wrap
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version("kb"), prog_name="kb")
+def main() -> None:
+    """kb : suivi des promesses politiques et vérification des faits.
+
+    Les fichiers de content/ sont la vérité publiée ; la base de données porte le
+    travail de la rédaction ; l'index de recherche se reconstruit à partir des fichiers.
+    """
+
+
+@main.command()
+@CONTENT_OPTION
+@click.option("--strict", is_flag=True, help="Échoue aussi sur les avertissements.")
+def check(content_dir: Path | None, strict: bool) -> None:
+    """Vérifie tout le contenu et liste chaque problème (fichier, ligne, champ).
+
+    Contrôle le YAML, les champs obligatoires, les statuts, les dates, l'ordre de
+    l'historique, les sources citées, la présence exacte de chaque citation dans sa
+    source, les identifiants et alias. Code de sortie 1 s'il y a au moins une erreur.
+    """
+    root = content_dir or default_content_dir()
+    started = time.perf_counter()
+    try:
+        report = check_content(root, progress=_progress("Lecture du contenu"))
+    except ContentError as error:
+        raise click.ClickException(str(error)) from None
+    elapsed = time.perf_counter() - started
+    for problem in report.problems:
+        click.echo(str(problem))
+    errors, warnings = len(report.errors), len(report.warnings)
+    click.echo(
+        f"{report.promises} promesses, {report.sources} sources, {report.history_entries} entrées "
+        f"d'historique, {report.verified_quotes} citations vérifiées — {errors} erreur(s), "
+        f"{warnings} avertissement(s) en {elapsed:.2f} s"
+    )
+    if errors or (strict and warnings):
+        sys.exit(1)
+
+
+@main.command()
+@CONTENT_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port d'écoute.")
+@click.option("--debug/--no-debug", default=False, help="Rechargement automatique et débogueur (développement).")
+def serve(content_dir: Path | None, host: str, port: int, debug: bool) -> None:
+    """Lance le serveur de développement sur les réglages embarqués.
+
+    Sert le site public à partir du dossier de contenu. Pour la production, voir la
+    documentation (serveur WSGI et plusieurs processus).
+    """
+    from .web import create_app
+
+    config = {"CONTENT_DIR": str(content_dir.resolve())} if content_dir else None
+    app = create_app(config)
+    click.echo(f"kb : {app.config['CONTENT_DIR']} servi sur http://{host}:{port}/", err=True)
+    app.run(host=host, port=port, debug=debug)

@@ -1,0 +1,362 @@
+"""The content tree: read promise and source files into plain objects, write promises back.
+
+Reading is lenient on purpose: a file with a missing field still yields an object (with
+None where the value is missing) and a list of problems, so `kb check` can report every
+problem of every file in one run. Only files read without error are *published* (served
+by the site and indexed); the others are kept aside for the checker.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from . import frontmatter
+from .files import atomic_write
+from .model import ID_PATTERN, SOURCE_KINDS, Evidence, HistoryEntry, Problem, Promise, Source, Status
+from .statuses import load_statuses
+
+# Promises are written by hand: anything this large is an accident (a pasted PDF, a binary).
+MAX_PROMISE_BYTES = 512 * 1024
+# Sources hold whole documents; a long council deliberation is a few hundred KB of text.
+MAX_SOURCE_BYTES = 20 * 1024 * 1024
+
+PROMISE_KEYS = (
+    "id", "title", "made_by", "party", "list", "territory", "theme",
+    "made_on", "due", "status", "history", "reply", "aliases",
+)  # fmt: skip
+SOURCE_KEYS = ("id", "title", "publisher", "kind", "date", "date_note", "reference", "url", "sha256")
+HISTORY_KEYS = ("date", "status", "note", "evidence")
+EVIDENCE_KEYS = ("source", "quote")
+
+DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+URL = re.compile(r"^https?://\S+$")
+
+
+class ContentError(Exception):
+    """The content tree cannot be read at all (missing directory…)."""
+
+
+@dataclass
+class ContentTree:
+    """Everything under a content directory, as read from disk."""
+
+    root: Path
+    statuses: dict[str, Status]
+    promises: dict[str, Promise] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    # Files that parsed only partly: not published, but still checked as far as possible.
+    broken_promises: list[Promise] = field(default_factory=list)
+    broken_sources: list[Source] = field(default_factory=list)
+
+    @property
+    def final_statuses(self) -> set[str]:
+        return {key for key, status in self.statuses.items() if status.final}
+
+
+def display_path(path: Path) -> str:
+    """A path as people should read it in messages: relative to where they stand."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def read_tree(root: Path, progress: Callable[[list[Path]], Iterable[Path]] | None = None) -> ContentTree:
+    """Read a whole content tree: the status vocabulary, every promise and every source."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ContentError(f"dossier de contenu introuvable : {display_path(root)}")
+    statuses, problems = load_statuses(root)
+    tree = ContentTree(root=root, statuses=statuses, problems=problems)
+    files: list[Path] = []
+    for folder in ("promises", "sources"):
+        directory = root / folder
+        if not directory.is_dir():
+            tree.problems.append(Problem(display_path(directory), None, None, "dossier manquant"))
+            continue
+        for path in sorted(directory.iterdir()):
+            if path.name.startswith("."):
+                continue  # editor swap files, .gitkeep
+            if path.suffix == ".md" and path.is_file():
+                files.append(path)
+            else:
+                tree.problems.append(
+                    Problem(display_path(path), None, None, "ignoré : seuls les fichiers .md sont lus", "warning")
+                )
+    for path in progress(files) if progress else files:
+        if path.parent.name == "promises":
+            promise, file_problems = read_promise_file(path)
+            _keep(tree.promises, tree.broken_promises, promise, file_problems)
+        else:
+            source, file_problems = read_source_file(path)
+            _keep(tree.sources, tree.broken_sources, source, file_problems)
+        tree.problems.extend(file_problems)
+    return tree
+
+
+def _keep(published: dict, broken: list, item, problems: list[Problem]) -> None:
+    if item is None:
+        return
+    if any(problem.severity == "error" for problem in problems):
+        broken.append(item)
+    else:
+        published[item.id] = item
+
+
+def _read_text(path: Path, limit: int) -> tuple[str | None, list[Problem]]:
+    shown = display_path(path)
+    size = path.stat().st_size
+    if size > limit:
+        return None, [
+            Problem(shown, None, None, f"fichier trop gros ({size:,} octets ; limite {limit:,})".replace(",", " "))
+        ]
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        return None, [
+            Problem(shown, line, None, f"le fichier n'est pas en UTF-8 (octet 0x{raw[error.start]:02x} illisible)")
+        ]
+    return text.removeprefix("\ufeff").replace("\r\n", "\n"), []
+
+
+class _Fields:
+    """Reads typed fields out of one YAML mapping, recording a problem for each bad one."""
+
+    def __init__(self, shown: str, lines: dict[str, int], problems: list[Problem]):
+        self.shown = shown
+        self.lines = lines
+        self.problems = problems
+
+    def line(self, path: str) -> int | None:
+        return frontmatter.nearest_line(self.lines, path)
+
+    def problem(self, path: str | None, message: str, severity: str = "error") -> None:
+        self.problems.append(Problem(self.shown, self.line(path or ""), path, message, severity))
+
+    def mapping(self, value: Any, path: str, what: str) -> dict | None:
+        if isinstance(value, dict):
+            return value
+        self.problem(path or None, f"{what} doit être une table « clé: valeur »")
+        return None
+
+    def unknown_keys(self, data: dict, prefix: str, known: tuple[str, ...]) -> None:
+        for key in data:
+            if str(key) not in known:
+                hint = difflib.get_close_matches(str(key), known, n=1)
+                also = f" ; vouliez-vous dire « {hint[0]} » ?" if hint else f" (champs connus : {', '.join(known)})"
+                self.problem(prefix + str(key), f"champ inconnu{also}")
+
+    def text(self, data: dict, key: str, prefix: str = "", required: bool = False) -> str | None:
+        path = prefix + key
+        value = data.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.problem(path, "champ obligatoire manquant ou vide")
+            return None
+        if not isinstance(value, str):
+            self.problem(path, f"doit être du texte (lu : {value!r} ; mettez la valeur entre guillemets)")
+            return None
+        return value.strip()
+
+    def date(self, data: dict, key: str, prefix: str = "", required: bool = False) -> date | None:
+        path = prefix + key
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.problem(path, "date obligatoire manquante")
+            return None
+        text = str(value).strip()
+        try:
+            if not DATE_FORMAT.match(text):
+                raise ValueError
+            return date.fromisoformat(text)
+        except ValueError:
+            self.problem(path, f"date invalide « {text} » (attendu AAAA-MM-JJ, par exemple 2022-11-08)")
+            return None
+
+    def identifier(self, value: Any, path: str) -> str | None:
+        if not isinstance(value, str) or not ID_PATTERN.match(value):
+            self.problem(path, f"identifiant invalide « {value} » (minuscules, chiffres et tirets)")
+            return None
+        return value
+
+    def items(self, data: dict, key: str, prefix: str = "") -> list:
+        value = data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.problem(prefix + key, "doit être une liste (lignes commençant par « - »)")
+            return []
+        return value
+
+
+def _open_document(path: Path, limit: int, keys: tuple[str, ...]):
+    """Read and split a file; return (document, fields reader, problems) or stop early."""
+    shown = display_path(path)
+    text, problems = _read_text(path, limit)
+    if text is None:
+        return None, None, problems
+    try:
+        document = frontmatter.load(text)
+    except frontmatter.FrontMatterError as error:
+        return None, None, [Problem(shown, error.line, None, error.message)]
+    fields = _Fields(shown, document.lines, problems)
+    if fields.mapping(document.data, "", "le front matter") is None:
+        return None, None, problems
+    for key, line in document.duplicate_keys:
+        problems.append(Problem(shown, line, key, "champ en double (la deuxième valeur écraserait la première)"))
+    fields.unknown_keys(document.data, "", keys)
+    _check_file_id(path, document.data, fields)
+    return document, fields, problems
+
+
+def _check_file_id(path: Path, data: dict, fields: _Fields) -> None:
+    if not ID_PATTERN.match(path.stem):
+        fields.problem(
+            None, f"nom de fichier invalide : l'identifiant « {path.stem} » doit être en minuscules, chiffres et tirets"
+        )
+    if "id" in data and data["id"] != path.stem:
+        fields.problem("id", f"l'identifiant « {data['id']} » ne correspond pas au nom du fichier « {path.stem} »")
+
+
+def read_promise_file(path: Path) -> tuple[Promise | None, list[Problem]]:
+    """Parse one promise file; the promise may be partial when there are problems."""
+    document, fields, problems = _open_document(path, MAX_PROMISE_BYTES, PROMISE_KEYS)
+    if document is None:
+        return None, problems
+    data = document.data
+    history = []
+    for index, item in enumerate(fields.items(data, "history")):
+        entry = _read_history_entry(item, f"history[{index}]", fields)
+        if entry is not None:
+            history.append(entry)
+    if data.get("history") in (None, []):
+        fields.problem("history", "historique manquant : au moins une entrée datée avec un statut")
+    aliases = []
+    for index, alias in enumerate(fields.items(data, "aliases")):
+        alias = fields.identifier(alias, f"aliases[{index}]")
+        if alias:
+            aliases.append(alias)
+    promise = Promise(
+        id=path.stem,
+        title=fields.text(data, "title", required=True),
+        made_by=fields.text(data, "made_by", required=True),
+        territory=fields.text(data, "territory", required=True),
+        theme=fields.text(data, "theme", required=True),
+        made_on=fields.date(data, "made_on", required=True),
+        status=fields.text(data, "status", required=True),
+        history=history,
+        party=fields.text(data, "party"),
+        list_name=fields.text(data, "list"),
+        due=fields.date(data, "due"),
+        reply=fields.text(data, "reply"),
+        aliases=aliases,
+        body=document.body.strip("\n"),
+        path=path,
+        lines=document.lines,
+    )
+    return promise, problems
+
+
+def _read_history_entry(item: Any, path: str, fields: _Fields) -> HistoryEntry | None:
+    data = fields.mapping(item, path, "une entrée d'historique")
+    if data is None:
+        return None
+    prefix = path + "."
+    fields.unknown_keys(data, prefix, HISTORY_KEYS)
+    evidence = []
+    for index, proof in enumerate(fields.items(data, "evidence", prefix)):
+        proof_path = f"{prefix}evidence[{index}]"
+        proof_data = fields.mapping(proof, proof_path, "une preuve")
+        if proof_data is None:
+            continue
+        fields.unknown_keys(proof_data, proof_path + ".", EVIDENCE_KEYS)
+        source = fields.text(proof_data, "source", proof_path + ".", required=True)
+        quote = fields.text(proof_data, "quote", proof_path + ".", required=True)
+        if source and quote:
+            evidence.append(Evidence(source, quote, line=fields.line(proof_path + ".quote")))
+    return HistoryEntry(
+        date=fields.date(data, "date", prefix, required=True),
+        status=fields.text(data, "status", prefix, required=True),
+        note=fields.text(data, "note", prefix),
+        evidence=evidence,
+        line=fields.line(path),
+    )
+
+
+def read_source_file(path: Path) -> tuple[Source | None, list[Problem]]:
+    """Parse one source file; its body is the document's text, kept exactly as it is."""
+    document, fields, problems = _open_document(path, MAX_SOURCE_BYTES, SOURCE_KEYS)
+    if document is None:
+        return None, problems
+    data = document.data
+    kind = fields.text(data, "kind", required=True)
+    if kind and kind not in SOURCE_KINDS:
+        fields.problem("kind", f"type inconnu « {kind} » (types possibles : {', '.join(SOURCE_KINDS)})")
+    url = fields.text(data, "url")
+    if url and not URL.match(url):
+        fields.problem("url", f"adresse invalide « {url} » (attendu http:// ou https://)")
+    sha256 = fields.text(data, "sha256")
+    if sha256 and not SHA256.match(sha256):
+        fields.problem("sha256", "empreinte invalide (64 caractères hexadécimaux en minuscules)")
+    if not document.body.strip():
+        fields.problem(None, "texte du document vide : le texte intégral suit le front matter")
+    source = Source(
+        id=path.stem,
+        title=fields.text(data, "title", required=True),
+        publisher=fields.text(data, "publisher", required=True),
+        kind=kind,
+        date=fields.date(data, "date", required=True),
+        text=document.body,
+        reference=fields.text(data, "reference"),
+        url=url,
+        sha256=sha256,
+        date_note=fields.text(data, "date_note"),
+        path=path,
+        lines=document.lines,
+    )
+    return source, problems
+
+
+def promise_to_text(promise: Promise) -> str:
+    """The file kb writes for a promise: fixed key order, stable YAML, Markdown body."""
+    data: dict[str, Any] = {"title": promise.title, "made_by": promise.made_by}
+    if promise.party:
+        data["party"] = promise.party
+    if promise.list_name:
+        data["list"] = promise.list_name
+    data.update(territory=promise.territory, theme=promise.theme, made_on=promise.made_on)
+    if promise.due:
+        data["due"] = promise.due
+    data["status"] = promise.status
+    data["history"] = [_history_to_data(entry) for entry in promise.history]
+    if promise.reply:
+        data["reply"] = promise.reply
+    data["aliases"] = list(promise.aliases)
+    return frontmatter.dump(data, promise.body)
+
+
+def _history_to_data(entry: HistoryEntry) -> dict[str, Any]:
+    data: dict[str, Any] = {"date": entry.date, "status": entry.status}
+    if entry.note:
+        data["note"] = entry.note
+    if entry.evidence:
+        data["evidence"] = [{"source": proof.source, "quote": proof.quote} for proof in entry.evidence]
+    return data
+
+
+def write_promise(content_root: Path, promise: Promise) -> Path:
+    """Write a promise file atomically; return its path."""
+    path = Path(content_root) / "promises" / f"{promise.id}.md"
+    atomic_write(path, promise_to_text(promise))
+    return path

@@ -1,0 +1,23 @@
+"""Where kb finds its templates, static files and default directories."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+
+
+def _bundled(name: str) -> Path:
+    # A wheel carries templates/ and static/ inside the package; a checkout has them at the top.
+    inside = PACKAGE / name
+    return inside if inside.is_dir() else PACKAGE.parent / name
+
+
+TEMPLATES = _bundled("templates")
+STATIC = _bundled("static")
+
+
+def default_content_dir() -> Path:
+    """The content tree: $KB_CONTENT_DIR, else ./content."""
+    return Path(os.environ.get("KB_CONTENT_DIR") or "content").resolve()

@@ -1,0 +1,118 @@
+"""Quote verification: does a quoted passage occur in a source text?
+
+The rule (shared by `kb check`, the newsroom and the source pages): compare after
+folding case, whitespace, accents, ligatures (œ→oe, æ→ae) and typographic
+apostrophes, quotes and dashes. Journalists copy from PDFs and web pages, so the
+same words arrive with « » or " ", ’ or ', line breaks or spaces; none of that
+should make a true quote fail, while any change of wording still does.
+
+A quote may elide words with "[…]" (or "[...]"): each part must then occur, in order.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+_APOSTROPHES = "’‘‛`´ʼʹ′"
+_QUOTE_MARKS = "“”„‟«»‹›″"
+_DASHES = "‐‑‒–—―−"
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+# French typography puts a (often non-breaking) space before these and inside « »;
+# a copied quote may or may not have it, so spaces next to them are dropped on both sides.
+_SPACE_AGNOSTIC = set('":;!?')
+
+ELISION = re.compile(r"\[\s*(?:…|\.\.\.)\s*\]")
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    """What one character becomes once folded (possibly nothing, possibly two letters)."""
+    if ch in _INVISIBLE:
+        return ""
+    if ch.isspace():
+        return " "
+    if ch in _APOSTROPHES:
+        return "'"
+    if ch in _QUOTE_MARKS:
+        return '"'
+    if ch in _DASHES:
+        return "-"
+    folded = ch.casefold().replace("œ", "oe").replace("æ", "ae")
+    decomposed = unicodedata.normalize("NFKD", folded)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fold_with_offsets(text: str) -> tuple[str, list[int]]:
+    """Fold `text` for comparison; also return, for each folded char, its index in `text`."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for index, ch in enumerate(text):
+        for out in _fold_char(ch):
+            if out == " ":
+                if not chars or chars[-1] == " " or chars[-1] in _SPACE_AGNOSTIC:
+                    continue
+            elif out in _SPACE_AGNOSTIC and chars and chars[-1] == " ":
+                chars.pop()
+                origin.pop()
+            chars.append(out)
+            origin.append(index)
+    if chars and chars[-1] == " ":
+        chars.pop()
+        origin.pop()
+    return "".join(chars), origin
+
+
+def fold(text: str) -> str:
+    """Fold `text` for comparison (see the module docstring for the rule)."""
+    return fold_with_offsets(text)[0]
+
+
+@dataclass(frozen=True)
+class FoldedText:
+    """A source text folded once, for many quote look-ups."""
+
+    original: str
+    folded: str
+    origin: list[int]
+
+    @classmethod
+    def of(cls, text: str) -> "FoldedText":
+        folded, origin = fold_with_offsets(text)
+        return cls(text, folded, origin)
+
+    def locate(self, quote: str) -> list[tuple[int, int]] | None:
+        """Spans (start, end) in the original text of each part of `quote`, or None if absent."""
+        parts = [fold(part) for part in ELISION.split(quote)]
+        parts = [part for part in parts if part]
+        if not parts:
+            return None
+        spans = []
+        position = 0
+        for part in parts:
+            found = self.folded.find(part, position)
+            if found < 0:
+                return None
+            end = found + len(part)
+            spans.append((self.origin[found], self.origin[end - 1] + 1))
+            position = end
+        return spans
+
+    def contains(self, quote: str) -> bool:
+        """True when `quote` occurs in the text under the folding rule."""
+        return self.locate(quote) is not None
+
+    def longest_matching_prefix(self, quote: str) -> str:
+        """The longest run of the quote's first words that does occur (for error messages)."""
+        words = quote.split()
+        low, high = 0, len(words)
+        # Occurrence is monotone in prefix length, so bisect on the number of words.
+        while low < high:
+            middle = (low + high + 1) // 2
+            if fold(" ".join(words[:middle])) in self.folded:
+                low = middle
+            else:
+                high = middle - 1
+        return " ".join(words[:low])

@@ -1,0 +1,80 @@
+"""The status vocabulary: which statuses a promise can have, their French labels and colours.
+
+It lives in the content tree (`content/statuses.yml`) so a newsroom can rename a label or
+add a status without touching code; without that file kb uses the defaults below.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from . import frontmatter
+from .model import Problem, Status
+
+FILE_NAME = "statuses.yml"
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+DEFAULT_STATUSES = {
+    status.key: status
+    for status in (
+        Status("planned", "prévue", "#475569", False),
+        Status("in_progress", "en cours", "#1d4ed8", False),
+        Status("done", "réalisée", "#15803d", True),
+        Status("partial", "en partie réalisée", "#a16207", False),
+        Status("paused", "en pause", "#6d28d9", False),
+        Status("abandoned", "abandonnée", "#b91c1c", True),
+        Status("unverifiable", "invérifiable", "#4b5563", False),
+    )
+}
+
+
+def load_statuses(content_root: Path) -> tuple[dict[str, Status], list[Problem]]:
+    """Read the vocabulary of a content tree; report every problem of the file."""
+    path = Path(content_root) / FILE_NAME
+    if not path.exists():
+        return dict(DEFAULT_STATUSES), []
+    shown = f"{Path(content_root).name}/{FILE_NAME}"
+    problems: list[Problem] = []
+    try:
+        data, lines, duplicates = frontmatter.load_yaml(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        return dict(DEFAULT_STATUSES), [Problem(shown, None, None, f"fichier non UTF-8 ({error.reason})")]
+    except frontmatter.FrontMatterError as error:
+        return dict(DEFAULT_STATUSES), [Problem(shown, error.line, None, error.message)]
+    if not isinstance(data, dict) or not data:
+        return dict(DEFAULT_STATUSES), [
+            Problem(shown, None, None, "le vocabulaire doit associer chaque clé de statut à label, color, final")
+        ]
+    statuses: dict[str, Status] = {}
+    for key, spec in data.items():
+        key = str(key)
+        line = lines.get(key)
+        if not KEY.match(key):
+            problems.append(Problem(shown, line, key, "clé invalide (minuscules, chiffres et _ seulement)"))
+            continue
+        if not isinstance(spec, dict):
+            problems.append(Problem(shown, line, key, "attendu : label, color et final"))
+            continue
+        label, color, final = spec.get("label"), spec.get("color"), spec.get("final", False)
+        if not isinstance(label, str) or not label.strip():
+            problems.append(Problem(shown, lines.get(f"{key}.label", line), f"{key}.label", "libellé manquant"))
+            continue
+        if not isinstance(color, str) or not COLOR.match(color):
+            problems.append(
+                Problem(shown, lines.get(f"{key}.color", line), f"{key}.color", "couleur attendue au format #rrggbb")
+            )
+            continue
+        if not isinstance(final, bool):
+            problems.append(
+                Problem(shown, lines.get(f"{key}.final", line), f"{key}.final", "attendu : true ou false")
+            )
+            continue
+        unknown = set(spec) - {"label", "color", "final"}
+        for name in sorted(unknown):
+            problems.append(Problem(shown, lines.get(f"{key}.{name}", line), f"{key}.{name}", "champ inconnu"))
+        statuses[key] = Status(key, label.strip(), color, final)
+    for key, line in duplicates:
+        problems.append(Problem(shown, line, key, "clé en double"))
+    return statuses, problems

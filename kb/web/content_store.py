@@ -1,0 +1,71 @@
+"""The content tree as the web app sees it: read once, re-read when files change on disk.
+
+Files are the published truth and may be edited by hand or by git: a cheap look at the
+files' sizes and modification times (at most once per CONTENT_RECHECK_SECONDS) tells
+whether the tree must be read again, so a request never serves a stale page for long.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from ..content import ContentTree, read_tree
+from ..statuses import FILE_NAME
+
+
+def _signature(root: Path) -> tuple:
+    entries = []
+    for folder in ("promises", "sources"):
+        try:
+            with os.scandir(root / folder) as scan:
+                for entry in scan:
+                    stat = entry.stat()
+                    entries.append((folder, entry.name, stat.st_mtime_ns, stat.st_size))
+        except FileNotFoundError:
+            entries.append((folder, None))
+    try:
+        stat = (root / FILE_NAME).stat()
+        entries.append((FILE_NAME, stat.st_mtime_ns, stat.st_size))
+    except FileNotFoundError:
+        pass
+    return tuple(sorted(entries, key=repr))
+
+
+class ContentStore:
+    """Holds the current tree for one app; thread-safe."""
+
+    def __init__(self, root: Path, recheck_seconds: float):
+        self.root = root
+        self.recheck_seconds = recheck_seconds
+        self._lock = threading.Lock()
+        self._tree: ContentTree | None = None
+        self._signature: tuple | None = None
+        self._checked_at = 0.0
+
+    def tree(self) -> ContentTree:
+        now = time.monotonic()
+        if self._tree is not None and now - self._checked_at < self.recheck_seconds:
+            return self._tree
+        with self._lock:
+            signature = _signature(self.root)
+            if self._tree is None or signature != self._signature:
+                self._tree = read_tree(self.root)
+                self._signature = signature
+            self._checked_at = now
+            return self._tree
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["kb.content"] = ContentStore(
+        Path(app.config["CONTENT_DIR"]), float(app.config["CONTENT_RECHECK_SECONDS"])
+    )
+
+
+def current_tree() -> ContentTree:
+    """The content tree of the running app."""
+    return current_app.extensions["kb.content"].tree()

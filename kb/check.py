@@ -12,7 +12,8 @@ from datetime import date
 from pathlib import Path
 
 from .frontmatter import nearest_line
-from .content import ContentTree, display_path, read_tree
+from .content import ContentTree, read_tree
+from .files import display_path
 from .model import Problem, Promise, Source
 from .quotes import FoldedText
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import frontmatter
-from .files import atomic_write
+from .files import atomic_write, display_path
 from .model import ID_PATTERN, SOURCE_KINDS, Evidence, HistoryEntry, Problem, Promise, Source, Status
 from .statuses import load_statuses
 
@@ -59,14 +59,6 @@ class ContentTree:
     @property
     def final_statuses(self) -> set[str]:
         return {key for key, status in self.statuses.items() if status.final}
-
-
-def display_path(path: Path) -> str:
-    """A path as people should read it in messages: relative to where they stand."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
 
 
 def read_tree(root: Path, progress: Callable[[list[Path]], Iterable[Path]] | None = None) -> ContentTree:

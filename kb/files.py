@@ -30,3 +30,11 @@ def atomic_write(path: Path, text: str) -> None:
         os.fsync(directory)
     finally:
         os.close(directory)
+
+
+def display_path(path: Path) -> str:
+    """A path as people should read it in messages: relative to where they stand."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)

@@ -10,11 +10,13 @@ import re
 from pathlib import Path
 
 from . import frontmatter
+from .files import display_path
 from .model import Problem, Status
 
 FILE_NAME = "statuses.yml"
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+FALLBACK_COLOR = "#4b5563"
 
 DEFAULT_STATUSES = {
     status.key: status
@@ -35,7 +37,7 @@ def load_statuses(content_root: Path) -> tuple[dict[str, Status], list[Problem]]
     path = Path(content_root) / FILE_NAME
     if not path.exists():
         return dict(DEFAULT_STATUSES), []
-    shown = f"{Path(content_root).name}/{FILE_NAME}"
+    shown = display_path(path)
     problems: list[Problem] = []
     try:
         data, lines, duplicates = frontmatter.load_yaml(path.read_text(encoding="utf-8"))
@@ -56,24 +58,25 @@ def load_statuses(content_root: Path) -> tuple[dict[str, Status], list[Problem]]
             continue
         if not isinstance(spec, dict):
             problems.append(Problem(shown, line, key, "attendu : label, color et final"))
-            continue
+            spec = {}
+
+        def bad(name: str, message: str) -> None:
+            problems.append(Problem(shown, lines.get(f"{key}.{name}", line), f"{key}.{name}", message))
+
+        # A bad attribute is reported but the status still exists, so the promises using
+        # it are not buried under "unknown status" errors that are not theirs.
         label, color, final = spec.get("label"), spec.get("color"), spec.get("final", False)
         if not isinstance(label, str) or not label.strip():
-            problems.append(Problem(shown, lines.get(f"{key}.label", line), f"{key}.label", "libellé manquant"))
-            continue
+            bad("label", "libellé manquant")
+            label = key
         if not isinstance(color, str) or not COLOR.match(color):
-            problems.append(
-                Problem(shown, lines.get(f"{key}.color", line), f"{key}.color", "couleur attendue au format #rrggbb")
-            )
-            continue
+            bad("color", "couleur attendue au format #rrggbb")
+            color = FALLBACK_COLOR
         if not isinstance(final, bool):
-            problems.append(
-                Problem(shown, lines.get(f"{key}.final", line), f"{key}.final", "attendu : true ou false")
-            )
-            continue
-        unknown = set(spec) - {"label", "color", "final"}
-        for name in sorted(unknown):
-            problems.append(Problem(shown, lines.get(f"{key}.{name}", line), f"{key}.{name}", "champ inconnu"))
+            bad("final", "attendu : true ou false")
+            final = False
+        for name in sorted(set(spec) - {"label", "color", "final"}):
+            bad(name, "champ inconnu")
         statuses[key] = Status(key, label.strip(), color, final)
     for key, line in duplicates:
         problems.append(Problem(shown, line, key, "clé en double"))

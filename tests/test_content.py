@@ -1,0 +1,122 @@
+from datetime import date
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kb.content import promise_to_text, read_promise_file, read_source_file, read_tree, write_promise
+from kb.model import Evidence, HistoryEntry, Promise
+from kb.render import markdown_to_html
+
+from .conftest import DEMO_CONTENT
+
+
+def test_promise_file_is_parsed_into_plain_objects(content_dir):
+    promise, problems = read_promise_file(content_dir / "promises" / "balayeuses-communes.md")
+    assert problems == []
+    assert promise.id == "balayeuses-communes"
+    assert promise.made_on == date(2017, 4, 11)
+    assert promise.due == date(2018, 12, 31)
+    assert promise.list_name is None and promise.party == "Les Républicains (LR)"
+    assert promise.history[1] == HistoryEntry(
+        date(2022, 11, 8),
+        "done",
+        "Achat réalisé.",
+        [Evidence("deliberation-test", "l'adhésion à la Centrale d'Achats Métropolitaine")],
+    )
+    assert promise.aliases == ["balayeuses"]
+    assert promise.body == "Les deux villes ont **acheté** deux balayeuses."
+    assert promise.updated_on == date(2022, 11, 8)
+
+
+def test_source_text_is_kept_exactly(content_dir):
+    source, problems = read_source_file(content_dir / "sources" / "deliberation-test.md")
+    assert problems == []
+    assert source.kind == "deliberation" and source.reference == "059-2022-11-08-DE-1"
+    assert source.text.startswith("Le conseil municipal approuve l’adhésion")
+    assert source.text.endswith("une pour chaque commune.\n")
+
+
+def test_reading_a_tree_gives_vocabulary_promises_and_sources(content_dir):
+    tree = read_tree(content_dir)
+    assert list(tree.promises) == ["balayeuses-communes"]
+    assert list(tree.sources) == ["deliberation-test"]
+    assert tree.statuses["partial"].label == "en partie réalisée"
+    assert tree.final_statuses == {"done", "abandoned"}
+    assert tree.problems == []
+
+
+def test_round_trip_of_every_demo_promise_gives_the_same_object(tmp_path):
+    for path in sorted((DEMO_CONTENT / "promises").glob("*.md")):
+        original, _ = read_promise_file(path)
+        copy = tmp_path / "promises" / path.name
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_text(promise_to_text(original), encoding="utf-8")
+        again, problems = read_promise_file(copy)
+        assert problems == [], path.name
+        assert again == original, path.name
+
+
+def test_a_file_written_by_kb_is_stable(content_dir):
+    path = content_dir / "promises" / "balayeuses-communes.md"
+    promise, _ = read_promise_file(path)
+    write_promise(content_dir, promise)
+    first = path.read_text(encoding="utf-8")
+    write_promise(content_dir, read_promise_file(path)[0])
+    assert path.read_text(encoding="utf-8") == first
+
+
+def test_a_file_written_by_kb_is_yaml_a_person_can_edit(content_dir):
+    path = content_dir / "promises" / "balayeuses-communes.md"
+    promise, _ = read_promise_file(path)
+    promise.reply = "Première ligne.\nDeuxième ligne : avec deux-points."
+    text = promise_to_text(promise)
+    assert "made_on: 2017-04-11\n" in text
+    assert "history:\n  - date: 2017-04-11\n    status: planned\n" in text
+    assert "reply: |-\n  Première ligne.\n  Deuxième ligne : avec deux-points.\n" in text
+    assert "Barœul" in text  # written as UTF-8, not as \u escapes
+
+
+def test_writing_leaves_no_temporary_file(content_dir):
+    promise, _ = read_promise_file(content_dir / "promises" / "balayeuses-communes.md")
+    write_promise(content_dir, promise)
+    assert sorted(p.name for p in (content_dir / "promises").iterdir()) == ["balayeuses-communes.md"]
+
+
+texts = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60
+).filter(lambda value: value.strip() == value and value)
+lines = st.lists(texts, min_size=1, max_size=3).map("\n".join)
+dates = st.dates(min_value=date(1990, 1, 1), max_value=date(2026, 1, 1))
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=texts, note=lines, reply=lines, quote=texts, day=dates, body=lines)
+def test_round_trip_keeps_any_text(tmp_path_factory, title, note, reply, quote, day, body):
+    promise = Promise(
+        id="p",
+        title=title,
+        made_by="Élue",
+        territory="Lille",
+        theme="Gouvernance",
+        made_on=day,
+        status="planned",
+        history=[HistoryEntry(day, "planned", note, [Evidence("s", quote)])],
+        reply=reply,
+        body=body.strip("\n"),
+    )
+    root = tmp_path_factory.mktemp("round")
+    (root / "promises").mkdir()
+    again, problems = read_promise_file(write_promise(root, promise))
+    assert problems == []
+    assert again == promise
+
+
+def test_markdown_is_rendered_then_sanitized():
+    html = markdown_to_html(
+        "**gras** [lien](https://example.org) <script>alert(1)</script>"
+        ' <img src=x onerror="alert(1)"> [piège](javascript:alert(1))'
+    )
+    assert "<strong>gras</strong>" in html
+    assert 'href="https://example.org"' in html
+    assert "<script" not in html and "onerror" not in html and "javascript:" not in html

@@ -1,0 +1,65 @@
+from kb.quotes import FoldedText, fold
+
+import pytest
+
+
+def found(quote: str, text: str) -> bool:
+    return FoldedText.of(text).contains(quote)
+
+
+@pytest.mark.parametrize(
+    ("quote", "text"),
+    [
+        ("Marcq-en-Baroeul", "Entre Marcq-en-Barœul et La Madeleine"),
+        ("MARCQ-EN-BARŒUL", "entre marcq-en-baroeul et"),
+        ("ex aequo", "classés ex æquo"),
+        ("l'association entre Lille", "au sein de l’association entre Lille"),
+        ("« qui parle aux habitants »", 'de manière concrète, "qui parle aux habitants".'),
+        ('"qui parle aux habitants"', "de manière concrète, « qui parle aux habitants »."),
+        ("2022-2026", "schéma 2022–2026 actualisé"),
+        ("2022—2026", "schéma 2022-2026 actualisé"),
+        ("Intérêt général", "services d'interet general"),
+        ("services d'intérêt général", "services\nd’intérêt\n   général"),
+        ("objectif :", "objectif\u00a0: réduire"),
+        ("la mutualisation est en marche", "la mutualisation\nest en marche"),
+    ],
+)
+def test_quote_matches_despite_typography(quote, text):
+    assert found(quote, text)
+
+
+@pytest.mark.parametrize(
+    ("quote", "text"),
+    [
+        ("quatre priorités", "trois priorités"),
+        ("balayeuse", "achat de deux aspirateurs"),
+        ("25 actions", "18 dispositifs"),
+        ("", "n'importe quel texte"),
+    ],
+)
+def test_quote_with_other_words_does_not_match(quote, text):
+    assert not found(quote, text)
+
+
+def test_elided_quote_matches_parts_in_order():
+    text = "La MEL a présenté le bilan : 25 actions de mutualisation ont été déployées depuis 2015."
+    assert found("25 actions […] déployées depuis 2015", text)
+    assert found("25 actions [...] déployées depuis 2015", text)
+    assert not found("déployées depuis 2015 […] 25 actions", text)
+
+
+def test_located_span_points_at_the_original_passage():
+    text = "Préambule.\nL’unification de la paie entre Lille,\nLomme et Hellemmes est faite."
+    [(start, end)] = FoldedText.of(text).locate("l'unification de la paie entre Lille, Lomme")
+    assert text[start:end] == "L’unification de la paie entre Lille,\nLomme"
+
+
+def test_fold_is_idempotent():
+    sample = "Barœul « l’été » — 15 000 habitants\u00a0!"
+    assert fold(fold(sample)) == fold(sample)
+
+
+def test_longest_matching_prefix_says_where_a_quote_diverges():
+    text = FoldedText.of("25 actions de mutualisation ont été déployées depuis 2015")
+    assert text.longest_matching_prefix("25 actions de mutualisation sont prévues") == "25 actions de mutualisation"
+    assert text.longest_matching_prefix("trente actions") == ""

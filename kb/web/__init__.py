@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import Flask, render_template
 
-from ..paths import PACKAGE, STATIC, TEMPLATES, default_content_dir
+from ..paths import STATIC, TEMPLATES, default_content_dir
 from . import content_store, public
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application; `test_config` overrides the defaults and the environment."""
-    app = Flask("kb", root_path=str(PACKAGE), template_folder=str(TEMPLATES), static_folder=str(STATIC))
+    app = Flask("kb", template_folder=str(TEMPLATES), static_folder=str(STATIC))
     app.config.from_mapping(
         CONTENT_DIR=str(default_content_dir()),
         # How often, at most, a request looks at the files for changes made on disk.

@@ -1,6 +1,8 @@
 """The shipped demo corpus: what the issue asks of it, checked on the real files."""
 
 import hashlib
+
+import pytest
 from datetime import date
 from pathlib import Path
 
@@ -37,8 +39,8 @@ def test_aubry_pledge_is_partial_with_every_action_quoted_and_a_reply():
 def test_every_source_keeps_its_seed_text_and_hash():
     tree = read_tree(DEMO_CONTENT)
     assert len(tree.sources) == 5
-    if not SEEDS.is_dir():  # the seeds live beside the repository, not in it
-        return
+    if not SEEDS.is_dir():
+        pytest.skip("the seed documents live beside the repository (../shared/seeds), not in this checkout")
     seeds = {hashlib.sha256(path.read_bytes()).hexdigest(): path for path in SEEDS.glob("*.txt")}
     for source in tree.sources.values():
         seed = seeds[source.sha256]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from importlib.metadata import version
@@ -11,7 +12,7 @@ import click
 
 from .check import check_content
 from .content import ContentError
-from .paths import default_content_dir
+from .paths import default_content_dir, default_instance_dir
 
 CONTENT_OPTION = click.option(
     "--content",
@@ -91,3 +92,42 @@ def serve(content_dir: Path | None, host: str, port: int, debug: bool) -> None:
     app = create_app(config)
     click.echo(f"kb : {app.config['CONTENT_DIR']} servi sur http://{host}:{port}/", err=True)
     app.run(host=host, port=port, debug=debug)
+
+
+@main.command()
+@CONTENT_OPTION
+@click.option(
+    "--index-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dossier de l'index (défaut : $KB_INDEX_DIR, sinon INSTANCE/index).",
+)
+@click.option("--changed-only", is_flag=True, help="Ne réindexe que les fichiers modifiés (par empreinte sha256).")
+def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool) -> None:
+    """Reconstruit l'index de recherche à partir des fichiers.
+
+    L'index est dérivé : le supprimer puis le reconstruire donne les mêmes résultats.
+    Les fichiers en erreur (voir kb check) ne sont pas indexés.
+    """
+    from .content import read_tree
+    from .index import SearchIndex
+
+    root = content_dir or default_content_dir()
+    target = index_dir or Path(os.environ.get("KB_INDEX_DIR") or default_instance_dir() / "index")
+    search_index = SearchIndex(target, root)
+    started = time.perf_counter()
+    try:
+        if changed_only:
+            report = search_index.sync()
+            click.echo(
+                f"Index à jour : {report.added} ajouté(s), {report.updated} mis à jour, "
+                f"{report.removed} retiré(s) en {time.perf_counter() - started:.2f} s"
+            )
+            return
+        tree = read_tree(root, _progress("Lecture du contenu"))
+    except ContentError as error:
+        raise click.ClickException(str(error)) from None
+    count = search_index.rebuild(tree, _progress("Indexation"))
+    unpublished = len(tree.broken_promises) + len(tree.broken_sources)
+    note = f" ({unpublished} fichier(s) en erreur non indexé(s) : voir kb check)" if unpublished else ""
+    click.echo(f"{count} documents indexés dans {target} en {time.perf_counter() - started:.2f} s{note}")

@@ -21,3 +21,8 @@ STATIC = _bundled("static")
 def default_content_dir() -> Path:
     """The content tree: $KB_CONTENT_DIR, else ./content."""
     return Path(os.environ.get("KB_CONTENT_DIR") or "content").resolve()
+
+
+def default_instance_dir() -> Path:
+    """Where the embedded database and the search index live: $KB_INSTANCE_DIR, else ./instance."""
+    return Path(os.environ.get("KB_INSTANCE_DIR") or "instance").resolve()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, render_template
 
-from ..paths import STATIC, TEMPLATES, default_content_dir
-from . import content_store, public
+from ..paths import STATIC, TEMPLATES, default_content_dir, default_instance_dir
+from ..search import open_search
+from . import api, content_store, public
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -17,12 +19,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         CONTENT_DIR=str(default_content_dir()),
         # How often, at most, a request looks at the files for changes made on disk.
         CONTENT_RECHECK_SECONDS=1.0,
+        INSTANCE_DIR=str(default_instance_dir()),
+        INDEX_DIR=None,  # default: INSTANCE_DIR/index
+        # How often, at most, searches compare the index with the files (content hashes).
+        INDEX_SYNC_SECONDS=2.0,
     )
     app.config.from_prefixed_env("KB")
     if test_config:
         app.config.update(test_config)
+    app.config["INDEX_DIR"] = app.config["INDEX_DIR"] or str(Path(app.config["INSTANCE_DIR"]) / "index")
     content_store.init_app(app)
+    app.extensions["kb.search"] = open_search(
+        Path(app.config["INDEX_DIR"]), Path(app.config["CONTENT_DIR"]), float(app.config["INDEX_SYNC_SECONDS"])
+    )
     app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
     app.register_error_handler(404, lambda error: (render_template("errors/404.html"), 404))
     app.register_error_handler(500, lambda error: (render_template("errors/500.html"), 500))
     return app

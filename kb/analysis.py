@@ -1,0 +1,90 @@
+"""French text analysis for search: how words in documents and queries become index terms.
+
+"Barœul", "Baroeul" and "BAROEUL" are one word; "l'habitat" is "habitat"; "mutualisations"
+is "mutualisation"; "Marcq-en-Barœul" is found by `marcq baroeul`; "15 000" is one number.
+Words are folded the same way as quotes (kb.quotes.fold) *before* stemming, so a word typed
+without accents always reaches the same stem as the accented one.
+
+Analysis dominates indexing time, so one filter does folding, stop words and stemming in a
+single pass with a cache per distinct word (a corpus has far fewer distinct words than tokens).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from whoosh.analysis import Filter, RegexTokenizer
+from whoosh.lang.snowball.french import FrenchStemmer
+from whoosh.lang.stopwords import stoplists
+
+from .quotes import fold
+
+# A number written with thousands separators ("15 000", "1 200 000") is one token;
+# otherwise a token is a run of letters/digits, so hyphens and apostrophes split words.
+TOKEN = re.compile(r"(?<!\w)\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\w)|\w+", re.UNICODE)
+THOUSANDS = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3})")
+
+# Elided articles and pronouns (l', d', qu', jusqu'…) end up as tokens of their own.
+ELISIONS = {"l", "d", "j", "n", "s", "c", "m", "t", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"}
+# Whoosh's French list misses a few of the commonest words.
+MISSING_STOP_WORDS = {"les", "a", "cet", "cette", "dont", "où", "ni", "si"}
+STOP_WORDS = frozenset(fold(word) for word in set(stoplists["fr"]) | MISSING_STOP_WORDS) | ELISIONS
+
+_stem = FrenchStemmer().stem
+
+
+def normalize_numbers(text: str) -> str:
+    """Join thousands groups ("15 000" → "15000"), as the tokenizer does inside documents."""
+    return THOUSANDS.sub("", text)
+
+
+@lru_cache(maxsize=200_000)
+def term_for(word: str, stem: bool = True) -> str | None:
+    """The index term of one word, or None for a stop word."""
+    if word[0].isdigit():
+        return normalize_numbers(word)
+    folded = fold(word)
+    if folded in STOP_WORDS or len(folded) < 2:
+        return None
+    return _stem(folded) if stem else folded
+
+
+class FrenchFilter(Filter):
+    """Fold, drop stop words and (optionally) stem, renumbering positions like StopFilter."""
+
+    def __init__(self, stem: bool = True):
+        self.stem = stem
+
+    def __eq__(self, other):
+        return other is not None and self.__class__ is other.__class__ and self.stem == other.stem
+
+    def __call__(self, tokens):
+        stem = self.stem
+        position = None
+        for token in tokens:
+            term = term_for(token.text, stem)
+            if term is None:
+                if not token.removestops:
+                    token.stopped = True
+                    yield token
+                continue
+            token.text = term
+            token.stopped = False
+            if token.positions:
+                position = token.pos if position is None else position + 1
+                token.pos = position
+            yield token
+
+
+def french_analyzer(stem: bool = True):
+    """The analyzer for French text fields (unstemmed for the spelling-suggestion field)."""
+    return RegexTokenizer(TOKEN) | FrenchFilter(stem=stem)
+
+
+def tokens(text: str):
+    """(start, end, term) for each indexable word of `text`, for highlighting snippets."""
+    for match in TOKEN.finditer(text):
+        term = term_for(match.group())
+        if term is not None:
+            yield match.start(), match.end(), term

@@ -1,0 +1,303 @@
+"""The Whoosh index: derived from the content files, rebuilt or caught up at any time.
+
+Each promise and source is one document, keyed "promise:<id>" / "source:<id>", carrying the
+sha256 of its file in a column. Catching up compares those hashes with the files on disk, so
+an edit by hand, by git or by the newsroom is indexed without anyone asking, and a deleted
+or corrupt index is simply rebuilt. Whoosh allows many readers and one writer (a file lock):
+processes that find the lock taken leave the catching up to the one holding it.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import shutil
+import threading
+import warnings
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable, Iterable
+
+from whoosh import index as whoosh_index
+from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
+from whoosh.index import LockError
+from whoosh.writing import CLEAR
+
+from .analysis import french_analyzer
+from .content import ContentTree, read_promise_file, read_source_file, read_tree
+from .model import Promise, Source
+
+# Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
+SCHEMA_VERSION = "3"
+INDEX_NAME = f"kb{SCHEMA_VERSION}"
+FACETS = ("kind", "status", "territory", "made_by", "theme")
+
+
+def make_schema() -> Schema:
+    """Fields searched (with boosts: a title or quote match outranks a passing mention) and facets."""
+    french = french_analyzer()
+    return Schema(
+        key=ID(stored=True, unique=True, sortable=True),
+        sha256=ID(sortable=True),
+        kind=ID(stored=True, sortable=True),
+        id=ID(stored=True),
+        title=TEXT(analyzer=french, field_boost=4.0, stored=True),
+        quotes=TEXT(analyzer=french, field_boost=2.5),
+        people=TEXT(analyzer=french, field_boost=2.0),  # made_by, party, list, publisher
+        places=TEXT(analyzer=french, field_boost=2.0),  # territory, theme
+        notes=TEXT(analyzer=french, field_boost=1.5),
+        body=TEXT(analyzer=french),  # a promise's analysis, a source's full text
+        # Unstemmed words, for "did you mean" suggestions that are real words.
+        words=TEXT(analyzer=french_analyzer(stem=False), phrase=False),
+        status=ID(stored=True, sortable=True),
+        territory=ID(stored=True, sortable=True),
+        made_by=ID(stored=True, sortable=True),
+        theme=ID(stored=True, sortable=True),
+        date=DATETIME(stored=True, sortable=True),
+        due=DATETIME(stored=True),
+        snippet_text=STORED,
+    )
+
+
+def _when(day: date | None) -> datetime | None:
+    return datetime(day.year, day.month, day.day) if day else None
+
+
+def promise_document(promise: Promise, sha256: str) -> dict:
+    """The index document of a promise."""
+    quotes = [proof.quote for entry in promise.history for proof in entry.evidence]
+    notes = [entry.note for entry in promise.history if entry.note]
+    people = " ".join(filter(None, (promise.made_by, promise.party, promise.list_name)))
+    text_parts = [promise.body, *notes, *quotes, promise.reply or ""]
+    document = dict(
+        key=f"promise:{promise.id}",
+        sha256=sha256,
+        kind="promise",
+        id=promise.id,
+        title=promise.title,
+        quotes="\n".join(quotes),
+        people=people,
+        places=f"{promise.territory} {promise.theme}",
+        notes="\n".join(notes + ([promise.reply] if promise.reply else [])),
+        body=promise.body,
+        words=" ".join([promise.title, people, promise.territory, promise.theme, *text_parts]),
+        status=promise.status,
+        territory=promise.territory,
+        made_by=promise.made_by,
+        theme=promise.theme,
+        date=_when(promise.updated_on),
+        snippet_text="\n\n".join(part for part in text_parts if part),
+    )
+    if promise.due:
+        document["due"] = _when(promise.due)
+    return document
+
+
+def source_document(source: Source, sha256: str) -> dict:
+    """The index document of a source document."""
+    return dict(
+        key=f"source:{source.id}",
+        sha256=sha256,
+        kind="source",
+        id=source.id,
+        title=source.title,
+        people=source.publisher,
+        places="",
+        body=source.text,
+        words=" ".join([source.title, source.publisher, source.text]),
+        made_by=source.publisher,
+        date=_when(source.date),
+        snippet_text=source.text,
+    )
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@dataclass
+class SyncReport:
+    """What catching up did."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    rebuilt: bool = False
+    skipped: bool = False  # another process holds the writer lock
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.rebuilt)
+
+
+@dataclass
+class _HashCache:
+    """sha256 of files, recomputed only when a file's size or mtime changed."""
+
+    entries: dict[Path, tuple[int, int, str]] = field(default_factory=dict)
+
+    def sha256(self, path: Path) -> str:
+        stat = path.stat()
+        known = self.entries.get(path)
+        if known and known[:2] == (stat.st_mtime_ns, stat.st_size):
+            return known[2]
+        digest = file_sha256(path)
+        self.entries[path] = (stat.st_mtime_ns, stat.st_size, digest)
+        return digest
+
+
+def content_files(content_root: Path) -> dict[str, Path]:
+    """Index key → file, for every promise and source file of the tree."""
+    files = {}
+    for kind, folder in (("promise", "promises"), ("source", "sources")):
+        directory = Path(content_root) / folder
+        if directory.is_dir():
+            for path in directory.glob("*.md"):
+                if not path.name.startswith("."):
+                    files[f"{kind}:{path.stem}"] = path
+    return files
+
+
+class SearchIndex:
+    """An index directory over a content tree, safe to share between threads and processes."""
+
+    def __init__(self, index_dir: Path, content_root: Path):
+        self.index_dir = Path(index_dir)
+        self.content_root = Path(content_root)
+        self._hashes = _HashCache()
+        self._lock = threading.Lock()
+
+    # -- opening -------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        """True when a readable index of this schema version is there."""
+        return self._open_existing() is not None
+
+    def _open_existing(self):
+        # Whoosh leaves open the file it failed on when an index is corrupt; it is closed when
+        # the failure is dropped, and that must not surface as a ResourceWarning elsewhere.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                if whoosh_index.exists_in(str(self.index_dir), indexname=INDEX_NAME):
+                    ix = whoosh_index.open_dir(str(self.index_dir), indexname=INDEX_NAME)
+                    ix.doc_count()  # reads the table of contents and segments: fails if corrupt
+                    return ix
+            except Exception:  # noqa: BLE001 — an unreadable derived index is simply rebuilt
+                pass
+            gc.collect()
+        return None
+
+    def open(self):
+        """The Whoosh index, rebuilt first if it is missing, of another version, or unreadable."""
+        ix = self._open_existing()
+        if ix is None:
+            self.rebuild()
+            ix = whoosh_index.open_dir(str(self.index_dir), indexname=INDEX_NAME)
+        return ix
+
+    # -- writing -------------------------------------------------------------------------
+
+    def rebuild(self, tree: ContentTree | None = None, progress: Callable | None = None) -> int:
+        """Index the whole tree from scratch; return the number of documents.
+
+        The new documents replace every old segment in one commit (mergetype CLEAR): readers
+        see the old index or the new one, never a mix, and the generation number keeps
+        growing, so every open searcher notices the change.
+        """
+        tree = tree or read_tree(self.content_root)
+        documents = self._tree_documents(tree)
+        ix = self._open_existing()
+        if ix is None:
+            shutil.rmtree(self.index_dir, ignore_errors=True)
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+            ix = whoosh_index.create_in(str(self.index_dir), make_schema(), indexname=INDEX_NAME)
+        writer = ix.writer(timeout=60.0, limitmb=256)
+        try:
+            for document in progress(documents) if progress else documents:
+                writer.add_document(**document)
+            writer.commit(mergetype=CLEAR)
+        except BaseException:
+            writer.cancel()
+            raise
+        return len(documents)
+
+    def _tree_documents(self, tree: ContentTree) -> list[dict]:
+        documents = []
+        for promise in tree.promises.values():
+            documents.append(promise_document(promise, self._hashes.sha256(promise.path)))
+        for source in tree.sources.values():
+            documents.append(source_document(source, self._hashes.sha256(source.path)))
+        return documents
+
+    def update(self, promises: Iterable[Promise] = (), sources: Iterable[Source] = (), removed: Iterable[str] = ()):
+        """Re-index some promises and sources and remove others ("promise:<id>" keys), in one commit."""
+        ix = self.open()
+        writer = ix.writer(timeout=10.0)
+        try:
+            for key in removed:
+                writer.delete_by_term("key", key)
+            for promise in promises:
+                writer.update_document(**promise_document(promise, self._hashes.sha256(promise.path)))
+            for source in sources:
+                writer.update_document(**source_document(source, self._hashes.sha256(source.path)))
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+
+    def sync(self) -> SyncReport:
+        """Bring the index up to date with the files on disk, by content hash."""
+        report = SyncReport()
+        with self._lock:
+            ix = self._open_existing()
+            if ix is None:
+                self.rebuild()
+                return SyncReport(rebuilt=True)
+            with ix.searcher() as searcher:
+                reader = searcher.reader()
+                indexed = indexed_hashes(reader)
+            files = content_files(self.content_root)
+            changed = {key: path for key, path in files.items() if indexed.get(key) != self._hashes.sha256(path)}
+            gone = [key for key in indexed if key not in files]
+            if not changed and not gone:
+                return report
+            try:
+                writer = ix.writer(timeout=0.5)
+            except LockError:
+                return SyncReport(skipped=True)
+            try:
+                for key in gone:
+                    writer.delete_by_term("key", key)
+                    report.removed += 1
+                for key, path in sorted(changed.items()):
+                    document = self._file_document(key, path)
+                    if document is None:  # unreadable file: unpublished until fixed
+                        writer.delete_by_term("key", key)
+                        report.removed += key in indexed
+                        continue
+                    writer.update_document(**document)
+                    if key in indexed:
+                        report.updated += 1
+                    else:
+                        report.added += 1
+                writer.commit()
+            except BaseException:
+                writer.cancel()
+                raise
+        return report
+
+    def _file_document(self, key: str, path: Path) -> dict | None:
+        read = read_promise_file if key.startswith("promise:") else read_source_file
+        item, problems = read(path)
+        if item is None or any(problem.severity == "error" for problem in problems):
+            return None
+        make = promise_document if key.startswith("promise:") else source_document
+        return make(item, self._hashes.sha256(path))
+
+
+def indexed_hashes(reader) -> dict[str, str]:
+    """Key → sha256 of every live document, read from columns (no stored fields loaded)."""
+    keys, hashes = reader.column_reader("key"), reader.column_reader("sha256")
+    return {keys[docnum]: hashes[docnum] for docnum in reader.all_doc_ids()}

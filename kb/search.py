@@ -1,0 +1,349 @@
+"""Searching promises and sources: queries from anyone, facets, highlighted snippets, suggestions.
+
+Anyone can type anything, so the query language is deliberately small — words (all
+required), "phrases", -exclusions, OR/OU — and every other input is read as plain words.
+Field syntax (`title:`), wildcards and ranges are switched off: they are not for citizens,
+and a lone `*` would otherwise ask for every term of the index.
+
+Speed: facet counts are computed from column values cached per index generation, over the
+document numbers of the match (no scoring, no stored fields); snippets are cut only for the
+page's hits, by a scan of the stored text that stems each distinct word once. The naive
+Whoosh way (groupedby + highlights on long stored texts) costs seconds per query.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from markupsafe import Markup
+from whoosh import query as q
+from whoosh.qparser import (
+    GroupPlugin,
+    MultifieldPlugin,
+    OperatorsPlugin,
+    PhrasePlugin,
+    PlusMinusPlugin,
+    QueryParser,
+)
+from whoosh.qparser.common import QueryParserError
+
+from .analysis import normalize_numbers, term_for, tokens
+from .index import FACETS, SearchIndex
+
+MAX_QUERY_CHARS = 200
+MAX_PAGE = 1000
+PER_PAGE = 10
+SNIPPET_WORDS = 30
+SEARCH_FIELDS = ("title", "quotes", "people", "places", "notes", "body")
+KINDS = ("promise", "source")
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_FIELD_SYNTAX = re.compile(r"(?<![\w\"])\w+:(?=[\w\"])")
+_EXCLUSION = re.compile(r"(?:^|(?<=\s))-(?=\S)")
+OPERATORS = {"AND", "OR", "NOT", "ET", "OU", "SAUF", "ANDNOT"}
+_QUOTE_MARKS = re.compile(r"[«»“”„‟]")
+
+
+@dataclass
+class Hit:
+    """One result: what a results page or the JSON API shows of a document."""
+
+    kind: str
+    id: str
+    title: str
+    status: str | None
+    snippet: Markup
+    score: float
+
+    @property
+    def url(self) -> str:
+        return f"/promesses/{self.id}" if self.kind == "promise" else f"/sources/{self.id}"
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "url": self.url,
+            "status": self.status,
+            "snippet": str(self.snippet),
+        }
+
+
+@dataclass
+class Results:
+    """A page of results with the facet counts and the suggestion that go with it."""
+
+    query: str
+    total: int
+    page: int
+    per_page: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    filters: dict[str, str]
+    suggestion: str | None = None
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    def as_json(self) -> dict:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "results": [hit.as_json() for hit in self.hits],
+            "facets": self.facets,
+            "suggestion": self.suggestion,
+        }
+
+
+def clean_query(text: str | None) -> tuple[str, list[str]]:
+    """The query as kb will read it, and notices for the person when it had to be changed."""
+    notices = []
+    text = unicodedata.normalize("NFC", text or "")
+    text = _CONTROL.sub(" ", text)
+    text = _QUOTE_MARKS.sub('"', text)
+    text = " ".join(text.split())
+    if len(text) > MAX_QUERY_CHARS:
+        text = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
+        notices.append(f"Votre recherche était trop longue : seuls ses {MAX_QUERY_CHARS} premiers caractères ont été pris en compte.")
+    if _FIELD_SYNTAX.search(text):
+        text = _FIELD_SYNTAX.sub("", text)
+        notices.append("La recherche par champ (« titre: ») n'existe pas ici : utilisez les filtres à côté des résultats.")
+    if text.count('"') % 2:
+        # An unbalanced quote would swallow the rest of the query into a phrase.
+        text = text.replace('"', " ").strip()
+    return text, notices
+
+
+def _parser(schema) -> QueryParser:
+    parser = QueryParser(
+        None,
+        schema,
+        plugins=[
+            MultifieldPlugin(SEARCH_FIELDS),
+            PhrasePlugin(),
+            GroupPlugin(),
+            OperatorsPlugin(
+                And=r"(?<=\s)(?:AND|ET)(?=\s)",
+                Or=r"(?<=\s)(?:OR|OU)(?=\s)",
+                AndNot=r"(?<=\s)(?:ANDNOT|SAUF)(?=\s)",
+                AndMaybe=r"(?!x)x",  # never: not for citizens
+                Not=r"(^|(?<=(\s|[()])))NOT(?=\s)",
+                Require=r"(?!x)x",
+            ),
+            PlusMinusPlugin(),
+        ],
+    )
+    return parser
+
+
+def positive_terms(query) -> set[str]:
+    """Index terms that the query asks for (not those it excludes), for highlighting."""
+    found: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, (q.Not, q.AndNot)):
+            if isinstance(node, q.AndNot):
+                walk(node.a)
+            return
+        if isinstance(node, q.Term) and node.fieldname in SEARCH_FIELDS:
+            found.add(node.text)
+        elif isinstance(node, q.Phrase) and node.fieldname in SEARCH_FIELDS:
+            found.update(node.words)
+        for child in node.children():
+            walk(child)
+
+    walk(query)
+    return found
+
+
+def snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> Markup:
+    """The passage of `text` with the most distinct query terms, matches wrapped in <mark>."""
+    spans = list(tokens(text)) if text else []
+    if not spans:
+        return Markup("")
+    hits = [index for index, (_, _, term) in enumerate(spans) if term in terms]
+    start_token = 0
+    if hits:
+        best, best_score = hits[0], -1
+        for first in hits:
+            window = {spans[i][2] for i in hits if first <= i < first + words}
+            if len(window) > best_score:
+                best, best_score = first, len(window)
+        start_token = max(0, best - words // 4)
+    end_token = min(len(spans), start_token + words)
+    start = spans[start_token][0] if start_token else 0
+    end = spans[end_token - 1][1]
+    pieces = ["… " if start else ""]
+    cursor = start
+    for index in range(start_token, end_token):
+        begin, finish, term = spans[index]
+        if term in terms:
+            pieces.append(html.escape(text[cursor:begin], quote=False))
+            pieces.append(f"<mark>{html.escape(text[begin:finish], quote=False)}</mark>")
+            cursor = finish
+    pieces.append(html.escape(text[cursor:end], quote=False))
+    if end < len(text.rstrip()):
+        pieces.append(" …")
+    return Markup(" ".join("".join(pieces).split()))
+
+
+class _ReaderState:
+    """A Whoosh searcher and the facet values of its documents, for one thread."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        reader = searcher.reader()
+        self.facet_values = {name: list(reader.column_reader(name)) for name in FACETS}
+
+
+class Search:
+    """Runs searches on an index, catching it up with the files now and then."""
+
+    def __init__(self, index: SearchIndex, sync_seconds: float = 2.0):
+        self.index = index
+        self.sync_seconds = sync_seconds
+        self._synced_at = 0.0
+        self._sync_lock = threading.Lock()
+        self._local = threading.local()
+        self._parser = None
+
+    # -- keeping up ---------------------------------------------------------------------
+
+    def _maybe_sync(self) -> None:
+        if time.monotonic() - self._synced_at < self.sync_seconds:
+            return
+        if not self._sync_lock.acquire(blocking=False):
+            return  # another thread is catching up; search what is there
+        try:
+            self.index.sync()
+            self._synced_at = time.monotonic()
+        finally:
+            self._sync_lock.release()
+
+    def _state(self) -> _ReaderState:
+        state = getattr(self._local, "state", None)
+        if state is None:
+            ix = self.index.open()
+            self._parser = self._parser or _parser(ix.schema)
+            state = self._local.state = _ReaderState(ix.searcher())
+        elif not state.searcher.up_to_date():
+            # Not Searcher.refresh(): it reuses segment readers and so misses deletions
+            # committed since (a removed promise would still be found).
+            state.searcher.close()
+            state = self._local.state = _ReaderState(self.index.open().searcher())
+        return state
+
+    # -- searching ----------------------------------------------------------------------
+
+    def parse(self, text: str):
+        """The Whoosh query for cleaned text; None for an empty query (everything)."""
+        text = normalize_numbers(text)
+        if not text:
+            return None
+        try:
+            parsed = self._parser.parse(text)
+        except (QueryParserError, ValueError, TypeError, IndexError, AttributeError):
+            parsed = q.NullQuery
+        if parsed is q.NullQuery and all(word.startswith("-") for word in text.split()):
+            # Only exclusions ("-mutualisation"): everything except those.
+            excluded = self._parser.parse(_EXCLUSION.sub("", text))
+            if excluded is not q.NullQuery:
+                return q.AndNot(q.Every(), excluded)
+        if parsed is q.NullQuery or not list(parsed.leaves()):
+            # Operators alone ("AND OR") or syntax the parser choked on: plain words.
+            words = [word for word in re.findall(r"\w+", text) if word not in OPERATORS]
+            parsed = self._parser.parse(" ".join(words)) if words else q.NullQuery
+            if parsed is q.NullQuery:
+                return None
+        return parsed
+
+    def search(self, text: str | None, filters: dict[str, str] | None = None, page: int = 1, per_page: int = PER_PAGE) -> Results:
+        """Search; never raises on user input."""
+        self._maybe_sync()
+        state = self._state()
+        searcher = state.searcher
+        cleaned, notices = clean_query(text)
+        filters = {name: value for name, value in (filters or {}).items() if name in FACETS and value}
+        page = min(max(1, page), MAX_PAGE)
+        user_query = self.parse(cleaned)
+        base = user_query if user_query is not None else q.Every()
+
+        def restricted(skip: str | None = None):
+            terms = [q.Term(name, value) for name, value in filters.items() if name != skip]
+            return q.And([base, *terms]) if terms else base
+
+        matching = list(searcher.docs_for_query(restricted()))
+        facets = {}
+        for name in FACETS:
+            # Counts for a facet ignore that facet's own filter, so its other values stay choosable.
+            docnums = matching if name not in filters else searcher.docs_for_query(restricted(name))
+            values = state.facet_values[name]
+            counts = Counter(values[docnum] for docnum in docnums)
+            counts.pop("", None)
+            counts.pop(None, None)
+            facets[name] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+        if user_query is None:
+            results = searcher.search(restricted(), limit=page * per_page, sortedby="date", reverse=True)
+        else:
+            results = searcher.search(restricted(), limit=page * per_page)
+        terms = positive_terms(user_query) if user_query is not None else set()
+        hits = []
+        for hit in results[(page - 1) * per_page : page * per_page]:
+            stored = hit.fields()
+            hits.append(
+                Hit(
+                    kind=stored["kind"],
+                    id=stored["id"],
+                    title=stored["title"],
+                    status=stored.get("status"),
+                    snippet=snippet(stored.get("snippet_text", ""), terms),
+                    score=hit.score if user_query is not None else 0.0,
+                )
+            )
+        return Results(
+            query=cleaned,
+            total=len(matching),
+            page=page,
+            per_page=per_page,
+            hits=hits,
+            facets=facets,
+            filters=filters,
+            suggestion=self.suggest(cleaned, searcher),
+            notices=notices,
+        )
+
+    def suggest(self, cleaned: str, searcher) -> str | None:
+        """The query with unknown words replaced by the closest indexed word, if any."""
+        corrector = None
+        changed = False
+        words = re.split(r"(\w+)", cleaned)
+        for index in range(1, len(words), 2):
+            word = words[index]
+            folded = term_for(word, stem=False)
+            if word in OPERATORS or len(word) < 4 or folded is None or folded.isdigit():
+                continue
+            if searcher.doc_frequency("words", folded):
+                continue
+            corrector = corrector or searcher.corrector("words")
+            found = corrector.suggest(folded, limit=1, maxdist=2, prefix=1)
+            if found:
+                words[index] = found[0]
+                changed = True
+        return "".join(words) if changed else None
+
+
+def open_search(index_dir: Path, content_root: Path, sync_seconds: float = 2.0) -> Search:
+    """A Search over the index at `index_dir` for the content tree at `content_root`."""
+    return Search(SearchIndex(index_dir, content_root), sync_seconds)

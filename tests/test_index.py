@@ -1,0 +1,85 @@
+"""The index is derived from the files: rebuilt, caught up and repaired without anyone asking."""
+
+import shutil
+
+import pytest
+
+from kb.content import read_promise_file
+from kb.index import SearchIndex
+from kb.search import Search
+
+
+@pytest.fixture
+def index(demo_copy, tmp_path):
+    return SearchIndex(tmp_path / "index", demo_copy)
+
+
+def all_results(index, text):
+    results = Search(index, sync_seconds=0).search(text, per_page=500)
+    return [(hit.id, round(hit.score, 6), str(hit.snippet)) for hit in results.hits], results.facets
+
+
+def test_rebuilding_from_scratch_gives_identical_results(index):
+    index.rebuild()
+    before = [all_results(index, text) for text in ("mutualisation", "Lille Lomme", '"permis de louer"', "")]
+    shutil.rmtree(index.index_dir)
+    index.rebuild()
+    assert [all_results(index, text) for text in ("mutualisation", "Lille Lomme", '"permis de louer"', "")] == before
+
+
+def test_a_file_edited_on_disk_is_found_after_the_staleness_check(index, demo_copy):
+    index.rebuild()
+    path = demo_copy / "promises" / "marcq-la-madeleine-balayeuses.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("Acheter", "Acheter (zorglub)", 1), encoding="utf-8")
+    search = Search(index, sync_seconds=0)
+    assert search.search("zorglub").total == 1
+
+
+def test_added_and_deleted_files_are_caught_up(index, demo_copy):
+    index.rebuild()
+    source = demo_copy / "promises" / "marcq-la-madeleine-balayeuses.md"
+    shutil.copy(source, demo_copy / "promises" / "copie-balayeuses.md")
+    (demo_copy / "promises" / "mel-carrieres-catiches.md").unlink()
+    report = index.sync()
+    assert (report.added, report.updated, report.removed) == (1, 0, 1)
+    assert index.sync().changed is False
+
+
+def test_a_file_broken_on_disk_leaves_the_index(index, demo_copy):
+    index.rebuild()
+    (demo_copy / "promises" / "mel-carrieres-catiches.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    assert index.sync().removed == 1
+    assert Search(index, sync_seconds=3600).search("catiches", {"kind": "promise"}).total == 0
+
+
+def test_one_promise_can_be_reindexed_and_removed(index, demo_copy):
+    index.rebuild()
+    search = Search(index, sync_seconds=3600)
+    promise, _ = read_promise_file(demo_copy / "promises" / "mel-carrieres-catiches.md")
+    promise.title = "Sécuriser les carrières souterraines (gloubiboulga)"
+    index.update(promises=[promise])
+    assert search.search("gloubiboulga").total == 1
+    index.update(removed=["promise:mel-carrieres-catiches"])
+    assert search.search("gloubiboulga").total == 0
+
+
+def test_a_missing_index_is_built_on_first_search(index):
+    assert not index.exists()
+    assert Search(index, sync_seconds=0).search("mutualisation").total > 0
+
+
+def test_a_corrupt_index_is_rebuilt_instead_of_crashing(index):
+    index.rebuild()
+    for path in index.index_dir.iterdir():
+        path.write_bytes(b"\x00garbage")
+    assert Search(index, sync_seconds=0).search("mutualisation").total > 0
+
+
+def test_a_searcher_sees_a_rebuild_done_by_someone_else(index, demo_copy):
+    index.rebuild()
+    search = Search(index, sync_seconds=3600)
+    assert search.search("zorglub").total == 0
+    path = demo_copy / "promises" / "mel-carrieres-catiches.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: zorglub ", 1), encoding="utf-8")
+    SearchIndex(index.index_dir, demo_copy).rebuild()  # another process, say
+    assert search.search("zorglub").total == 1

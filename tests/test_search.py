@@ -1,0 +1,132 @@
+"""Search on the demo corpus: French relevance, query syntax, facets, suggestions, hostile input."""
+
+import pytest
+
+from kb.search import open_search, snippet
+
+from .conftest import DEMO_CONTENT
+
+
+@pytest.fixture(scope="module")
+def search(tmp_path_factory):
+    return open_search(tmp_path_factory.mktemp("index") / "index", DEMO_CONTENT, sync_seconds=3600)
+
+
+def ids(results):
+    return [hit.id for hit in results.hits]
+
+
+def every_id(search, text, **filters):
+    return [hit.id for hit in search.search(text, filters, per_page=500).hits]
+
+
+def test_accents_do_not_matter(search):
+    assert every_id(search, "interet general") == every_id(search, "intérêt général") != []
+
+
+def test_ligatures_are_folded(search):
+    assert "marcq-la-madeleine-balayeuses" in every_id(search, "Baroeul")
+    assert every_id(search, "Barœul") == every_id(search, "baroeul")
+
+
+def test_elisions_are_dropped(search):
+    assert "mel-permis-de-louer-mutualise" in every_id(search, "l'habitat")
+    assert every_id(search, "l’habitat") == every_id(search, "habitat")
+
+
+def test_plurals_find_singulars(search):
+    assert every_id(search, "balayeuse") == every_id(search, "balayeuses") != []
+
+
+def test_hyphenated_names_are_found_by_their_parts(search):
+    assert "marcq-la-madeleine-balayeuses" in every_id(search, "marcq baroeul")
+
+
+def test_a_title_match_ranks_first(search):
+    assert ids(search.search("balayeuses"))[0] == "marcq-la-madeleine-balayeuses"
+
+
+def test_phrase_requires_the_words_together(search):
+    phrase = set(every_id(search, '"plan de sauvegarde"'))
+    words = set(every_id(search, "plan sauvegarde"))
+    assert phrase and phrase <= words
+    assert "mel-atlas-risques" in words - phrase  # only "plan communal de sauvegarde" there
+
+
+def test_exclusion_removes_matching_documents(search):
+    with_sweepers = set(every_id(search, "marcq"))
+    without = set(every_id(search, "marcq -balayeuses"))
+    assert "marcq-la-madeleine-balayeuses" in with_sweepers - without
+
+
+def test_only_exclusions_means_everything_else(search):
+    assert search.search("-mutualisation").total == search.search("").total - search.search("mutualisation").total
+
+
+def test_or_finds_either_word(search):
+    either = set(every_id(search, "balayeuses OR catiches"))
+    assert either == set(every_id(search, "balayeuses")) | set(every_id(search, "catiches"))
+
+
+def test_numbers_with_thousands_separators_are_one_number(search):
+    assert set(every_id(search, "15 000")) == set(every_id(search, "15000")) != set()
+
+
+def test_results_are_filtered_by_kind(search):
+    assert {hit.kind for hit in search.search("mutualisation", {"kind": "source"}, per_page=50).hits} == {"source"}
+
+
+def test_each_facet_count_equals_the_count_once_filtered(search):
+    results = search.search("mutualisation")
+    for name, counts in results.facets.items():
+        for value, count in counts.items():
+            assert search.search("mutualisation", {name: value}).total == count, (name, value)
+
+
+def test_facets_combine_with_each_other(search):
+    narrowed = search.search("mutualisation", {"kind": "promise", "status": "planned"})
+    assert narrowed.total == narrowed.facets["territory"].get("Métropole européenne de Lille", 0) + sum(
+        count for value, count in narrowed.facets["territory"].items() if value != "Métropole européenne de Lille"
+    )
+    # A facet's own counts ignore its own filter, so other statuses remain choosable.
+    assert len(narrowed.facets["status"]) > 1
+
+
+def test_snippets_highlight_the_matched_words(search):
+    hit = search.search("balayeuses").hits[0]
+    assert "<mark>balayeuses</mark>" in hit.snippet
+
+
+def test_snippets_escape_the_text():
+    assert str(snippet("<script>alert(1)</script> mutualisation", {"mutualis"})) == (
+        "&lt;script&gt;alert(1)&lt;/script&gt; <mark>mutualisation</mark>"
+    )
+
+
+def test_a_misspelt_word_gets_a_suggestion(search):
+    assert search.search("mutualistion").suggestion == "mutualisation"
+    assert search.search("mutualisation").suggestion is None
+
+
+def test_pages_do_not_overlap(search):
+    first, second = search.search("mutualisation", page=1), search.search("mutualisation", page=2)
+    assert first.total > 10 and not set(ids(first)) & set(ids(second))
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    ['"unbalanced', "*", "AND OR", "NOT", "title:mutualisation", "a" * 10_000, "\x00\x07\x1b[31m", "((((", ")", "-", '""', "~2^3", "mutualisation:[a TO z]", "  "],
+)
+def test_any_input_gives_results_not_an_exception(search, hostile):
+    results = search.search(hostile)
+    assert results.total >= 0
+
+
+def test_field_syntax_is_read_as_words_with_a_notice(search):
+    results = search.search("title:balayeuses")
+    assert "marcq-la-madeleine-balayeuses" in ids(results) and results.notices
+
+
+def test_an_overlong_query_is_cut_with_a_notice(search):
+    results = search.search("mutualisation " * 1000)
+    assert results.notices and results.total == search.search("mutualisation").total

@@ -7,6 +7,7 @@ chronology, evidence sources, quotes, and identifiers that clash.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -52,11 +53,9 @@ def check_tree(tree: ContentTree, today: date | None = None) -> Report:
     verified = 0
     for promise in promises:
         problems.extend(_check_promise(promise, tree, today))
-        for problem_or_hit in _check_evidence(promise, sources, folded):
-            if problem_or_hit is None:
-                verified += 1
-            else:
-                problems.append(problem_or_hit)
+        evidence_problems, promise_verified = _check_evidence(promise, sources, tree.unreadable_sources, folded)
+        problems.extend(evidence_problems)
+        verified += promise_verified
     for source in sources.values():
         if source.date and source.date > today:
             problems.append(_at(source, "date", f"date dans le futur ({source.date.isoformat()})"))
@@ -92,8 +91,8 @@ def _check_promise(promise: Promise, tree: ContentTree, today: date) -> list[Pro
     if promise.made_on and promise.due and promise.due < promise.made_on:
         problems.append(_at(promise, "due", "l'échéance précède la date de l'engagement (made_on)"))
     previous = None
-    for index, entry in enumerate(promise.history):
-        field = f"history[{index}]"
+    for entry in promise.history:
+        field = f"history[{entry.position}]"
         unknown_status(f"{field}.status", entry.status)
         if entry.date is None:
             continue
@@ -115,46 +114,68 @@ def _check_promise(promise: Promise, tree: ContentTree, today: date) -> list[Pro
         previous = max(previous, entry.date) if previous else entry.date
         if not entry.evidence:
             problems.append(_at(promise, field, "entrée sans preuve : ajoutez une citation d'un document source", "warning"))
-    if promise.history and promise.status and promise.history[-1].status and promise.status != promise.history[-1].status:
-        last = len(promise.history) - 1
+    last = promise.history[-1] if promise.history else None
+    # Only when the file's last entry was readable: otherwise "the last entry" is not this one.
+    if last and last.position == _history_length(promise) - 1 and last.status and promise.status and promise.status != last.status:
         problems.append(
             _at(
                 promise,
                 "status",
                 f"« {promise.status} » diffère du statut de la dernière entrée d'historique "
-                f"(history[{last}] : « {promise.history[-1].status} »)",
+                f"(history[{last.position}] : « {last.status} »)",
             )
         )
     return problems
 
 
-def _check_evidence(promise: Promise, sources: dict[str, Source], folded: dict[str, FoldedText]):
-    """Yield a Problem per bad piece of evidence, and None per verified quote."""
-    for index, entry in enumerate(promise.history):
-        for number, proof in enumerate(entry.evidence):
-            field = f"history[{index}].evidence[{number}]"
+def _history_length(promise: Promise) -> int:
+    """How many entries the file's history list has, readable or not."""
+    return sum(1 for key in promise.lines if re.fullmatch(r"history\[\d+\]", key))
+
+
+def _check_evidence(
+    promise: Promise, sources: dict[str, Source], unreadable: set[str], folded: dict[str, FoldedText]
+) -> tuple[list[Problem], int]:
+    """Problems with the evidence of a promise, and how many of its quotes are verified."""
+    problems: list[Problem] = []
+    verified = 0
+    reported_unreadable: set[str] = set()
+    for entry in promise.history:
+        for proof in entry.evidence:
+            field = f"history[{entry.position}].evidence[{proof.position}]"
             source = sources.get(proof.source)
-            if source is None:
-                yield _at(promise, f"{field}.source", f"source inconnue « {proof.source} » (aucun fichier sources/{proof.source}.md)")
+            if source is None and proof.source in unreadable:
+                # Said once per promise: the source's own errors are listed under its file.
+                if proof.source not in reported_unreadable:
+                    reported_unreadable.add(proof.source)
+                    problems.append(
+                        _at(promise, f"{field}.source", f"la source « {proof.source} » est illisible : corrigez d'abord ses erreurs")
+                    )
                 continue
+            if source is None:
+                problems.append(
+                    _at(promise, f"{field}.source", f"source inconnue « {proof.source} » (aucun fichier sources/{proof.source}.md)")
+                )
+                continue
+            if not (source.text or "").strip():
+                continue  # an empty source is reported once, under its own file
             if proof.source not in folded:
-                folded[proof.source] = FoldedText.of(source.text or "")
+                folded[proof.source] = FoldedText.of(source.text)
             text = folded[proof.source]
             if text.contains(proof.quote):
-                yield None
+                verified += 1
                 continue
             found = text.longest_matching_prefix(proof.quote)
-            hint = (
-                f" ; le début « {found} » s'y trouve, la suite diffère"
-                if found
-                else " ; même son premier mot en est absent"
+            hint = f" ; le début « {found} » s'y trouve, la suite diffère" if found else " ; même son premier mot en est absent"
+            problems.append(
+                Problem(
+                    display_path(promise.path),
+                    proof.line or _line(promise, f"{field}.quote"),
+                    f"{field}.quote",
+                    f"citation introuvable dans la source « {proof.source} »{hint}",
+                )
             )
-            yield Problem(
-                display_path(promise.path),
-                proof.line or _line(promise, f"{field}.quote"),
-                f"{field}.quote",
-                f"citation introuvable dans la source « {proof.source} »{hint}",
-            )
+    return problems, verified
 
 
 def _check_identifiers(promises: list[Promise]) -> list[Problem]:
@@ -164,7 +185,9 @@ def _check_identifiers(promises: list[Promise]) -> list[Problem]:
     for promise in promises:
         for index, alias in enumerate(promise.aliases):
             field = f"aliases[{index}]"
-            if alias == promise.id:
+            if alias in promise.aliases[:index]:
+                problems.append(_at(promise, field, f"l'alias « {alias} » est déjà listé"))
+            elif alias == promise.id:
                 problems.append(_at(promise, field, "un alias ne peut pas être l'identifiant de la promesse elle-même"))
             elif alias in ids:
                 problems.append(_at(promise, field, f"l'alias « {alias} » est l'identifiant d'une autre promesse"))

@@ -9,15 +9,15 @@ by the site and indexed); the others are kept aside for the checker.
 from __future__ import annotations
 
 import difflib
-import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from . import frontmatter
-from .files import atomic_write, display_path
+from .files import atomic_write, display_path, read_content_file
 from .model import ID_PATTERN, SOURCE_KINDS, Evidence, HistoryEntry, Problem, Promise, Source, Status
 from .statuses import load_statuses
 
@@ -55,6 +55,9 @@ class ContentTree:
     # Files that parsed only partly: not published, but still checked as far as possible.
     broken_promises: list[Promise] = field(default_factory=list)
     broken_sources: list[Source] = field(default_factory=list)
+    # Ids of files that could not be read at all (bad YAML, not UTF-8…).
+    unreadable_promises: set[str] = field(default_factory=set)
+    unreadable_sources: set[str] = field(default_factory=set)
 
     @property
     def final_statuses(self) -> set[str]:
@@ -77,48 +80,33 @@ def read_tree(root: Path, progress: Callable[[list[Path]], Iterable[Path]] | Non
         for path in sorted(directory.iterdir()):
             if path.name.startswith("."):
                 continue  # editor swap files, .gitkeep
-            if path.suffix == ".md" and path.is_file():
-                files.append(path)
+            if path.suffix != ".md":
+                message = "ignoré : seuls les fichiers .md sont lus"
+            elif not path.is_file():
+                message = "ignoré : ce n'est pas un fichier ordinaire (dossier, lien cassé ou en boucle…)"
             else:
-                tree.problems.append(
-                    Problem(display_path(path), None, None, "ignoré : seuls les fichiers .md sont lus", "warning")
-                )
+                files.append(path)
+                continue
+            tree.problems.append(Problem(display_path(path), None, None, message, "warning"))
     for path in progress(files) if progress else files:
         if path.parent.name == "promises":
             promise, file_problems = read_promise_file(path)
-            _keep(tree.promises, tree.broken_promises, promise, file_problems)
+            _keep(tree.promises, tree.broken_promises, tree.unreadable_promises, path, promise, file_problems)
         else:
             source, file_problems = read_source_file(path)
-            _keep(tree.sources, tree.broken_sources, source, file_problems)
+            _keep(tree.sources, tree.broken_sources, tree.unreadable_sources, path, source, file_problems)
         tree.problems.extend(file_problems)
     return tree
 
 
-def _keep(published: dict, broken: list, item, problems: list[Problem]) -> None:
+def _keep(published: dict, broken: list, unreadable: set, path: Path, item, problems: list[Problem]) -> None:
     if item is None:
+        unreadable.add(path.stem)
         return
     if any(problem.severity == "error" for problem in problems):
         broken.append(item)
     else:
         published[item.id] = item
-
-
-def _read_text(path: Path, limit: int) -> tuple[str | None, list[Problem]]:
-    shown = display_path(path)
-    size = path.stat().st_size
-    if size > limit:
-        return None, [
-            Problem(shown, None, None, f"fichier trop gros ({size:,} octets ; limite {limit:,})".replace(",", " "))
-        ]
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        return None, [
-            Problem(shown, line, None, f"le fichier n'est pas en UTF-8 (octet 0x{raw[error.start]:02x} illisible)")
-        ]
-    return text.removeprefix("\ufeff").replace("\r\n", "\n"), []
 
 
 class _Fields:
@@ -158,6 +146,10 @@ class _Fields:
         if not isinstance(value, str):
             self.problem(path, f"doit être du texte (lu : {value!r} ; mettez la valeur entre guillemets)")
             return None
+        bad = next((ch for ch in value if ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cs")), None)
+        if bad is not None:
+            self.problem(path, f"caractère interdit U+{ord(bad):04X} (caractère de contrôle ou invalide)")
+            return None
         return value.strip()
 
     def date(self, data: dict, key: str, prefix: str = "", required: bool = False) -> date | None:
@@ -194,10 +186,15 @@ class _Fields:
 
 def _open_document(path: Path, limit: int, keys: tuple[str, ...]):
     """Read and split a file; return (document, fields reader, problems) or stop early."""
-    shown = display_path(path)
-    text, problems = _read_text(path, limit)
+    text, problems = read_content_file(path, limit)
     if text is None:
         return None, None, problems
+    return _parse_document(path, text, keys)
+
+
+def _parse_document(path: Path, text: str, keys: tuple[str, ...]):
+    shown = display_path(path)
+    problems: list[Problem] = []
     try:
         document = frontmatter.load(text)
     except frontmatter.FrontMatterError as error:
@@ -223,13 +220,21 @@ def _check_file_id(path: Path, data: dict, fields: _Fields) -> None:
 
 def read_promise_file(path: Path) -> tuple[Promise | None, list[Problem]]:
     """Parse one promise file; the promise may be partial when there are problems."""
-    document, fields, problems = _open_document(path, MAX_PROMISE_BYTES, PROMISE_KEYS)
+    return _promise_from(path, *_open_document(path, MAX_PROMISE_BYTES, PROMISE_KEYS))
+
+
+def parse_promise(path: Path, text: str) -> tuple[Promise | None, list[Problem]]:
+    """Parse a promise file's text as if it were at `path` (nothing is read from disk)."""
+    return _promise_from(path, *_parse_document(path, text, PROMISE_KEYS))
+
+
+def _promise_from(path: Path, document, fields, problems) -> tuple[Promise | None, list[Problem]]:
     if document is None:
         return None, problems
     data = document.data
     history = []
     for index, item in enumerate(fields.items(data, "history")):
-        entry = _read_history_entry(item, f"history[{index}]", fields)
+        entry = _read_history_entry(item, index, fields)
         if entry is not None:
             history.append(entry)
     if data.get("history") in (None, []):
@@ -260,7 +265,8 @@ def read_promise_file(path: Path) -> tuple[Promise | None, list[Problem]]:
     return promise, problems
 
 
-def _read_history_entry(item: Any, path: str, fields: _Fields) -> HistoryEntry | None:
+def _read_history_entry(item: Any, position: int, fields: _Fields) -> HistoryEntry | None:
+    path = f"history[{position}]"
     data = fields.mapping(item, path, "une entrée d'historique")
     if data is None:
         return None
@@ -276,13 +282,14 @@ def _read_history_entry(item: Any, path: str, fields: _Fields) -> HistoryEntry |
         source = fields.text(proof_data, "source", proof_path + ".", required=True)
         quote = fields.text(proof_data, "quote", proof_path + ".", required=True)
         if source and quote:
-            evidence.append(Evidence(source, quote, line=fields.line(proof_path + ".quote")))
+            evidence.append(Evidence(source, quote, line=fields.line(proof_path + ".quote"), position=index))
     return HistoryEntry(
         date=fields.date(data, "date", prefix, required=True),
         status=fields.text(data, "status", prefix, required=True),
         note=fields.text(data, "note", prefix),
         evidence=evidence,
         line=fields.line(path),
+        position=position,
     )
 
 
@@ -348,7 +355,15 @@ def _history_to_data(entry: HistoryEntry) -> dict[str, Any]:
 
 
 def write_promise(content_root: Path, promise: Promise) -> Path:
-    """Write a promise file atomically; return its path."""
+    """Write a promise file atomically; return its path. Refuses to write an unreadable file."""
+    if not isinstance(promise.id, str) or not ID_PATTERN.match(promise.id):
+        raise ContentError(f"identifiant de promesse invalide : {promise.id!r}")
     path = Path(content_root) / "promises" / f"{promise.id}.md"
-    atomic_write(path, promise_to_text(promise))
+    text = promise_to_text(promise)
+    # What is written must read back as the same promise, without error: check it in memory first.
+    again, problems = parse_promise(path, text)
+    errors = [str(problem) for problem in problems if problem.severity == "error"]
+    if errors or again != promise:
+        raise ContentError("promesse non écrite, elle serait invalide : " + ("; ".join(errors) or "relecture différente"))
+    atomic_write(path, text)
     return path

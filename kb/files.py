@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from .model import Problem
+
 
 def atomic_write(path: Path, text: str) -> None:
     """Replace `path` with `text` so that readers see the old file or the new one, never half.
@@ -38,3 +40,23 @@ def display_path(path: Path) -> str:
         return os.path.relpath(path)
     except ValueError:
         return str(path)
+
+
+def read_content_file(path: Path, limit: int) -> tuple[str | None, list[Problem]]:
+    """A content file's text (UTF-8, BOM and CRLF tolerated), or None and why it cannot be read."""
+    shown = display_path(path)
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            message = f"fichier trop gros ({size:,} octets ; limite {limit:,})".replace(",", " ")
+            return None, [Problem(shown, None, None, message)]
+        raw = path.read_bytes()
+    except OSError as error:
+        return None, [Problem(shown, None, None, f"fichier illisible ({error.strerror or error})")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        message = f"le fichier n'est pas en UTF-8 (octet 0x{raw[error.start]:02x} illisible)"
+        return None, [Problem(shown, line, None, message)]
+    return text.removeprefix("\ufeff").replace("\r\n", "\n"), []

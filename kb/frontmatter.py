@@ -26,13 +26,27 @@ class FrontMatterError(ValueError):
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without implicit timestamps, and with YAML 1.2 booleans only."""
+    """SafeLoader without implicit timestamps, with YAML 1.2 booleans only, and no aliases.
+
+    Anchors and aliases (&a, *a) and merge keys (<<) are refused: kb's files never need
+    them, and a few hundred bytes of nested aliases expand into billions of nodes.
+    """
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.MarkedYAMLError(
+                problem="les ancres et alias YAML (&nom, *nom) ne sont pas acceptés : écrivez la valeur en entier",
+                problem_mark=event.start_mark,
+            )
+        return super().compose_node(parent, index)
 
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_MERGE_TAG = "tag:yaml.org,2002:merge"  # without it, "<<" is an ordinary (unknown) key
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG)]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL_TAG, _TIMESTAMP_TAG, _MERGE_TAG)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
@@ -81,6 +95,8 @@ def load_yaml(text: str, first_line: int = 1) -> tuple[Any, dict[str, int], list
         line = mark.line + first_line if mark is not None else None
         problem = getattr(error, "problem", None) or str(error)
         raise FrontMatterError(f"YAML invalide : {problem}", line) from None
+    except RecursionError:
+        raise FrontMatterError("YAML invalide : structure imbriquée trop profondément", first_line) from None
     finally:
         loader.dispose()
     lines: dict[str, int] = {}
@@ -125,6 +141,10 @@ class _Dumper(yaml.SafeDumper):
     def increase_indent(self, flow=False, indentless=False):
         return super().increase_indent(flow, False)
 
+    def ignore_aliases(self, data):
+        # Never write &anchors/*aliases (the loader refuses them), even for a repeated date.
+        return True
+
 
 def _represent_str(dumper, value: str):
     if "\n" in value:
@@ -138,7 +158,7 @@ _Dumper.add_representer(str, _represent_str)
 def dump(data: dict, body: str) -> str:
     """Write front matter and body as one file, in the stable layout kb always uses."""
     front = yaml.dump(
-        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False
+        data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1_000_000, default_flow_style=False
     )
     body = body.strip("\n")
     return f"{FENCE}\n{front}{FENCE}\n" + (f"{body}\n" if body else "")

@@ -23,6 +23,7 @@ class Evidence:
     source: str
     quote: str
     line: int | None = field(default=None, compare=False, repr=False)
+    position: int | None = field(default=None, compare=False, repr=False)  # index in the file's list
 
 
 @dataclass
@@ -34,6 +35,7 @@ class HistoryEntry:
     note: str | None = None
     evidence: list[Evidence] = field(default_factory=list)
     line: int | None = field(default=None, compare=False, repr=False)
+    position: int | None = field(default=None, compare=False, repr=False)  # index in the file's list
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -25,6 +26,9 @@ _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _SPACE_AGNOSTIC = set('":;!?')
 
 ELISION = re.compile(r"\[\s*(?:…|\.\.\.)\s*\]")
+# "[…]" may skip a few sentences, not half the document: beyond this many characters the
+# parts no longer read as one passage.
+MAX_ELISION_GAP = 400
 
 
 @lru_cache(maxsize=4096)
@@ -45,10 +49,10 @@ def _fold_char(ch: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def fold_with_offsets(text: str) -> tuple[str, list[int]]:
+def fold_with_offsets(text: str) -> tuple[str, array]:
     """Fold `text` for comparison; also return, for each folded char, its index in `text`."""
     chars: list[str] = []
-    origin: list[int] = []
+    origin = array("L")  # 4 or 8 bytes an offset, not a 28-byte int object each
     for index, ch in enumerate(text):
         for out in _fold_char(ch):
             if out == " ":
@@ -76,7 +80,7 @@ class FoldedText:
 
     original: str
     folded: str
-    origin: list[int]
+    origin: array
 
     @classmethod
     def of(cls, text: str) -> "FoldedText":
@@ -90,15 +94,29 @@ class FoldedText:
         if not parts:
             return None
         spans = []
-        position = 0
+        position, limit = 0, None
         for part in parts:
-            found = self.folded.find(part, position)
+            found = self._find_words(part, position, limit)
             if found < 0:
                 return None
             end = found + len(part)
             spans.append((self.origin[found], self.origin[end - 1] + 1))
-            position = end
+            position, limit = end, end + MAX_ELISION_GAP + len(part)
         return spans
+
+    def _find_words(self, part: str, start: int, limit: int | None) -> int:
+        """Where `part` occurs as whole words ("légal" is not in "illégal"), or -1."""
+        text = self.folded
+        while True:
+            found = text.find(part, start) if limit is None else text.find(part, start, limit + len(part))
+            if found < 0:
+                return -1
+            end = found + len(part)
+            cut_before = part[0].isalnum() and found > 0 and text[found - 1].isalnum()
+            cut_after = part[-1].isalnum() and end < len(text) and text[end].isalnum()
+            if not (cut_before or cut_after):
+                return found
+            start = found + 1
 
     def contains(self, quote: str) -> bool:
         """True when `quote` occurs in the text under the folding rule."""
@@ -111,7 +129,7 @@ class FoldedText:
         # Occurrence is monotone in prefix length, so bisect on the number of words.
         while low < high:
             middle = (low + high + 1) // 2
-            if fold(" ".join(words[:middle])) in self.folded:
+            if self._find_words(fold(" ".join(words[:middle])), 0, None) >= 0:
                 low = middle
             else:
                 high = middle - 1

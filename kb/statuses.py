@@ -10,13 +10,14 @@ import re
 from pathlib import Path
 
 from . import frontmatter
-from .files import display_path
+from .files import display_path, read_content_file
 from .model import Problem, Status
 
 FILE_NAME = "statuses.yml"
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 FALLBACK_COLOR = "#4b5563"
+MAX_BYTES = 64 * 1024
 
 DEFAULT_STATUSES = {
     status.key: status
@@ -38,11 +39,11 @@ def load_statuses(content_root: Path) -> tuple[dict[str, Status], list[Problem]]
     if not path.exists():
         return dict(DEFAULT_STATUSES), []
     shown = display_path(path)
-    problems: list[Problem] = []
+    text, problems = read_content_file(path, MAX_BYTES)
+    if text is None:
+        return dict(DEFAULT_STATUSES), problems
     try:
-        data, lines, duplicates = frontmatter.load_yaml(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as error:
-        return dict(DEFAULT_STATUSES), [Problem(shown, None, None, f"fichier non UTF-8 ({error.reason})")]
+        data, lines, duplicates = frontmatter.load_yaml(text)
     except frontmatter.FrontMatterError as error:
         return dict(DEFAULT_STATUSES), [Problem(shown, error.line, None, error.message)]
     if not isinstance(data, dict) or not data:

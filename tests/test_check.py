@@ -208,7 +208,7 @@ def test_entry_without_evidence_is_a_warning_not_an_error(content_dir):
 def test_every_problem_of_a_tree_is_reported_in_one_run(demo_copy):
     corrupt(demo_copy, "status: partial\nhistory", "status: done\nhistory", "promises/aubry-mutualisation-lille-lomme-hellemmes.md")
     corrupt(demo_copy, "made_on: 2017-04-11", "made_on: 2017-04-31", "promises/marcq-la-madeleine-balayeuses.md")
-    corrupt(demo_copy, "quote: \"", "quote: \"xyz ", "promises/mel-service-unifie-rgpd.md")
+    corrupt(demo_copy, "quote: ", "quote: zorglub ", "promises/mel-service-unifie-rgpd.md")
     write(demo_copy / "promises" / "fichier-casse.md", "---\ntitle: [\n---\n")
     write(demo_copy / "promises" / "latin1.md", "---\ntitle: é\n---\n".encode("latin-1"))
     files = {Path(problem.path).name for problem in errors(demo_copy)}
@@ -219,3 +219,48 @@ def test_every_problem_of_a_tree_is_reported_in_one_run(demo_copy):
         "fichier-casse.md",
         "latin1.md",
     }
+
+
+def test_yaml_aliases_are_refused_so_a_tiny_file_cannot_explode(content_dir):
+    bomb = "".join(f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]\n" for n in range(1, 10))
+    write(content_dir / PROMISE_FILE, "---\na0: &a0 [x]\n" + bomb + "---\n")
+    assert "alias" in the_error(content_dir).message
+
+
+def test_deeply_nested_yaml_is_a_message_not_a_crash(content_dir):
+    write(content_dir / PROMISE_FILE, "---\ntitle: " + "[" * 5000 + "\n---\n")
+    assert "YAML invalide" in the_error(content_dir).message
+
+
+def test_control_characters_in_a_field_are_refused(content_dir):
+    corrupt(content_dir, "made_by: Bernard Gérard", 'made_by: "Bernard\\0 Gérard\\e"')
+    problem = the_error(content_dir)
+    assert problem.field == "made_by" and "U+0000" in problem.message
+
+
+def test_problems_after_an_unreadable_entry_keep_their_own_field_and_line(content_dir):
+    corrupt(content_dir, "history:\n", "history:\n  - oops\n")
+    corrupt(content_dir, "  - date: 2022-11-08", "  - date: 2027-01-01")
+    found = {(problem.field, problem.line) for problem in errors(content_dir)}
+    assert ("history[0]", 11) in found  # "oops"
+    assert ("history[2].date", 18) in found  # the future date, where it really is
+    assert not any(problem.field == "status" for problem in errors(content_dir))
+
+
+def test_an_unreadable_source_is_reported_once_per_promise_not_per_quote(content_dir):
+    write(content_dir / "sources" / "deliberation-test.md", "---\ntitle: [\n---\ntexte\n")
+    found = [problem for problem in errors(content_dir) if "balayeuses" in problem.path]
+    assert len(found) == 1 and "illisible" in found[0].message
+
+
+def test_an_alias_listed_twice_is_reported(content_dir):
+    corrupt(content_dir, "  - balayeuses", "  - balayeuses\n  - balayeuses")
+    problem = the_error(content_dir)
+    assert problem.field == "aliases[1]" and "déjà listé" in problem.message
+
+
+def test_a_looping_link_is_reported_as_not_a_regular_file(content_dir):
+    (content_dir / "promises" / "boucle.md").symlink_to(content_dir / "promises" / "boucle.md")
+    report = check_content(content_dir, today=TODAY)
+    assert report.errors == []
+    assert any("pas un fichier ordinaire" in problem.message for problem in report.warnings)

@@ -4,7 +4,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kb.content import promise_to_text, read_promise_file, read_source_file, read_tree, write_promise
+import pytest
+
+from kb.content import ContentError, promise_to_text, read_promise_file, read_source_file, read_tree, write_promise
 from kb.model import Evidence, HistoryEntry, Promise
 from kb.render import markdown_to_html
 
@@ -120,3 +122,28 @@ def test_markdown_is_rendered_then_sanitized():
     assert "<strong>gras</strong>" in html
     assert 'href="https://example.org"' in html
     assert "<script" not in html and "onerror" not in html and "javascript:" not in html
+
+
+def test_writing_refuses_an_id_that_is_not_a_file_name(content_dir):
+    promise, _ = read_promise_file(content_dir / "promises" / "balayeuses-communes.md")
+    promise.id = "../ailleurs"
+    with pytest.raises(ContentError, match="identifiant"):
+        write_promise(content_dir, promise)
+    assert not (content_dir / "ailleurs.md").exists()
+
+
+def test_writing_refuses_a_promise_that_would_not_read_back(content_dir):
+    path = content_dir / "promises" / "balayeuses-communes.md"
+    before = path.read_bytes()
+    promise, _ = read_promise_file(path)
+    promise.title = None
+    with pytest.raises(ContentError, match="title"):
+        write_promise(content_dir, promise)
+    assert path.read_bytes() == before
+
+
+def test_every_shipped_content_file_is_already_in_the_layout_kb_writes():
+    # So the first publish of a promise changes only what the journalist changed.
+    for path in sorted((DEMO_CONTENT / "promises").glob("*.md")):
+        promise, _ = read_promise_file(path)
+        assert promise_to_text(promise) == path.read_text(encoding="utf-8"), path.name

@@ -63,3 +63,23 @@ def test_longest_matching_prefix_says_where_a_quote_diverges():
     text = FoldedText.of("25 actions de mutualisation ont été déployées depuis 2015")
     assert text.longest_matching_prefix("25 actions de mutualisation sont prévues") == "25 actions de mutualisation"
     assert text.longest_matching_prefix("trente actions") == ""
+
+
+@pytest.mark.parametrize(
+    ("quote", "text"),
+    [
+        ("légal", "un acte illégal"),
+        ("possible", "c'est impossible"),
+        ("e", "mutualisation"),
+        ("achevé", "un chantier inachevé"),
+    ],
+)
+def test_a_quote_must_match_whole_words(quote, text):
+    assert not found(quote, text)
+
+
+def test_an_elision_cannot_span_half_a_document():
+    near = "Nous ferons le tram cette année."
+    far = "Nous ferons. " + "Plus tard, ailleurs. " * 40 + "Jamais nous ne ferons le tram."
+    assert found("nous [...] le tram", near)
+    assert not found("nous [...] le tram", far)

@@ -25,3 +25,17 @@ def test_unknown_page_is_a_french_404(client):
     response = client.get("/nulle-part")
     assert response.status_code == 404
     assert "Page introuvable" in response.get_data(as_text=True)
+
+
+def test_a_missing_content_directory_is_a_friendly_page(app, content_dir):
+    import shutil
+
+    shutil.rmtree(content_dir)
+    response = app.test_client().get("/")
+    assert response.status_code == 503
+    assert "momentanément indisponible" in response.get_data(as_text=True)
+
+
+def test_a_looping_link_in_the_content_does_not_break_the_site(client, content_dir):
+    (content_dir / "promises" / "boucle.md").symlink_to(content_dir / "promises" / "boucle.md")
+    assert client.get("/").status_code == 200

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template
 
+from ..content import ContentError
 from ..paths import STATIC, TEMPLATES, default_content_dir, default_instance_dir
 from ..search import open_search
 from . import api, content_store, public
@@ -36,4 +37,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_error_handler(404, lambda error: (render_template("errors/404.html"), 404))
     app.register_error_handler(500, lambda error: (render_template("errors/500.html"), 500))
+    app.register_error_handler(ContentError, _content_unavailable)
     return app
+
+
+def _content_unavailable(error: ContentError):
+    current_app.logger.error("contenu illisible : %s", error)
+    return render_template("errors/503.html"), 503

@@ -24,14 +24,18 @@ def _signature(root: Path) -> tuple:
         try:
             with os.scandir(root / folder) as scan:
                 for entry in scan:
-                    stat = entry.stat()
+                    try:
+                        stat = entry.stat()
+                    except OSError:  # a broken or looping link: kb check reports it
+                        entries.append((folder, entry.name, None))
+                        continue
                     entries.append((folder, entry.name, stat.st_mtime_ns, stat.st_size))
-        except FileNotFoundError:
+        except OSError:
             entries.append((folder, None))
     try:
         stat = (root / FILE_NAME).stat()
         entries.append((FILE_NAME, stat.st_mtime_ns, stat.st_size))
-    except FileNotFoundError:
+    except OSError:
         pass
     return tuple(sorted(entries, key=repr))
 

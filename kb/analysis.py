@@ -5,8 +5,9 @@ is "mutualisation"; "Marcq-en-Barœul" is found by `marcq baroeul`; "15 000" is 
 Words are folded the same way as quotes (kb.quotes.fold) *before* stemming, so a word typed
 without accents always reaches the same stem as the accented one.
 
-Analysis dominates indexing time, so one filter does folding, stop words and stemming in a
-single pass with a cache per distinct word (a corpus has far fewer distinct words than tokens).
+Analysis dominates indexing time, so one tokenizer does splitting, folding, stop words and
+stemming in a single pass with a cache per distinct word (a corpus has far fewer distinct
+words than tokens).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from whoosh.analysis import Filter, RegexTokenizer
+from whoosh.analysis import Token, Tokenizer
 from whoosh.lang.snowball.french import FrenchStemmer
 from whoosh.lang.stopwords import stoplists
 
@@ -50,8 +51,13 @@ def term_for(word: str, stem: bool = True) -> str | None:
     return _stem(folded) if stem else folded
 
 
-class FrenchFilter(Filter):
-    """Fold, drop stop words and (optionally) stem, renumbering positions like StopFilter."""
+class FrenchTokenizer(Tokenizer):
+    """Split, fold, drop stop words and (optionally) stem in one pass.
+
+    A tokenizer followed by a filter costs one Token per raw word and two generator hops;
+    doing it here yields only the words kept. Positions count kept words only (like
+    StopFilter's renumbering), so "plan de sauvegarde" matches "plan sauvegarde" phrases.
+    """
 
     def __init__(self, stem: bool = True):
         self.stem = stem
@@ -59,27 +65,45 @@ class FrenchFilter(Filter):
     def __eq__(self, other):
         return other is not None and self.__class__ is other.__class__ and self.stem == other.stem
 
-    def __call__(self, tokens):
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
+                 start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):  # fmt: skip
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            token.original = token.text = value
+            token.boost = 1.0
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar, token.endchar = start_char, start_char + len(value)
+            yield token
+            return
         stem = self.stem
-        position = None
-        for token in tokens:
-            term = term_for(token.text, stem)
+        position = start_pos
+        for match in TOKEN.finditer(value):
+            word = match.group()
+            term = term_for(word, stem)
             if term is None:
-                if not token.removestops:
-                    token.stopped = True
-                    yield token
-                continue
-            token.text = term
-            token.stopped = False
-            if token.positions:
-                position = token.pos if position is None else position + 1
+                if removestops:
+                    continue
+                token.stopped = True
+            else:
+                token.stopped = False
+            token.text = term if term is not None else word
+            token.boost = 1.0
+            if keeporiginal:
+                token.original = word
+            if positions:
                 token.pos = position
+            if chars:
+                token.startchar, token.endchar = start_char + match.start(), start_char + match.end()
+            if term is not None:
+                position += 1
             yield token
 
 
-def french_analyzer(stem: bool = True):
+def french_analyzer(stem: bool = True) -> FrenchTokenizer:
     """The analyzer for French text fields (unstemmed for the spelling-suggestion field)."""
-    return RegexTokenizer(TOKEN) | FrenchFilter(stem=stem)
+    return FrenchTokenizer(stem=stem)
 
 
 def tokens(text: str):

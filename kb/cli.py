@@ -131,3 +131,33 @@ def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool) 
     unpublished = len(tree.broken_promises) + len(tree.broken_sources)
     note = f" ({unpublished} fichier(s) en erreur non indexé(s) : voir kb check)" if unpublished else ""
     click.echo(f"{count} documents indexés dans {target} en {time.perf_counter() - started:.2f} s{note}")
+
+
+@main.command()
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dossier de travail : corpus synthétique (réutilisé d'une fois sur l'autre), index, base FTS5. "
+    "Défaut : INSTANCE/bench.",
+)
+@click.option("--promises", default=10_000, show_default=True, help="Nombre de promesses synthétiques.")
+@click.option("--sources", default=1_000, show_default=True, help="Nombre de documents sources synthétiques.")
+@click.option("--source-kb", default=40, show_default=True, help="Taille de chaque document source, en Ko.")
+@click.option("--rounds", default=3, show_default=True, help="Tours de l'ensemble des requêtes.")
+@click.option("--processes", default=2, show_default=True, help="Processus pour construire l'index Whoosh.")
+@click.option("--seed", default=1, show_default=True, help="Graine du corpus synthétique (déterministe).")
+def bench(workdir: Path | None, promises: int, sources: int, source_kb: int, rounds: int, processes: int, seed: int) -> None:
+    """Mesure la recherche à grande échelle : Whoosh et SQLite FTS5 côte à côte.
+
+    Construit un corpus synthétique déterministe (mots tirés du corpus de démonstration),
+    puis affiche dans la même exécution : temps de construction de l'index, latences
+    p50/p95 des recherches avec facettes et extraits, mémoire du processus qui cherche,
+    délai entre la réindexation d'une promesse et sa découverte, et les rapports à FTS5.
+    """
+    from .bench import run_benchmark
+
+    target = workdir or default_instance_dir() / "bench"
+    run_benchmark(
+        target, promises, sources, source_kb * 1000, seed, rounds, processes, say=lambda line: click.echo(line)
+    )

@@ -29,7 +29,7 @@ from .content import ContentTree, read_promise_file, read_source_file, read_tree
 from .model import Promise, Source
 
 # Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 INDEX_NAME = f"kb{SCHEMA_VERSION}"
 FACETS = ("kind", "status", "territory", "made_by", "theme")
 
@@ -48,7 +48,8 @@ def make_schema() -> Schema:
         places=TEXT(analyzer=french, field_boost=2.0),  # territory, theme
         notes=TEXT(analyzer=french, field_boost=1.5),
         body=TEXT(analyzer=french),  # a promise's analysis, a source's full text
-        # Unstemmed words, for "did you mean" suggestions that are real words.
+        # Unstemmed words of the short fields, for "did you mean" suggestions that are real
+        # words. Not the long texts: they would double the index's postings for little gain.
         words=TEXT(analyzer=french_analyzer(stem=False), phrase=False),
         status=ID(stored=True, sortable=True),
         territory=ID(stored=True, sortable=True),
@@ -81,7 +82,7 @@ def promise_document(promise: Promise, sha256: str) -> dict:
         places=f"{promise.territory} {promise.theme}",
         notes="\n".join(notes + ([promise.reply] if promise.reply else [])),
         body=promise.body,
-        words=" ".join([promise.title, people, promise.territory, promise.theme, *text_parts]),
+        words=" ".join([promise.title, people, promise.territory, promise.theme, *notes, *quotes]),
         status=promise.status,
         territory=promise.territory,
         made_by=promise.made_by,
@@ -105,7 +106,7 @@ def source_document(source: Source, sha256: str) -> dict:
         people=source.publisher,
         places="",
         body=source.text,
-        words=" ".join([source.title, source.publisher, source.text]),
+        words=" ".join([source.title, source.publisher]),
         made_by=source.publisher,
         date=_when(source.date),
         snippet_text=source.text,
@@ -199,7 +200,7 @@ class SearchIndex:
 
     # -- writing -------------------------------------------------------------------------
 
-    def rebuild(self, tree: ContentTree | None = None, progress: Callable | None = None) -> int:
+    def rebuild(self, tree: ContentTree | None = None, progress: Callable | None = None, processes: int = 1) -> int:
         """Index the whole tree from scratch; return the number of documents.
 
         The new documents replace every old segment in one commit (mergetype CLEAR): readers
@@ -213,7 +214,12 @@ class SearchIndex:
             shutil.rmtree(self.index_dir, ignore_errors=True)
             self.index_dir.mkdir(parents=True, exist_ok=True)
             ix = whoosh_index.create_in(str(self.index_dir), make_schema(), indexname=INDEX_NAME)
-        writer = ix.writer(timeout=60.0, limitmb=256)
+        # Several processes analyse documents in parallel (each writes its own segment); only
+        # for big rebuilds from the command line: forking a threaded web worker is unsafe.
+        if processes > 1:
+            writer = ix.writer(timeout=60.0, limitmb=128, procs=processes, multisegment=True)
+        else:
+            writer = ix.writer(timeout=60.0, limitmb=256)
         try:
             for document in progress(documents) if progress else documents:
                 writer.add_document(**document)

@@ -41,6 +41,7 @@ MAX_QUERY_CHARS = 200
 MAX_PAGE = 1000
 PER_PAGE = 10
 SNIPPET_WORDS = 30
+SNIPPET_SCAN_TOKENS = 3000
 SEARCH_FIELDS = ("title", "quotes", "people", "places", "notes", "body")
 KINDS = ("promise", "source")
 
@@ -168,19 +169,33 @@ def positive_terms(query) -> set[str]:
 
 
 def snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> Markup:
-    """The passage of `text` with the most distinct query terms, matches wrapped in <mark>."""
-    spans = list(tokens(text)) if text else []
+    """The passage of `text` with the most distinct query terms, matches wrapped in <mark>.
+
+    The scan stops at the first window that holds every query term, and in any case after
+    SNIPPET_SCAN_TOKENS words: a 40 KB source is not read to the end for every hit.
+    """
+    spans: list[tuple[int, int, str]] = []
+    hits: list[int] = []
+    best, best_score = 0, 0
+    for index, span in enumerate(tokens(text or "")):
+        spans.append(span)
+        if span[2] in terms:
+            hits.append(index)
+        # Judge the window that starts at the oldest hit still in reach of this word.
+        while hits and hits[0] <= index - words:
+            window = {spans[i][2] for i in hits if i < hits[0] + words}
+            if len(window) > best_score:
+                best, best_score = hits[0], len(window)
+            hits.pop(0)
+        if (terms and best_score == len(terms)) or index >= (SNIPPET_SCAN_TOKENS if terms else words):
+            break
+    if hits and best_score < len(terms):
+        window = {spans[i][2] for i in hits if i < hits[0] + words}
+        if len(window) > best_score:
+            best, best_score = hits[0], len(window)
     if not spans:
         return Markup("")
-    hits = [index for index, (_, _, term) in enumerate(spans) if term in terms]
-    start_token = 0
-    if hits:
-        best, best_score = hits[0], -1
-        for first in hits:
-            window = {spans[i][2] for i in hits if first <= i < first + words}
-            if len(window) > best_score:
-                best, best_score = first, len(window)
-        start_token = max(0, best - words // 4)
+    start_token = max(0, best - words // 4) if best_score else 0
     end_token = min(len(spans), start_token + words)
     start = spans[start_token][0] if start_token else 0
     end = spans[end_token - 1][1]
@@ -210,10 +225,10 @@ class _ReaderState:
 class Search:
     """Runs searches on an index, catching it up with the files now and then."""
 
-    def __init__(self, index: SearchIndex, sync_seconds: float = 2.0):
+    def __init__(self, index: SearchIndex, sync_seconds: float | None = 2.0):
         self.index = index
         self.sync_seconds = sync_seconds
-        self._synced_at = 0.0
+        self._synced_at = float("-inf")
         self._sync_lock = threading.Lock()
         self._local = threading.local()
         self._parser = None
@@ -221,6 +236,8 @@ class Search:
     # -- keeping up ---------------------------------------------------------------------
 
     def _maybe_sync(self) -> None:
+        if self.sync_seconds is None:  # the caller keeps the index up to date itself
+            return
         if time.monotonic() - self._synced_at < self.sync_seconds:
             return
         if not self._sync_lock.acquire(blocking=False):

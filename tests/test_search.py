@@ -2,6 +2,7 @@
 
 import pytest
 
+from kb.analysis import term_for
 from kb.search import open_search, snippet
 
 from .conftest import DEMO_CONTENT
@@ -130,3 +131,15 @@ def test_field_syntax_is_read_as_words_with_a_notice(search):
 def test_an_overlong_query_is_cut_with_a_notice(search):
     results = search.search("mutualisation " * 1000)
     assert results.notices and results.total == search.search("mutualisation").total
+
+
+def test_without_query_terms_the_snippet_is_the_beginning_of_the_text():
+    text = " ".join(f"mot{n}" for n in range(100))
+    shown = str(snippet(text, set(), words=10))
+    assert shown.startswith("mot0 mot1") and "mot9" in shown and "mot10" not in shown
+
+
+def test_the_snippet_is_the_window_with_the_most_query_terms():
+    text = "balayeuses " + "remplissage " * 200 + "achat de deux balayeuses pour la commune"
+    shown = str(snippet(text, {term_for("achat"), term_for("balayeuses")}, words=10))
+    assert "<mark>achat</mark> de deux <mark>balayeuses</mark>" in shown

@@ -26,7 +26,6 @@ from markupsafe import Markup
 from whoosh import query as q
 from whoosh.qparser import (
     GroupPlugin,
-    MultifieldPlugin,
     OperatorsPlugin,
     PhrasePlugin,
     PlusMinusPlugin,
@@ -42,7 +41,7 @@ MAX_PAGE = 1000
 PER_PAGE = 10
 SNIPPET_WORDS = 30
 SNIPPET_SCAN_TOKENS = 3000
-SEARCH_FIELDS = ("title", "quotes", "people", "places", "notes", "body")
+SEARCH_FIELDS = ("content",)
 KINDS = ("promise", "source")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -61,7 +60,6 @@ class Hit:
     title: str
     status: str | None
     snippet: Markup
-    score: float
 
     @property
     def url(self) -> str:
@@ -128,10 +126,9 @@ def clean_query(text: str | None) -> tuple[str, list[str]]:
 
 def _parser(schema) -> QueryParser:
     parser = QueryParser(
-        None,
+        "content",
         schema,
         plugins=[
-            MultifieldPlugin(SEARCH_FIELDS),
             PhrasePlugin(),
             GroupPlugin(),
             OperatorsPlugin(
@@ -214,12 +211,16 @@ def snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> Markup:
 
 
 class _ReaderState:
-    """A Whoosh searcher and the facet values of its documents, for one thread."""
+    """A Whoosh searcher, the facet values of its documents and their date order, for one thread."""
 
     def __init__(self, searcher):
         self.searcher = searcher
         reader = searcher.reader()
         self.facet_values = {name: list(reader.column_reader(name)) for name in FACETS}
+        dates = reader.column_reader("date")
+        # Newest first, for browsing without a query; ties by key, so the order is stable.
+        keys = reader.column_reader("key")
+        self.by_date = sorted(reader.all_doc_ids(), key=lambda docnum: (dates[docnum], keys[docnum]), reverse=True)
 
 
 class Search:
@@ -294,31 +295,36 @@ class Search:
         filters = {name: value for name, value in (filters or {}).items() if name in FACETS and value}
         page = min(max(1, page), MAX_PAGE)
         user_query = self.parse(cleaned)
-        base = user_query if user_query is not None else q.Every()
 
-        def restricted(skip: str | None = None):
-            terms = [q.Term(name, value) for name, value in filters.items() if name != skip]
-            return q.And([base, *terms]) if terms else base
-
-        matching = list(searcher.docs_for_query(restricted()))
-        facets = {}
-        for name in FACETS:
-            # Counts for a facet ignore that facet's own filter, so its other values stay choosable.
-            docnums = matching if name not in filters else searcher.docs_for_query(restricted(name))
-            values = state.facet_values[name]
-            counts = Counter(values[docnum] for docnum in docnums)
-            counts.pop("", None)
-            counts.pop(None, None)
-            facets[name] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
+        # One pass of Whoosh over the query's matches, unfiltered; filters and facet counts
+        # are then applied in Python from the cached column values, so a query with facets
+        # costs one traversal, not one per facet.
         if user_query is None:
-            results = searcher.search(restricted(), limit=page * per_page, sortedby="date", reverse=True)
+            ranked = state.by_date
         else:
-            results = searcher.search(restricted(), limit=page * per_page)
+            ranked = [docnum for docnum, _ in searcher.search(user_query, limit=None).items()]
+        values = state.facet_values
+        kept: list[int] = []
+        counts = {name: Counter() for name in FACETS}
+        for docnum in ranked:
+            failed = [name for name, value in filters.items() if values[name][docnum] != value]
+            if not failed:
+                kept.append(docnum)
+                for name in FACETS:
+                    counts[name][values[name][docnum]] += 1
+            elif len(failed) == 1:
+                # Counts for a facet ignore that facet's own filter, so its other values stay choosable.
+                counts[failed[0]][values[failed[0]][docnum]] += 1
+        facets = {}
+        for name, counter in counts.items():
+            counter.pop("", None)
+            counter.pop(None, None)
+            facets[name] = dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
+
         terms = positive_terms(user_query) if user_query is not None else set()
         hits = []
-        for hit in results[(page - 1) * per_page : page * per_page]:
-            stored = hit.fields()
+        for docnum in kept[(page - 1) * per_page : page * per_page]:
+            stored = searcher.stored_fields(docnum)
             hits.append(
                 Hit(
                     kind=stored["kind"],
@@ -326,12 +332,11 @@ class Search:
                     title=stored["title"],
                     status=stored.get("status"),
                     snippet=snippet(stored.get("snippet_text", ""), terms),
-                    score=hit.score if user_query is not None else 0.0,
                 )
             )
         return Results(
             query=cleaned,
-            total=len(matching),
+            total=len(kept),
             page=page,
             per_page=per_page,
             hits=hits,

@@ -16,7 +16,7 @@ def index(demo_copy, tmp_path):
 
 def all_results(index, text):
     results = Search(index, sync_seconds=0).search(text, per_page=500)
-    return [(hit.id, round(hit.score, 6), str(hit.snippet)) for hit in results.hits], results.facets
+    return [(hit.id, str(hit.snippet)) for hit in results.hits], results.facets
 
 
 def test_rebuilding_from_scratch_gives_identical_results(index):
@@ -83,3 +83,37 @@ def test_a_searcher_sees_a_rebuild_done_by_someone_else(index, demo_copy):
     path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: zorglub ", 1), encoding="utf-8")
     SearchIndex(index.index_dir, demo_copy).rebuild()  # another process, say
     assert search.search("zorglub").total == 1
+
+
+def _search_repeatedly(index_dir, content_dir, rounds, queue):
+    from kb.index import SearchIndex
+    from kb.search import Search
+
+    search = Search(SearchIndex(index_dir, content_dir), sync_seconds=None)
+    try:
+        totals = [search.search("mutualisation").total for _ in range(rounds)]
+        queue.put(("ok", min(totals)))
+    except Exception as error:  # noqa: BLE001 — reported to the test
+        queue.put(("error", repr(error)))
+
+
+def test_processes_keep_searching_while_another_one_writes(index, demo_copy):
+    import multiprocessing
+
+    index.rebuild()
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    readers = [
+        context.Process(target=_search_repeatedly, args=(index.index_dir, demo_copy, 150, queue)) for _ in range(2)
+    ]
+    for reader in readers:
+        reader.start()
+    promise, _ = read_promise_file(demo_copy / "promises" / "mel-carrieres-catiches.md")
+    for round_ in range(15):
+        promise.title = f"Carrières {round_}"
+        index.update(promises=[promise])
+    index.rebuild()
+    outcomes = [queue.get(timeout=120) for _ in readers]
+    for reader in readers:
+        reader.join()
+    assert all(status == "ok" and total > 0 for status, total in outcomes), outcomes

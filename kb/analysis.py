@@ -13,9 +13,11 @@ words than tokens).
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from functools import lru_cache
 
 from whoosh.analysis import Token, Tokenizer
+from whoosh.formats import Positions
 from whoosh.lang.snowball.french import FrenchStemmer
 from whoosh.lang.stopwords import stoplists
 
@@ -104,6 +106,27 @@ class FrenchTokenizer(Tokenizer):
 def french_analyzer(stem: bool = True) -> FrenchTokenizer:
     """The analyzer for French text fields (unstemmed for the spelling-suggestion field)."""
     return FrenchTokenizer(stem=stem)
+
+
+class FrenchPositions(Positions):
+    """The postings format of French text fields, reading words straight off the text.
+
+    Same terms and positions as FrenchTokenizer (a test holds them equal), without a Token
+    object and two generator hops per word: indexing a corpus spends most of its time here.
+    Queries still go through the field's analyzer.
+    """
+
+    def word_values(self, value, analyzer, **kwargs):
+        positions: dict[str, list[int]] = defaultdict(list)
+        position = 0
+        for match in TOKEN.finditer(value):
+            term = term_for(match.group())
+            if term is not None:
+                positions[term].append(position)
+                position += 1
+        boost = self.field_boost
+        for term, where in positions.items():
+            yield term, len(where), len(where) * boost, self.encode(where)
 
 
 def tokens(text: str):

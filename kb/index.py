@@ -24,19 +24,24 @@ from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.writing import CLEAR
 
-from .analysis import french_analyzer
+from .analysis import FrenchPositions, french_analyzer
 from .content import ContentTree, read_promise_file, read_source_file, read_tree
 from .model import Promise, Source
 
 # Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "7"
 INDEX_NAME = f"kb{SCHEMA_VERSION}"
 FACETS = ("kind", "status", "territory", "made_by", "theme")
 
 
+def _french_text() -> TEXT:
+    field = TEXT(analyzer=french_analyzer())
+    field.format = FrenchPositions()
+    return field
+
+
 def make_schema() -> Schema:
     """The searched field, the facets, and what a result shows."""
-    french = french_analyzer()
     return Schema(
         key=ID(stored=True, unique=True, sortable=True),
         sha256=ID(sortable=True),
@@ -47,10 +52,7 @@ def make_schema() -> Schema:
         # over six fields, which halves search time and postings. The title is repeated
         # TITLE_WEIGHT times and quotes QUOTE_WEIGHT times, so that a match there outranks
         # a passing mention (BM25 saturates term frequency, which keeps this a gentle boost).
-        content=TEXT(analyzer=french),
-        # Unstemmed words of the short fields, for "did you mean" suggestions that are real
-        # words. Not the long texts: they would double the index's postings for little gain.
-        words=TEXT(analyzer=french_analyzer(stem=False), phrase=False),
+        content=_french_text(),
         status=ID(stored=True, sortable=True),
         territory=ID(stored=True, sortable=True),
         made_by=ID(stored=True, sortable=True),
@@ -87,7 +89,6 @@ def promise_document(promise: Promise, sha256: str) -> dict:
         id=promise.id,
         title=promise.title,
         content=_content(promise.title, quotes, people, promise.territory, promise.theme, *notes, promise.reply, promise.body),
-        words=" ".join([promise.title, people, promise.territory, promise.theme, *notes, *quotes]),
         status=promise.status,
         territory=promise.territory,
         made_by=promise.made_by,
@@ -109,7 +110,6 @@ def source_document(source: Source, sha256: str) -> dict:
         id=source.id,
         title=source.title,
         content=_content(source.title, [], source.publisher, source.text),
-        words=" ".join([source.title, source.publisher]),
         made_by=source.publisher,
         date=_when(source.date),
         snippet_text=source.text,
@@ -219,10 +219,11 @@ class SearchIndex:
             ix = whoosh_index.create_in(str(self.index_dir), make_schema(), indexname=INDEX_NAME)
         # Several processes analyse documents in parallel (each writes its own segment); only
         # for big rebuilds from the command line: forking a threaded web worker is unsafe.
+        # Big posting pools: a pool that overflows is sorted to disk in runs and merged back.
         if processes > 1:
-            writer = ix.writer(timeout=60.0, limitmb=128, procs=processes, multisegment=True)
+            writer = ix.writer(timeout=60.0, limitmb=1024, procs=processes, multisegment=True)
         else:
-            writer = ix.writer(timeout=60.0, limitmb=256)
+            writer = ix.writer(timeout=60.0, limitmb=1024)
         try:
             for document in progress(documents) if progress else documents:
                 writer.add_document(**document)

@@ -14,6 +14,7 @@ Whoosh way (groupedby + highlights on long stored texts) costs seconds per query
 from __future__ import annotations
 
 import html
+import itertools
 import re
 import threading
 import time
@@ -347,23 +348,40 @@ class Search:
         )
 
     def suggest(self, cleaned: str, searcher) -> str | None:
-        """The query with unknown words replaced by the closest indexed word, if any."""
+        """The query with unknown words replaced by the closest indexed word, if any.
+
+        The index holds stems, not words: the closest stem is found with Whoosh's corrector,
+        then shown as a real word, the form it takes in a document that contains it.
+        """
         corrector = None
         changed = False
         words = re.split(r"(\w+)", cleaned)
         for index in range(1, len(words), 2):
             word = words[index]
-            folded = term_for(word, stem=False)
-            if word in OPERATORS or len(word) < 4 or folded is None or folded.isdigit():
+            stem = term_for(word)
+            if word in OPERATORS or len(word) < 4 or stem is None or stem.isdigit():
                 continue
-            if searcher.doc_frequency("words", folded):
+            if searcher.doc_frequency("content", stem):
                 continue
-            corrector = corrector or searcher.corrector("words")
-            found = corrector.suggest(folded, limit=1, maxdist=2, prefix=1)
-            if found:
-                words[index] = found[0]
-                changed = True
+            corrector = corrector or searcher.corrector("content")
+            for candidate in corrector.suggest(stem, limit=3, maxdist=2, prefix=1):
+                surface = _surface_form(searcher, candidate)
+                if surface:
+                    words[index] = surface
+                    changed = True
+                    break
         return "".join(words) if changed else None
+
+
+def _surface_form(searcher, stem: str) -> str | None:
+    """A word of the indexed texts whose stem is `stem` (as written there, in lower case)."""
+    for docnum in itertools.islice(searcher.docs_for_query(q.Term("content", stem)), 3):
+        stored = searcher.stored_fields(docnum)
+        for text in (stored.get("title", ""), stored.get("snippet_text", "")):
+            for start, end, term in tokens(text):
+                if term == stem:
+                    return text[start:end].lower()
+    return None
 
 
 def open_search(index_dir: Path, content_root: Path, sync_seconds: float = 2.0) -> Search:

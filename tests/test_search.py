@@ -143,3 +143,15 @@ def test_the_snippet_is_the_window_with_the_most_query_terms():
     text = "balayeuses " + "remplissage " * 200 + "achat de deux balayeuses pour la commune"
     shown = str(snippet(text, {term_for("achat"), term_for("balayeuses")}, words=10))
     assert "<mark>achat</mark> de deux <mark>balayeuses</mark>" in shown
+
+
+def test_indexing_and_query_analysis_give_the_same_terms_and_positions():
+    from kb.analysis import FrenchPositions, french_analyzer
+
+    text = "L’habitat de Marcq-en-Barœul : 15 000 habitants, les mutualisations d'achat en 2022."
+    by_query = {}
+    for token in french_analyzer()(text, positions=True):
+        by_query.setdefault(token.text, []).append(token.pos)
+    fmt = FrenchPositions()
+    by_index = {term: fmt.decode_positions(value) for term, _, _, value in fmt.word_values(text, None)}
+    assert by_index == by_query

@@ -90,6 +90,11 @@ def serve(content_dir: Path | None, host: str, port: int, debug: bool) -> None:
 
     config = {"CONTENT_DIR": str(content_dir.resolve())} if content_dir else None
     app = create_app(config)
+    # Build or catch up the search index now, not during the first visitor's search.
+    started = time.perf_counter()
+    report = app.extensions["kb.search"].index.sync()
+    what = "construit" if report.rebuilt else "à jour"
+    click.echo(f"kb : index de recherche {what} en {time.perf_counter() - started:.1f} s ({app.config['INDEX_DIR']})", err=True)
     click.echo(f"kb : {app.config['CONTENT_DIR']} servi sur http://{host}:{port}/", err=True)
     app.run(host=host, port=port, debug=debug)
 

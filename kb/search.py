@@ -211,17 +211,46 @@ def snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> Markup:
     return Markup(" ".join("".join(pieces).split()))
 
 
+# Column values of index segments, by segment id. A segment never changes once written (its
+# deletions do not touch its columns), so after a publish only the new small segment is read.
+_SEGMENT_COLUMNS: dict[str, dict[str, list]] = {}
+_SEGMENT_CACHE_SIZE = 256
+COLUMNS = (*FACETS, "date", "key")
+
+
+def _column_values(reader) -> dict[str, list]:
+    """Every document slot's value of each column in COLUMNS, segment caches reused."""
+    values: dict[str, list] = {name: [] for name in COLUMNS}
+    for segment_reader, _offset in reader.leaf_readers():
+        segment_id = segment_reader.segment().segment_id()
+        cached = _SEGMENT_COLUMNS.get(segment_id)
+        if cached is None:
+            cached = {name: list(segment_reader.column_reader(name)) for name in COLUMNS}
+            if len(_SEGMENT_COLUMNS) >= _SEGMENT_CACHE_SIZE:
+                _SEGMENT_COLUMNS.pop(next(iter(_SEGMENT_COLUMNS)))
+            _SEGMENT_COLUMNS[segment_id] = cached
+        for name in COLUMNS:
+            values[name].extend(cached[name])
+    return values
+
+
 class _ReaderState:
-    """A Whoosh searcher, the facet values of its documents and their date order, for one thread."""
+    """A Whoosh searcher and the column values of its documents, for one thread."""
 
     def __init__(self, searcher):
         self.searcher = searcher
-        reader = searcher.reader()
-        self.facet_values = {name: list(reader.column_reader(name)) for name in FACETS}
-        dates = reader.column_reader("date")
-        # Newest first, for browsing without a query; ties by key, so the order is stable.
-        keys = reader.column_reader("key")
-        self.by_date = sorted(reader.all_doc_ids(), key=lambda docnum: (dates[docnum], keys[docnum]), reverse=True)
+        self.columns = _column_values(searcher.reader())
+        self.facet_values = {name: self.columns[name] for name in FACETS}
+        self._by_date: list[int] | None = None
+
+    @property
+    def by_date(self) -> list[int]:
+        """Live documents, newest first (for browsing without a query); ties by key."""
+        if self._by_date is None:
+            dates, keys = self.columns["date"], self.columns["key"]
+            live = self.searcher.reader().all_doc_ids()
+            self._by_date = sorted(live, key=lambda docnum: (dates[docnum], keys[docnum]), reverse=True)
+        return self._by_date
 
 
 class Search:

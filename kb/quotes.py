@@ -87,6 +87,12 @@ class FoldedText:
         folded, origin = fold_with_offsets(text)
         return cls(text, folded, origin)
 
+    @staticmethod
+    @lru_cache(maxsize=64)
+    def cached(text: str) -> "FoldedText":
+        """The folded form of a text, kept for the texts asked for most (source pages)."""
+        return FoldedText.of(text)
+
     def locate(self, quote: str) -> list[tuple[int, int]] | None:
         """Spans (start, end) in the original text of each part of `quote`, or None if absent."""
         parts = [fold(part) for part in ELISION.split(quote)]

@@ -7,8 +7,11 @@ event attributes, `javascript:` links, styles), so no content field can inject c
 
 from __future__ import annotations
 
+import html
+
 import markdown
 import nh3
+from markupsafe import Markup
 
 ALLOWED_TAGS = {
     "a", "abbr", "blockquote", "br", "code", "del", "em", "h2", "h3", "h4", "h5", "h6",
@@ -19,13 +22,43 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
-def markdown_to_html(text: str) -> str:
-    """Render Markdown to sanitized HTML."""
-    html = markdown.markdown(text or "", extensions=["extra", "sane_lists"], output_format="html")
-    return nh3.clean(
-        html,
+def markdown_to_html(text: str) -> Markup:
+    """Render Markdown to sanitized HTML (marked safe for templates: it has been cleaned)."""
+    rendered = markdown.markdown(text or "", extensions=["extra", "sane_lists"], output_format="html")
+    return Markup(nh3.clean(
+        rendered,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
-    )
+    ))
+
+
+def highlighted_text(text: str, passages: list[tuple[str, list[tuple[int, int]]]]) -> Markup:
+    """A source's text, HTML-escaped, with each quoted passage in <mark> and an anchor at its start.
+
+    `passages` pairs an anchor id with the spans of one quote in `text` (several spans when the
+    quote elides words). Quotes may overlap: marks cover the union, every anchor stays reachable.
+    """
+    starts: dict[int, list[str]] = {}
+    depth_changes: dict[int, int] = {}
+    for anchor, spans in passages:
+        starts.setdefault(spans[0][0], []).append(anchor)
+        for start, end in spans:
+            depth_changes[start] = depth_changes.get(start, 0) + 1
+            depth_changes[end] = depth_changes.get(end, 0) - 1
+    pieces: list[str] = []
+    depth, cursor = 0, 0
+    for position in sorted(set(starts) | set(depth_changes)):
+        pieces.append(html.escape(text[cursor:position], quote=False))
+        cursor = position
+        before = depth
+        depth += depth_changes.get(position, 0)
+        if before and not depth:
+            pieces.append("</mark>")
+        for anchor in starts.get(position, ()):
+            pieces.append(f'<span class="anchor" id="{html.escape(anchor)}"></span>')
+        if depth and not before:
+            pieces.append("<mark>")
+    pieces.append(html.escape(text[cursor:], quote=False))
+    return Markup("".join(pieces))

@@ -38,9 +38,25 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_error_handler(404, lambda error: (render_template("errors/404.html"), 404))
     app.register_error_handler(500, lambda error: (render_template("errors/500.html"), 500))
     app.register_error_handler(ContentError, _content_unavailable)
+    app.after_request(_security_headers)
     return app
 
 
 def _content_unavailable(error: ContentError):
     current_app.logger.error("contenu illisible : %s", error)
     return render_template("errors/503.html"), 503
+
+
+# No inline script or style anywhere (badge colours come from /statuts.css), so the policy can
+# forbid them: content that slipped past sanitizing still could not run.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    return response

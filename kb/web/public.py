@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date
 from urllib.parse import urlencode
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+
+from ..quotes import FoldedText
+from ..render import highlighted_text, markdown_to_html
 
 from .content_store import current_tree
 from .search_request import run_search
@@ -62,3 +65,110 @@ def search():
         kind_labels=KIND_LABELS,
         url_with=url_with,
     )
+
+
+def _alias_target(tree, old_id: str) -> str | None:
+    for promise in tree.promises.values():
+        if old_id in promise.aliases:
+            return promise.id
+    return None
+
+
+def citation_anchor(promise_id: str, entry_position: int, proof_position: int) -> str:
+    """The id of a quoted passage on its source page, linked from the promise page."""
+    return f"citation-{promise_id}-{entry_position}-{proof_position}"
+
+
+@bp.get("/promesses/<promise_id>")
+def promise(promise_id: str):
+    tree = current_tree()
+    found = tree.promises.get(promise_id)
+    if found is None:
+        target = _alias_target(tree, promise_id)
+        if target:
+            return redirect(url_for("public.promise", promise_id=target), code=301)
+        abort(404)
+    related = sorted(
+        (
+            other
+            for other in tree.promises.values()
+            if other.id != found.id and (other.territory == found.territory or other.theme == found.theme)
+        ),
+        key=lambda other: (other.territory == found.territory and other.theme == found.theme, other.updated_on, other.id),
+        reverse=True,
+    )[:5]
+    status = tree.statuses.get(found.status)
+    claim_review = {
+        "@context": "https://schema.org",
+        "@type": "ClaimReview",
+        "url": request.base_url,
+        "claimReviewed": found.title,
+        "datePublished": found.updated_on.isoformat(),
+        "author": {"@type": "Organization", "name": "kb"},
+        "itemReviewed": {
+            "@type": "Claim",
+            "author": {"@type": "Person" if found.party or found.list_name else "Organization", "name": found.made_by},
+            "datePublished": found.made_on.isoformat(),
+            "appearance": [
+                {"@type": "CreativeWork", "url": url_for("public.source", source_id=proof.source, _external=True)}
+                for proof in (found.history[0].evidence if found.history else [])
+            ],
+        },
+        "reviewRating": {
+            "@type": "Rating",
+            "alternateName": status.label if status else found.status,
+            "ratingValue": list(tree.statuses).index(found.status) + 1 if status else 0,
+            "bestRating": len(tree.statuses),
+            "worstRating": 1,
+        },
+    }
+    return render_template(
+        "public/promise.html",
+        promise=found,
+        statuses=tree.statuses,
+        sources=tree.sources,
+        today=date.today(),
+        final_statuses=tree.final_statuses,
+        related=related,
+        claim_review=claim_review,
+        analysis=markdown_to_html(found.body),
+        anchor=citation_anchor,
+    )
+
+
+@bp.get("/sources/<source_id>")
+def source(source_id: str):
+    tree = current_tree()
+    found = tree.sources.get(source_id)
+    if found is None:
+        abort(404)
+    folded = FoldedText.cached(found.text)
+    passages, citing = [], []
+    for promise in sorted(tree.promises.values(), key=lambda item: item.title):
+        quoted = False
+        for entry in promise.history:
+            for proof in entry.evidence:
+                if proof.source != source_id:
+                    continue
+                spans = folded.locate(proof.quote)
+                if spans:
+                    passages.append((citation_anchor(promise.id, entry.position, proof.position), spans))
+                quoted = True
+        if quoted:
+            citing.append(promise)
+    return render_template(
+        "public/source.html",
+        source=found,
+        text=highlighted_text(found.text, passages),
+        citing=citing,
+        statuses=tree.statuses,
+        quotes=len(passages),
+    )
+
+
+@bp.get("/statuts.css")
+def status_styles():
+    """Badge colours from the status vocabulary, as a stylesheet (no inline styles: strict CSP)."""
+    tree = current_tree()
+    rules = [f".status-{key} {{ background: {status.color}; }}" for key, status in tree.statuses.items()]
+    return Response("\n".join(rules) + "\n", mimetype="text/css")

@@ -1,0 +1,109 @@
+"""Promise and source pages: what a citizen reads, and what must never reach it."""
+
+import json
+import re
+
+import pytest
+
+from .conftest import PROMISE, write
+
+
+def page(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.get_data(as_text=True)
+
+
+def test_promise_page_shows_status_people_dates_and_reply(client):
+    html = page(client, "/promesses/balayeuses-communes")
+    assert "Acheter deux balayeuses en commun" in html
+    assert "Bernard Gérard" in html and "Les Républicains (LR)" in html
+    assert '<time datetime="2018-12-31">31/12/2018</time>' in html
+    assert "La Ville précise que l&#39;achat a été fait" in html
+    assert "<strong>acheté</strong>" in html  # the analysis is rendered Markdown
+
+
+def test_history_is_newest_first_with_each_quote_linked_to_its_passage(client):
+    html = page(client, "/promesses/balayeuses-communes")
+    assert html.index("2022-11-08") < html.index("2017-04-11")
+    links = re.findall(r'href="/sources/deliberation-test#(citation-[^"]+)"', html)
+    assert len(links) == 2
+    source = page(client, "/sources/deliberation-test")
+    for anchor in links:
+        assert f'id="{anchor}"' in source
+
+
+def test_source_page_highlights_every_quoted_passage_and_lists_who_cites_it(client):
+    html = page(client, "/sources/deliberation-test")
+    assert "<mark>achat de deux balayeuses</mark>" in html
+    assert "<mark>l’adhésion à la Centrale d’Achats Métropolitaine</mark>" in html
+    assert 'href="/promesses/balayeuses-communes"' in html
+
+
+def test_an_overdue_promise_says_so(client, content_dir):
+    path = content_dir / "promises" / "balayeuses-communes.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("status: done\n  - date", "status: in_progress\n  - date").replace("status: done\nhistory", "status: in_progress\nhistory"), encoding="utf-8")
+    assert "en retard" in page(client, "/promesses/balayeuses-communes")
+
+
+def test_an_old_id_redirects_permanently(client):
+    response = client.get("/promesses/balayeuses")
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith("/promesses/balayeuses-communes")
+
+
+@pytest.mark.parametrize("url", ["/promesses/inconnue", "/sources/inconnue", "/promesses/../etc/passwd"])
+def test_unknown_pages_are_404_in_french(client, url):
+    response = client.get(url)
+    assert response.status_code == 404
+
+
+def test_promise_page_embeds_a_claim_review(client):
+    html = page(client, "/promesses/balayeuses-communes")
+    data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1))
+    assert data["@type"] == "ClaimReview"
+    assert data["claimReviewed"] == "Acheter deux balayeuses en commun"
+    assert data["itemReviewed"]["@type"] == "Claim"
+    assert data["itemReviewed"]["author"]["name"] == "Bernard Gérard"
+    assert data["itemReviewed"]["appearance"][0]["url"].endswith("/sources/deliberation-test")
+    assert data["reviewRating"]["alternateName"] == "réalisée"
+    assert '<meta property="og:title" content="Acheter deux balayeuses en commun">' in html
+
+
+PAYLOADS = {
+    "title": '"<script>alert(1)</script>"',
+    "made_by": '"<img src=x onerror=alert(1)>"',
+    "reply": '"<script>alert(1)</script>"',
+    "note": '"<svg onload=alert(1)>"',
+}
+
+
+@pytest.mark.parametrize("field", sorted(PAYLOADS))
+def test_markup_in_a_content_field_never_reaches_the_page(client, content_dir, field):
+    text = PROMISE
+    if field == "note":
+        text = text.replace("note: Annonce.", f"note: {PAYLOADS[field]}")
+    else:
+        text = re.sub(rf"^{field}: .*$", f"{field}: {PAYLOADS[field]}", text, count=1, flags=re.M)
+    write(content_dir / "promises" / "balayeuses-communes.md", text)
+    for url in ("/promesses/balayeuses-communes", "/", "/recherche?q=balayeuses"):
+        html = client.get(url).get_data(as_text=True)
+        assert "<script>alert" not in html and "<img src=x" not in html and "<svg" not in html, url
+
+
+def test_markup_in_the_analysis_is_sanitized(client, content_dir):
+    write(
+        content_dir / "promises" / "balayeuses-communes.md",
+        PROMISE.replace("Les deux villes", '<script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror="alert(1)"> Les deux villes'),
+    )
+    html = page(client, "/promesses/balayeuses-communes")
+    assert "<script>alert" not in html and "javascript:" not in html and "onerror" not in html
+
+
+def test_pages_forbid_inline_script_and_sniffing(client):
+    response = client.get("/promesses/balayeuses-communes")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert ' style="' not in response.get_data(as_text=True)

@@ -27,9 +27,10 @@ from whoosh.writing import CLEAR
 from .analysis import FrenchPositions, french_analyzer
 from .content import ContentTree, read_promise_file, read_source_file, read_tree
 from .model import Promise, Source
+from .render import markdown_to_text
 
 # Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = "7"
+SCHEMA_VERSION = "8"
 INDEX_NAME = f"kb{SCHEMA_VERSION}"
 FACETS = ("kind", "status", "territory", "made_by", "theme")
 
@@ -81,7 +82,8 @@ def promise_document(promise: Promise, sha256: str) -> dict:
     quotes = [proof.quote for entry in promise.history for proof in entry.evidence]
     notes = [entry.note for entry in promise.history if entry.note]
     people = " ".join(filter(None, (promise.made_by, promise.party, promise.list_name)))
-    text_parts = [promise.body, *notes, *quotes, promise.reply or ""]
+    # Snippets show words, not Markdown syntax (** or [](…)).
+    text_parts = [markdown_to_text(promise.body), *notes, *quotes, promise.reply or ""]
     document = dict(
         key=f"promise:{promise.id}",
         sha256=sha256,

@@ -62,3 +62,9 @@ def highlighted_text(text: str, passages: list[tuple[str, list[tuple[int, int]]]
             pieces.append("<mark>")
     pieces.append(html.escape(text[cursor:], quote=False))
     return Markup("".join(pieces))
+
+
+def markdown_to_text(text: str) -> str:
+    """The words of a Markdown text without its markup (for search snippets)."""
+    stripped = nh3.clean(markdown.markdown(text or "", extensions=["extra"]), tags=set())
+    return html.unescape(stripped)

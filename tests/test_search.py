@@ -155,3 +155,8 @@ def test_indexing_and_query_analysis_give_the_same_terms_and_positions():
     fmt = FrenchPositions()
     by_index = {term: fmt.decode_positions(value) for term, _, _, value in fmt.word_values(text, None)}
     assert by_index == by_query
+
+
+def test_snippets_show_words_not_markdown(search):
+    snippets = " ".join(str(hit.snippet) for hit in search.search("Villeneuve", per_page=50).hits)
+    assert "**" not in snippets and "](" not in snippets

@@ -37,7 +37,7 @@ FACET_LABELS = {
     "kind": "Type",
     "status": "Statut",
     "territory": "Territoire",
-    "made_by": "Auteur de la promesse",
+    "made_by": "Auteur ou éditeur",
     "theme": "Thème",
 }
 KIND_LABELS = {"promise": "Promesse", "source": "Document source"}

@@ -25,8 +25,9 @@ from .quotes import fold
 
 # A number written with thousands separators ("15 000", "1 200 000") is one token;
 # otherwise a token is a run of letters/digits, so hyphens and apostrophes split words.
-TOKEN = re.compile(r"(?<!\w)\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\w)|\w+", re.UNICODE)
-THOUSANDS = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3})")
+NUMBER = r"(?<!\w)\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?!\w)"
+TOKEN = re.compile(NUMBER + r"|\w+", re.UNICODE)
+THOUSANDS_NUMBER = re.compile(NUMBER)
 
 # Elided articles and pronouns (l', d', qu', jusqu'…) end up as tokens of their own.
 ELISIONS = {"l", "d", "j", "n", "s", "c", "m", "t", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"}
@@ -38,34 +39,32 @@ _stem = FrenchStemmer().stem
 
 
 def normalize_numbers(text: str) -> str:
-    """Join thousands groups ("15 000" → "15000"), as the tokenizer does inside documents."""
-    return THOUSANDS.sub("", text)
+    """Join thousands groups ("15 000" → "15000") exactly where the tokenizer would."""
+    return THOUSANDS_NUMBER.sub(lambda match: "".join(match.group().split()), text)
 
 
 @lru_cache(maxsize=200_000)
-def term_for(word: str, stem: bool = True) -> str | None:
+def term_for(word: str) -> str | None:
     """The index term of one word, or None for a stop word."""
     if word[0].isdigit():
-        return normalize_numbers(word)
+        # Numbers are kept as they are ("5", "2022", "15000"), ordinals folded ("1ER" = "1er").
+        return fold("".join(word.split()))
     folded = fold(word)
     if folded in STOP_WORDS or len(folded) < 2:
         return None
-    return _stem(folded) if stem else folded
+    return _stem(folded)
 
 
 class FrenchTokenizer(Tokenizer):
-    """Split, fold, drop stop words and (optionally) stem in one pass.
+    """Split, fold, drop stop words and stem in one pass.
 
     A tokenizer followed by a filter costs one Token per raw word and two generator hops;
     doing it here yields only the words kept. Positions count kept words only (like
     StopFilter's renumbering), so "plan de sauvegarde" matches "plan sauvegarde" phrases.
     """
 
-    def __init__(self, stem: bool = True):
-        self.stem = stem
-
     def __eq__(self, other):
-        return other is not None and self.__class__ is other.__class__ and self.stem == other.stem
+        return other is not None and self.__class__ is other.__class__
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):  # fmt: skip
@@ -79,11 +78,10 @@ class FrenchTokenizer(Tokenizer):
                 token.startchar, token.endchar = start_char, start_char + len(value)
             yield token
             return
-        stem = self.stem
         position = start_pos
         for match in TOKEN.finditer(value):
             word = match.group()
-            term = term_for(word, stem)
+            term = term_for(word)
             if term is None:
                 if removestops:
                     continue
@@ -103,9 +101,15 @@ class FrenchTokenizer(Tokenizer):
             yield token
 
 
-def french_analyzer(stem: bool = True) -> FrenchTokenizer:
-    """The analyzer for French text fields (unstemmed for the spelling-suggestion field)."""
-    return FrenchTokenizer(stem=stem)
+def french_analyzer() -> FrenchTokenizer:
+    """The analyzer for French text fields."""
+    return FrenchTokenizer()
+
+
+# Separates the parts of a field (title, quotes, analysis…): positions jump across it, so a
+# "phrase" never matches the end of one part and the start of the next.
+PART_BREAK = "\u2029"
+PART_GAP = 100
 
 
 class FrenchPositions(Positions):
@@ -119,11 +123,13 @@ class FrenchPositions(Positions):
     def word_values(self, value, analyzer, **kwargs):
         positions: dict[str, list[int]] = defaultdict(list)
         position = 0
-        for match in TOKEN.finditer(value):
-            term = term_for(match.group())
-            if term is not None:
-                positions[term].append(position)
-                position += 1
+        for part in value.split(PART_BREAK):
+            for match in TOKEN.finditer(part):
+                term = term_for(match.group())
+                if term is not None:
+                    positions[term].append(position)
+                    position += 1
+            position += PART_GAP
         boost = self.field_boost
         for term, where in positions.items():
             yield term, len(where), len(where) * boost, self.encode(where)

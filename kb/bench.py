@@ -156,13 +156,13 @@ def _reindex_to_found(index: SearchIndex, corpus: Path, search: Search, trials: 
         promise.title = f"{promise.title} {marker}"
         started = time.perf_counter()
         write_promise(corpus, promise)
-        index.update(promises=[promise])
+        index.reindex([f"promise:{promise.id}"])
         while search.search(marker).total == 0:
             if time.perf_counter() - started > 30:
                 raise RuntimeError("la promesse modifiée n'est pas trouvée après 30 s")
         timings.append((time.perf_counter() - started) * 1000)
         write_promise(corpus, original)  # leave the corpus as generated, for the next run
-        index.update(promises=[original])
+        index.reindex([f"promise:{original.id}"])
     return timings
 
 

@@ -3,17 +3,20 @@
 Each promise and source is one document, keyed "promise:<id>" / "source:<id>", carrying the
 sha256 of its file in a column. Catching up compares those hashes with the files on disk, so
 an edit by hand, by git or by the newsroom is indexed without anyone asking, and a deleted
-or corrupt index is simply rebuilt. Whoosh allows many readers and one writer (a file lock):
+or unreadable index is built again. Whoosh allows many readers and one writer (a file lock):
 processes that find the lock taken leave the catching up to the one holding it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import hashlib
+import os
 import shutil
 import threading
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -24,13 +27,13 @@ from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.writing import CLEAR
 
-from .analysis import FrenchPositions, french_analyzer
+from .analysis import PART_BREAK, FrenchPositions, french_analyzer
 from .content import ContentTree, read_promise_file, read_source_file, read_tree
 from .model import Promise, Source
 from .render import markdown_to_text
 
 # Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = "8"
+SCHEMA_VERSION = "9"
 INDEX_NAME = f"kb{SCHEMA_VERSION}"
 FACETS = ("kind", "status", "territory", "made_by", "theme")
 
@@ -70,7 +73,7 @@ QUOTE_WEIGHT = 2
 
 def _content(title: str, quotes: list[str], *texts: str | None) -> str:
     parts = [title] * TITLE_WEIGHT + quotes * QUOTE_WEIGHT + [text for text in texts if text]
-    return "\n".join(parts)
+    return PART_BREAK.join(parts)
 
 
 def _when(day: date | None) -> datetime | None:
@@ -122,6 +125,11 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def _document(key: str, item: Promise | Source, sha256: str) -> dict:
+    make = promise_document if key.startswith("promise:") else source_document
+    return make(item, sha256)
+
+
 @dataclass
 class SyncReport:
     """What catching up did."""
@@ -130,7 +138,7 @@ class SyncReport:
     updated: int = 0
     removed: int = 0
     rebuilt: bool = False
-    skipped: bool = False  # another process holds the writer lock
+    skipped: bool = False  # another process holds the writer lock: it will catch up
 
     @property
     def changed(self) -> bool:
@@ -154,13 +162,14 @@ class _HashCache:
 
 
 def content_files(content_root: Path) -> dict[str, Path]:
-    """Index key → file, for every promise and source file of the tree."""
+    """Index key → file, for every regular promise and source file of the tree."""
     files = {}
     for kind, folder in (("promise", "promises"), ("source", "sources")):
         directory = Path(content_root) / folder
         if directory.is_dir():
             for path in directory.glob("*.md"):
-                if not path.name.startswith("."):
+                # A directory or a broken link named x.md is kb check's business, not a document.
+                if not path.name.startswith(".") and path.is_file():
                     files[f"{kind}:{path.stem}"] = path
     return files
 
@@ -172,7 +181,10 @@ class SearchIndex:
         self.index_dir = Path(index_dir)
         self.content_root = Path(content_root)
         self._hashes = _HashCache()
-        self._lock = threading.Lock()
+        # Files known unreadable, by key, with the hash they had: not read again until they change.
+        self._broken: dict[str, str] = {}
+        self._sync_lock = threading.Lock()
+        self._build_thread_lock = threading.Lock()
 
     # -- opening -------------------------------------------------------------------------
 
@@ -181,51 +193,89 @@ class SearchIndex:
         return self._open_existing() is not None
 
     def _open_existing(self):
-        # Whoosh leaves open the file it failed on when an index is corrupt; it is closed when
-        # the failure is dropped, and that must not surface as a ResourceWarning elsewhere.
+        failure = None
+        try:
+            if not whoosh_index.exists_in(str(self.index_dir), indexname=INDEX_NAME):
+                return None
+            ix = whoosh_index.open_dir(str(self.index_dir), indexname=INDEX_NAME)
+            ix.doc_count()  # reads the table of contents and segments: fails if corrupt
+            return ix
+        except FileNotFoundError as error:  # a file the table of contents names is gone
+            failure = error
+        except OSError:
+            raise  # too many open files, permissions…: not a reason to throw the index away
+        except Exception as error:  # noqa: BLE001 — any other failure to read it: corrupt
+            failure = error
+        # Whoosh leaves open the file it failed on; it closes when the failure is dropped, and
+        # that must not surface later as a stray ResourceWarning.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ResourceWarning)
-            try:
-                if whoosh_index.exists_in(str(self.index_dir), indexname=INDEX_NAME):
-                    ix = whoosh_index.open_dir(str(self.index_dir), indexname=INDEX_NAME)
-                    ix.doc_count()  # reads the table of contents and segments: fails if corrupt
-                    return ix
-            except Exception:  # noqa: BLE001 — an unreadable derived index is simply rebuilt
-                pass
+            del failure
             gc.collect()
         return None
 
     def open(self):
-        """The Whoosh index, rebuilt first if it is missing, of another version, or unreadable."""
+        """The Whoosh index, built first if it is missing, of another version, or unreadable."""
         ix = self._open_existing()
         if ix is None:
             self.rebuild()
-            ix = whoosh_index.open_dir(str(self.index_dir), indexname=INDEX_NAME)
+            ix = self._open_existing()
         return ix
+
+    @contextmanager
+    def _building(self):
+        """One builder at a time, across threads and processes (an flock beside the index)."""
+        self.index_dir.parent.mkdir(parents=True, exist_ok=True)
+        lock_path = self.index_dir.parent / f".{self.index_dir.name}.lock"
+        with self._build_thread_lock, open(lock_path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     # -- writing -------------------------------------------------------------------------
 
     def rebuild(self, tree: ContentTree | None = None, progress: Callable | None = None, processes: int = 1) -> int:
         """Index the whole tree from scratch; return the number of documents.
 
-        The new documents replace every old segment in one commit (mergetype CLEAR): readers
-        see the old index or the new one, never a mix, and the generation number keeps
-        growing, so every open searcher notices the change.
+        An existing index is replaced in one commit (mergetype CLEAR): readers see the old
+        index or the new one, never a mix, and the growing generation number tells every open
+        searcher. A missing or unreadable one is built aside and renamed into place, so no
+        reader ever opens a half-built index.
         """
         tree = tree or read_tree(self.content_root)
         documents = self._tree_documents(tree)
-        ix = self._open_existing()
-        if ix is None:
-            shutil.rmtree(self.index_dir, ignore_errors=True)
-            self.index_dir.mkdir(parents=True, exist_ok=True)
-            ix = whoosh_index.create_in(str(self.index_dir), make_schema(), indexname=INDEX_NAME)
+        with self._building():
+            ix = self._open_existing()
+            if ix is None:
+                self._build_aside(documents, progress, processes)
+            else:
+                self._write_all(ix, documents, progress, processes)
+        return len(documents)
+
+    def _build_aside(self, documents: list[dict], progress, processes: int) -> None:
+        tag = f"{os.getpid()}-{threading.get_ident()}"
+        fresh = self.index_dir.parent / f".{self.index_dir.name}.new-{tag}"
+        old = self.index_dir.parent / f".{self.index_dir.name}.old-{tag}"
+        shutil.rmtree(fresh, ignore_errors=True)
+        fresh.mkdir()
+        try:
+            self._write_all(whoosh_index.create_in(str(fresh), make_schema(), indexname=INDEX_NAME), documents, progress, processes)
+            if self.index_dir.exists():
+                os.replace(self.index_dir, old)  # unreadable anyway: nobody reads it
+            os.replace(fresh, self.index_dir)
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
+
+    @staticmethod
+    def _write_all(ix, documents: list[dict], progress, processes: int) -> None:
         # Several processes analyse documents in parallel (each writes its own segment); only
         # for big rebuilds from the command line: forking a threaded web worker is unsafe.
         # Big posting pools: a pool that overflows is sorted to disk in runs and merged back.
-        if processes > 1:
-            writer = ix.writer(timeout=60.0, limitmb=1024, procs=processes, multisegment=True)
-        else:
-            writer = ix.writer(timeout=60.0, limitmb=1024)
+        options = {"procs": processes, "multisegment": True} if processes > 1 else {}
+        writer = ix.writer(timeout=60.0, limitmb=1024, **options)
         try:
             for document in progress(documents) if progress else documents:
                 writer.add_document(**document)
@@ -233,46 +283,64 @@ class SearchIndex:
         except BaseException:
             writer.cancel()
             raise
-        return len(documents)
 
     def _tree_documents(self, tree: ContentTree) -> list[dict]:
         documents = []
-        for promise in tree.promises.values():
-            documents.append(promise_document(promise, self._hashes.sha256(promise.path)))
-        for source in tree.sources.values():
-            documents.append(source_document(source, self._hashes.sha256(source.path)))
+        for kind, items in (("promise", tree.promises), ("source", tree.sources)):
+            for item in items.values():
+                try:
+                    digest = self._hashes.sha256(item.path)
+                except OSError:
+                    continue  # gone since it was read: the next catching up settles it
+                documents.append(_document(f"{kind}:{item.id}", item, digest))
         return documents
 
-    def update(self, promises: Iterable[Promise] = (), sources: Iterable[Source] = (), removed: Iterable[str] = ()):
-        """Re-index some promises and sources and remove others ("promise:<id>" keys), in one commit."""
+    def reindex(self, keys: Iterable[str]) -> SyncReport:
+        """Index what these files ("promise:<id>", "source:<id>") hold now; drop those gone or broken.
+
+        The newsroom calls this right after publishing. The index stays derived from the files:
+        it is their text that is read, never an object in memory.
+        """
         ix = self.open()
-        writer = ix.writer(timeout=10.0)
+        files = content_files(self.content_root)
         try:
-            for key in removed:
-                writer.delete_by_term("key", key)
-            for promise in promises:
-                writer.update_document(**promise_document(promise, self._hashes.sha256(promise.path)))
-            for source in sources:
-                writer.update_document(**source_document(source, self._hashes.sha256(source.path)))
-            writer.commit()
-        except BaseException:
-            writer.cancel()
-            raise
+            writer = ix.writer(timeout=2.0)
+        except LockError:
+            # A rebuild or a catching up holds the lock; the next catching up sees the new hash.
+            return SyncReport(skipped=True)
+        report = SyncReport()
+        with writer:
+            for key in keys:
+                document = self._file_document(key, files[key]) if key in files else None
+                if document is None:
+                    writer.delete_by_term("key", key)
+                    report.removed += 1
+                else:
+                    writer.update_document(**document)
+                    report.updated += 1
+        return report
 
     def sync(self) -> SyncReport:
         """Bring the index up to date with the files on disk, by content hash."""
         report = SyncReport()
-        with self._lock:
+        with self._sync_lock:
             ix = self._open_existing()
             if ix is None:
                 self.rebuild()
                 return SyncReport(rebuilt=True)
             with ix.searcher() as searcher:
-                reader = searcher.reader()
-                indexed = indexed_hashes(reader)
-            files = content_files(self.content_root)
-            changed = {key: path for key, path in files.items() if indexed.get(key) != self._hashes.sha256(path)}
-            gone = [key for key in indexed if key not in files]
+                indexed = indexed_hashes(searcher.reader())
+            changed: dict[str, tuple[Path, str]] = {}
+            present = set()
+            for key, path in content_files(self.content_root).items():
+                try:
+                    digest = self._hashes.sha256(path)
+                except OSError:
+                    continue  # vanished or unreadable right now: treated as gone
+                present.add(key)
+                if indexed.get(key) != digest and self._broken.get(key) != digest:
+                    changed[key] = (path, digest)
+            gone = [key for key in indexed if key not in present]
             if not changed and not gone:
                 return report
             try:
@@ -283,18 +351,24 @@ class SearchIndex:
                 for key in gone:
                     writer.delete_by_term("key", key)
                     report.removed += 1
-                for key, path in sorted(changed.items()):
+                for key, (path, digest) in sorted(changed.items()):
                     document = self._file_document(key, path)
                     if document is None:  # unreadable file: unpublished until fixed
-                        writer.delete_by_term("key", key)
-                        report.removed += key in indexed
+                        self._broken[key] = digest
+                        if key in indexed:
+                            writer.delete_by_term("key", key)
+                            report.removed += 1
                         continue
+                    self._broken.pop(key, None)
                     writer.update_document(**document)
                     if key in indexed:
                         report.updated += 1
                     else:
                         report.added += 1
-                writer.commit()
+                if report.changed:
+                    writer.commit()
+                else:
+                    writer.cancel()  # only known-broken files: no new generation for nothing
             except BaseException:
                 writer.cancel()
                 raise
@@ -302,11 +376,14 @@ class SearchIndex:
 
     def _file_document(self, key: str, path: Path) -> dict | None:
         read = read_promise_file if key.startswith("promise:") else read_source_file
-        item, problems = read(path)
+        try:
+            item, problems = read(path)
+            digest = self._hashes.sha256(path)
+        except OSError:
+            return None
         if item is None or any(problem.severity == "error" for problem in problems):
             return None
-        make = promise_document if key.startswith("promise:") else source_document
-        return make(item, self._hashes.sha256(path))
+        return _document(key, item, digest)
 
 
 def indexed_hashes(reader) -> dict[str, str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import itertools
+import logging
 import re
 import threading
 import time
@@ -22,6 +23,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from markupsafe import Markup
 from whoosh import query as q
@@ -32,10 +34,11 @@ from whoosh.qparser import (
     PlusMinusPlugin,
     QueryParser,
 )
-from whoosh.qparser.common import QueryParserError
 
 from .analysis import normalize_numbers, term_for, tokens
 from .index import FACETS, SearchIndex
+
+logger = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 200
 MAX_PAGE = 1000
@@ -43,12 +46,20 @@ PER_PAGE = 10
 SNIPPET_WORDS = 30
 SNIPPET_SCAN_TOKENS = 3000
 SEARCH_FIELDS = ("content",)
-KINDS = ("promise", "source")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-_FIELD_SYNTAX = re.compile(r"(?<![\w\"])\w+:(?=[\w\"])")
-_EXCLUSION = re.compile(r"(?:^|(?<=\s))-(?=\S)")
+# People type field syntax from other search engines; only names that look like fields are
+# stripped, so "14:30" or "article 3:" stay as typed.
+_FIELD_SYNTAX = re.compile(
+    r"(?<![\w\"])(?:title|titre|status|statut|territory|territoire|theme|thème|made_by|auteur|kind|type|"
+    r"body|content|text|texte|source|id|date|party|parti):(?=[\w\"])",
+    re.IGNORECASE,
+)
 OPERATORS = {"AND", "OR", "NOT", "ET", "OU", "SAUF", "ANDNOT"}
+_OPERATOR = r"(?:AND|OR|NOT|ET|OU|SAUF|ANDNOT)"
+# An operator with nothing on one side ("lille OR", "OR lille", "a SAUF SAUF b") is dropped.
+_DANGLING = re.compile(rf"^(?:{_OPERATOR}\s+)+|(?:\s+{_OPERATOR})+$")
+_REPEATED = re.compile(rf"(?<=\s){_OPERATOR}(?:\s+{_OPERATOR})+(?=\s)")
 _QUOTE_MARKS = re.compile(r"[«»“”„‟]")
 
 
@@ -62,16 +73,12 @@ class Hit:
     status: str | None
     snippet: Markup
 
-    @property
-    def url(self) -> str:
-        return f"/promesses/{self.id}" if self.kind == "promise" else f"/sources/{self.id}"
-
-    def as_json(self) -> dict:
+    def as_json(self, url: str) -> dict:
         return {
             "id": self.id,
             "kind": self.kind,
             "title": self.title,
-            "url": self.url,
+            "url": url,
             "status": self.status,
             "snippet": str(self.snippet),
         }
@@ -93,14 +100,14 @@ class Results:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return min(MAX_PAGE, max(1, -(-self.total // self.per_page)))
 
-    def as_json(self) -> dict:
+    def as_json(self, url_of: Callable[[Hit], str]) -> dict:
         return {
             "query": self.query,
             "total": self.total,
             "page": self.page,
-            "results": [hit.as_json() for hit in self.hits],
+            "results": [hit.as_json(url_of(hit)) for hit in self.hits],
             "facets": self.facets,
             "suggestion": self.suggestion,
         }
@@ -121,7 +128,9 @@ def clean_query(text: str | None) -> tuple[str, list[str]]:
         notices.append("La recherche par champ (« titre: ») n'existe pas ici : utilisez les filtres à côté des résultats.")
     if text.count('"') % 2:
         # An unbalanced quote would swallow the rest of the query into a phrase.
-        text = text.replace('"', " ").strip()
+        text = " ".join(text.replace('"', " ").split())
+    text = _REPEATED.sub(lambda match: match.group().split()[-1], text)
+    text = _DANGLING.sub("", text).strip()
     return text, notices
 
 
@@ -140,7 +149,8 @@ def _parser(schema) -> QueryParser:
                 Not=r"(^|(?<=(\s|[()])))NOT(?=\s)",
                 Require=r"(?!x)x",
             ),
-            PlusMinusPlugin(),
+            # "-" excludes only at the start of a word: Marcq-en-Barœul is a name, not an exclusion.
+            PlusMinusPlugin(plusexpr=r"(?!x)x", minusexpr=r"(?:^|(?<=[\s(]))-(?=\S)"),
         ],
     )
     return parser
@@ -275,8 +285,10 @@ class Search:
             return  # another thread is catching up; search what is there
         try:
             self.index.sync()
-            self._synced_at = time.monotonic()
+        except Exception:  # noqa: BLE001 — catching up is best effort: search what is indexed
+            logger.exception("kb: l'index n'a pas pu rattraper les fichiers ; recherche sur l'index existant")
         finally:
+            self._synced_at = time.monotonic()
             self._sync_lock.release()
 
     def _state(self) -> _ReaderState:
@@ -301,20 +313,26 @@ class Search:
             return None
         try:
             parsed = self._parser.parse(text)
-        except (QueryParserError, ValueError, TypeError, IndexError, AttributeError):
+        except Exception:  # noqa: BLE001 — Whoosh's parser asserts on some inputs; read them as words
             parsed = q.NullQuery
         if parsed is q.NullQuery and all(word.startswith("-") for word in text.split()):
-            # Only exclusions ("-mutualisation"): everything except those.
-            excluded = self._parser.parse(_EXCLUSION.sub("", text))
-            if excluded is not q.NullQuery:
-                return q.AndNot(q.Every(), excluded)
+            # Only exclusions ("-mutualisation -lille"): everything except what has any of them.
+            excluded = [self._parse_words(word[1:]) for word in text.split()]
+            excluded = [part for part in excluded if part is not None]
+            if excluded:
+                return q.AndNot(q.Every(), q.Or(excluded))
         if parsed is q.NullQuery or not list(parsed.leaves()):
             # Operators alone ("AND OR") or syntax the parser choked on: plain words.
-            words = [word for word in re.findall(r"\w+", text) if word not in OPERATORS]
-            parsed = self._parser.parse(" ".join(words)) if words else q.NullQuery
-            if parsed is q.NullQuery:
-                return None
+            return self._parse_words(text)
         return parsed
+
+    def _parse_words(self, text: str):
+        words = [word for word in re.findall(r"\w+", text) if word not in OPERATORS]
+        try:
+            parsed = self._parser.parse(" ".join(words)) if words else q.NullQuery
+        except Exception:  # noqa: BLE001 — words alone always parse; belt and braces
+            return None
+        return None if parsed is q.NullQuery else parsed
 
     def search(self, text: str | None, filters: dict[str, str] | None = None, page: int = 1, per_page: int = PER_PAGE) -> Results:
         """Search; never raises on user input."""
@@ -358,6 +376,7 @@ class Search:
 
         terms = positive_terms(user_query) if user_query is not None else set()
         hits = []
+        page = min(page, max(1, -(-len(kept) // per_page)))  # past the end: the last page
         for docnum in kept[(page - 1) * per_page : page * per_page]:
             stored = searcher.stored_fields(docnum)
             hits.append(
@@ -389,22 +408,36 @@ class Search:
         """
         corrector = None
         changed = False
+        corrections: dict[str, str | None] = {}
         words = re.split(r"(\w+)", cleaned)
         for index in range(1, len(words), 2):
             word = words[index]
             stem = term_for(word)
-            if word in OPERATORS or len(word) < 4 or stem is None or stem.isdigit():
+            # Stems under four letters are too short to correct: "ceci" (cec) is one edit from "cee".
+            if word in OPERATORS or stem is None or len(stem) < 4 or stem[0].isdigit():
                 continue
-            if searcher.doc_frequency("content", stem):
-                continue
-            corrector = corrector or searcher.corrector("content")
-            for candidate in corrector.suggest(stem, limit=3, maxdist=2, prefix=1):
-                surface = _surface_form(searcher, candidate)
-                if surface:
-                    words[index] = surface
-                    changed = True
-                    break
-        return "".join(words) if changed else None
+            if stem not in corrections:
+                corrections[stem] = None
+                if not searcher.doc_frequency("content", stem):
+                    corrector = corrector or searcher.corrector("content")
+                    # One edit for short words: two would turn "ceci" into "cam".
+                    distance = 1 if len(stem) < 6 else 2
+                    for candidate in corrector.suggest(stem, limit=3, maxdist=distance, prefix=1):
+                        corrections[stem] = _surface_form(searcher, candidate)
+                        if corrections[stem]:
+                            break
+            if corrections[stem]:
+                surface = corrections[stem]
+                words[index] = surface.capitalize() if word[0].isupper() else surface
+                changed = True
+        if not changed:
+            return None
+        suggestion = "".join(words)
+        # Only a suggestion that finds something is worth offering.
+        suggested = self.parse(suggestion)
+        if suggested is None or not any(True for _ in searcher.docs_for_query(suggested)):
+            return None
+        return suggestion
 
 
 def _surface_form(searcher, stem: str) -> str | None:

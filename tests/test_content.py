@@ -1,5 +1,4 @@
 from datetime import date
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

@@ -4,7 +4,6 @@ import hashlib
 
 import pytest
 from datetime import date
-from pathlib import Path
 
 from kb.check import check_tree
 from kb.content import read_tree

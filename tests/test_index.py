@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from kb.content import read_promise_file
+from kb.content import read_promise_file, write_promise
 from kb.index import SearchIndex
 from kb.search import Search
 
@@ -54,13 +54,22 @@ def test_a_file_broken_on_disk_leaves_the_index(index, demo_copy):
 
 def test_one_promise_can_be_reindexed_and_removed(index, demo_copy):
     index.rebuild()
-    search = Search(index, sync_seconds=3600)
+    search = Search(index, sync_seconds=None)
     promise, _ = read_promise_file(demo_copy / "promises" / "mel-carrieres-catiches.md")
     promise.title = "Sécuriser les carrières souterraines (gloubiboulga)"
-    index.update(promises=[promise])
+    write_promise(demo_copy, promise)
+    assert index.reindex(["promise:mel-carrieres-catiches"]).updated == 1
     assert search.search("gloubiboulga").total == 1
-    index.update(removed=["promise:mel-carrieres-catiches"])
+    (demo_copy / "promises" / "mel-carrieres-catiches.md").unlink()
+    assert index.reindex(["promise:mel-carrieres-catiches"]).removed == 1
     assert search.search("gloubiboulga").total == 0
+
+
+def test_reindexing_reads_the_file_so_the_index_stays_derived(index, demo_copy):
+    index.rebuild()
+    index.reindex(["promise:mel-carrieres-catiches"])  # nothing changed on disk
+    assert Search(index, sync_seconds=None).search("carrières", {"kind": "promise"}).total >= 1
+    assert index.sync().changed is False
 
 
 def test_a_missing_index_is_built_on_first_search(index):
@@ -111,9 +120,45 @@ def test_processes_keep_searching_while_another_one_writes(index, demo_copy):
     promise, _ = read_promise_file(demo_copy / "promises" / "mel-carrieres-catiches.md")
     for round_ in range(15):
         promise.title = f"Carrières {round_}"
-        index.update(promises=[promise])
+        write_promise(demo_copy, promise)
+        index.reindex(["promise:mel-carrieres-catiches"])
     index.rebuild()
     outcomes = [queue.get(timeout=120) for _ in readers]
     for reader in readers:
         reader.join()
     assert all(status == "ok" and total > 0 for status, total in outcomes), outcomes
+
+
+def test_a_directory_or_broken_link_named_like_a_document_does_not_stop_search(index, demo_copy):
+    index.rebuild()
+    (demo_copy / "sources" / "dossier.md").mkdir()
+    (demo_copy / "promises" / "lien-casse.md").symlink_to(demo_copy / "nulle-part.md")
+    assert Search(index, sync_seconds=0).search("mutualisation").total > 0
+
+
+def test_a_known_broken_file_is_not_reindexed_at_every_catching_up(index, demo_copy):
+    index.rebuild()
+    (demo_copy / "promises" / "cassee.md").write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    index.sync()
+    generation = index.open().latest_generation()
+    assert index.sync().changed is False
+    assert index.open().latest_generation() == generation
+
+
+def test_threads_searching_a_missing_index_build_it_once_without_errors(index):
+    import threading
+
+    errors = []
+
+    def search_once():
+        try:
+            assert Search(index, sync_seconds=0).search("mutualisation").total > 0
+        except Exception as error:  # noqa: BLE001 — collected for the assertion
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=search_once) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

@@ -160,3 +160,61 @@ def test_indexing_and_query_analysis_give_the_same_terms_and_positions():
 def test_snippets_show_words_not_markdown(search):
     snippets = " ".join(str(hit.snippet) for hit in search.search("Villeneuve", per_page=50).hits)
     assert "**" not in snippets and "](" not in snippets
+
+
+def test_a_hyphenated_name_typed_as_written_is_a_name_not_an_exclusion(search):
+    assert set(every_id(search, "Marcq-en-Barœul")) == set(every_id(search, "marcq baroeul")) != set()
+    assert "marcq-la-madeleine-balayeuses" not in every_id(search, "Marcq-en-Barœul -balayeuses")
+
+
+def test_several_exclusions_exclude_any_of_them(search):
+    everything = set(every_id(search, ""))
+    either = set(every_id(search, "balayeuses OR catiches"))
+    assert set(every_id(search, "-balayeuses -catiches")) == everything - either
+
+
+@pytest.mark.parametrize("dangling", ["balayeuses OR", "OR balayeuses", "balayeuses AND", "ET balayeuses SAUF"])
+def test_an_operator_with_nothing_on_one_side_is_dropped(search, dangling):
+    assert every_id(search, dangling) == every_id(search, "balayeuses")
+
+
+def test_repeated_operators_do_not_break_the_query(search):
+    assert search.search("lille SAUF SAUF lomme").total == search.search("lille SAUF lomme").total
+
+
+def test_ordinals_and_numbers_are_folded_like_words(search):
+    assert search.search("1ER").total == search.search("1er").total > 0
+
+
+def test_a_colon_in_ordinary_text_is_kept(search):
+    assert not search.search("14:30").notices
+
+
+def test_a_phrase_does_not_match_across_two_parts_of_a_document(search):
+    # The Aubry promise has territory "Lille" and theme "Gouvernance": two parts, not a phrase.
+    assert "aubry-mutualisation-lille-lomme-hellemmes" in every_id(search, "lille gouvernance")
+    assert "aubry-mutualisation-lille-lomme-hellemmes" not in every_id(search, '"lille gouvernance"')
+
+
+@pytest.mark.parametrize("word", ["ceci", "zorg", "abcd"])
+def test_no_suggestion_is_better_than_a_nonsense_one(search, word):
+    assert search.search(word).suggestion is None
+
+
+def test_a_page_past_the_end_shows_the_last_page(search):
+    last = search.search("mutualisation", page=999)
+    assert last.hits and last.page == last.pages
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+query_pieces = st.sampled_from(
+    ["lille", "lomme", "mutualisation", "OR", "OU", "AND", "ET", "SAUF", "NOT", "-", '"', "(", ")", "*", ":", "-lille", "15 000", "é", "\x00"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(query_pieces, max_size=12).map(" ".join))
+def test_any_combination_of_operators_and_words_is_answered(search, text):
+    assert search.search(text).total >= 0

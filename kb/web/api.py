@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from .search_request import run_search
+from .search_request import hit_url, run_search
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -18,4 +18,4 @@ def open_to_every_origin(response):
 
 @bp.get("/search")
 def search():
-    return jsonify(run_search().as_json())
+    return jsonify(run_search().as_json(hit_url))

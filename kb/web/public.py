@@ -7,11 +7,12 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
+from ..listing import SORTS, list_promises
 from ..quotes import FoldedText
 from ..render import highlighted_text, markdown_to_html
 
 from .content_store import current_tree
-from .search_request import run_search
+from .search_request import hit_url, run_search
 
 bp = Blueprint("public", __name__)
 
@@ -64,6 +65,7 @@ def search():
         facet_labels=FACET_LABELS,
         kind_labels=KIND_LABELS,
         url_with=url_with,
+        hit_url=hit_url,
     )
 
 
@@ -172,3 +174,49 @@ def status_styles():
     tree = current_tree()
     rules = [f".status-{key} {{ background: {status.color}; }}" for key, status in tree.statuses.items()]
     return Response("\n".join(rules) + "\n", mimetype="text/css")
+
+
+LIST_FILTER_LABELS = {
+    "status": "Statut",
+    "overdue": "En retard",
+    "territory": "Territoire",
+    "made_by": "Auteur",
+    "party": "Parti",
+    "list": "Liste",
+    "theme": "Thème",
+}
+
+
+def current_listing():
+    """The published promises filtered and sorted as the request asks."""
+    tree = current_tree()
+    filters = {name: request.args.get(name, "").strip() for name in LIST_FILTER_LABELS}
+    return tree, list_promises(
+        list(tree.promises.values()), filters, request.args.get("tri", ""), date.today(), tree.final_statuses
+    )
+
+
+@bp.get("/promesses")
+def promises():
+    tree, listing = current_listing()
+
+    def url_with(**changes) -> str:
+        """This list's URL with some arguments changed (None removes one)."""
+        args = {key: value for key, value in request.args.items() if value and key not in listing.ignored}
+        for key, value in changes.items():
+            if value is None:
+                args.pop(key, None)
+            else:
+                args[key] = value
+        return "/promesses" + ("?" + urlencode(args) if args else "")
+
+    return render_template(
+        "public/promises.html",
+        listing=listing,
+        statuses=tree.statuses,
+        labels=LIST_FILTER_LABELS,
+        sorts=SORTS,
+        today=date.today(),
+        final_statuses=tree.final_statuses,
+        url_with=url_with,
+    )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 
 from ..index import FACETS
-from ..search import Results
+from ..search import Hit, Results
 
 
 def page_number(value: str | None) -> int:
@@ -22,3 +22,10 @@ def run_search() -> Results:
     return current_app.extensions["kb.search"].search(
         request.args.get("q", ""), filters, page_number(request.args.get("page"))
     )
+
+
+def hit_url(hit: Hit) -> str:
+    """Where a search result leads on this site."""
+    if hit.kind == "promise":
+        return url_for("public.promise", promise_id=hit.id)
+    return url_for("public.source", source_id=hit.id)

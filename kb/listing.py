@@ -1,0 +1,75 @@
+"""Filtering and sorting published promises, with a count for every filter value.
+
+Shared by the promise list page, the JSON API and the CSV export, so that the three always
+agree. Filters combine (AND across fields); each field's counts ignore that field's own
+filter, so its other values stay choosable.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+from .model import Promise
+
+FILTERS = ("status", "made_by", "party", "list", "territory", "theme", "overdue")
+SORTS = {
+    "maj": "dernière mise à jour",
+    "echeance": "échéance",
+    "titre": "titre",
+}
+
+
+@dataclass
+class Listing:
+    """Promises that pass the filters, in order, and the counts that go with them."""
+
+    promises: list[Promise]
+    counts: dict[str, dict[str, int]]
+    filters: dict[str, str]
+    sort: str
+    ignored: dict[str, str]  # filters whose value matches nothing known
+
+
+def _value(promise: Promise, name: str, today: date, final: set[str]) -> str | None:
+    if name == "overdue":
+        return "oui" if promise.is_overdue(today, final) else "non"
+    if name == "list":
+        return promise.list_name
+    return getattr(promise, name)
+
+
+def list_promises(
+    promises: list[Promise], filters: dict[str, str], sort: str, today: date, final_statuses: set[str]
+) -> Listing:
+    """Filter, count and sort promises; unknown filter names are dropped, unknown values reported."""
+    wanted = {name: value for name, value in filters.items() if name in FILTERS and value}
+    known = {name: {_value(p, name, today, final_statuses) for p in promises} for name in wanted}
+    ignored = {name: value for name, value in wanted.items() if value not in known[name]}
+    wanted = {name: value for name, value in wanted.items() if name not in ignored}
+    kept: list[Promise] = []
+    counts: dict[str, Counter] = {name: Counter() for name in FILTERS}
+    for promise in promises:
+        values = {name: _value(promise, name, today, final_statuses) for name in FILTERS}
+        failed = [name for name, value in wanted.items() if values[name] != value]
+        if not failed:
+            kept.append(promise)
+        for name in FILTERS:
+            if not failed or failed == [name]:
+                if values[name]:
+                    counts[name][values[name]] += 1
+    sort = sort if sort in SORTS else "maj"
+    if sort == "titre":
+        kept.sort(key=lambda promise: promise.title.casefold())
+    elif sort == "echeance":
+        kept.sort(key=lambda promise: (promise.due is None, promise.due or date.max, promise.title.casefold()))
+    else:
+        kept.sort(key=lambda promise: (promise.updated_on, promise.id), reverse=True)
+    return Listing(
+        promises=kept,
+        counts={name: dict(sorted(counter.items(), key=lambda item: (-item[1], item[0]))) for name, counter in counts.items()},
+        filters=wanted,
+        sort=sort,
+        ignored=ignored,
+    )

@@ -29,7 +29,7 @@ from whoosh.writing import CLEAR
 
 from .analysis import PART_BREAK, FrenchPositions, french_analyzer
 from .content import ContentTree, read_promise_file, read_source_file, read_tree
-from .model import Promise, Source
+from .model import ID_PATTERN, Promise, Source
 from .render import markdown_to_text
 
 # Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
@@ -302,7 +302,6 @@ class SearchIndex:
         it is their text that is read, never an object in memory.
         """
         ix = self.open()
-        files = content_files(self.content_root)
         try:
             writer = ix.writer(timeout=2.0)
         except LockError:
@@ -311,7 +310,8 @@ class SearchIndex:
         report = SyncReport()
         with writer:
             for key in keys:
-                document = self._file_document(key, files[key]) if key in files else None
+                path = self._path_of(key)
+                document = self._file_document(key, path) if path.is_file() else None
                 if document is None:
                     writer.delete_by_term("key", key)
                     report.removed += 1
@@ -373,6 +373,12 @@ class SearchIndex:
                 writer.cancel()
                 raise
         return report
+
+    def _path_of(self, key: str) -> Path:
+        kind, _, item_id = key.partition(":")
+        if kind not in ("promise", "source") or not ID_PATTERN.match(item_id):
+            raise ValueError(f"clé de document invalide : {key!r} (attendu promise:<id> ou source:<id>)")
+        return self.content_root / ("promises" if kind == "promise" else "sources") / f"{item_id}.md"
 
     def _file_document(self, key: str, path: Path) -> dict | None:
         read = read_promise_file if key.startswith("promise:") else read_source_file

@@ -8,6 +8,7 @@ event attributes, `javascript:` links, styles), so no content field can inject c
 from __future__ import annotations
 
 import html
+import re
 
 import markdown
 import nh3
@@ -64,7 +65,20 @@ def highlighted_text(text: str, passages: list[tuple[str, list[tuple[int, int]]]
     return Markup("".join(pieces))
 
 
+_MARKDOWN_SYNTAX = (
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # [text](url), ![alt](src) → text
+    (re.compile(r"<[^>]+>"), ""),  # inline HTML
+    (re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)", re.M), ""),  # headings, quotes, lists
+    (re.compile(r"(\*\*|__|~~|`|(?<!\w)[*_]|[*_](?!\w))"), ""),  # emphasis and code marks
+)
+
+
 def markdown_to_text(text: str) -> str:
-    """The words of a Markdown text without its markup (for search snippets)."""
-    stripped = nh3.clean(markdown.markdown(text or "", extensions=["extra"]), tags=set())
-    return html.unescape(stripped)
+    """The words of a Markdown text without its syntax (for search snippets).
+
+    Regular expressions rather than rendering: it runs on every promise at indexing time,
+    and a snippet needs the words, not the structure.
+    """
+    for pattern, replacement in _MARKDOWN_SYNTAX:
+        text = pattern.sub(replacement, text or "")
+    return html.unescape(text)

@@ -146,3 +146,10 @@ def test_every_shipped_content_file_is_already_in_the_layout_kb_writes():
     for path in sorted((DEMO_CONTENT / "promises").glob("*.md")):
         promise, _ = read_promise_file(path)
         assert promise_to_text(promise) == path.read_text(encoding="utf-8"), path.name
+
+
+def test_markdown_is_reduced_to_its_words_for_snippets():
+    from kb.render import markdown_to_text
+
+    text = "## Titre\n\nLa **Ville** de _Lille_ [précise](https://x.fr) que `rien`.\n- un point\n1. deux &amp; trois"
+    assert markdown_to_text(text) == "Titre\n\nLa Ville de Lille précise que rien.\nun point\ndeux & trois"

@@ -162,3 +162,9 @@ def test_threads_searching_a_missing_index_build_it_once_without_errors(index):
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+@pytest.mark.parametrize("key", ["promise:../../etc/passwd", "autre:x", "promise:"])
+def test_reindexing_refuses_a_key_that_is_not_a_document(index, key):
+    with pytest.raises(ValueError, match="clé de document invalide"):
+        index.reindex([key])

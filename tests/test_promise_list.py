@@ -1,0 +1,71 @@
+"""/promesses: filters that combine and stay in the URL, counts, sorting, unknown values."""
+
+import re
+from datetime import date
+
+import pytest
+
+from kb.content import read_tree
+from kb.listing import list_promises
+
+from .conftest import DEMO_CONTENT
+
+
+@pytest.fixture
+def demo_client(tmp_path):
+    from kb.web import create_app
+
+    return create_app({"TESTING": True, "CONTENT_DIR": str(DEMO_CONTENT), "INSTANCE_DIR": str(tmp_path)}).test_client()
+
+
+def shown_count(html: str) -> int:
+    return int(re.search(r'<h2 id="liste">(\d+) promesse', html).group(1))
+
+
+def test_every_filter_value_count_equals_the_list_once_filtered():
+    tree = read_tree(DEMO_CONTENT)
+    promises, today, final = list(tree.promises.values()), date(2026, 11, 23), tree.final_statuses
+    listing = list_promises(promises, {}, "", today, final)
+    for name, counts in listing.counts.items():
+        for value, count in counts.items():
+            assert len(list_promises(promises, {name: value}, "", today, final).promises) == count, (name, value)
+
+
+def test_filters_combine(demo_client):
+    everything = shown_count(demo_client.get("/promesses").get_data(as_text=True))
+    planned = shown_count(demo_client.get("/promesses?status=planned").get_data(as_text=True))
+    both = demo_client.get("/promesses?status=planned&territory=Métropole+européenne+de+Lille").get_data(as_text=True)
+    assert everything > planned >= shown_count(both) > 0
+
+
+def test_filter_links_keep_the_other_filters(demo_client):
+    html = demo_client.get("/promesses?status=planned").get_data(as_text=True)
+    assert 'href="/promesses?status=planned&amp;territory=M%C3%A9tropole+europ%C3%A9enne+de+Lille"' in html
+    assert 'aria-current="true" href="/promesses"' in html  # the active filter removes itself
+
+
+def test_overdue_filter_lists_only_late_promises(demo_client):
+    html = demo_client.get("/promesses?overdue=oui").get_data(as_text=True)
+    assert shown_count(html) == html.count('<span class="late">en retard</span>') > 0
+
+
+def test_unknown_filter_values_are_reported_and_ignored(demo_client):
+    response = demo_client.get("/promesses?status=fini&couleur=bleu")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "« Statut : fini » ne correspond à aucune promesse" in html
+    assert shown_count(html) == shown_count(demo_client.get("/promesses").get_data(as_text=True))
+
+
+def test_sorting_by_deadline_puts_promises_without_one_last(demo_client):
+    tree = read_tree(DEMO_CONTENT)
+    listing = list_promises(list(tree.promises.values()), {}, "echeance", date(2026, 11, 23), tree.final_statuses)
+    dues = [promise.due for promise in listing.promises]
+    with_due = [due for due in dues if due]
+    assert with_due == sorted(with_due) and dues[: len(with_due)] == with_due
+
+
+def test_sorting_by_title_is_alphabetical(demo_client):
+    html = demo_client.get("/promesses?tri=titre").get_data(as_text=True)
+    titles = re.findall(r'<h3><a href="/promesses/[^"]+">([^<]+)</a></h3>', html)
+    assert titles == sorted(titles, key=str.casefold)

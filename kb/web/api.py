@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from datetime import date
 
+from flask import Blueprint, jsonify, url_for
+
+from ..opendata import promise_data, source_data
+from .content_store import current_tree
+from .public import current_listing
 from .search_request import hit_url, run_search
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -19,3 +24,52 @@ def open_to_every_origin(response):
 @bp.get("/search")
 def search():
     return jsonify(run_search().as_json(hit_url))
+
+
+@bp.get("/promises")
+def promises():
+    tree, listing = current_listing()
+    today = date.today()
+    return jsonify(
+        {
+            "total": len(listing.promises),
+            "filters": listing.filters,
+            "ignored_filters": listing.ignored,
+            "counts": listing.counts,
+            "promises": [
+                promise_data(p, tree.statuses, today, tree.final_statuses, _promise_url(p.id)) for p in listing.promises
+            ],
+        }
+    )
+
+
+@bp.get("/promises/<promise_id>")
+def promise(promise_id: str):
+    tree = current_tree()
+    found = tree.promises.get(promise_id)
+    if found is None:
+        return _not_found(f"aucune promesse « {promise_id} »")
+    return jsonify(promise_data(found, tree.statuses, date.today(), tree.final_statuses, _promise_url(found.id)))
+
+
+@bp.get("/sources/<source_id>")
+def source(source_id: str):
+    tree = current_tree()
+    found = tree.sources.get(source_id)
+    if found is None:
+        return _not_found(f"aucune source « {source_id} »")
+    cited_by = sorted(
+        promise.id
+        for promise in tree.promises.values()
+        if any(proof.source == source_id for entry in promise.history for proof in entry.evidence)
+    )
+    url = url_for("public.source", source_id=found.id, _external=True)
+    return jsonify(source_data(found, url, cited_by))
+
+
+def _promise_url(promise_id: str) -> str:
+    return url_for("public.promise", promise_id=promise_id, _external=True)
+
+
+def _not_found(message: str):
+    return jsonify({"error": "not_found", "message": message}), 404

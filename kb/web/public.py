@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
 from ..listing import SORTS, list_promises
+from ..opendata import promises_csv
 from ..quotes import FoldedText
 from ..render import highlighted_text, markdown_to_html
 
@@ -220,3 +221,80 @@ def promises():
         final_statuses=tree.final_statuses,
         url_with=url_with,
     )
+
+
+@bp.get("/export/promises.csv")
+def promises_csv_export():
+    """Every published promise (or those matching the list's filters), one row each."""
+    tree, listing = current_listing()
+    body = promises_csv(
+        listing.promises,
+        tree.statuses,
+        date.today(),
+        tree.final_statuses,
+        lambda promise: url_for("public.promise", promise_id=promise.id, _external=True),
+    )
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="promesses.csv"', "Access-Control-Allow-Origin": "*"},
+    )
+
+
+FEED_SIZE = 50
+
+
+def _changes(promises) -> list[dict]:
+    """Every status change of these promises (each history entry), newest first."""
+    changes = []
+    for promise in promises:
+        url = url_for("public.promise", promise_id=promise.id, _external=True)
+        for position, entry in enumerate(promise.history):
+            before = promise.history[position - 1].status if position else None
+            changes.append({"promise": promise, "entry": entry, "before": before, "position": position, "url": url})
+    changes.sort(key=lambda change: (change["entry"].date, change["promise"].id, change["position"]), reverse=True)
+    return changes
+
+
+def _feed(title: str, promises, page_url: str):
+    tree = current_tree()
+    changes = _changes(promises)[:FEED_SIZE]
+    updated = changes[0]["entry"].date.isoformat() if changes else date.today().isoformat()
+    xml = render_template(
+        "feeds/atom.xml",
+        title=title,
+        feed_url=request.url,
+        page_url=page_url,
+        updated=f"{updated}T00:00:00Z",
+        changes=changes,
+        label=lambda key: tree.statuses[key].label if key in tree.statuses else key,
+    )
+    return Response(xml, mimetype="application/atom+xml")
+
+
+@bp.get("/flux.atom")
+def feed():
+    """Status changes of every promise, or of those matching the list's filters (?made_by=…)."""
+    _tree, listing = current_listing()
+    who = " · ".join(listing.filters.values())
+    title = f"Promesses — {who} : changements de statut" if who else "Promesses : changements de statut"
+    return _feed(title, listing.promises, url_for("public.promises", _external=True, **listing.filters))
+
+
+@bp.get("/promesses/<promise_id>.atom")
+def promise_feed(promise_id: str):
+    found = current_tree().promises.get(promise_id)
+    if found is None:
+        abort(404)
+    page_url = url_for("public.promise", promise_id=found.id, _external=True)
+    return _feed(f"{found.title} : changements de statut", [found], page_url)
+
+
+@bp.get("/sitemap.xml")
+def sitemap():
+    tree = current_tree()
+    urls = [url_for("public.home", _external=True), url_for("public.promises", _external=True)]
+    urls += [url_for("public.promise", promise_id=key, _external=True) for key in sorted(tree.promises)]
+    urls += [url_for("public.source", source_id=key, _external=True) for key in sorted(tree.sources)]
+    body = render_template("feeds/sitemap.xml", urls=urls)
+    return Response(body, mimetype="application/xml")

@@ -1,0 +1,98 @@
+"""Published content as open data: JSON documents and a CSV table, the same fields everywhere."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from .model import Promise, Source, Status
+
+CSV_COLUMNS = (
+    "id", "titre", "statut", "statut_libelle", "en_retard", "auteur", "parti", "liste", "territoire",
+    "theme", "promis_le", "echeance", "mis_a_jour_le", "entrees_historique", "citations", "url",
+)  # fmt: skip
+
+
+def _label(statuses: dict[str, Status], key: str) -> str:
+    return statuses[key].label if key in statuses else key
+
+
+def promise_data(promise: Promise, statuses: dict[str, Status], today: date, final: set[str], url: str) -> dict:
+    """A promise as a JSON document (the read API)."""
+    return {
+        "id": promise.id,
+        "url": url,
+        "title": promise.title,
+        "made_by": promise.made_by,
+        "party": promise.party,
+        "list": promise.list_name,
+        "territory": promise.territory,
+        "theme": promise.theme,
+        "made_on": promise.made_on.isoformat(),
+        "due": promise.due.isoformat() if promise.due else None,
+        "status": promise.status,
+        "status_label": _label(statuses, promise.status),
+        "overdue": promise.is_overdue(today, final),
+        "updated_on": promise.updated_on.isoformat(),
+        "history": [
+            {
+                "date": entry.date.isoformat(),
+                "status": entry.status,
+                "status_label": _label(statuses, entry.status),
+                "note": entry.note,
+                "evidence": [{"source": proof.source, "quote": proof.quote} for proof in entry.evidence],
+            }
+            for entry in promise.history
+        ],
+        "reply": promise.reply,
+        "analysis": promise.body,
+        "aliases": list(promise.aliases),
+    }
+
+
+def source_data(source: Source, url: str, cited_by: list[str]) -> dict:
+    """A source document as a JSON document, with its full text and who cites it."""
+    return {
+        "id": source.id,
+        "url": url,
+        "title": source.title,
+        "publisher": source.publisher,
+        "kind": source.kind,
+        "date": source.date.isoformat(),
+        "date_note": source.date_note,
+        "reference": source.reference,
+        "original_url": source.url,
+        "sha256": source.sha256,
+        "cited_by": cited_by,
+        "text": source.text,
+    }
+
+
+def promises_csv(promises: list[Promise], statuses: dict[str, Status], today: date, final: set[str], url_of) -> str:
+    """One row per promise, UTF-8 with a byte order mark so spreadsheets read the accents right."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for promise in promises:
+        writer.writerow(
+            (
+                promise.id,
+                promise.title,
+                promise.status,
+                _label(statuses, promise.status),
+                "oui" if promise.is_overdue(today, final) else "non",
+                promise.made_by,
+                promise.party or "",
+                promise.list_name or "",
+                promise.territory,
+                promise.theme,
+                promise.made_on.isoformat(),
+                promise.due.isoformat() if promise.due else "",
+                promise.updated_on.isoformat(),
+                len(promise.history),
+                sum(len(entry.evidence) for entry in promise.history),
+                url_of(promise),
+            )
+        )
+    return "\ufeff" + buffer.getvalue()

@@ -7,11 +7,13 @@ filter, so its other values stay choosable.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
 from .model import Promise
+from .quotes import fold
 
 FILTERS = ("status", "made_by", "party", "list", "territory", "theme", "overdue")
 SORTS = {
@@ -73,3 +75,32 @@ def list_promises(
         sort=sort,
         ignored=ignored,
     )
+
+
+@dataclass
+class Scorecard:
+    """How a set of promises fares: counts and shares per status, and how many are late."""
+
+    total: int
+    counts: dict[str, int]  # in the vocabulary's order, statuses with no promise left out
+    overdue: int
+
+    def share(self, status: str) -> int:
+        """Percentage of promises in `status`, rounded."""
+        return round(100 * self.counts.get(status, 0) / self.total) if self.total else 0
+
+
+def scorecard(promises: list[Promise], statuses: list[str], today: date, final_statuses: set[str]) -> Scorecard:
+    """The scorecard of `promises`, statuses ordered as the vocabulary lists them."""
+    counted = Counter(promise.status for promise in promises)
+    order = [key for key in statuses if counted[key]] + sorted(key for key in counted if key not in statuses)
+    return Scorecard(
+        total=len(promises),
+        counts={key: counted[key] for key in order},
+        overdue=sum(promise.is_overdue(today, final_statuses) for promise in promises),
+    )
+
+
+def slug(text: str) -> str:
+    """A URL-safe name: "Marcq-en-Barœul et La Madeleine" → "marcq-en-baroeul-et-la-madeleine"."""
+    return "-".join(re.findall(r"[a-z0-9]+", fold(text)))

@@ -22,13 +22,13 @@ MAX_BYTES = 64 * 1024
 DEFAULT_STATUSES = {
     status.key: status
     for status in (
-        Status("planned", "prévue", "#475569", False),
+        Status("planned", "prévue", "#64748b", False),
         Status("in_progress", "en cours", "#1d4ed8", False),
         Status("done", "réalisée", "#15803d", True),
         Status("partial", "en partie réalisée", "#a16207", False),
         Status("paused", "en pause", "#6d28d9", False),
         Status("abandoned", "abandonnée", "#b91c1c", True),
-        Status("unverifiable", "invérifiable", "#4b5563", False),
+        Status("unverifiable", "invérifiable", "#3f3f46", False),
     )
 }
 

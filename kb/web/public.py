@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
-from ..listing import SORTS, list_promises
+from ..listing import SORTS, list_promises, scorecard, slug
 from ..opendata import promises_csv
 from ..quotes import FoldedText
 from ..render import highlighted_text, markdown_to_html
@@ -18,21 +18,65 @@ from .search_request import hit_url, run_search
 bp = Blueprint("public", __name__)
 
 
+def _groups(promises, attribute: str, statuses, today, final) -> list[dict]:
+    """One scorecard per value of `attribute` (made_by, territory), biggest first."""
+    grouped: dict[str, list] = {}
+    for promise in promises:
+        grouped.setdefault(getattr(promise, attribute), []).append(promise)
+    rows = [
+        {"name": name, "slug": slug(name), "card": scorecard(items, list(statuses), today, final)}
+        for name, items in grouped.items()
+    ]
+    return sorted(rows, key=lambda row: (-row["card"].total, row["name"]))
+
+
 @bp.get("/")
 def home():
     tree = current_tree()
-    promises = sorted(tree.promises.values(), key=lambda promise: (promise.updated_on, promise.id), reverse=True)
-    counts = {key: 0 for key in tree.statuses}
-    for promise in promises:
-        counts[promise.status] = counts.get(promise.status, 0) + 1
+    today = date.today()
+    promises = list(tree.promises.values())
     return render_template(
         "public/home.html",
+        card=scorecard(promises, list(tree.statuses), today, tree.final_statuses),
+        people=_groups(promises, "made_by", tree.statuses, today, tree.final_statuses),
+        territories=_groups(promises, "territory", tree.statuses, today, tree.final_statuses),
+        changes=_changes(promises)[:10],
+        statuses=tree.statuses,
+    )
+
+
+def _group_page(attribute: str, wanted_slug: str, kind: str):
+    tree = current_tree()
+    today = date.today()
+    promises = [p for p in tree.promises.values() if slug(getattr(p, attribute)) == wanted_slug]
+    if not promises:
+        abort(404)
+    name = getattr(promises[0], attribute)
+    promises.sort(key=lambda promise: (promise.updated_on, promise.id), reverse=True)
+    return render_template(
+        "public/group.html",
+        kind=kind,
+        name=name,
+        filter_name=attribute,
+        parties=sorted({p.party for p in promises if p.party}),
+        card=scorecard(promises, list(tree.statuses), today, tree.final_statuses),
         promises=promises,
         statuses=tree.statuses,
-        counts=counts,
-        today=date.today(),
+        today=today,
         final_statuses=tree.final_statuses,
     )
+
+
+@bp.get("/elus/<name_slug>")
+def person(name_slug: str):
+    """A politician's (or an institution's) promises and scorecard."""
+    return _group_page("made_by", name_slug, "person")
+
+
+@bp.get("/territoires/<name_slug>")
+def territory(name_slug: str):
+    """A territory's promises and scorecard."""
+    return _group_page("territory", name_slug, "territory")
 
 
 FACET_LABELS = {
@@ -174,6 +218,8 @@ def status_styles():
     """Badge colours from the status vocabulary, as a stylesheet (no inline styles: strict CSP)."""
     tree = current_tree()
     rules = [f".status-{key} {{ background: {status.color}; }}" for key, status in tree.statuses.items()]
+    # Widths of scorecard bar segments, as classes: the policy forbids style attributes.
+    rules += [f".w-{percent} {{ width: {percent}%; }}" for percent in range(101)]
     return Response("\n".join(rules) + "\n", mimetype="text/css")
 
 

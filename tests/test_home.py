@@ -1,0 +1,56 @@
+"""Home page scorecards and the pages of each politician and territory."""
+
+import re
+
+import pytest
+
+from .conftest import DEMO_CONTENT
+
+
+@pytest.fixture
+def demo_client(tmp_path):
+    from kb.web import create_app
+
+    return create_app({"TESTING": True, "CONTENT_DIR": str(DEMO_CONTENT), "INSTANCE_DIR": str(tmp_path)}).test_client()
+
+
+def test_home_scorecard_counts_every_published_promise(demo_client):
+    html = demo_client.get("/").get_data(as_text=True)
+    counts = [int(n) for n in re.findall(r'</span> <strong>(\d+)</strong> <span class="meta">', html)]
+    assert sum(counts) == 45
+    assert re.search(r"(\d+) promesses en retard", html)
+
+
+def test_home_lists_latest_changes_and_confirmations(demo_client):
+    html = demo_client.get("/").get_data(as_text=True)
+    assert "28/01/2026" in html.split("Derniers changements")[1][:800]
+    assert "confirmé" in html  # a later entry keeping the same status is not a change "réalisée → réalisée"
+
+
+def test_home_links_each_politician_and_territory_to_its_page(demo_client):
+    html = demo_client.get("/").get_data(as_text=True)
+    assert 'href="/elus/martine-aubry"' in html
+    assert 'href="/territoires/marcq-en-baroeul-et-la-madeleine"' in html
+
+
+def test_a_politicians_page_has_their_scorecard_promises_and_feed(demo_client):
+    html = demo_client.get("/elus/bernard-gerard-et-sebastien-lepretre").get_data(as_text=True)
+    assert "<h1>Bernard Gérard et Sébastien Leprêtre</h1>" in html
+    assert html.count('<h3><a href="/promesses/') == 5
+    assert "/flux.atom?made_by=" in html
+
+
+def test_a_territorys_page_lists_its_promises(demo_client):
+    html = demo_client.get("/territoires/lille").get_data(as_text=True)
+    assert 'href="/promesses/aubry-mutualisation-lille-lomme-hellemmes"' in html
+
+
+@pytest.mark.parametrize("url", ["/elus/personne", "/territoires/nulle-part"])
+def test_unknown_people_and_places_are_404(demo_client, url):
+    assert demo_client.get(url).status_code == 404
+
+
+def test_scorecard_bars_use_classes_not_inline_styles(demo_client):
+    html = demo_client.get("/").get_data(as_text=True)
+    assert 'class="seg status-planned w-' in html and ' style="' not in html
+    assert ".w-47 { width: 47%; }" in demo_client.get("/statuts.css").get_data(as_text=True)

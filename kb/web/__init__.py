@@ -11,6 +11,7 @@ from ..content import ContentError
 from ..paths import STATIC, TEMPLATES, default_content_dir, default_instance_dir
 from ..search import open_search
 from . import api, content_store, public
+from .page_cache import PageCache
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -30,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.config["INDEX_DIR"] = app.config["INDEX_DIR"] or str(Path(app.config["INSTANCE_DIR"]) / "index")
     content_store.init_app(app)
+    app.extensions["kb.pages"] = PageCache()
     app.extensions["kb.search"] = open_search(
         Path(app.config["INDEX_DIR"]), Path(app.config["CONTENT_DIR"]), float(app.config["INDEX_SYNC_SECONDS"])
     )

@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify, url_for
 
 from ..opendata import promise_data, source_data
 from .content_store import current_tree
+from .page_cache import cached_page
 from .public import current_listing
 from .search_request import hit_url, run_search
 
@@ -27,6 +28,7 @@ def search():
 
 
 @bp.get("/promises")
+@cached_page
 def promises():
     tree, listing = current_listing()
     today = date.today()
@@ -44,6 +46,7 @@ def promises():
 
 
 @bp.get("/promises/<promise_id>")
+@cached_page
 def promise(promise_id: str):
     tree = current_tree()
     found = tree.promises.get(promise_id)
@@ -53,6 +56,7 @@ def promise(promise_id: str):
 
 
 @bp.get("/sources/<source_id>")
+@cached_page
 def source(source_id: str):
     tree = current_tree()
     found = tree.sources.get(source_id)

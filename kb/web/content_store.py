@@ -7,6 +7,7 @@ whether the tree must be read again, so a request never serves a stale page for 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -50,6 +51,7 @@ class ContentStore:
         self._tree: ContentTree | None = None
         self._signature: tuple | None = None
         self._checked_at = 0.0
+        self.version = ""
 
     def tree(self) -> ContentTree:
         now = time.monotonic()
@@ -60,6 +62,8 @@ class ContentStore:
             if self._tree is None or signature != self._signature:
                 self._tree = read_tree(self.root)
                 self._signature = signature
+                # Names this state of the files: pages rendered from it are cached under it.
+                self.version = hashlib.sha256(repr(signature).encode()).hexdigest()[:16]
             self._checked_at = now
             return self._tree
 
@@ -73,3 +77,10 @@ def init_app(app: Flask) -> None:
 def current_tree() -> ContentTree:
     """The content tree of the running app."""
     return current_app.extensions["kb.content"].tree()
+
+
+def content_version() -> str:
+    """A name for the current state of the content files (changes whenever any file does)."""
+    store = current_app.extensions["kb.content"]
+    store.tree()
+    return store.version

@@ -13,6 +13,7 @@ from ..quotes import FoldedText
 from ..render import highlighted_text, markdown_to_html
 
 from .content_store import current_tree
+from .page_cache import cached_page
 from .search_request import hit_url, run_search
 
 bp = Blueprint("public", __name__)
@@ -31,6 +32,7 @@ def _groups(promises, attribute: str, statuses, today, final) -> list[dict]:
 
 
 @bp.get("/")
+@cached_page
 def home():
     tree = current_tree()
     today = date.today()
@@ -68,12 +70,14 @@ def _group_page(attribute: str, wanted_slug: str, kind: str):
 
 
 @bp.get("/elus/<name_slug>")
+@cached_page
 def person(name_slug: str):
     """A politician's (or an institution's) promises and scorecard."""
     return _group_page("made_by", name_slug, "person")
 
 
 @bp.get("/territoires/<name_slug>")
+@cached_page
 def territory(name_slug: str):
     """A territory's promises and scorecard."""
     return _group_page("territory", name_slug, "territory")
@@ -127,6 +131,7 @@ def citation_anchor(promise_id: str, entry_position: int, proof_position: int) -
 
 
 @bp.get("/promesses/<promise_id>")
+@cached_page
 def promise(promise_id: str):
     tree = current_tree()
     found = tree.promises.get(promise_id)
@@ -184,6 +189,7 @@ def promise(promise_id: str):
 
 
 @bp.get("/sources/<source_id>")
+@cached_page
 def source(source_id: str):
     tree = current_tree()
     found = tree.sources.get(source_id)
@@ -214,6 +220,7 @@ def source(source_id: str):
 
 
 @bp.get("/statuts.css")
+@cached_page
 def status_styles():
     """Badge colours from the status vocabulary, as a stylesheet (no inline styles: strict CSP)."""
     tree = current_tree()
@@ -244,6 +251,7 @@ def current_listing():
 
 
 @bp.get("/promesses")
+@cached_page
 def promises():
     tree, listing = current_listing()
 
@@ -270,6 +278,7 @@ def promises():
 
 
 @bp.get("/export/promises.csv")
+@cached_page
 def promises_csv_export():
     """Every published promise (or those matching the list's filters), one row each."""
     tree, listing = current_listing()
@@ -319,6 +328,7 @@ def _feed(title: str, promises, page_url: str):
 
 
 @bp.get("/flux.atom")
+@cached_page
 def feed():
     """Status changes of every promise, or of those matching the list's filters (?made_by=…)."""
     _tree, listing = current_listing()
@@ -328,6 +338,7 @@ def feed():
 
 
 @bp.get("/promesses/<promise_id>.atom")
+@cached_page
 def promise_feed(promise_id: str):
     found = current_tree().promises.get(promise_id)
     if found is None:
@@ -337,6 +348,7 @@ def promise_feed(promise_id: str):
 
 
 @bp.get("/sitemap.xml")
+@cached_page
 def sitemap():
     tree = current_tree()
     urls = [url_for("public.home", _external=True), url_for("public.promises", _external=True)]

@@ -63,6 +63,15 @@ class ContentTree:
     def final_statuses(self) -> set[str]:
         return {key for key, status in self.statuses.items() if status.final}
 
+    def promises_citing(self, source_id: str) -> list[Promise]:
+        """Published promises with at least one quote from `source_id`, by title."""
+        citing = [
+            promise
+            for promise in self.promises.values()
+            if any(proof.source == source_id for entry in promise.history for proof in entry.evidence)
+        ]
+        return sorted(citing, key=lambda promise: promise.title)
+
 
 def read_tree(root: Path, progress: Callable[[list[Path]], Iterable[Path]] | None = None) -> ContentTree:
     """Read a whole content tree: the status vocabulary, every promise and every source."""

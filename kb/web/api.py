@@ -62,11 +62,7 @@ def source(source_id: str):
     found = tree.sources.get(source_id)
     if found is None:
         return _not_found(f"aucune source « {source_id} »")
-    cited_by = sorted(
-        promise.id
-        for promise in tree.promises.values()
-        if any(proof.source == source_id for entry in promise.history for proof in entry.evidence)
-    )
+    cited_by = sorted(promise.id for promise in tree.promises_citing(source_id))
     url = url_for("public.source", source_id=found.id, _external=True)
     return jsonify(source_data(found, url, cited_by))
 

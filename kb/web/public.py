@@ -83,6 +83,17 @@ def territory(name_slug: str):
     return _group_page("territory", name_slug, "territory")
 
 
+def url_with_args(path: str, dropped: set[str], **changes) -> str:
+    """`path` with this request's arguments, less `dropped`, with `changes` (None removes one)."""
+    args = {key: value for key, value in request.args.items() if value and key not in dropped}
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return path + ("?" + urlencode(args) if args else "")
+
+
 FACET_LABELS = {
     "kind": "Type",
     "status": "Statut",
@@ -98,14 +109,7 @@ def search():
     results = run_search()
 
     def url_with(**changes) -> str:
-        """This search's URL with some arguments changed (None removes one); back to page 1."""
-        args = {key: value for key, value in request.args.items() if value and key != "page"}
-        for key, value in changes.items():
-            if value is None:
-                args.pop(key, None)
-            else:
-                args[key] = value
-        return "/recherche" + ("?" + urlencode(args) if args else "")
+        return url_with_args("/recherche", {"page"}, **changes)  # a new filter: back to page 1
 
     return render_template(
         "public/search.html",
@@ -196,19 +200,14 @@ def source(source_id: str):
     if found is None:
         abort(404)
     folded = FoldedText.cached(found.text)
-    passages, citing = [], []
-    for promise in sorted(tree.promises.values(), key=lambda item: item.title):
-        quoted = False
+    citing = tree.promises_citing(source_id)
+    passages = []
+    for promise in citing:
         for entry in promise.history:
             for proof in entry.evidence:
-                if proof.source != source_id:
-                    continue
-                spans = folded.locate(proof.quote)
+                spans = folded.locate(proof.quote) if proof.source == source_id else None
                 if spans:
                     passages.append((citation_anchor(promise.id, entry.position, proof.position), spans))
-                quoted = True
-        if quoted:
-            citing.append(promise)
     return render_template(
         "public/source.html",
         source=found,
@@ -256,14 +255,7 @@ def promises():
     tree, listing = current_listing()
 
     def url_with(**changes) -> str:
-        """This list's URL with some arguments changed (None removes one)."""
-        args = {key: value for key, value in request.args.items() if value and key not in listing.ignored}
-        for key, value in changes.items():
-            if value is None:
-                args.pop(key, None)
-            else:
-                args[key] = value
-        return "/promesses" + ("?" + urlencode(args) if args else "")
+        return url_with_args("/promesses", set(listing.ignored), **changes)
 
     return render_template(
         "public/promises.html",

@@ -69,3 +69,26 @@ def test_sorting_by_title_is_alphabetical(demo_client):
     html = demo_client.get("/promesses?tri=titre").get_data(as_text=True)
     titles = re.findall(r'<h3><a href="/promesses/[^"]+">([^<]+)</a></h3>', html)
     assert titles == sorted(titles, key=str.casefold)
+
+
+def test_a_long_list_is_paginated_and_filters_start_again_at_page_one(tmp_path):
+    import shutil
+
+    from kb.web import create_app
+
+    content = shutil.copytree(DEMO_CONTENT, tmp_path / "content")
+    source = (content / "promises" / "mel-carrieres-catiches.md").read_text(encoding="utf-8")
+    for number in range(30):
+        (content / "promises" / f"copie-{number}.md").write_text(source, encoding="utf-8")
+    client = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INSTANCE_DIR": str(tmp_path)}).test_client()
+    first = client.get("/promesses").get_data(as_text=True)
+    second = client.get("/promesses?page=2").get_data(as_text=True)
+    assert first.count('<h3><a href="/promesses/') == 50 and second.count('<h3><a href="/promesses/') == 25
+    assert 'rel="next" href="/promesses?page=2"' in first
+    assert 'href="/promesses?page=2&amp;status=' not in second  # choosing a filter goes back to page 1
+
+
+def test_the_api_list_is_paginated(demo_client):
+    data = demo_client.get("/api/promises?per_page=10&page=5").get_json()
+    assert (data["page"], data["pages"], data["per_page"], data["total"]) == (5, 5, 10, 45)
+    assert len(data["promises"]) == 5

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, jsonify, url_for
+from flask import Blueprint, jsonify, request, url_for
 
 from ..opendata import promise_data, source_data
 from .content_store import current_tree
 from .page_cache import cached_page
-from .public import current_listing
-from .search_request import hit_url, run_search
+from .public import current_listing, page_of
+from .search_request import hit_url, page_number, run_search
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+DEFAULT_PER_PAGE = 100
+MAX_PER_PAGE = 1000
 
 
 @bp.after_request
@@ -32,14 +35,19 @@ def search():
 def promises():
     tree, listing = current_listing()
     today = date.today()
+    per_page = min(MAX_PER_PAGE, max(1, page_number(request.args.get("per_page", str(DEFAULT_PER_PAGE)))))
+    shown, page, pages = page_of(listing.promises, per_page)
     return jsonify(
         {
             "total": len(listing.promises),
+            "page": page,
+            "pages": pages,
+            "per_page": per_page,
             "filters": listing.filters,
             "ignored_filters": listing.ignored,
             "counts": listing.counts,
             "promises": [
-                promise_data(p, tree.statuses, today, tree.final_statuses, _promise_url(p.id)) for p in listing.promises
+                promise_data(p, tree.statuses, today, tree.final_statuses, _promise_url(p.id)) for p in shown
             ],
         }
     )

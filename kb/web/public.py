@@ -14,7 +14,7 @@ from ..render import highlighted_text, markdown_to_html
 
 from .content_store import current_tree
 from .page_cache import cached_page
-from .search_request import hit_url, run_search
+from .search_request import hit_url, page_number, run_search
 
 bp = Blueprint("public", __name__)
 
@@ -249,17 +249,32 @@ def current_listing():
     )
 
 
+LIST_PAGE_SIZE = 50
+
+
+def page_of(items: list, page_size: int) -> tuple[list, int, int]:
+    """The request's page of `items` (a page past the end is the last one), its number, the count."""
+    pages = max(1, -(-len(items) // page_size))
+    page = min(page_number(request.args.get("page")), pages)
+    return items[(page - 1) * page_size : page * page_size], page, pages
+
+
 @bp.get("/promesses")
 @cached_page
 def promises():
     tree, listing = current_listing()
+    shown, page, pages = page_of(listing.promises, LIST_PAGE_SIZE)
 
     def url_with(**changes) -> str:
+        changes.setdefault("page", None)  # a new filter or sort starts again at page 1
         return url_with_args("/promesses", set(listing.ignored), **changes)
 
     return render_template(
         "public/promises.html",
         listing=listing,
+        page_promises=shown,
+        page=page,
+        pages=pages,
         statuses=tree.statuses,
         labels=LIST_FILTER_LABELS,
         sorts=SORTS,

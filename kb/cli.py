@@ -166,3 +166,50 @@ def bench(workdir: Path | None, promises: int, sources: int, source_kb: int, rou
     run_benchmark(
         target, promises, sources, source_kb * 1000, seed, rounds, processes, say=lambda line: click.echo(line)
     )
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@CONTENT_OPTION
+@click.option(
+    "--base-url",
+    default="http://127.0.0.1:5000/",
+    show_default=True,
+    help="Adresse publique du site : elle figure dans les flux, le plan du site et les métadonnées des pages.",
+)
+@click.option("--live-url", default=None, help="Site dynamique (recherche, rédaction, filtres combinés) vers lequel pointer.")
+def build(directory: Path, content_dir: Path | None, base_url: str, live_url: str | None) -> None:
+    """Écrit tout le site public en fichiers statiques dans DIRECTORY.
+
+    Pages, flux Atom, documents de l'API de lecture et export CSV, rendus par les mêmes
+    gabarits que le site dynamique, avec des liens relatifs : le dossier se sert tel quel
+    par n'importe quel serveur statique ou CDN. La recherche et la rédaction restent
+    dynamiques (--live-url). Le dossier est remplacé d'un bloc à la fin.
+    """
+    from .web import create_app
+    from .web.static_build import BuildError, build_site
+
+    config = {"CONTENT_DIR": str(content_dir.resolve())} if content_dir else None
+    app = create_app(config)
+    counted = 0
+
+    def progress(url: str) -> None:
+        nonlocal counted
+        counted += 1
+        if sys.stderr.isatty() and counted % 50 == 0:
+            click.echo(f"\r{counted} adresses rendues…", err=True, nl=False)
+
+    try:
+        report = build_site(app, directory, base_url, live_url, progress)
+    except BuildError as error:
+        raise click.ClickException(str(error)) from None
+    if sys.stderr.isatty():
+        click.echo("", err=True)
+    for failure in report.failures:
+        click.echo(f"non rendu : {failure}", err=True)
+    click.echo(
+        f"{report.files} fichiers ({report.pages} pages HTML, {report.bytes / 1_000_000:.1f} Mo) "
+        f"écrits dans {directory} en {report.seconds:.2f} s"
+    )
+    if report.failures:
+        sys.exit(1)

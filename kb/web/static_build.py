@@ -1,0 +1,169 @@
+"""`kb build DIR`: the public site as files, for any static server or CDN.
+
+Pages are rendered by the same views and templates as the live site (through Flask's test
+client), written as files, and their internal links rewritten to relative file paths, so the
+build works from any server, under any sub-path, even opened from disk. What only a live
+server can answer — search, the newsroom, combinations of several filters or a sort — links
+to the live site given with --live-url (or stays a root-relative link, for a CDN that sends
+unknown paths to the application).
+
+The build is written beside DIR and swapped in at the end: a reader never sees half a site.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import Flask
+
+from ..listing import FILTERS, slug
+from .content_store import current_tree
+
+LINK = re.compile(r'(href|src|action)="(/[^"#]*)(#[^"]*)?"')
+DYNAMIC = ("/recherche", "/redaction", "/api/search")
+MARKER = ".kb-build"  # names a directory kb built, and so may replace
+EXTENSIONS = {"application/json": ".json", "text/csv": ".csv", "application/xml": ".xml", "text/css": ".css"}
+
+
+class BuildError(Exception):
+    """The build cannot be written where asked."""
+
+
+@dataclass
+class BuildReport:
+    """What a build wrote."""
+
+    files: int = 0
+    pages: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
+
+
+def _seeds(app: Flask) -> list[str]:
+    with app.test_request_context():
+        tree = current_tree()
+        urls = ["/", "/promesses", "/flux.atom", "/sitemap.xml", "/statuts.css", "/export/promises.csv", "/api/promises"]
+        for promise_id in sorted(tree.promises):
+            urls += [f"/promesses/{promise_id}", f"/promesses/{promise_id}.atom", f"/api/promises/{promise_id}"]
+        for source_id in sorted(tree.sources):
+            urls += [f"/sources/{source_id}", f"/api/sources/{source_id}"]
+        people = {slug(promise.made_by) for promise in tree.promises.values()}
+        places = {slug(promise.territory) for promise in tree.promises.values()}
+        urls += [f"/elus/{name}" for name in sorted(people)] + [f"/territoires/{name}" for name in sorted(places)]
+    return urls
+
+
+def _buildable(url: str) -> bool:
+    """Whether the static build holds this URL (one filter at most, and its pages; no sort)."""
+    parts = urlsplit(url)
+    if parts.path.startswith(DYNAMIC):
+        return False
+    args = dict(parse_qsl(parts.query))
+    filters = [name for name in args if name in FILTERS]
+    if not args:
+        return True
+    if parts.path == "/promesses":
+        return len(filters) <= 1 and set(args) <= {*filters, "page"}
+    if parts.path == "/flux.atom":
+        return len(filters) == 1 and len(args) == 1
+    return False
+
+
+def file_for(url: str, mimetype: str) -> str:
+    """The file (relative to the build) that holds a URL's response."""
+    parts = urlsplit(url)
+    path = parts.path.strip("/")
+    query = "--" + slug(" ".join(f"{name} {value}" for name, value in sorted(parse_qsl(parts.query)))) if parts.query else ""
+    if mimetype == "text/html":
+        return f"{path}/index{query}.html" if path else f"index{query}.html"
+    stem, dot, extension = path.rpartition("/")[2].partition(".")
+    folder = path.rpartition("/")[0]
+    name = f"{stem}{query}.{extension}" if dot else f"{stem}{query}{EXTENSIONS.get(mimetype, '')}"
+    return f"{folder}/{name}" if folder else name
+
+
+def _rewrite(html: str, own_file: str, built: dict[str, str], live_url: str | None) -> str:
+    here = os.path.dirname(own_file) or "."
+
+    def replace(match: re.Match) -> str:
+        attribute, url, fragment = match.group(1), match.group(2), match.group(3) or ""
+        target = built.get(url)
+        if target is not None:
+            return f'{attribute}="{os.path.relpath(target, here)}{fragment}"'
+        if live_url:
+            return f'{attribute}="{live_url.rstrip("/")}{url}{fragment}"'
+        return match.group(0)
+
+    return LINK.sub(replace, html)
+
+
+def build_site(app: Flask, out: Path, base_url: str, live_url: str | None = None, progress=None) -> BuildReport:
+    """Render every public page, feed, read-API document and the CSV into `out`."""
+    started = time.perf_counter()
+    out = Path(out).resolve()
+    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
+        raise BuildError(f"{out} existe et n'est pas une construction de kb : choisissez un dossier vide ou nouveau")
+    work = out.parent / f".{out.name}.building-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    report = BuildReport()
+    client = app.test_client()
+    queue = deque(_seeds(app))
+    seen = set(queue)
+    built: dict[str, str] = {}
+    pages: dict[str, tuple[str, str]] = {}
+    while queue:
+        url = queue.popleft()
+        response = client.get(url, base_url=base_url)
+        body = response.get_data()
+        response.close()  # static files are streamed from an open file
+        if response.status_code != 200:
+            report.failures.append(f"{url} : {response.status_code}")
+            continue
+        target = file_for(url, response.mimetype)
+        built[url] = target
+        if response.mimetype == "text/html":
+            html = body.decode("utf-8")
+            pages[url] = (target, html)
+            for match in LINK.finditer(html):
+                link = match.group(2)
+                if link not in seen and _buildable(link):
+                    seen.add(link)
+                    queue.append(link)
+        else:
+            _write(work / target, body)
+            report.files += 1
+            report.bytes += len(body)
+        if progress:
+            progress(url)
+    # Links are rewritten once every page is known, so each points at a file that exists.
+    for url, (target, html) in pages.items():
+        body = _rewrite(html, target, built, live_url).encode("utf-8")
+        _write(work / target, body)
+        report.files += 1
+        report.pages += 1
+        report.bytes += len(body)
+    _write(work / MARKER, b"kb build\n")
+    _swap_in(work, out)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write(path: Path, body: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(body)
+
+
+def _swap_in(work: Path, out: Path) -> None:
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        os.replace(out, old)
+    os.replace(work, out)
+    shutil.rmtree(old, ignore_errors=True)

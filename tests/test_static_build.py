@@ -1,0 +1,84 @@
+"""kb build: the public site as files whose links work from any static server."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kb.cli import main
+from kb.web import create_app
+from kb.web.static_build import BuildError, build_site
+
+from .conftest import DEMO_CONTENT
+
+LINK = re.compile(r'(?:href|src|action)="([^"#]*)(?:#[^"]*)?"')
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    root = tmp_path_factory.mktemp("build")
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(DEMO_CONTENT), "INSTANCE_DIR": str(root / "instance")})
+    report = build_site(app, root / "site", "https://promesses.example.org/", live_url="https://kb.example.org")
+    return root / "site", report
+
+
+def test_every_public_page_feed_api_document_and_the_csv_is_written(site):
+    out, report = site
+    assert report.failures == []
+    for path in (
+        "index.html",
+        "promesses/index.html",
+        "promesses/aubry-mutualisation-lille-lomme-hellemmes/index.html",
+        "promesses/aubry-mutualisation-lille-lomme-hellemmes.atom",
+        "sources/mediacites-aubry-mutualisation-2026/index.html",
+        "elus/martine-aubry/index.html",
+        "promesses/index--status-partial.html",
+        "flux--made-by-martine-aubry.atom",
+        "api/promises/aubry-mutualisation-lille-lomme-hellemmes.json",
+        "api/sources/mediacites-aubry-mutualisation-2026.json",
+        "export/promises.csv",
+        "sitemap.xml",
+        "statuts.css",
+        "static/kb.css",
+    ):
+        assert (out / path).is_file(), path
+
+
+def test_every_link_of_every_page_leads_to_a_built_file_or_the_live_site(site):
+    out, _ = site
+    for page in out.rglob("*.html"):
+        for link in LINK.findall(page.read_text(encoding="utf-8")):
+            if link.startswith("https://") or not link:
+                continue  # the live site (search, newsroom), an external source, or "#" in the page
+            assert not link.startswith("/"), (page, link)
+            assert (page.parent / link).resolve().is_file(), (page.relative_to(out), link)
+
+
+def test_search_links_to_the_live_site(site):
+    out, _ = site
+    assert 'action="https://kb.example.org/recherche"' in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_canonical_urls_use_the_public_address(site):
+    out, _ = site
+    assert "https://promesses.example.org/promesses/" in (out / "sitemap.xml").read_text(encoding="utf-8")
+
+
+def test_a_directory_that_is_not_a_build_is_never_replaced(tmp_path):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("irremplaçable", encoding="utf-8")
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(DEMO_CONTENT), "INSTANCE_DIR": str(tmp_path / "i")})
+    with pytest.raises(BuildError, match="n'est pas une construction"):
+        build_site(app, precious, "https://x.org/")
+    assert (precious / "thesis.txt").read_text(encoding="utf-8") == "irremplaçable"
+
+
+def test_kb_build_rebuilds_over_its_own_previous_build(runner, tmp_path):
+    target = tmp_path / "site"
+    args = ["build", str(target), "--content", str(DEMO_CONTENT)]
+    first = runner.invoke(main, args, env={"KB_INSTANCE_DIR": str(tmp_path / "i")})
+    second = runner.invoke(main, args, env={"KB_INSTANCE_DIR": str(tmp_path / "i")})
+    assert first.exit_code == 0 and second.exit_code == 0, second.output
+    assert "pages HTML" in second.output and (target / "index.html").is_file()
+    assert not [path for path in Path(tmp_path).iterdir() if path.name.startswith(".site.")]

@@ -12,6 +12,7 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -63,14 +64,40 @@ class ContentTree:
     def final_statuses(self) -> set[str]:
         return {key for key, status in self.statuses.items() if status.final}
 
+    @cached_property
+    def _latest_first_by(self) -> dict[tuple[str, str], list[Promise]]:
+        groups: dict[tuple[str, str], list[Promise]] = {}
+        for promise in self.promises.values():
+            for key in (("territory", promise.territory), ("theme", promise.theme)):
+                groups.setdefault(key, []).append(promise)
+            groups.setdefault(("pair", f"{promise.territory}\n{promise.theme}"), []).append(promise)
+        for members in groups.values():
+            members.sort(key=lambda promise: (promise.updated_on, promise.id), reverse=True)
+        return groups
+
+    def related(self, promise: Promise, count: int = 5) -> list[Promise]:
+        """Promises of the same territory and theme first, then of either; latest first."""
+        groups = self._latest_first_by
+        found: list[Promise] = []
+        for key in (("pair", f"{promise.territory}\n{promise.theme}"), ("territory", promise.territory), ("theme", promise.theme)):
+            for other in groups.get(key, ()):
+                if len(found) == count:
+                    return found
+                if other.id != promise.id and other not in found:
+                    found.append(other)
+        return found
+
+    @cached_property
+    def _citations(self) -> dict[str, list[Promise]]:
+        citing: dict[str, list[Promise]] = {}
+        for promise in sorted(self.promises.values(), key=lambda promise: promise.title):
+            for source_id in dict.fromkeys(proof.source for entry in promise.history for proof in entry.evidence):
+                citing.setdefault(source_id, []).append(promise)
+        return citing
+
     def promises_citing(self, source_id: str) -> list[Promise]:
         """Published promises with at least one quote from `source_id`, by title."""
-        citing = [
-            promise
-            for promise in self.promises.values()
-            if any(proof.source == source_id for entry in promise.history for proof in entry.evidence)
-        ]
-        return sorted(citing, key=lambda promise: promise.title)
+        return list(self._citations.get(source_id, ()))
 
 
 def read_tree(root: Path, progress: Callable[[list[Path]], Iterable[Path]] | None = None) -> ContentTree:

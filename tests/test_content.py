@@ -153,3 +153,12 @@ def test_markdown_is_reduced_to_its_words_for_snippets():
 
     text = "## Titre\n\nLa **Ville** de _Lille_ [précise](https://x.fr) que `rien`.\n- un point\n1. deux &amp; trois"
     assert markdown_to_text(text) == "Titre\n\nLa Ville de Lille précise que rien.\nun point\ndeux & trois"
+
+
+def test_related_promises_share_territory_and_theme_first():
+    tree = read_tree(DEMO_CONTENT)
+    promise = tree.promises["mel-centrale-achats-metropolitaine"]
+    related = tree.related(promise)
+    assert len(related) == 5 and promise not in related
+    pairs = [(other.territory, other.theme) == (promise.territory, promise.theme) for other in related]
+    assert pairs == sorted(pairs, reverse=True)  # same territory and theme before the others

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import date
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 
 from ..listing import SORTS, list_promises, scorecard, slug
 from ..opendata import promises_csv
 from ..quotes import FoldedText
 from ..render import highlighted_text, markdown_to_html
 
-from .content_store import current_tree
+from .content_store import content_version, current_tree
 from .page_cache import cached_page
 from .search_request import hit_url, page_number, run_search
 
@@ -144,15 +146,7 @@ def promise(promise_id: str):
         if target:
             return redirect(url_for("public.promise", promise_id=target), code=301)
         abort(404)
-    related = sorted(
-        (
-            other
-            for other in tree.promises.values()
-            if other.id != found.id and (other.territory == found.territory or other.theme == found.theme)
-        ),
-        key=lambda other: (other.territory == found.territory and other.theme == found.theme, other.updated_on, other.id),
-        reverse=True,
-    )[:5]
+    related = tree.related(found)
     status = tree.statuses.get(found.status)
     claim_review = {
         "@context": "https://schema.org",
@@ -240,13 +234,30 @@ LIST_FILTER_LABELS = {
 }
 
 
+_LISTINGS_LOCK = threading.Lock()
+
+
 def current_listing():
-    """The published promises filtered and sorted as the request asks."""
+    """The published promises filtered and sorted as the request asks.
+
+    Kept per state of the content, day, filters and sort: the pages of one list (and its
+    feed and CSV) filter 10,000 promises once, not once per page.
+    """
     tree = current_tree()
     filters = {name: request.args.get(name, "").strip() for name in LIST_FILTER_LABELS}
-    return tree, list_promises(
-        list(tree.promises.values()), filters, request.args.get("tri", ""), date.today(), tree.final_statuses
-    )
+    sort = request.args.get("tri", "")
+    today = date.today()
+    key = (content_version(), today, tuple(sorted(filters.items())), sort)
+    listings: OrderedDict = current_app.extensions.setdefault("kb.listings", OrderedDict())
+    with _LISTINGS_LOCK:
+        listing = listings.get(key)
+    if listing is None:
+        listing = list_promises(list(tree.promises.values()), filters, sort, today, tree.final_statuses)
+        with _LISTINGS_LOCK:
+            listings[key] = listing
+            while len(listings) > 256:
+                listings.popitem(last=False)
+    return tree, listing
 
 
 LIST_PAGE_SIZE = 50

@@ -213,3 +213,26 @@ def build(directory: Path, content_dir: Path | None, base_url: str, live_url: st
     )
     if report.failures:
         sys.exit(1)
+
+
+@main.command("bench-web")
+@CONTENT_OPTION
+@click.option("--seconds", default=10, show_default=True, help="Durée de chaque charge.")
+@click.option("--connections", default=64, show_default=True, help="Connexions simultanées (wrk -c).")
+@click.option("--workers", default=2, show_default=True, help="Processus gunicorn.")
+@click.option("--threads", default=8, show_default=True, help="Fils par processus gunicorn.")
+def bench_web(content_dir: Path | None, seconds: int, connections: int, workers: int, threads: int) -> None:
+    """Mesure une page de promesse sous charge : site vivant et construction statique côte à côte.
+
+    Sert la page par gunicorn (site vivant, avec son cache) et par nginx (construction
+    kb build), la charge avec wrk sur 127.0.0.1, et affiche requêtes/s, p50, p99 et le
+    rapport. Demande les paquets Debian nginx et wrk.
+    """
+    from .web_bench import BenchError, run_web_benchmark
+
+    try:
+        run_web_benchmark(
+            (content_dir or default_content_dir()).resolve(), seconds, connections, workers, threads, say=click.echo
+        )
+    except BenchError as error:
+        raise click.ClickException(str(error)) from None

@@ -1,0 +1,32 @@
+"""The web benchmark reads wrk's report correctly (the load itself is run by `kb bench-web`)."""
+
+from kb.web_bench import parse_wrk
+
+WRK_OUTPUT = """Running 8s test @ http://127.0.0.1:5000/promesses/x
+  2 threads and 64 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    25.10ms   40.20ms 500.00ms   95.00%
+    Req/Sec     1.75k   200.00     2.10k    70.00%
+  Latency Distribution
+     50%   19.99ms
+     75%   25.00ms
+     90%   40.00ms
+     99%  330.16ms
+  27680 requests in 8.00s, 300.00MB read
+  Socket errors: connect 0, read 3, write 0, timeout 2
+  Non-2xx or 3xx responses: 4
+Requests/sec:   3460.12
+Transfer/sec:     37.50MB
+"""
+
+
+def test_wrk_report_gives_rate_percentiles_and_every_kind_of_error():
+    load = parse_wrk(WRK_OUTPUT)
+    assert load.requests_per_second == 3460.12
+    assert (load.p50_ms, load.p99_ms) == (19.99, 330.16)
+    assert load.errors == 3 + 2 + 4
+
+
+def test_wrk_latencies_in_microseconds_and_seconds_are_converted():
+    load = parse_wrk(WRK_OUTPUT.replace("19.99ms", "850.00us").replace("330.16ms", "1.20s"))
+    assert (load.p50_ms, load.p99_ms) == (0.85, 1200.0)

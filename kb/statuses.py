@@ -33,6 +33,14 @@ DEFAULT_STATUSES = {
 }
 
 
+def contrast_with_white(color: str) -> float:
+    """WCAG contrast ratio of white text on `color` (#rrggbb); 4.5 is the minimum for text."""
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
+
+
 def load_statuses(content_root: Path) -> tuple[dict[str, Status], list[Problem]]:
     """Read the vocabulary of a content tree; report every problem of the file."""
     path = Path(content_root) / FILE_NAME
@@ -73,6 +81,16 @@ def load_statuses(content_root: Path) -> tuple[dict[str, Status], list[Problem]]
         if not isinstance(color, str) or not COLOR.match(color):
             bad("color", "couleur attendue au format #rrggbb")
             color = FALLBACK_COLOR
+        elif contrast_with_white(color) < 4.5:
+            problems.append(
+                Problem(
+                    shown,
+                    lines.get(f"{key}.color", line),
+                    f"{key}.color",
+                    f"texte blanc peu lisible sur {color} (contraste {contrast_with_white(color):.1f}:1, minimum 4,5:1)",
+                    "warning",
+                )
+            )
         if not isinstance(final, bool):
             bad("final", "attendu : true ou false")
             final = False

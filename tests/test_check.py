@@ -264,3 +264,10 @@ def test_a_looping_link_is_reported_as_not_a_regular_file(content_dir):
     report = check_content(content_dir, today=TODAY)
     assert report.errors == []
     assert any("pas un fichier ordinaire" in problem.message for problem in report.warnings)
+
+
+def test_a_status_colour_too_light_for_white_text_is_a_warning(content_dir):
+    corrupt(content_dir, 'color: "#15803d"', 'color: "#fde68a"', name="statuses.yml")
+    report = check_content(content_dir, today=TODAY)
+    assert report.errors == []
+    assert [problem.field for problem in report.warnings] == ["done.color"]

@@ -73,8 +73,12 @@ def test_promise_page_embeds_a_claim_review(client):
 PAYLOADS = {
     "title": '"<script>alert(1)</script>"',
     "made_by": '"<img src=x onerror=alert(1)>"',
+    "party": '"<script>alert(1)</script>"',
+    "territory": '"<svg onload=alert(1)>"',
+    "theme": '"<script>alert(1)</script>"',
     "reply": '"<script>alert(1)</script>"',
     "note": '"<svg onload=alert(1)>"',
+    "quote": '"<script>alert(1)</script>"',
 }
 
 
@@ -83,10 +87,12 @@ def test_markup_in_a_content_field_never_reaches_the_page(client, content_dir, f
     text = PROMISE
     if field == "note":
         text = text.replace("note: Annonce.", f"note: {PAYLOADS[field]}")
+    elif field == "quote":
+        text = text.replace('quote: "achat de deux balayeuses"', f"quote: {PAYLOADS[field]}")
     else:
         text = re.sub(rf"^{field}: .*$", f"{field}: {PAYLOADS[field]}", text, count=1, flags=re.M)
     write(content_dir / "promises" / "balayeuses-communes.md", text)
-    for url in ("/promesses/balayeuses-communes", "/", "/recherche?q=balayeuses"):
+    for url in ("/promesses/balayeuses-communes", "/", "/promesses", "/recherche?q=balayeuses", "/sources/deliberation-test"):
         html = client.get(url).get_data(as_text=True)
         assert "<script>alert" not in html and "<img src=x" not in html and "<svg" not in html, url
 
@@ -107,3 +113,30 @@ def test_pages_forbid_inline_script_and_sniffing(client):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
     assert ' style="' not in response.get_data(as_text=True)
+
+
+def test_a_server_error_is_a_french_page_in_the_sites_style(content_dir, tmp_path):
+    from kb.web import create_app
+
+    app = create_app({"CONTENT_DIR": str(content_dir), "INSTANCE_DIR": str(tmp_path), "PROPAGATE_EXCEPTIONS": False})
+
+    @app.get("/panne")
+    def broken():
+        raise RuntimeError("panne simulée")
+
+    response = app.test_client().get("/panne")
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    assert "Un problème est survenu de notre côté" in html and "panne simulée" not in html
+    assert 'href="/"' in html
+
+
+def test_every_status_badge_is_readable_white_on_colour():
+    from kb.statuses import DEFAULT_STATUSES, contrast_with_white, load_statuses
+
+    from .conftest import DEMO_CONTENT
+
+    statuses, problems = load_statuses(DEMO_CONTENT)
+    assert problems == []
+    for status in [*statuses.values(), *DEFAULT_STATUSES.values()]:
+        assert contrast_with_white(status.color) >= 4.5, (status.key, status.color)

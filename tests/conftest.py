@@ -83,8 +83,10 @@ def demo_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def app(content_dir: Path):
-    return create_app({"TESTING": True, "CONTENT_DIR": str(content_dir), "CONTENT_RECHECK_SECONDS": 0})
+def app(content_dir: Path, tmp_path: Path):
+    return create_app(
+        {"TESTING": True, "CONTENT_DIR": str(content_dir), "INSTANCE_DIR": str(tmp_path / "instance"), "CONTENT_RECHECK_SECONDS": 0}
+    )
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ filter, so its other values stay choosable.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -102,5 +103,9 @@ def scorecard(promises: list[Promise], statuses: list[str], today: date, final_s
 
 
 def slug(text: str) -> str:
-    """A URL-safe name: "Marcq-en-Barœul et La Madeleine" → "marcq-en-baroeul-et-la-madeleine"."""
-    return "-".join(re.findall(r"[a-z0-9]+", fold(text)))
+    """A URL-safe name: "Marcq-en-Barœul et La Madeleine" → "marcq-en-baroeul-et-la-madeleine".
+
+    A name with no Latin letter or digit ("Δήμαρχος", "---") gets a short hash, never "".
+    """
+    words = re.findall(r"[a-z0-9]+", fold(text))
+    return "-".join(words) if words else "n-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]

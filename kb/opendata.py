@@ -69,6 +69,13 @@ def source_data(source: Source, url: str, cited_by: list[str]) -> dict:
     }
 
 
+def _cell(value):
+    """A spreadsheet cell that can never be read as a formula (=, +, -, @, tab, return)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def promises_csv(promises: list[Promise], statuses: dict[str, Status], today: date, final: set[str], url_of) -> str:
     """One row per promise, UTF-8 with a byte order mark so spreadsheets read the accents right."""
     buffer = io.StringIO()
@@ -76,7 +83,8 @@ def promises_csv(promises: list[Promise], statuses: dict[str, Status], today: da
     writer.writerow(CSV_COLUMNS)
     for promise in promises:
         writer.writerow(
-            (
+            _cell(value)
+            for value in (
                 promise.id,
                 promise.title,
                 promise.status,

@@ -54,3 +54,20 @@ def test_scorecard_bars_use_classes_not_inline_styles(demo_client):
     html = demo_client.get("/").get_data(as_text=True)
     assert 'class="seg status-planned w-' in html and ' style="' not in html
     assert ".w-47 { width: 47%; }" in demo_client.get("/statuts.css").get_data(as_text=True)
+
+
+def test_names_differing_only_in_case_are_one_politician_and_no_name_gives_an_empty_link(tmp_path):
+    import shutil
+
+    from kb.listing import slug
+    from kb.web import create_app
+
+    content = shutil.copytree(DEMO_CONTENT, tmp_path / "content")
+    source = (content / "promises" / "aubry-mutualisation-lille-lomme-hellemmes.md").read_text(encoding="utf-8")
+    (content / "promises" / "aubry-bis.md").write_text(source.replace("made_by: Martine Aubry", "made_by: MARTINE AUBRY"), encoding="utf-8")
+    (content / "promises" / "grec.md").write_text(source.replace("made_by: Martine Aubry", "made_by: Δήμαρχος"), encoding="utf-8")
+    client = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INSTANCE_DIR": str(tmp_path / "i")}).test_client()
+    html = client.get("/").get_data(as_text=True)
+    assert html.count('href="/elus/martine-aubry"') == 1
+    assert 'href="/elus/"' not in html and slug("Δήμαρχος").startswith("n-")
+    assert client.get(f"/elus/{slug('Δήμαρχος')}").status_code == 200

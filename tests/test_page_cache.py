@@ -30,3 +30,38 @@ def test_errors_are_not_cached(client, content_dir):
     source = (content_dir / "promises" / "balayeuses-communes.md").read_text(encoding="utf-8")
     (content_dir / "promises" / "nouvelle.md").write_text(source.replace("  - balayeuses\n", ""), encoding="utf-8")
     assert client.get("/promesses/nouvelle").status_code == 200
+
+
+def test_a_forged_host_cannot_poison_what_others_get(client):
+    client.get("/sitemap.xml", headers={"Host": "evil.example"})
+    honest = client.get("/sitemap.xml", base_url="https://kb.example").get_data(as_text=True)
+    assert "evil.example" not in honest and "https://kb.example/" in honest
+
+
+def test_the_overdue_badge_follows_the_calendar_not_the_cache(client, content_dir, monkeypatch):
+    import datetime
+
+    import kb.web.page_cache as page_cache
+    import kb.web.public as public
+
+    path = content_dir / "promises" / "balayeuses-communes.md"
+    text = path.read_text(encoding="utf-8").replace("status: done", "status: in_progress")
+    path.write_text(text, encoding="utf-8")  # due 2018-12-31, not final
+
+    class Day(datetime.date):
+        value = datetime.date(2018, 12, 1)
+
+        @classmethod
+        def today(cls):
+            return cls.value
+
+    for module in (public, page_cache):
+        monkeypatch.setattr(module, "date", Day)
+    assert "en retard" not in client.get("/promesses/balayeuses-communes").get_data(as_text=True)
+    Day.value = datetime.date(2030, 1, 1)
+    assert "en retard" in client.get("/promesses/balayeuses-communes").get_data(as_text=True)
+
+
+def test_a_star_etag_does_not_hide_a_missing_page(client):
+    response = client.get("/promesses/inexistante", headers={"If-None-Match": "*"})
+    assert response.status_code == 404

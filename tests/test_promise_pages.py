@@ -140,3 +140,27 @@ def test_every_status_badge_is_readable_white_on_colour():
     assert problems == []
     for status in [*statuses.values(), *DEFAULT_STATUSES.values()]:
         assert contrast_with_white(status.color) >= 4.5, (status.key, status.color)
+
+
+def test_a_quote_not_found_in_its_source_is_flagged_not_linked(client, content_dir):
+    write(content_dir / "promises" / "balayeuses-communes.md", PROMISE.replace('"achat de deux balayeuses"', '"achat de trois balayeuses"'))
+    html = page(client, "/promesses/balayeuses-communes")
+    assert "citation non retrouvée dans ce document" in html
+    assert len(re.findall(r'href="/sources/deliberation-test#citation-', html)) == 1  # only the verified one
+
+
+def test_a_quote_from_a_missing_source_says_so(client, content_dir):
+    write(content_dir / "promises" / "balayeuses-communes.md", PROMISE.replace("source: deliberation-test\n        quote: \"achat", "source: disparue\n        quote: \"achat"))
+    html = page(client, "/promesses/balayeuses-communes")
+    assert "document source introuvable" in html and 'href="/sources/disparue' not in html
+
+
+def test_an_old_id_redirects_for_the_feed_and_the_api_too(client):
+    assert client.get("/promesses/balayeuses.atom").headers["Location"].endswith("/promesses/balayeuses-communes.atom")
+    assert client.get("/api/promises/balayeuses").headers["Location"].endswith("/api/promises/balayeuses-communes")
+
+
+def test_an_unknown_api_address_is_a_json_404_open_to_every_origin(client):
+    response = client.get("/api/inconnue")
+    assert response.status_code == 404 and response.get_json()["error"] == "not_found"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"

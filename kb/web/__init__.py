@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, render_template
+from flask import Flask, current_app, jsonify, render_template, request
 
 from ..content import ContentError
 from ..paths import STATIC, TEMPLATES, default_content_dir, default_instance_dir
@@ -37,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
-    app.register_error_handler(404, lambda error: (render_template("errors/404.html"), 404))
+    app.register_error_handler(404, _not_found)
     app.register_error_handler(500, lambda error: (render_template("errors/500.html"), 500))
     app.register_error_handler(ContentError, _content_unavailable)
     app.after_request(_security_headers)
@@ -62,3 +62,11 @@ def _security_headers(response):
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     return response
+
+
+def _not_found(error):
+    if request.path.startswith("/api/"):
+        response = jsonify({"error": "not_found", "message": "adresse inconnue de l'API"})
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response, 404
+    return render_template("errors/404.html"), 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, jsonify, redirect, request, url_for
 
 from ..opendata import promise_data, source_data
 from .content_store import current_tree
@@ -59,6 +59,9 @@ def promise(promise_id: str):
     tree = current_tree()
     found = tree.promises.get(promise_id)
     if found is None:
+        target = next((p.id for p in tree.promises.values() if promise_id in p.aliases), None)
+        if target:
+            return redirect(url_for("api.promise", promise_id=target), code=301)
         return _not_found(f"aucune promesse « {promise_id} »")
     return jsonify(promise_data(found, tree.statuses, date.today(), tree.final_statuses, _promise_url(found.id)))
 

@@ -30,7 +30,9 @@ def _signature(root: Path) -> tuple:
                     except OSError:  # a broken or looping link: kb check reports it
                         entries.append((folder, entry.name, None))
                         continue
-                    entries.append((folder, entry.name, stat.st_mtime_ns, stat.st_size))
+                    # Inode and ctime too: an edit of the same size with its mtime restored
+                    # (cp -p, tar, some editors) still changes them.
+                    entries.append((folder, entry.name, stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns))
         except OSError:
             entries.append((folder, None))
     try:

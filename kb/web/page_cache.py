@@ -13,18 +13,25 @@ import threading
 from collections import OrderedDict
 from functools import wraps
 
+from datetime import date
+from importlib.metadata import version
+from urllib.parse import parse_qsl, urlencode
+
 from flask import Response, current_app, request
 
 from .content_store import content_version
 
-MAX_PAGES = 2048
+MAX_BYTES = 64 * 1024 * 1024
+# A deploy can change templates without touching content: it must change every ETag too.
+KB_VERSION = version("kb")
 
 
 class PageCache:
-    """A bounded map of rendered responses, least recently used dropped first."""
+    """Rendered responses, bounded in bytes, least recently used dropped first."""
 
-    def __init__(self, size: int = MAX_PAGES):
-        self.size = size
+    def __init__(self, max_bytes: int = MAX_BYTES):
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._pages: OrderedDict[tuple, tuple[bytes, int, dict]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -36,11 +43,17 @@ class PageCache:
             return page
 
     def put(self, key: tuple, page: tuple[bytes, int, dict]) -> None:
+        size = len(page[0])
+        if size > self.max_bytes // 8:
+            return  # one huge document must not evict everything else
         with self._lock:
+            previous = self._pages.pop(key, None)
+            self.bytes -= len(previous[0]) if previous else 0
             self._pages[key] = page
-            self._pages.move_to_end(key)
-            while len(self._pages) > self.size:
-                self._pages.popitem(last=False)
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                _, (body, _, _) = self._pages.popitem(last=False)
+                self.bytes -= len(body)
 
 
 def cached_page(view):
@@ -48,12 +61,15 @@ def cached_page(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        version = content_version()
-        key = (request.path, request.query_string, version)
+        # Pages hold absolute URLs (feeds, sitemap, metadata) and "en retard" depends on the
+        # day: the host and the date belong to the key as much as the content does.
+        query = urlencode(sorted(parse_qsl(request.query_string.decode("utf-8", "replace"))))
+        key = (request.host_url, request.path, query, content_version(), date.today().isoformat(), KB_VERSION)
         etag = hashlib.sha256(repr(key).encode()).hexdigest()[:20]
-        if request.if_none_match.contains(etag):
-            return Response(status=304, headers={"ETag": f'"{etag}"'})
         cache: PageCache = current_app.extensions["kb.pages"]
+        # Only a page known to exist is revalidated: "If-None-Match: *" must not hide a 404.
+        if cache.get(key) is not None and not request.if_none_match.star_tag and request.if_none_match.contains(etag):
+            return Response(status=304, headers={"ETag": f'"{etag}"'})
         page = cache.get(key)
         if page is None:
             response = current_app.make_response(view(*args, **kwargs))

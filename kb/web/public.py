@@ -22,13 +22,16 @@ bp = Blueprint("public", __name__)
 
 
 def _groups(promises, attribute: str, statuses, today, final) -> list[dict]:
-    """One scorecard per value of `attribute` (made_by, territory), biggest first."""
+    """One scorecard per value of `attribute` (made_by, territory), biggest first.
+
+    Grouped by slug, as their pages are: "MARTINE AUBRY" and "Martine Aubry" are one person.
+    """
     grouped: dict[str, list] = {}
     for promise in promises:
-        grouped.setdefault(getattr(promise, attribute), []).append(promise)
+        grouped.setdefault(slug(getattr(promise, attribute)), []).append(promise)
     rows = [
-        {"name": name, "slug": slug(name), "card": scorecard(items, list(statuses), today, final)}
-        for name, items in grouped.items()
+        {"name": getattr(items[0], attribute), "slug": key, "card": scorecard(items, list(statuses), today, final)}
+        for key, items in grouped.items()
     ]
     return sorted(rows, key=lambda row: (-row["card"].total, row["name"]))
 
@@ -136,6 +139,14 @@ def citation_anchor(promise_id: str, entry_position: int, proof_position: int) -
     return f"citation-{promise_id}-{entry_position}-{proof_position}"
 
 
+def _source_url(tree, source_id: str) -> str:
+    """Where a source appeared: its original address when known, else our archived copy."""
+    source = tree.sources.get(source_id)
+    if source is not None and source.url:
+        return source.url
+    return url_for("public.source", source_id=source_id, _external=True)
+
+
 @bp.get("/promesses/<promise_id>")
 @cached_page
 def promise(promise_id: str):
@@ -147,6 +158,11 @@ def promise(promise_id: str):
             return redirect(url_for("public.promise", promise_id=target), code=301)
         abort(404)
     related = tree.related(found)
+
+    def verified(proof) -> bool:
+        """Whether a quote really occurs in its source (else no link to a passage that is not there)."""
+        source = tree.sources.get(proof.source)
+        return source is not None and FoldedText.cached(source.text).contains(proof.quote)
     status = tree.statuses.get(found.status)
     claim_review = {
         "@context": "https://schema.org",
@@ -160,17 +176,12 @@ def promise(promise_id: str):
             "author": {"@type": "Person" if found.party or found.list_name else "Organization", "name": found.made_by},
             "datePublished": found.made_on.isoformat(),
             "appearance": [
-                {"@type": "CreativeWork", "url": url_for("public.source", source_id=proof.source, _external=True)}
-                for proof in (found.history[0].evidence if found.history else [])
+                {"@type": "CreativeWork", "url": _source_url(tree, source_id)}
+                for source_id in dict.fromkeys(proof.source for proof in (found.history[0].evidence if found.history else []))
             ],
         },
-        "reviewRating": {
-            "@type": "Rating",
-            "alternateName": status.label if status else found.status,
-            "ratingValue": list(tree.statuses).index(found.status) + 1 if status else 0,
-            "bestRating": len(tree.statuses),
-            "worstRating": 1,
-        },
+        # The verdict is a label, not a score: statuses are not points on one scale.
+        "reviewRating": {"@type": "Rating", "alternateName": status.label if status else found.status},
     }
     return render_template(
         "public/promise.html",
@@ -183,6 +194,7 @@ def promise(promise_id: str):
         claim_review=claim_review,
         analysis=markdown_to_html(found.body),
         anchor=citation_anchor,
+        verified=verified,
     )
 
 
@@ -358,8 +370,12 @@ def feed():
 @bp.get("/promesses/<promise_id>.atom")
 @cached_page
 def promise_feed(promise_id: str):
-    found = current_tree().promises.get(promise_id)
+    tree = current_tree()
+    found = tree.promises.get(promise_id)
     if found is None:
+        target = _alias_target(tree, promise_id)
+        if target:
+            return redirect(url_for("public.promise_feed", promise_id=target), code=301)
         abort(404)
     page_url = url_for("public.promise", promise_id=found.id, _external=True)
     return _feed(f"{found.title} : changements de statut", [found], page_url)

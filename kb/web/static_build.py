@@ -12,8 +12,10 @@ The build is written beside DIR and swapped in at the end: a reader never sees h
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+from html import escape, unescape
 import shutil
 import time
 from collections import deque
@@ -81,7 +83,12 @@ def file_for(url: str, mimetype: str) -> str:
     """The file (relative to the build) that holds a URL's response."""
     parts = urlsplit(url)
     path = parts.path.strip("/")
-    query = "--" + slug(" ".join(f"{name} {value}" for name, value in sorted(parse_qsl(parts.query)))) if parts.query else ""
+    if parts.query:
+        # Readable, and unique: two queries whose slugs agree ("Aubry", "AUBRY") differ in hash.
+        readable = slug(" ".join(f"{name} {value}" for name, value in sorted(parse_qsl(parts.query))))
+        query = f"--{readable}-{hashlib.sha256(parts.query.encode()).hexdigest()[:8]}"
+    else:
+        query = ""
     if mimetype == "text/html":
         return f"{path}/index{query}.html" if path else f"index{query}.html"
     stem, dot, extension = path.rpartition("/")[2].partition(".")
@@ -94,12 +101,12 @@ def _rewrite(html: str, own_file: str, built: dict[str, str], live_url: str | No
     here = os.path.dirname(own_file) or "."
 
     def replace(match: re.Match) -> str:
-        attribute, url, fragment = match.group(1), match.group(2), match.group(3) or ""
+        attribute, url, fragment = match.group(1), unescape(match.group(2)), match.group(3) or ""
         target = built.get(url)
         if target is not None:
             return f'{attribute}="{os.path.relpath(target, here)}{fragment}"'
         if live_url:
-            return f'{attribute}="{live_url.rstrip("/")}{url}{fragment}"'
+            return f'{attribute}="{escape(live_url.rstrip("/") + url)}{fragment}"'
         return match.group(0)
 
     return LINK.sub(replace, html)
@@ -109,6 +116,8 @@ def build_site(app: Flask, out: Path, base_url: str, live_url: str | None = None
     """Render every public page, feed, read-API document and the CSV into `out`."""
     started = time.perf_counter()
     out = Path(out).resolve()
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out} est un fichier : indiquez un dossier")
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
         raise BuildError(f"{out} existe et n'est pas une construction de kb : choisissez un dossier vide ou nouveau")
     work = out.parent / f".{out.name}.building-{os.getpid()}"
@@ -133,7 +142,7 @@ def build_site(app: Flask, out: Path, base_url: str, live_url: str | None = None
             html = body.decode("utf-8")
             pages[url] = (target, html)
             for match in LINK.finditer(html):
-                link = match.group(2)
+                link = unescape(match.group(2))
                 if link not in seen and _buildable(link):
                     seen.add(link)
                     queue.append(link)

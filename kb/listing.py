@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
-from .model import Promise
+from .model import HistoryEntry, Promise
 from .quotes import fold
 
 FILTERS = ("status", "made_by", "party", "list", "territory", "theme", "overdue")
@@ -109,3 +109,24 @@ def slug(text: str) -> str:
     """
     words = re.findall(r"[a-z0-9]+", fold(text))
     return "-".join(words) if words else "n-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:10]
+
+
+@dataclass
+class Change:
+    """One history entry seen as a change of status (or a confirmation of the same one)."""
+
+    promise: Promise
+    entry: HistoryEntry
+    before: str | None
+    position: int
+
+
+def status_changes(promises) -> list[Change]:
+    """Every status change of these promises, newest first."""
+    changes = [
+        Change(promise, entry, promise.history[position - 1].status if position else None, position)
+        for promise in promises
+        for position, entry in enumerate(promise.history)
+    ]
+    changes.sort(key=lambda change: (change.entry.date, change.promise.id, change.position), reverse=True)
+    return changes

@@ -14,6 +14,14 @@ from pathlib import Path
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 SOURCE_KINDS = ("deliberation", "press-release", "article", "report", "slides", "other")
+SOURCE_KIND_LABELS = {
+    "deliberation": "délibération",
+    "press-release": "communiqué de presse",
+    "article": "article",
+    "report": "rapport",
+    "slides": "présentation",
+    "other": "autre",
+}
 
 
 @dataclass

@@ -14,8 +14,29 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def _label(statuses: dict[str, Status], key: str) -> str:
+def status_label(statuses: dict[str, Status], key: str) -> str:
+    """The French label of a status key (the key itself when the vocabulary lacks it)."""
     return statuses[key].label if key in statuses else key
+
+
+def claim_review(promise: Promise, statuses: dict[str, Status], page_url: str, appearance_urls: list[str]) -> dict:
+    """schema.org ClaimReview of a promise, for search engines and fact-check aggregators."""
+    return {
+        "@context": "https://schema.org",
+        "@type": "ClaimReview",
+        "url": page_url,
+        "claimReviewed": promise.title,
+        "datePublished": promise.updated_on.isoformat(),
+        "author": {"@type": "Organization", "name": "kb"},
+        "itemReviewed": {
+            "@type": "Claim",
+            "author": {"@type": "Person" if promise.party or promise.list_name else "Organization", "name": promise.made_by},
+            "datePublished": promise.made_on.isoformat(),
+            "appearance": [{"@type": "CreativeWork", "url": url} for url in appearance_urls],
+        },
+        # The verdict is a label, not a score: statuses are not points on one scale.
+        "reviewRating": {"@type": "Rating", "alternateName": status_label(statuses, promise.status)},
+    }
 
 
 def promise_data(promise: Promise, statuses: dict[str, Status], today: date, final: set[str], url: str) -> dict:
@@ -32,14 +53,14 @@ def promise_data(promise: Promise, statuses: dict[str, Status], today: date, fin
         "made_on": promise.made_on.isoformat(),
         "due": promise.due.isoformat() if promise.due else None,
         "status": promise.status,
-        "status_label": _label(statuses, promise.status),
+        "status_label": status_label(statuses, promise.status),
         "overdue": promise.is_overdue(today, final),
         "updated_on": promise.updated_on.isoformat(),
         "history": [
             {
                 "date": entry.date.isoformat(),
                 "status": entry.status,
-                "status_label": _label(statuses, entry.status),
+                "status_label": status_label(statuses, entry.status),
                 "note": entry.note,
                 "evidence": [{"source": proof.source, "quote": proof.quote} for proof in entry.evidence],
             }
@@ -88,7 +109,7 @@ def promises_csv(promises: list[Promise], statuses: dict[str, Status], today: da
                 promise.id,
                 promise.title,
                 promise.status,
-                _label(statuses, promise.status),
+                status_label(statuses, promise.status),
                 "oui" if promise.is_overdue(today, final) else "non",
                 promise.made_by,
                 promise.party or "",

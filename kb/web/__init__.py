@@ -8,6 +8,8 @@ from typing import Any
 from flask import Flask, current_app, jsonify, render_template, request
 
 from ..content import ContentError
+from ..model import SOURCE_KIND_LABELS
+from ..opendata import status_label
 from ..paths import STATIC, TEMPLATES, default_content_dir, default_instance_dir
 from ..search import open_search
 from . import api, content_store, public
@@ -35,6 +37,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["kb.search"] = open_search(
         Path(app.config["INDEX_DIR"]), Path(app.config["CONTENT_DIR"]), float(app.config["INDEX_SYNC_SECONDS"])
     )
+    app.add_template_global(status_label)
+    app.add_template_global(SOURCE_KIND_LABELS, "source_kind_labels")
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_error_handler(404, _not_found)

@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, redirect, request, url_for
 from ..opendata import promise_data, source_data
 from .content_store import current_tree
 from .page_cache import cached_page
-from .public import current_listing, page_of
+from .list_request import current_listing, page_of
 from .search_request import hit_url, page_number, run_search
 
 bp = Blueprint("api", __name__, url_prefix="/api")

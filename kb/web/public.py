@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from datetime import date
-from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 
-from ..listing import SORTS, list_promises, scorecard, slug
-from ..opendata import promises_csv
+from ..listing import SORTS, scorecard, slug, status_changes
+from ..opendata import claim_review, promises_csv, status_label
 from ..quotes import FoldedText
 from ..render import highlighted_text, markdown_to_html
 
-from .content_store import content_version, current_tree
+from .content_store import current_tree
 from .page_cache import cached_page
-from .search_request import hit_url, page_number, run_search
+from .list_request import LIST_FILTER_LABELS, LIST_PAGE_SIZE, current_listing, page_of, url_with_args
+from .search_request import hit_url, run_search
 
 bp = Blueprint("public", __name__)
 
@@ -47,7 +45,7 @@ def home():
         card=scorecard(promises, list(tree.statuses), today, tree.final_statuses),
         people=_groups(promises, "made_by", tree.statuses, today, tree.final_statuses),
         territories=_groups(promises, "territory", tree.statuses, today, tree.final_statuses),
-        changes=_changes(promises)[:10],
+        changes=status_changes(promises)[:10],
         statuses=tree.statuses,
     )
 
@@ -86,17 +84,6 @@ def person(name_slug: str):
 def territory(name_slug: str):
     """A territory's promises and scorecard."""
     return _group_page("territory", name_slug, "territory")
-
-
-def url_with_args(path: str, dropped: set[str], **changes) -> str:
-    """`path` with this request's arguments, less `dropped`, with `changes` (None removes one)."""
-    args = {key: value for key, value in request.args.items() if value and key not in dropped}
-    for key, value in changes.items():
-        if value is None:
-            args.pop(key, None)
-        else:
-            args[key] = value
-    return path + ("?" + urlencode(args) if args else "")
 
 
 FACET_LABELS = {
@@ -163,26 +150,8 @@ def promise(promise_id: str):
         """Whether a quote really occurs in its source (else no link to a passage that is not there)."""
         source = tree.sources.get(proof.source)
         return source is not None and FoldedText.cached(source.text).contains(proof.quote)
-    status = tree.statuses.get(found.status)
-    claim_review = {
-        "@context": "https://schema.org",
-        "@type": "ClaimReview",
-        "url": request.base_url,
-        "claimReviewed": found.title,
-        "datePublished": found.updated_on.isoformat(),
-        "author": {"@type": "Organization", "name": "kb"},
-        "itemReviewed": {
-            "@type": "Claim",
-            "author": {"@type": "Person" if found.party or found.list_name else "Organization", "name": found.made_by},
-            "datePublished": found.made_on.isoformat(),
-            "appearance": [
-                {"@type": "CreativeWork", "url": _source_url(tree, source_id)}
-                for source_id in dict.fromkeys(proof.source for proof in (found.history[0].evidence if found.history else []))
-            ],
-        },
-        # The verdict is a label, not a score: statuses are not points on one scale.
-        "reviewRating": {"@type": "Rating", "alternateName": status.label if status else found.status},
-    }
+    first_sources = dict.fromkeys(proof.source for proof in (found.history[0].evidence if found.history else []))
+    review = claim_review(found, tree.statuses, request.base_url, [_source_url(tree, key) for key in first_sources])
     return render_template(
         "public/promise.html",
         promise=found,
@@ -191,7 +160,7 @@ def promise(promise_id: str):
         today=date.today(),
         final_statuses=tree.final_statuses,
         related=related,
-        claim_review=claim_review,
+        claim_review=review,
         analysis=markdown_to_html(found.body),
         anchor=citation_anchor,
         verified=verified,
@@ -233,53 +202,6 @@ def status_styles():
     # Widths of scorecard bar segments, as classes: the policy forbids style attributes.
     rules += [f".w-{percent} {{ width: {percent}%; }}" for percent in range(101)]
     return Response("\n".join(rules) + "\n", mimetype="text/css")
-
-
-LIST_FILTER_LABELS = {
-    "status": "Statut",
-    "overdue": "En retard",
-    "territory": "Territoire",
-    "made_by": "Auteur",
-    "party": "Parti",
-    "list": "Liste",
-    "theme": "Thème",
-}
-
-
-_LISTINGS_LOCK = threading.Lock()
-
-
-def current_listing():
-    """The published promises filtered and sorted as the request asks.
-
-    Kept per state of the content, day, filters and sort: the pages of one list (and its
-    feed and CSV) filter 10,000 promises once, not once per page.
-    """
-    tree = current_tree()
-    filters = {name: request.args.get(name, "").strip() for name in LIST_FILTER_LABELS}
-    sort = request.args.get("tri", "")
-    today = date.today()
-    key = (content_version(), today, tuple(sorted(filters.items())), sort)
-    listings: OrderedDict = current_app.extensions.setdefault("kb.listings", OrderedDict())
-    with _LISTINGS_LOCK:
-        listing = listings.get(key)
-    if listing is None:
-        listing = list_promises(list(tree.promises.values()), filters, sort, today, tree.final_statuses)
-        with _LISTINGS_LOCK:
-            listings[key] = listing
-            while len(listings) > 256:
-                listings.popitem(last=False)
-    return tree, listing
-
-
-LIST_PAGE_SIZE = 50
-
-
-def page_of(items: list, page_size: int) -> tuple[list, int, int]:
-    """The request's page of `items` (a page past the end is the last one), its number, the count."""
-    pages = max(1, -(-len(items) // page_size))
-    page = min(page_number(request.args.get("page")), pages)
-    return items[(page - 1) * page_size : page * page_size], page, pages
 
 
 @bp.get("/promesses")
@@ -329,22 +251,10 @@ def promises_csv_export():
 FEED_SIZE = 50
 
 
-def _changes(promises) -> list[dict]:
-    """Every status change of these promises (each history entry), newest first."""
-    changes = []
-    for promise in promises:
-        url = url_for("public.promise", promise_id=promise.id, _external=True)
-        for position, entry in enumerate(promise.history):
-            before = promise.history[position - 1].status if position else None
-            changes.append({"promise": promise, "entry": entry, "before": before, "position": position, "url": url})
-    changes.sort(key=lambda change: (change["entry"].date, change["promise"].id, change["position"]), reverse=True)
-    return changes
-
-
 def _feed(title: str, promises, page_url: str):
     tree = current_tree()
-    changes = _changes(promises)[:FEED_SIZE]
-    updated = changes[0]["entry"].date.isoformat() if changes else date.today().isoformat()
+    changes = status_changes(promises)[:FEED_SIZE]
+    updated = changes[0].entry.date.isoformat() if changes else date.today().isoformat()
     xml = render_template(
         "feeds/atom.xml",
         title=title,
@@ -352,7 +262,7 @@ def _feed(title: str, promises, page_url: str):
         page_url=page_url,
         updated=f"{updated}T00:00:00Z",
         changes=changes,
-        label=lambda key: tree.statuses[key].label if key in tree.statuses else key,
+        label=lambda key: status_label(tree.statuses, key),
     )
     return Response(xml, mimetype="application/atom+xml")
 

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable
 from . import frontmatter
 from .files import atomic_write, display_path, read_content_file
 from .model import ID_PATTERN, SOURCE_KINDS, Evidence, HistoryEntry, Problem, Promise, Source, Status
+from .quotes import FoldedText
 from .statuses import load_statuses
 
 # Promises are written by hand: anything this large is an accident (a pasted PDF, a binary).
@@ -86,6 +87,42 @@ class ContentTree:
                 if other.id != promise.id and other not in found:
                     found.append(other)
         return found
+
+    @cached_property
+    def _verified(self) -> dict[str, dict[str, bool]]:
+        return {}
+
+    def quote_verified(self, source_id: str, quote: str) -> bool:
+        """Whether `quote` occurs in source `source_id` (the rule of kb check).
+
+        The first quote asked of a source settles every quote citing it, with one folding
+        of its text: pages need the answers, and folding a long text is the costly part.
+        """
+        answers = self._verified.get(source_id)
+        if answers is None:
+            source = self.sources.get(source_id)
+            folded = FoldedText.of(source.text) if source is not None else None
+            quotes = {
+                proof.quote
+                for promise in self._citations.get(source_id, ())
+                for entry in promise.history
+                for proof in entry.evidence
+                if proof.source == source_id
+            }
+            answers = {quote: bool(folded and folded.contains(quote)) for quote in quotes}
+            self._verified[source_id] = answers
+        if quote not in answers:  # a quote from outside the tree (a newsroom draft…)
+            source = self.sources.get(source_id)
+            return source is not None and FoldedText.cached(source.text).contains(quote)
+        return answers[quote]
+
+    @cached_property
+    def _aliases(self) -> dict[str, str]:
+        return {alias: promise.id for promise in self.promises.values() for alias in promise.aliases}
+
+    def alias_target(self, old_id: str) -> str | None:
+        """The current id of a promise that used to be called `old_id`, if any."""
+        return self._aliases.get(old_id)
 
     @cached_property
     def _citations(self) -> dict[str, list[Promise]]:

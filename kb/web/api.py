@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, jsonify, redirect, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 
 from ..opendata import promise_data, source_data
-from .content_store import current_tree
+from .content_store import current_tree, find_promise
 from .page_cache import cached_page
 from .list_request import current_listing, page_of
 from .search_request import hit_url, page_number, run_search
@@ -56,13 +56,9 @@ def promises():
 @bp.get("/promises/<promise_id>")
 @cached_page
 def promise(promise_id: str):
-    tree = current_tree()
-    found = tree.promises.get(promise_id)
+    tree, found, moved = find_promise(promise_id, "api.promise")
     if found is None:
-        target = next((p.id for p in tree.promises.values() if promise_id in p.aliases), None)
-        if target:
-            return redirect(url_for("api.promise", promise_id=target), code=301)
-        return _not_found(f"aucune promesse « {promise_id} »")
+        return moved or _not_found(f"aucune promesse « {promise_id} »")
     return jsonify(promise_data(found, tree.statuses, date.today(), tree.final_statuses, _promise_url(found.id)))
 
 

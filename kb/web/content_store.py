@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, current_app, redirect, url_for
 
 from ..content import ContentTree, read_tree
 from ..statuses import FILE_NAME
@@ -86,3 +86,13 @@ def content_version() -> str:
     store = current_app.extensions["kb.content"]
     store.tree()
     return store.version
+
+
+def find_promise(promise_id: str, endpoint: str):
+    """(tree, promise, None), or (tree, None, a 301 to `endpoint` under the new id), or (tree, None, None)."""
+    tree = current_tree()
+    found = tree.promises.get(promise_id)
+    if found is not None:
+        return tree, found, None
+    target = tree.alias_target(promise_id)
+    return tree, None, redirect(url_for(endpoint, promise_id=target), code=301) if target else None

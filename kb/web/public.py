@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from ..listing import SORTS, scorecard, slug, status_changes
 from ..opendata import claim_review, promises_csv, status_label
 from ..quotes import FoldedText
 from ..render import highlighted_text, markdown_to_html
 
-from .content_store import current_tree
+from .content_store import current_tree, find_promise
 from .page_cache import cached_page
 from .list_request import LIST_FILTER_LABELS, LIST_PAGE_SIZE, current_listing, page_of, url_with_args
 from .search_request import hit_url, run_search
@@ -114,13 +114,6 @@ def search():
     )
 
 
-def _alias_target(tree, old_id: str) -> str | None:
-    for promise in tree.promises.values():
-        if old_id in promise.aliases:
-            return promise.id
-    return None
-
-
 def citation_anchor(promise_id: str, entry_position: int, proof_position: int) -> str:
     """The id of a quoted passage on its source page, linked from the promise page."""
     return f"citation-{promise_id}-{entry_position}-{proof_position}"
@@ -137,19 +130,14 @@ def _source_url(tree, source_id: str) -> str:
 @bp.get("/promesses/<promise_id>")
 @cached_page
 def promise(promise_id: str):
-    tree = current_tree()
-    found = tree.promises.get(promise_id)
+    tree, found, moved = find_promise(promise_id, "public.promise")
     if found is None:
-        target = _alias_target(tree, promise_id)
-        if target:
-            return redirect(url_for("public.promise", promise_id=target), code=301)
-        abort(404)
+        return moved or abort(404)
     related = tree.related(found)
 
     def verified(proof) -> bool:
         """Whether a quote really occurs in its source (else no link to a passage that is not there)."""
-        source = tree.sources.get(proof.source)
-        return source is not None and FoldedText.cached(source.text).contains(proof.quote)
+        return tree.quote_verified(proof.source, proof.quote)
     first_sources = dict.fromkeys(proof.source for proof in (found.history[0].evidence if found.history else []))
     review = claim_review(found, tree.statuses, request.base_url, [_source_url(tree, key) for key in first_sources])
     return render_template(
@@ -280,13 +268,9 @@ def feed():
 @bp.get("/promesses/<promise_id>.atom")
 @cached_page
 def promise_feed(promise_id: str):
-    tree = current_tree()
-    found = tree.promises.get(promise_id)
+    _tree, found, moved = find_promise(promise_id, "public.promise_feed")
     if found is None:
-        target = _alias_target(tree, promise_id)
-        if target:
-            return redirect(url_for("public.promise_feed", promise_id=target), code=301)
-        abort(404)
+        return moved or abort(404)
     page_url = url_for("public.promise", promise_id=found.id, _external=True)
     return _feed(f"{found.title} : changements de statut", [found], page_url)
 

@@ -83,3 +83,17 @@ def test_an_elision_cannot_span_half_a_document():
     far = "Nous ferons. " + "Plus tard, ailleurs. " * 40 + "Jamais nous ne ferons le tram."
     assert found("nous [...] le tram", near)
     assert not found("nous [...] le tram", far)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from kb.quotes import fold_with_offsets  # noqa: E402
+
+typography = st.text(alphabet=st.sampled_from(list("aé œÆ’«»“”–—:;!?\"' \n\t\u00a0.-Ab1") + ["\u202f", "\u00ad"]), max_size=60)
+
+
+@settings(max_examples=500)
+@given(typography)
+def test_fast_fold_equals_the_streaming_fold(text):
+    assert fold(text) == fold_with_offsets(text)[0]

@@ -82,3 +82,13 @@ def test_kb_build_rebuilds_over_its_own_previous_build(runner, tmp_path):
     assert first.exit_code == 0 and second.exit_code == 0, second.output
     assert "pages HTML" in second.output and (target / "index.html").is_file()
     assert not [path for path in Path(tmp_path).iterdir() if path.name.startswith(".site.")]
+
+
+def test_building_on_several_processes_gives_the_same_site(tmp_path):
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(DEMO_CONTENT), "INSTANCE_DIR": str(tmp_path / "i")})
+    build_site(app, tmp_path / "one", "https://x.org/", processes=1)
+    build_site(app, tmp_path / "two", "https://x.org/", processes=2)
+    files = sorted(path.relative_to(tmp_path / "one") for path in (tmp_path / "one").rglob("*") if path.is_file())
+    assert files == sorted(path.relative_to(tmp_path / "two") for path in (tmp_path / "two").rglob("*") if path.is_file())
+    for name in files:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name

@@ -13,12 +13,13 @@ The build is written beside DIR and swapped in at the end: a reader never sees h
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import re
+from contextlib import contextmanager
 from html import escape, unescape
 import shutil
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -112,8 +113,52 @@ def _rewrite(html: str, own_file: str, built: dict[str, str], live_url: str | No
     return LINK.sub(replace, html)
 
 
-def build_site(app: Flask, out: Path, base_url: str, live_url: str | None = None, progress=None) -> BuildReport:
-    """Render every public page, feed, read-API document and the CSV into `out`."""
+# The app and the build's settings, for the forked workers (set before the pool starts).
+_job: dict = {}
+
+
+def _render(urls: list[str]) -> list[tuple[str, str | None, int, bool, list[str]]]:
+    """Render URLs into the work directory: (url, file or None, bytes, is_html, links found)."""
+    client = _job["app"].test_client()
+    done = []
+    for url in urls:
+        response = client.get(url, base_url=_job["base_url"])
+        body = response.get_data()
+        response.close()  # static files are streamed from an open file
+        if response.status_code != 200:
+            done.append((url, None, response.status_code, False, []))
+            continue
+        target = file_for(url, response.mimetype)
+        _write(_job["work"] / target, body)
+        html = response.mimetype == "text/html"
+        links = [unescape(match.group(2)) for match in LINK.finditer(body.decode("utf-8"))] if html else []
+        done.append((url, target, len(body), html, links))
+    return done
+
+
+def _relink(targets: list[str]) -> int:
+    """Rewrite the links of built HTML files, now that every built URL is known."""
+    written = 0
+    for target in targets:
+        path = _job["work"] / target
+        body = _rewrite(path.read_text(encoding="utf-8"), target, _job["built"], _job["live_url"]).encode("utf-8")
+        path.write_bytes(body)
+        written += len(body)
+    return written
+
+
+def _chunks(items: list, count: int) -> list[list]:
+    return [items[start::count] for start in range(count)] if items else []
+
+
+def build_site(
+    app: Flask, out: Path, base_url: str, live_url: str | None = None, progress=None, processes: int | None = None
+) -> BuildReport:
+    """Render every public page, feed, read-API document and the CSV into `out`.
+
+    Pages are rendered in rounds (the seeds, then the links they reveal) by `processes`
+    forked workers, each writing its files; links are rewritten once every URL is known.
+    """
     started = time.perf_counter()
     out = Path(out).resolve()
     if out.exists() and not out.is_dir():
@@ -122,47 +167,64 @@ def build_site(app: Flask, out: Path, base_url: str, live_url: str | None = None
         raise BuildError(f"{out} existe et n'est pas une construction de kb : choisissez un dossier vide ou nouveau")
     work = out.parent / f".{out.name}.building-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    processes = processes or os.cpu_count() or 1
     report = BuildReport()
-    client = app.test_client()
-    queue = deque(_seeds(app))
-    seen = set(queue)
-    built: dict[str, str] = {}
-    pages: dict[str, tuple[str, str]] = {}
-    while queue:
-        url = queue.popleft()
-        response = client.get(url, base_url=base_url)
-        body = response.get_data()
-        response.close()  # static files are streamed from an open file
-        if response.status_code != 200:
-            report.failures.append(f"{url} : {response.status_code}")
-            continue
-        target = file_for(url, response.mimetype)
-        built[url] = target
-        if response.mimetype == "text/html":
-            html = body.decode("utf-8")
-            pages[url] = (target, html)
-            for match in LINK.finditer(html):
-                link = unescape(match.group(2))
-                if link not in seen and _buildable(link):
-                    seen.add(link)
-                    queue.append(link)
-        else:
-            _write(work / target, body)
-            report.files += 1
-            report.bytes += len(body)
-        if progress:
-            progress(url)
-    # Links are rewritten once every page is known, so each points at a file that exists.
-    for url, (target, html) in pages.items():
-        body = _rewrite(html, target, built, live_url).encode("utf-8")
-        _write(work / target, body)
-        report.files += 1
-        report.pages += 1
-        report.bytes += len(body)
-    _write(work / MARKER, b"kb build\n")
-    _swap_in(work, out)
+    _job.update(app=app, base_url=base_url, live_url=live_url, work=work, built={})
+    built: dict[str, str] = _job["built"]
+    html_files: list[str] = []
+    html_bytes = 0
+    wave = list(dict.fromkeys(_seeds(app)))
+    seen = set(wave)
+    try:
+        with _pool(processes) as pool:
+            while wave:
+                results = [row for rows in _map(pool, _render, _chunks(wave, processes)) for row in rows]
+                wave = []
+                for url, target, size, html, links in sorted(results):
+                    if target is None:
+                        report.failures.append(f"{url} : {size}")
+                        continue
+                    built[url] = target
+                    report.files += 1
+                    report.bytes += size
+                    if html:
+                        html_files.append(target)
+                        html_bytes += size
+                    for link in links:
+                        if link not in seen and _buildable(link):
+                            seen.add(link)
+                            wave.append(link)
+                    if progress:
+                        progress(url)
+        # A new pool: its workers must see the complete map of built URLs.
+        with _pool(processes) as pool:
+            rewritten = sum(_map(pool, _relink, _chunks(html_files, processes)))
+        report.pages = len(html_files)
+        report.bytes += rewritten - html_bytes  # links rewritten: the pages' final size
+        _write(work / MARKER, b"kb build\n")
+        _swap_in(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    finally:
+        _job.clear()
     report.seconds = time.perf_counter() - started
     return report
+
+
+@contextmanager
+def _pool(processes: int):
+    if processes <= 1:
+        yield None
+        return
+    # fork: the workers inherit the app and the content tree already read, nothing is pickled.
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        yield pool
+
+
+def _map(pool, function, chunks: list[list]) -> list:
+    return pool.map(function, chunks) if pool is not None else [function(chunk) for chunk in chunks]
 
 
 def _write(path: Path, body: bytes) -> None:

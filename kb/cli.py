@@ -236,3 +236,75 @@ def bench_web(content_dir: Path | None, seconds: int, connections: int, workers:
         )
     except BenchError as error:
         raise click.ClickException(str(error)) from None
+
+
+def _sessions():
+    from .db import database_url, open_database
+
+    return open_database(database_url(default_instance_dir()))
+
+
+@main.group()
+def user() -> None:
+    """Gère les comptes de la rédaction (journalistes, éditeurs, administrateurs).
+
+    Aucun compte n'existe par défaut. La base est $DATABASE_URL, sinon INSTANCE/kb.sqlite3.
+    """
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["journalist", "editor", "admin"]), required=True, help="Rôle du compte.")
+@click.password_option("--password", help="Mot de passe (demandé sans écho s'il n'est pas donné).", prompt="Mot de passe")
+def user_add(email: str, role: str, password: str) -> None:
+    """Crée un compte ; le mot de passe est demandé deux fois, sans écho."""
+    from .accounts import AccountError, add_user
+
+    with _sessions()() as session:
+        try:
+            created = add_user(session, email, password, role)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"compte créé : {created.email} ({created.role})")
+
+
+@user.command("list")
+def user_list() -> None:
+    """Liste les comptes, leur rôle et s'ils sont actifs."""
+    from .accounts import list_users
+
+    with _sessions()() as session:
+        users = list_users(session)
+    for account in users:
+        click.echo(f"{account.email}\t{account.role}\t{'actif' if account.active else 'désactivé'}")
+    if not users:
+        click.echo("aucun compte (kb user add EMAIL --role …)")
+
+
+@user.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["journalist", "editor", "admin"]))
+def user_set_role(email: str, role: str) -> None:
+    """Change le rôle d'un compte."""
+    from .accounts import AccountError, set_role
+
+    with _sessions()() as session:
+        try:
+            changed = set_role(session, email, role)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"{changed.email} : {changed.role}")
+
+
+@user.command("disable")
+@click.argument("email")
+def user_disable(email: str) -> None:
+    """Désactive un compte : il ne peut plus se connecter, son historique reste."""
+    from .accounts import AccountError, disable
+
+    with _sessions()() as session:
+        try:
+            changed = disable(session, email)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"{changed.email} : désactivé")

@@ -1,0 +1,85 @@
+"""Newsroom accounts: created only on purpose, passwords kept only as hashes."""
+
+import pytest
+from sqlalchemy import select
+
+from kb.accounts import AccountError, User, add_user, authenticate, disable, list_users, set_role
+from kb.cli import main
+from kb.db import open_database
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def session(tmp_path):
+    with open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")() as session:
+        yield session
+
+
+def test_an_account_logs_in_with_its_password_only(session):
+    add_user(session, "Journaliste@Mediacites.fr ", PASSWORD, "journalist")
+    assert authenticate(session, "journaliste@mediacites.fr", PASSWORD).role == "journalist"
+    assert authenticate(session, "journaliste@mediacites.fr", PASSWORD + "!") is None
+    assert authenticate(session, "inconnu@mediacites.fr", PASSWORD) is None
+
+
+def test_passwords_are_stored_as_scrypt_hashes(session):
+    add_user(session, "a@b.fr", PASSWORD, "editor")
+    stored = session.scalar(select(User.password_hash))
+    assert stored.startswith("scrypt:") and PASSWORD not in stored
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "role", "message"),
+    [
+        ("pas-une-adresse", PASSWORD, "editor", "adresse e-mail invalide"),
+        ("a@b.fr", "court", "editor", "trop court"),
+        ("a@b.fr", PASSWORD, "rédacteur en chef", "rôle inconnu"),
+    ],
+)
+def test_bad_account_requests_are_refused_clearly(session, email, password, role, message):
+    with pytest.raises(AccountError, match=message):
+        add_user(session, email, password, role)
+    assert list_users(session) == []
+
+
+def test_an_email_has_one_account(session):
+    add_user(session, "a@b.fr", PASSWORD, "editor")
+    with pytest.raises(AccountError, match="existe déjà"):
+        add_user(session, "A@B.FR", PASSWORD, "journalist")
+
+
+def test_a_disabled_account_cannot_log_in(session):
+    add_user(session, "a@b.fr", PASSWORD, "editor")
+    disable(session, "a@b.fr")
+    assert authenticate(session, "a@b.fr", PASSWORD) is None
+
+
+def test_a_role_can_be_changed_but_not_for_a_missing_account(session):
+    add_user(session, "a@b.fr", PASSWORD, "journalist")
+    assert set_role(session, "a@b.fr", "editor").role == "editor"
+    with pytest.raises(AccountError, match="aucun compte"):
+        set_role(session, "x@b.fr", "editor")
+
+
+def test_kb_user_asks_the_password_twice_without_echo_and_manages_accounts(runner, tmp_path):
+    env = {"KB_INSTANCE_DIR": str(tmp_path), "DATABASE_URL": ""}
+    added = runner.invoke(main, ["user", "add", "ed@mediacites.fr", "--role", "editor"], input=f"{PASSWORD}\n{PASSWORD}\n", env=env)
+    assert added.exit_code == 0, added.output
+    assert PASSWORD not in added.output and "compte créé : ed@mediacites.fr (editor)" in added.output
+    assert "ed@mediacites.fr\teditor\tactif" in runner.invoke(main, ["user", "list"], env=env).output
+    assert runner.invoke(main, ["user", "set-role", "ed@mediacites.fr", "admin"], env=env).exit_code == 0
+    assert runner.invoke(main, ["user", "disable", "ed@mediacites.fr"], env=env).exit_code == 0
+    assert "ed@mediacites.fr\tadmin\tdésactivé" in runner.invoke(main, ["user", "list"], env=env).output
+
+
+def test_kb_user_errors_are_messages_not_tracebacks(runner, tmp_path):
+    env = {"KB_INSTANCE_DIR": str(tmp_path), "DATABASE_URL": ""}
+    result = runner.invoke(main, ["user", "add", "x@y.fr", "--role", "editor", "--password", "court"], env=env)
+    assert result.exit_code == 1 and "trop court" in result.output and "Traceback" not in result.output
+    assert "aucun compte" in runner.invoke(main, ["user", "list"], env=env).output
+
+
+def test_there_is_no_default_account(tmp_path):
+    with open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")() as session:
+        assert list_users(session) == []

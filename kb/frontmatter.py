@@ -70,8 +70,12 @@ class Document:
     duplicate_keys: list[tuple[str, int]]
 
 
-def split(text: str) -> tuple[str, str, int]:
-    """Split a file into (front matter YAML, body, line number where the YAML starts)."""
+# The YAML starts on the line after the opening fence.
+FRONT_MATTER_FIRST_LINE = 2
+
+
+def split(text: str) -> tuple[str, str]:
+    """Split a file into (front matter YAML, body)."""
     lines = text.split("\n")
     if not lines or lines[0].rstrip() != FENCE:
         raise FrontMatterError("le fichier doit commencer par une ligne « --- » (front matter YAML)", 1)
@@ -79,14 +83,14 @@ def split(text: str) -> tuple[str, str, int]:
         if lines[index].rstrip() in (FENCE, "..."):
             front = "\n".join(lines[1:index]) + "\n"
             body = "\n".join(lines[index + 1 :])
-            return front, body, 2
+            return front, body
     raise FrontMatterError("front matter non terminé : ligne « --- » de fermeture introuvable", len(lines))
 
 
 def load(text: str) -> Document:
     """Parse a whole file: front matter (with the line of each key) and body."""
-    front, body, first_line = split(text)
-    data, lines, duplicates = load_yaml(front, first_line)
+    front, body = split(text)
+    data, lines, duplicates = load_yaml(front, FRONT_MATTER_FIRST_LINE)
     return Document(data, lines, body, duplicates)
 
 

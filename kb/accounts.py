@@ -32,10 +32,24 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    # Shown publicly on change records ("approuvé par …"), so never the e-mail address.
+    name: Mapped[str] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=lambda: datetime.now(timezone.utc))
+
+    # What Flask-Login asks of a user object (kept here so this layer needs no Flask import).
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        # The hash's tail is part of the session's id: a new password ends every other session.
+        return f"{self.id}:{self.password_hash[-12:]}"
 
 
 def normalize_email(email: str) -> str:
@@ -52,6 +66,10 @@ def _check_role(role: str) -> str:
     return role
 
 
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
 def find_user(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == normalize_email(email)))
 
@@ -63,15 +81,18 @@ def _existing(session: Session, email: str) -> User:
     return user
 
 
-def add_user(session: Session, email: str, password: str, role: str) -> User:
+def add_user(session: Session, email: str, password: str, role: str, name: str | None = None) -> User:
     """Create an account; its password is kept only as a hash."""
     email = normalize_email(email)
+    name = " ".join((name or "").split()) or email.partition("@")[0]
+    if len(name) > 120:
+        raise AccountError("nom trop long : 120 caractères au plus")
     _check_role(role)
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise AccountError(f"mot de passe trop court : {MIN_PASSWORD_LENGTH} caractères au moins")
     if find_user(session, email) is not None:
         raise AccountError(f"un compte existe déjà pour {email}")
-    user = User(email=email, password_hash=generate_password_hash(password), role=role)
+    user = User(email=email, name=name, password_hash=generate_password_hash(password), role=role)
     session.add(user)
     session.commit()
     return user

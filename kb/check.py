@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from .frontmatter import nearest_line
-from .content import ContentTree, read_tree
+from .content import ContentTree, parse_promise, parse_source, read_tree
 from .files import display_path
 from .model import Problem, Promise, Source
 from .quotes import FoldedText
@@ -67,6 +67,36 @@ def check_tree(tree: ContentTree, today: date | None = None) -> Report:
         history_entries=sum(len(promise.history) for promise in promises),
         verified_quotes=verified,
     )
+
+
+def check_promise_text(tree: ContentTree, promise_id: str, text: str, today: date | None = None) -> list[Problem]:
+    """Every problem the promise file `text` would have once published as promises/<id>.md in `tree`.
+
+    The same rules as `kb check`, for one file: the newsroom validates proposals with it.
+    """
+    today = today or date.today()
+    path = tree.root / "promises" / f"{promise_id}.md"
+    promise, problems = parse_promise(path, text)
+    if promise is None:
+        return sorted(problems, key=Problem.sort_key)
+    problems += _check_promise(promise, tree, today)
+    problems += _check_evidence(promise, tree.sources, tree.unreadable_sources, {})[0]
+    others = [other for other in tree.promises.values() if other.id != promise_id]
+    shown = display_path(path)
+    problems += [problem for problem in _check_identifiers(others + [promise]) if problem.path == shown]
+    owner = tree.alias_target(promise_id)
+    if owner and owner != promise_id:
+        problems.append(Problem(shown, None, "id", f"« {promise_id} » est un ancien identifiant de la promesse « {owner} »"))
+    return sorted(set(problems), key=Problem.sort_key)
+
+
+def check_source_text(tree: ContentTree, source_id: str, text: str, today: date | None = None) -> list[Problem]:
+    """Every problem the source file `text` would have once published as sources/<id>.md."""
+    today = today or date.today()
+    source, problems = parse_source(tree.root / "sources" / f"{source_id}.md", text)
+    if source is not None and source.date and source.date > today:
+        problems.append(_at(source, "date", f"date dans le futur ({source.date.isoformat()})"))
+    return sorted(set(problems), key=Problem.sort_key)
 
 
 def _at(item: Promise | Source, field: str, message: str, severity: str = "error") -> Problem:

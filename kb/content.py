@@ -368,7 +368,15 @@ def _read_history_entry(item: Any, position: int, fields: _Fields) -> HistoryEnt
 
 def read_source_file(path: Path) -> tuple[Source | None, list[Problem]]:
     """Parse one source file; its body is the document's text, kept exactly as it is."""
-    document, fields, problems = _open_document(path, MAX_SOURCE_BYTES, SOURCE_KEYS)
+    return _source_from(path, *_open_document(path, MAX_SOURCE_BYTES, SOURCE_KEYS))
+
+
+def parse_source(path: Path, text: str) -> tuple[Source | None, list[Problem]]:
+    """Parse a source file's text as if it were at `path` (nothing is read from disk)."""
+    return _source_from(path, *_parse_document(path, text, SOURCE_KEYS))
+
+
+def _source_from(path: Path, document, fields, problems) -> tuple[Source | None, list[Problem]]:
     if document is None:
         return None, problems
     data = document.data
@@ -425,6 +433,15 @@ def _history_to_data(entry: HistoryEntry) -> dict[str, Any]:
     if entry.evidence:
         data["evidence"] = [{"source": proof.source, "quote": proof.quote} for proof in entry.evidence]
     return data
+
+
+def source_to_text(source: Source) -> str:
+    """The file kb writes for a source: fixed key order; the text kept exactly as given."""
+    data: dict[str, Any] = {"title": source.title, "publisher": source.publisher, "kind": source.kind, "date": source.date}
+    for key in ("date_note", "reference", "url", "sha256"):
+        if getattr(source, key):
+            data[key] = getattr(source, key)
+    return frontmatter.dump(data, source.text)
 
 
 def write_promise(content_root: Path, promise: Promise) -> Path:

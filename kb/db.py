@@ -1,4 +1,4 @@
-"""The workflow database: users, and (next) change requests, reviews and the audit log.
+"""The workflow database: users, change requests, the audit log, login throttling.
 
 SQLite in the instance directory by default, so one command runs everything; any SQLAlchemy
 URL through DATABASE_URL (PostgreSQL when several servers share the work).
@@ -41,7 +41,7 @@ def make_engine(url: str) -> Engine:
 
 def open_database(url: str) -> sessionmaker[Session]:
     """Sessions on the database at `url`, its tables created if missing."""
-    from . import accounts  # noqa: F401 — registers its tables on Base
+    from . import accounts, audit, throttle, workflow  # noqa: F401 — register their tables on Base
 
     engine = make_engine(url)
     Base.metadata.create_all(engine)

@@ -7,12 +7,19 @@ from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
 
+import os
+import secrets
+from datetime import timedelta
+
 from ..content import ContentError
+from ..permissions import NotAuthorized
+from ..source_import import MAX_UPLOAD_BYTES
+from ..workflow import ChangeNotFound, InvalidTransition, WorkflowError
 from ..model import SOURCE_KIND_LABELS
 from ..opendata import status_label
 from ..paths import STATIC, TEMPLATES, default_content_dir, default_instance_dir
 from ..search import open_search
-from . import api, content_store, public
+from . import api, auth, content_store, csrf, database, newsroom, public
 from .page_cache import PageCache
 
 
@@ -27,12 +34,25 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         INDEX_DIR=None,  # default: INSTANCE_DIR/index
         # How often, at most, searches compare the index with the files (content hashes).
         INDEX_SYNC_SECONDS=2.0,
+        # Newsroom. DATABASE_URL (or KB_DATABASE_URL): default, a SQLite file in the instance directory.
+        DATABASE_URL=os.environ.get("DATABASE_URL"),
+        SECRET_KEY=None,  # default: a random key kept in INSTANCE_DIR/secret_key
+        SECURE_COOKIES=False,  # set when served over HTTPS: cookies then travel only over HTTPS
+        MAX_UPLOAD_BYTES=MAX_UPLOAD_BYTES,
+        PUBLISH_GIT_COMMIT=True,  # commit each publication when the content directory is a git repository
+        STATIC_BUILD_DIR=None,  # a `kb build` output to re-render after each publication
+        STATIC_BUILD_BASE_URL=None,  # its --base-url
+        STATIC_BUILD_LIVE_URL=None,  # its --live-url
     )
     app.config.from_prefixed_env("KB")
     if test_config:
         app.config.update(test_config)
     app.config["INDEX_DIR"] = app.config["INDEX_DIR"] or str(Path(app.config["INSTANCE_DIR"]) / "index")
+    _session_settings(app)
     content_store.init_app(app)
+    database.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
     app.extensions["kb.pages"] = PageCache()
     app.extensions["kb.search"] = open_search(
         Path(app.config["INDEX_DIR"]), Path(app.config["CONTENT_DIR"]), float(app.config["INDEX_SYNC_SECONDS"])
@@ -41,11 +61,76 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.add_template_global(SOURCE_KIND_LABELS, "source_kind_labels")
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(newsroom.bp)
+    if app.config["STATIC_BUILD_DIR"]:
+        from .static_rebuild import StaticRebuilder
+
+        app.extensions.setdefault("kb.after_publish", []).append(StaticRebuilder(app, Path(app.config["STATIC_BUILD_DIR"])))
     app.register_error_handler(404, _not_found)
     app.register_error_handler(500, lambda error: (render_template("errors/500.html"), 500))
     app.register_error_handler(ContentError, _content_unavailable)
+    app.register_error_handler(400, _bad_request)
+    app.register_error_handler(413, _too_large)
+    app.register_error_handler(NotAuthorized, lambda error: _refused(error, 403, "Accès refusé"))
+    app.register_error_handler(ChangeNotFound, lambda error: _refused(error, 404, "Introuvable"))
+    app.register_error_handler(InvalidTransition, lambda error: _refused(error, 409, "Action impossible"))
+    app.register_error_handler(WorkflowError, lambda error: _refused(error, 400, "Action impossible"))
     app.after_request(_security_headers)
     return app
+
+
+def _session_settings(app: Flask) -> None:
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.config["INSTANCE_DIR"]))
+    secure = bool(app.config["SECURE_COOKIES"])
+    app.config.update(
+        SESSION_COOKIE_NAME="kb_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # The upload limit, plus room for the form's other fields.
+        MAX_CONTENT_LENGTH=int(app.config["MAX_UPLOAD_BYTES"]) + 1024 * 1024,
+    )
+
+
+def _instance_secret(instance_dir: Path) -> str:
+    """A random key made once per installation and kept in the instance directory (mode 600)."""
+    path = instance_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker made it first
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+        return key
+
+
+def _refused(error: Exception, status: int, title: str):
+    if request.path.startswith("/api/"):
+        return jsonify({"error": title, "message": str(error)}), status
+    return render_template("errors/newsroom.html", title=title, message=str(error)), status
+
+
+def _bad_request(error):
+    if getattr(error, "description", None) == "csrf":
+        message = "Ce formulaire a expiré ou ne vient pas de ce site. Rechargez la page et recommencez."
+        return render_template("errors/newsroom.html", title="Formulaire expiré", message=message), 400
+    return render_template("errors/newsroom.html", title="Requête invalide", message="La requête est incomplète ou mal formée."), 400
+
+
+def _too_large(error):
+    limit = int(current_app.config["MAX_UPLOAD_BYTES"]) // 1_000_000
+    message = f"Fichier trop gros : {limit} Mo au plus. Réduisez-le ou collez seulement le texte du document."
+    return render_template("errors/newsroom.html", title="Fichier trop gros", message=message), 413
 
 
 def _content_unavailable(error: ContentError):

@@ -52,8 +52,12 @@ class ContentStore:
         self._lock = threading.Lock()
         self._tree: ContentTree | None = None
         self._signature: tuple | None = None
-        self._checked_at = 0.0
+        self._checked_at = float("-inf")
         self.version = ""
+
+    def invalidate(self) -> None:
+        """Look at the files again at the next request (after a publication in this process)."""
+        self._checked_at = float("-inf")
 
     def tree(self) -> ContentTree:
         now = time.monotonic()

@@ -6,12 +6,14 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
+from .. import audit
 from ..listing import SORTS, scorecard, slug, status_changes
 from ..opendata import claim_review, promises_csv, status_label
 from ..quotes import FoldedText
 from ..render import highlighted_text, markdown_to_html
 
 from .content_store import current_tree, find_promise
+from .database import db
 from .page_cache import cached_page
 from .list_request import LIST_FILTER_LABELS, LIST_PAGE_SIZE, current_listing, page_of, url_with_args
 from .search_request import hit_url, run_search
@@ -133,11 +135,16 @@ def promise(promise_id: str):
     tree, found, moved = find_promise(promise_id, "public.promise")
     if found is None:
         return moved or abort(404)
-    related = tree.related(found)
+    return render_promise_page(tree, found)
+
+
+def render_promise_page(tree, found, preview_of=None) -> str:
+    """A promise's page; also the newsroom's preview of a proposed version (`preview_of` the request)."""
 
     def verified(proof) -> bool:
         """Whether a quote really occurs in its source (else no link to a passage that is not there)."""
         return tree.quote_verified(proof.source, proof.quote)
+
     first_sources = dict.fromkeys(proof.source for proof in (found.history[0].evidence if found.history else []))
     review = claim_review(found, tree.statuses, request.base_url, [_source_url(tree, key) for key in first_sources])
     return render_template(
@@ -147,11 +154,13 @@ def promise(promise_id: str):
         sources=tree.sources,
         today=date.today(),
         final_statuses=tree.final_statuses,
-        related=related,
+        related=tree.related(found),
         claim_review=review,
         analysis=markdown_to_html(found.body),
         anchor=citation_anchor,
         verified=verified,
+        changes=audit.publications(db(), f"promise:{found.id}"),
+        preview_of=preview_of,
     )
 
 
@@ -162,13 +171,18 @@ def source(source_id: str):
     found = tree.sources.get(source_id)
     if found is None:
         abort(404)
+    return render_source_page(tree, found)
+
+
+def render_source_page(tree, found, preview_of=None) -> str:
+    """A source's page, every quoted passage marked; also the newsroom's preview of a new source."""
     folded = FoldedText.cached(found.text)
-    citing = tree.promises_citing(source_id)
+    citing = tree.promises_citing(found.id)
     passages = []
     for promise in citing:
         for entry in promise.history:
             for proof in entry.evidence:
-                spans = folded.locate(proof.quote) if proof.source == source_id else None
+                spans = folded.locate(proof.quote) if proof.source == found.id else None
                 if spans:
                     passages.append((citation_anchor(promise.id, entry.position, proof.position), spans))
     return render_template(
@@ -178,6 +192,7 @@ def source(source_id: str):
         citing=citing,
         statuses=tree.statuses,
         quotes=len(passages),
+        preview_of=preview_of,
     )
 
 

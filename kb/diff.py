@@ -1,0 +1,107 @@
+"""What a change request changes, for the reviewer: field by field, and word by word in prose.
+
+Returns plain data (segments of text marked equal / inserted / deleted); the template escapes
+it like any other text, so markup in a proposal is shown, never run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import frontmatter
+from .content import PROMISE_KEYS, SOURCE_KEYS
+
+WORD = re.compile(r"\s+|[^\s]+")
+# Word diffs are quadratic at worst: beyond this many words a long text is shown line by line.
+MAX_WORDS = 20_000
+
+FIELD_LABELS = {
+    "title": "titre", "made_by": "auteur de la promesse", "party": "parti", "list": "liste",
+    "territory": "territoire", "theme": "thème", "made_on": "date de l'engagement", "due": "échéance",
+    "status": "statut", "history": "historique", "reply": "droit de réponse", "aliases": "anciens identifiants",
+    "publisher": "éditeur", "kind": "type", "date": "date", "date_note": "précision sur la date",
+    "reference": "référence", "url": "adresse", "sha256": "empreinte du fichier original",
+    "id": "identifiant", "body": "texte",
+}  # fmt: skip
+
+
+@dataclass
+class FieldChange:
+    """One field that differs: its name, what happened, and the words that changed."""
+
+    name: str
+    label: str
+    change: str  # "added", "removed", "changed"
+    segments: list[tuple[str, str]] = field(default_factory=list)  # ("equal" | "insert" | "delete", text)
+
+
+def word_diff(old: str, new: str) -> list[tuple[str, str]]:
+    """Segments turning `old` into `new`, word by word (whitespace kept), adjacent ones merged."""
+    a, b = WORD.findall(old or ""), WORD.findall(new or "")
+    if len(a) + len(b) > MAX_WORDS:
+        a, b = (old or "").splitlines(keepends=True), (new or "").splitlines(keepends=True)
+    segments: list[tuple[str, str]] = []
+
+    def add(kind: str, text: str) -> None:
+        if not text:
+            return
+        if segments and segments[-1][0] == kind:
+            segments[-1] = (kind, segments[-1][1] + text)
+        else:
+            segments.append((kind, text))
+
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            add("equal", "".join(a[i1:i2]))
+        else:
+            add("delete", "".join(a[i1:i2]))
+            add("insert", "".join(b[j1:j2]))
+    return segments
+
+
+def _as_text(value: Any) -> str:
+    """A front matter value as a reviewer reads it."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "\n".join(_as_text(item) for item in value)
+    if isinstance(value, dict):
+        if "status" in value and "date" in value:  # a history entry
+            lines = [f"{value.get('date')} · {value.get('status')}" + (f" — {value['note']}" if value.get("note") else "")]
+            for proof in value.get("evidence") or []:
+                if isinstance(proof, dict):
+                    lines.append(f"    « {proof.get('quote')} » ({proof.get('source')})")
+            return "\n".join(lines)
+        return ", ".join(f"{key}: {_as_text(item)}" for key, item in value.items())
+    return str(value)
+
+
+def _parts(text: str | None) -> tuple[dict, str]:
+    if text is None:
+        return {}, ""
+    try:
+        document = frontmatter.load(text)
+    except frontmatter.FrontMatterError:
+        return {"(fichier)": text}, ""
+    return (document.data if isinstance(document.data, dict) else {}), document.body.strip("\n")
+
+
+def file_diff(old_text: str | None, new_text: str) -> list[FieldChange]:
+    """The fields that differ between two versions of a content file (old None: a new file)."""
+    old, old_body = _parts(old_text)
+    new, new_body = _parts(new_text)
+    order = [key for key in (*PROMISE_KEYS, *SOURCE_KEYS) if key in old or key in new]
+    order += [key for key in {**old, **new} if key not in order]
+    changes = []
+    for key in dict.fromkeys(order):
+        if old.get(key) == new.get(key):
+            continue
+        kind = "added" if key not in old else "removed" if key not in new else "changed"
+        changes.append(FieldChange(key, FIELD_LABELS.get(key, key), kind, word_diff(_as_text(old.get(key)), _as_text(new.get(key)))))
+    if old_body != new_body:
+        kind = "added" if not old_body else "removed" if not new_body else "changed"
+        changes.append(FieldChange("body", FIELD_LABELS["body"], kind, word_diff(old_body, new_body)))
+    return changes

@@ -1,0 +1,44 @@
+"""Who may do what in the newsroom: one table, role → actions.
+
+Every newsroom view names the action it performs (see kb.web.newsroom.requires); a test walks
+the URL map to prove none is left unchecked. Rules that depend on the request itself (nobody
+reviews their own; journalists see only their own requests) live with the state machine, in
+kb.workflow.
+"""
+
+from __future__ import annotations
+
+ACTIONS = {
+    "newsroom.enter": "ouvrir l'espace de la rédaction",
+    "change.propose": "proposer une modification (statut, champs, nouvelle promesse, source)",
+    "change.view_all": "voir les demandes de tous les journalistes",
+    "change.review": "relire : approuver, demander des corrections, refuser",
+    "change.revert": "proposer le retour à une version publiée antérieure",
+    "audit.view": "consulter le journal d'audit complet",
+}
+
+_JOURNALIST = {"newsroom.enter", "change.propose"}
+_EDITOR = _JOURNALIST | {"change.view_all", "change.review", "change.revert"}
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "journalist": frozenset(_JOURNALIST),
+    "editor": frozenset(_EDITOR),
+    "admin": frozenset(ACTIONS),
+}
+
+
+class NotAuthorized(Exception):
+    """The user's role does not allow this action (or the rule about their own request)."""
+
+
+def can(user, action: str) -> bool:
+    """Whether `user` (an active account) may perform `action`."""
+    if action not in ACTIONS:
+        raise KeyError(f"action inconnue : {action}")
+    return bool(user is not None and getattr(user, "active", False) and action in PERMISSIONS.get(user.role, ()))
+
+
+def require(user, action: str) -> None:
+    """Raise NotAuthorized unless `user` may perform `action`."""
+    if not can(user, action):
+        raise NotAuthorized(f"votre rôle ne permet pas de {ACTIONS[action]}")

@@ -1,0 +1,490 @@
+"""The newsroom (/redaction): journalists propose, editors review and publish, admins audit.
+
+Views are thin: parse the form, call one operation of kb.workflow, render. Every route names
+the permission it needs (`requires`); the state machine's guards do the rest.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import wraps
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from .. import audit, proposals, workflow
+from ..content import parse_promise, parse_source
+from ..diff import file_diff
+from ..model import SOURCE_KINDS
+from ..permissions import can, require
+from ..publishing import current_file
+from ..quotes import FoldedText
+from ..source_import import UploadError, extract_text
+from .auth import login_manager
+from .content_store import current_tree
+from .database import db
+
+bp = Blueprint("newsroom", __name__, url_prefix="/redaction")
+# endpoint → the permission its view checks; a test proves every newsroom route is listed.
+ROUTE_ACTIONS: dict[str, str] = {}
+EVIDENCE_ROWS = 3
+AUDIT_PAGE_SIZE = 100
+
+
+def requires(action: str):
+    """Log in first, then hold the permission `action` (kb.permissions), or get a 403."""
+
+    def decorate(view):
+        ROUTE_ACTIONS[f"{bp.name}.{view.__name__}"] = action
+
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            require(current_user, action)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@bp.app_template_global()
+def may(action: str) -> bool:
+    return current_user.is_authenticated and can(current_user, action)
+
+
+def publisher() -> workflow.Publisher:
+    config = current_app.config
+    app = current_app._get_current_object()
+
+    def reindex(target: str) -> None:
+        app.extensions["kb.content"].invalidate()
+        app.extensions["kb.search"].index.reindex([target])
+
+    hooks = [reindex] + list(app.extensions.get("kb.after_publish", []))
+    return workflow.Publisher(
+        content_root=Path(config["CONTENT_DIR"]),
+        lock_path=Path(config["INSTANCE_DIR"]) / "publish.lock",
+        after_publish=hooks,
+        git=bool(config["PUBLISH_GIT_COMMIT"]),
+    )
+
+
+def _change(number: int) -> workflow.ChangeRequest:
+    return workflow.get_change(db(), number, current_user)
+
+
+def _published_promise(promise_id: str):
+    tree = current_tree()
+    promise = tree.promises.get(promise_id)
+    if promise is None:
+        abort(404)
+    return tree, promise
+
+
+def _base_promise(change: workflow.ChangeRequest):
+    """The promise as the request's base version (amendments never rebase silently)."""
+    if change.base_text is None:
+        return None
+    promise, _ = parse_promise(Path(change.target_id + ".md"), change.base_text)
+    return promise
+
+
+# -- home and lists ---------------------------------------------------------------------------
+
+
+@bp.get("/")
+@requires("newsroom.enter")
+def home():
+    queue = workflow.review_queue(db(), current_user) if can(current_user, "change.review") else []
+    return render_template("newsroom/home.html", mine=workflow.own_requests(db(), current_user), queue=queue)
+
+
+@bp.get("/promesses")
+@requires("change.propose")
+def pick():
+    query = " ".join(request.args.get("q", "").split())
+    needle = FoldedText.of(query).folded if query else ""
+    promises = sorted(current_tree().promises.values(), key=lambda promise: promise.title.lower())
+    if needle:
+        promises = [p for p in promises if needle in FoldedText.of(f"{p.title} {p.made_by} {p.territory} {p.id}").folded]
+    return render_template("newsroom/pick.html", promises=promises[:100], total=len(promises), query=query, statuses=current_tree().statuses)
+
+
+@bp.get("/relecture")
+@requires("change.review")
+def queue():
+    return render_template("newsroom/queue.html", queue=workflow.review_queue(db(), current_user))
+
+
+@bp.get("/journal")
+@requires("audit.view")
+def audit_log():
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    prefix = request.args.get("action") or None
+    rows = audit.entries(db(), prefix, AUDIT_PAGE_SIZE + 1, (page - 1) * AUDIT_PAGE_SIZE)
+    return render_template(
+        "newsroom/audit.html", rows=rows[:AUDIT_PAGE_SIZE], page=page, more=len(rows) > AUDIT_PAGE_SIZE, action=prefix
+    )
+
+
+# -- proposing --------------------------------------------------------------------------------
+
+
+def _save(kind: str, target: str, text: str, summary: str, change=None, base=None):
+    """Save a new draft or amend `change`; then submit it when the journalist asked to."""
+    tree = current_tree()
+    if change is None:
+        change = workflow.propose(db(), tree, current_user, kind, target, text, summary, base=base)
+    else:
+        workflow.amend(db(), tree, change, current_user, text, summary)
+    if request.form.get("then") == "submit":
+        workflow.submit(db(), tree, change, current_user, request.form.get("comment"))
+        flash("Demande envoyée en relecture.", "success")
+    else:
+        flash("Brouillon enregistré.", "success")
+    return redirect(url_for("newsroom.change", number=change.id))
+
+
+def _form_failed(template: str, error: Exception, **context):
+    """The form again, as typed, with what is wrong: 400, nothing saved."""
+    field_errors = error.errors if isinstance(error, proposals.FormError) else {}
+    problems = error.problems if isinstance(error, workflow.ValidationFailed) else []
+    message = None if field_errors or problems else str(error)
+    return (
+        render_template(template, field_errors=field_errors, problems=problems, error=message, form=request.form, **context),
+        400,
+    )
+
+
+def _evidence_rows() -> list[tuple[str, str]]:
+    sources, quotes = request.form.getlist("source"), request.form.getlist("quote")
+    return list(zip(sources, quotes))
+
+
+def _status_context(promise, change=None) -> dict:
+    tree = current_tree()
+    return {
+        "promise": promise,
+        "change": change,
+        "statuses": tree.statuses,
+        "sources": sorted(tree.sources.values(), key=lambda source: source.title.lower()),
+        "rows": EVIDENCE_ROWS,
+        "today": date.today().isoformat(),
+    }
+
+
+@bp.route("/promesses/<promise_id>/statut", methods=["GET", "POST"])
+@requires("change.propose")
+def new_status(promise_id: str):
+    tree, promise = _published_promise(promise_id)
+    return _status_form(promise, None)
+
+
+def _status_form(promise, change):
+    context = _status_context(promise, change)
+    if request.method == "GET":
+        form = _status_prefill(change)
+        return render_template("newsroom/status_form.html", form=form, evidence=form.get("evidence", []), **context)
+    context["evidence"] = _evidence_rows()
+    base = None
+    if change is None:
+        # The new entry goes onto the file as it is on disk now, which becomes the request's base.
+        promise, base = _fresh(promise)
+    try:
+        text = proposals.status_update(
+            promise, request.form.get("date", ""), request.form.get("status", ""), request.form.get("note", ""), _evidence_rows()
+        )
+        label = current_tree().statuses.get(request.form.get("status", ""))
+        summary = f"{promise.title} : {label.label if label else request.form.get('status')}"
+        return _save("status", f"promise:{promise.id}", text, summary, change, base=base)
+    except (proposals.FormError, workflow.WorkflowError) as error:
+        return _form_failed("newsroom/status_form.html", error, **context)
+
+
+def _fresh(promise):
+    """(the promise as its file says now, (text, sha256) of that file): what a new request is based on."""
+    text, sha = current_file(promise.path)
+    if text is None:
+        abort(404)
+    fresh, problems = parse_promise(promise.path, text)
+    if fresh is None or any(problem.severity == "error" for problem in problems):
+        raise workflow.WorkflowError("la fiche publiée est en cours de réparation (kb check signale des erreurs) : réessayez plus tard")
+    return fresh, (text, sha)
+
+
+def _status_prefill(change) -> dict:
+    """The form's values: empty for a new request; the entry the request adds, when amending."""
+    if change is None:
+        return {"date": date.today().isoformat()}
+    proposed, _ = parse_promise(Path(change.target_id + ".md"), change.proposed_text)
+    base = _base_promise(change)
+    added = [entry for entry in proposed.history if base is None or entry not in base.history] if proposed else []
+    if not added:
+        return {}
+    entry = added[-1]
+    form = {"date": entry.date.isoformat(), "status": entry.status, "note": entry.note or ""}
+    form["evidence"] = [(proof.source, proof.quote) for proof in entry.evidence]
+    return form
+
+
+def _promise_context(promise, change=None, creating=False) -> dict:
+    tree = current_tree()
+    base_sha256 = current_file(promise.path)[1] if promise is not None and change is None else None
+    return {"promise": promise, "change": change, "creating": creating, "statuses": tree.statuses, "base_sha256": base_sha256}
+
+
+def _promise_prefill(promise) -> dict:
+    if promise is None:
+        return {"made_on": date.today().isoformat()}
+    form = {name: getattr(promise, name) or "" for name in proposals.PROMISE_FIELDS}
+    for name in ("made_on", "due"):
+        form[name] = form[name].isoformat() if form[name] else ""
+    form["body"] = promise.body
+    return form
+
+
+@bp.route("/promesses/<promise_id>/modifier", methods=["GET", "POST"])
+@requires("change.propose")
+def edit_promise(promise_id: str):
+    tree, promise = _published_promise(promise_id)
+    return _promise_form(promise, None)
+
+
+def _promise_form(promise, change, creating=False):
+    context = _promise_context(promise, change, creating)
+    if request.method == "GET":
+        shown = promise
+        if change is not None:
+            shown, _ = parse_promise(Path(change.target_id + ".md"), change.proposed_text)
+        form = _promise_prefill(shown)
+        if change is not None:
+            form["id"] = change.target_id
+        return render_template("newsroom/promise_form.html", form=form, **context)
+    try:
+        if creating:
+            promise_id = (request.form.get("id") or "").strip() or proposals.slugify(request.form.get("title", ""))
+            first = {"status": request.form.get("status"), "note": request.form.get("note")}
+            text = proposals.edited(None, promise_id, request.form, request.form.get("body", ""), first)
+            target = workflow.target_of("promise", promise_id)
+            return _save("create", target, text, f"Nouvelle promesse : {request.form.get('title', '').strip()}", change)
+        base = None
+        if change is None:
+            promise, base = _fresh(promise)
+            if request.form.get("base_sha256") and request.form["base_sha256"] != base[1]:
+                raise workflow.WorkflowError(
+                    "la fiche a été modifiée depuis que vous avez ouvert ce formulaire : rouvrez-le pour partir de la version publiée"
+                )
+        text = proposals.edited(promise, promise.id, request.form, request.form.get("body", ""))
+        return _save("edit", f"promise:{promise.id}", text, f"{promise.title} : modification", change, base=base)
+    except (proposals.FormError, workflow.WorkflowError) as error:
+        return _form_failed("newsroom/promise_form.html", error, **context)
+
+
+@bp.route("/promesses/nouvelle", methods=["GET", "POST"])
+@requires("change.propose")
+def new_promise():
+    return _promise_form(None, None, creating=True)
+
+
+def _source_context(change=None) -> dict:
+    return {"change": change, "kinds": SOURCE_KINDS, "max_mb": current_app.config["MAX_UPLOAD_BYTES"] // 1_000_000}
+
+
+@bp.route("/sources/nouvelle", methods=["GET", "POST"])
+@requires("change.propose")
+def new_source():
+    return _source_form(None)
+
+
+def _source_form(change):
+    context = _source_context(change)
+    if request.method == "GET":
+        form = {"date": date.today().isoformat()}
+        if change is not None:
+            found, _ = parse_source(Path(change.target_id + ".md"), change.proposed_text)
+            if found:
+                form = {key: getattr(found, key) or "" for key in ("title", "publisher", "kind", "reference", "url", "date_note")}
+                form.update(date=found.date.isoformat() if found.date else "", text=found.text, id=change.target_id, sha256=found.sha256 or "")
+        return render_template("newsroom/source_form.html", form=form, **context)
+    try:
+        upload = request.files.get("file")
+        sha256 = None
+        if upload is not None and upload.filename:
+            text, sha256 = extract_text(upload.filename, upload.read(), current_app.config["MAX_UPLOAD_BYTES"])
+        else:
+            text = request.form.get("text", "")
+            if change is not None:
+                sha256 = request.form.get("sha256") or None
+        source_id = (request.form.get("id") or "").strip() or proposals.slugify(request.form.get("title", ""))
+        file_text = proposals.source(source_id, request.form, text, sha256)
+        target = workflow.target_of("source", source_id)
+        if change is not None and target != change.target:
+            raise workflow.WorkflowError("l'identifiant d'une demande existante ne change pas")
+        return _save("source", target, file_text, f"Nouvelle source : {request.form.get('title', '').strip()}", change)
+    except (UploadError, proposals.FormError, workflow.WorkflowError) as error:
+        return _form_failed("newsroom/source_form.html", error, **context)
+
+
+@bp.get("/citation")
+@requires("change.propose")
+def check_quote():
+    """Whether a quote occurs in a source, by the rule of `kb check`: the form asks as one types."""
+    tree = current_tree()
+    source = tree.sources.get(request.args.get("source", ""))
+    quote = " ".join(request.args.get("quote", "").split())
+    if source is None:
+        return jsonify(verified=False, message="choisissez d'abord le document source")
+    if not quote:
+        return jsonify(verified=False, message="")
+    text = FoldedText.cached(source.text)
+    if text.contains(quote):
+        return jsonify(verified=True, message="citation trouvée dans la source")
+    found = text.longest_matching_prefix(quote)
+    hint = f" ; le début « {found} » s'y trouve, la suite diffère" if found else ""
+    return jsonify(verified=False, message=f"citation introuvable dans « {source.title} »{hint}")
+
+
+# -- one request ------------------------------------------------------------------------------
+
+
+@bp.get("/demandes/<int:number>")
+@requires("newsroom.enter")
+def change(number: int):
+    found = _change(number)
+    current_text, current_sha = current_file(workflow.Publisher(Path(current_app.config["CONTENT_DIR"]), Path()).path_of(found.target))
+    moved = found.state in ("submitted", "approved", "conflict", "draft", "changes_requested") and current_sha != found.base_sha256
+    return render_template(
+        "newsroom/change.html",
+        change=found,
+        diff=file_diff(found.base_text, found.proposed_text),
+        moved=moved,
+        their_diff=file_diff(found.base_text, current_text) if moved and current_text is not None else [],
+        thread=workflow.thread(db(), found),
+        problems=workflow.validate(current_tree(), found.target, found.proposed_text),
+        is_author=found.author_id == current_user.id,
+        editable=found.state in workflow.EDITABLE and found.author_id == current_user.id,
+    )
+
+
+@bp.get("/demandes/<int:number>/apercu")
+@requires("newsroom.enter")
+def preview(number: int):
+    """The page citizens would see once published, from the proposed file."""
+    found = _change(number)
+    from .public import render_promise_page, render_source_page
+
+    if found.target_kind == "promise":
+        promise, _ = parse_promise(Path(current_app.config["CONTENT_DIR"]) / "promises" / f"{found.target_id}.md", found.proposed_text)
+        if promise is None:
+            abort(404)
+        return render_promise_page(current_tree(), promise, preview_of=found)
+    source, _ = parse_source(Path(current_app.config["CONTENT_DIR"]) / "sources" / f"{found.target_id}.md", found.proposed_text)
+    if source is None:
+        abort(404)
+    return render_source_page(current_tree(), source, preview_of=found)
+
+
+@bp.route("/demandes/<int:number>/modifier", methods=["GET", "POST"])
+@requires("change.propose")
+def amend(number: int):
+    found = _change(number)
+    if found.author_id != current_user.id or found.state not in workflow.EDITABLE:
+        raise workflow.InvalidTransition("seul l'auteur modifie sa demande, en brouillon ou quand des corrections sont demandées")
+    if found.kind == "status":
+        return _status_form(_base_promise(found), found)
+    if found.kind == "edit":
+        return _promise_form(_base_promise(found), found)
+    if found.kind == "create":
+        return _promise_form(None, found, creating=True)
+    if found.kind == "source":
+        return _source_form(found)
+    return redirect(url_for("newsroom.edit_file", number=number))
+
+
+@bp.route("/demandes/<int:number>/fichier", methods=["GET", "POST"])
+@requires("change.propose")
+def edit_file(number: int):
+    """The proposed file itself (YAML front matter and Markdown), for what the forms do not cover."""
+    found = _change(number)
+    if found.author_id != current_user.id or found.state not in workflow.EDITABLE:
+        raise workflow.InvalidTransition("seul l'auteur modifie sa demande, en brouillon ou quand des corrections sont demandées")
+    if request.method == "GET":
+        return render_template("newsroom/file_form.html", change=found, form={"text": found.proposed_text})
+    try:
+        return _save(found.kind, found.target, request.form.get("text", ""), found.summary, found)
+    except workflow.WorkflowError as error:
+        return _form_failed("newsroom/file_form.html", error, change=found)
+
+
+ACTIONS = ("submit", "withdraw", "request_changes", "reject", "approve", "publish", "rebase")
+
+
+@bp.post("/demandes/<int:number>/<action>")
+@requires("newsroom.enter")
+def act(number: int, action: str):
+    """One step of the state machine; the workflow checks who may take it, from which state."""
+    if action not in ACTIONS:
+        abort(404)
+    found = _change(number)
+    comment = request.form.get("comment", "")
+    tree = current_tree()
+    if action == "submit":
+        workflow.submit(db(), tree, found, current_user, comment)
+        flash("Demande envoyée en relecture.", "success")
+    elif action == "withdraw":
+        workflow.withdraw(db(), found, current_user, comment)
+        flash("Demande retirée.", "info")
+    elif action == "request_changes":
+        workflow.request_changes(db(), found, current_user, comment)
+        flash("Corrections demandées à l'auteur.", "success")
+    elif action == "reject":
+        workflow.reject(db(), found, current_user, comment)
+        flash("Demande refusée.", "info")
+    elif action in ("approve", "publish"):
+        operation = workflow.approve if action == "approve" else workflow.publish
+        extra = {"comment": comment} if action == "approve" else {}
+        try:
+            outcome = operation(db(), tree, found, current_user, publisher(), **extra)
+        except workflow.PublishFailed as error:
+            flash(f"Publication impossible : {error}", "error")
+            return redirect(url_for("newsroom.change", number=number))
+        if outcome == "published":
+            flash("Approuvée et publiée : la page publique, les flux et la recherche la montrent déjà.", "success")
+        else:
+            flash("Conflit : la fiche a été modifiée depuis que la demande a été faite. Rien n'a été écrasé ; l'auteur doit la mettre à jour.", "error")
+    elif action == "rebase":
+        clashes = workflow.rebase(db(), tree, found, current_user)
+        message = "Demande remise sur la version actuelle, en brouillon : vérifiez-la puis renvoyez-la."
+        if clashes:
+            message += " Champs modifiés des deux côtés (votre version gardée) : " + ", ".join(clashes) + "."
+        flash(message, "info")
+    return redirect(url_for("newsroom.change", number=number))
+
+
+# -- versions and reverts ---------------------------------------------------------------------
+
+
+@bp.get("/promesses/<promise_id>/versions")
+@requires("change.revert")
+def versions(promise_id: str):
+    tree, promise = _published_promise(promise_id)
+    current_text, current_sha = current_file(promise.path)
+    rows = [
+        {"sha": sha, "at": at, "current": sha == current_sha, "diff": file_diff(current_text, text)}
+        for sha, text, at in workflow.versions(db(), f"promise:{promise_id}")
+    ]
+    return render_template("newsroom/versions.html", promise=promise, rows=rows)
+
+
+@bp.post("/promesses/<promise_id>/versions/<sha>/retour")
+@requires("change.revert")
+def revert(promise_id: str, sha: str):
+    tree, promise = _published_promise(promise_id)
+    found = workflow.propose_revert(db(), tree, current_user, f"promise:{promise_id}", sha)
+    workflow.submit(db(), tree, found, current_user)
+    flash("Retour à cette version proposé : un autre éditeur doit l'approuver.", "success")
+    return redirect(url_for("newsroom.change", number=found.id))
+

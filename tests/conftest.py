@@ -97,3 +97,65 @@ def client(app):
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+PASSWORDS = {
+    "journalist": "mot-de-passe-journaliste",
+    "editor": "mot-de-passe-editeur",
+    "admin": "mot-de-passe-admin",
+}
+EMAILS = {
+    "journalist": "julie@redaction.fr",
+    "editor": "etienne@redaction.fr",
+    "admin": "alice@redaction.fr",
+}
+
+
+def csrf_token(client, url: str = "/redaction/connexion") -> str:
+    """The CSRF token of the client's session, as a form on `url` carries it."""
+    import re
+
+    html = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+class Newsroom:
+    """The app with one account per role (and a second editor), and logged-in clients."""
+
+    def __init__(self, app):
+        from kb.accounts import add_user
+
+        self.app = app
+        with app.extensions["kb.db"]() as session:
+            for role, email in EMAILS.items():
+                add_user(session, email, PASSWORDS[role], role, f"{role.capitalize()} Test")
+            add_user(session, "paul@redaction.fr", PASSWORDS["editor"], "editor", "Paul Second")
+
+    def session(self):
+        return self.app.extensions["kb.db"]()
+
+    def user(self, email: str):
+        from kb.accounts import find_user
+
+        with self.session() as session:
+            return find_user(session, email)
+
+    def client(self, role_or_email: str):
+        """A test client logged in as the account of that role (or e-mail)."""
+        email = EMAILS.get(role_or_email, role_or_email)
+        role = next((role for role, known in EMAILS.items() if known == email), "editor")
+        client = self.app.test_client()
+        token = csrf_token(client)
+        response = client.post("/redaction/connexion", data={"csrf_token": token, "email": email, "password": PASSWORDS[role]})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        client.token = csrf_token(client, "/redaction/")
+        return client
+
+    @staticmethod
+    def post(client, url: str, **data):
+        return client.post(url, data={"csrf_token": client.token, **data})
+
+
+@pytest.fixture
+def newsroom(app) -> Newsroom:
+    return Newsroom(app)

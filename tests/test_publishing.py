@@ -1,0 +1,137 @@
+"""Publishing under crashes and races: the old file or the new one, never half, never lost."""
+
+import multiprocessing
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kb import audit, workflow
+from kb.accounts import find_user
+from kb.content import read_tree
+from kb.db import open_database
+from kb.publishing import StaleBase, git_commit, sha256_text, write_over
+from kb.workflow import ChangeRequest, Publisher
+
+from .conftest import EMAILS
+
+PROMISE_ID = "balayeuses-communes"
+TARGET = f"promise:{PROMISE_ID}"
+
+
+def _text(path: Path, title: str) -> str:
+    return path.read_text(encoding="utf-8").replace("title: Acheter deux balayeuses en commun", f"title: {title}")
+
+
+def _submitted(session, content_dir: Path, author_email: str, title: str) -> int:
+    tree = read_tree(content_dir)
+    author = find_user(session, author_email)
+    path = content_dir / "promises" / f"{PROMISE_ID}.md"
+    change = workflow.propose(session, tree, author, "edit", TARGET, _text(path, title), title)
+    workflow.submit(session, tree, change, author)
+    return change.id
+
+
+def test_write_over_refuses_a_stale_base(tmp_path):
+    path = tmp_path / "a.md"
+    path.write_text("ancien\n")
+    with pytest.raises(StaleBase):
+        write_over(path, sha256_text("autre chose\n"), "nouveau\n")
+    assert path.read_text() == "ancien\n"
+
+
+def _approve_then_die_before_rename(database_url: str, content_dir: str, lock: str, change_id: int) -> None:
+    """In a child process: approve, and be killed between the temporary file and the rename."""
+    import kb.files
+
+    def killed(*_args):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    kb.files.os.replace = killed
+    with open_database(database_url)() as session:
+        change = session.get(ChangeRequest, change_id)
+        editor = find_user(session, EMAILS["editor"])
+        workflow.approve(session, read_tree(Path(content_dir)), change, editor, Publisher(Path(content_dir), Path(lock), git=False))
+
+
+def test_a_publish_killed_before_the_rename_leaves_the_old_file_intact(newsroom, content_dir, tmp_path):
+    url = f"sqlite:///{tmp_path / 'instance' / 'kb.sqlite3'}"
+    path = content_dir / "promises" / f"{PROMISE_ID}.md"
+    original = path.read_bytes()
+    with newsroom.session() as session:
+        change_id = _submitted(session, content_dir, EMAILS["journalist"], "Titre après le crash")
+    child = multiprocessing.get_context("fork").Process(
+        target=_approve_then_die_before_rename, args=(url, str(content_dir), str(tmp_path / "publish.lock"), change_id)
+    )
+    child.start()
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+    assert path.read_bytes() == original
+    assert read_tree(content_dir).promises[PROMISE_ID].title == "Acheter deux balayeuses en commun"
+    # The request stays approved and its publication can be finished; the lock died with the process.
+    with newsroom.session() as session:
+        change = session.get(ChangeRequest, change_id)
+        assert change.state == "approved"
+        editor = find_user(session, EMAILS["editor"])
+        publisher = Publisher(content_dir, tmp_path / "publish.lock", git=False)
+        assert workflow.publish(session, read_tree(content_dir), change, editor, publisher) == "published"
+    assert read_tree(content_dir).promises[PROMISE_ID].title == "Titre après le crash"
+
+
+def _approve(args) -> str:
+    database_url, content_dir, lock, change_id, editor_email, start = args
+    start.wait(30)
+    with open_database(database_url)() as session:
+        change = session.get(ChangeRequest, change_id)
+        editor = find_user(session, editor_email)
+        return workflow.approve(session, read_tree(Path(content_dir)), change, editor, Publisher(Path(content_dir), Path(lock), git=False))
+
+
+def test_two_editors_publishing_the_same_promise_at_once_one_gets_a_conflict(newsroom, content_dir, tmp_path):
+    url = f"sqlite:///{tmp_path / 'instance' / 'kb.sqlite3'}"
+    with newsroom.session() as session:
+        first = _submitted(session, content_dir, EMAILS["journalist"], "Version de Julie")
+        second = _submitted(session, content_dir, EMAILS["admin"], "Version d'Alice")
+    context = multiprocessing.get_context("fork")
+    start = context.Manager().Event()
+    lock = str(tmp_path / "publish.lock")
+    jobs = [(url, str(content_dir), lock, first, EMAILS["editor"], start), (url, str(content_dir), lock, second, "paul@redaction.fr", start)]
+    with context.Pool(2) as pool:
+        pending = pool.map_async(_approve, jobs)
+        start.set()
+        outcomes = pending.get(60)
+    assert sorted(outcomes) == ["conflict", "published"]
+    winner = (first, second)[outcomes.index("published")]
+    with newsroom.session() as session:
+        published = session.get(ChangeRequest, winner)
+        assert (content_dir / "promises" / f"{PROMISE_ID}.md").read_text(encoding="utf-8") == published.proposed_text
+        assert len(audit.publications(session, TARGET)) == 1
+        loser = session.get(ChangeRequest, second if winner == first else first)
+        assert loser.state == "conflict"  # not lost: its author rebases it
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_a_publication_is_committed_with_the_journalist_as_author(newsroom, content_dir, tmp_path):
+    def git(*args):
+        return subprocess.run(["git", "-C", str(content_dir), *args], check=True, capture_output=True, text=True).stdout
+
+    git("init", "-q")
+    git("-c", "user.name=Init", "-c", "user.email=init@example.org", "add", ".")
+    git("-c", "user.name=Init", "-c", "user.email=init@example.org", "commit", "-q", "-m", "départ")
+    with newsroom.session() as session:
+        change_id = _submitted(session, content_dir, EMAILS["journalist"], "Titre versionné")
+        change = session.get(ChangeRequest, change_id)
+        editor = find_user(session, EMAILS["editor"])
+        workflow.approve(session, read_tree(content_dir), change, editor, Publisher(content_dir, tmp_path / "lock"))
+    author, message = git("log", "-1", "--format=%an <%ae>%n%B").split("\n", 1)
+    assert author == f"Journalist Test <{EMAILS['journalist']}>"
+    assert "Editor Test" in message and f"n° {change_id}" in message
+    assert git("status", "--porcelain") == ""
+
+
+def test_git_commit_is_skipped_outside_a_repository(content_dir):
+    path = content_dir / "promises" / f"{PROMISE_ID}.md"
+    assert git_commit(content_dir, path, "message", "A", "a@b.fr") is False

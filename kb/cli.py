@@ -255,14 +255,15 @@ def user() -> None:
 @user.command("add")
 @click.argument("email")
 @click.option("--role", type=click.Choice(["journalist", "editor", "admin"]), required=True, help="Rôle du compte.")
+@click.option("--name", help="Nom affiché (publiquement : « approuvé par … ») ; par défaut, le début de l'adresse.")
 @click.password_option("--password", help="Mot de passe (demandé sans écho s'il n'est pas donné).", prompt="Mot de passe")
-def user_add(email: str, role: str, password: str) -> None:
+def user_add(email: str, role: str, name: str | None, password: str) -> None:
     """Crée un compte ; le mot de passe est demandé deux fois, sans écho."""
     from .accounts import AccountError, add_user
 
     with _sessions()() as session:
         try:
-            created = add_user(session, email, password, role)
+            created = add_user(session, email, password, role, name)
         except AccountError as error:
             raise click.ClickException(str(error)) from None
     click.echo(f"compte créé : {created.email} ({created.role})")
@@ -276,7 +277,7 @@ def user_list() -> None:
     with _sessions()() as session:
         users = list_users(session)
     for account in users:
-        click.echo(f"{account.email}\t{account.role}\t{'actif' if account.active else 'désactivé'}")
+        click.echo(f"{account.email}\t{account.name}\t{account.role}\t{'actif' if account.active else 'désactivé'}")
     if not users:
         click.echo("aucun compte (kb user add EMAIL --role …)")
 
@@ -308,3 +309,80 @@ def user_disable(email: str) -> None:
         except AccountError as error:
             raise click.ClickException(str(error)) from None
     click.echo(f"{changed.email} : désactivé")
+
+
+DEMO_ACCOUNTS = (
+    ("journaliste@demo.kb", "journalist", "Julie Journaliste"),
+    ("editeur@demo.kb", "editor", "Étienne Éditeur"),
+    ("editrice@demo.kb", "editor", "Emma Éditrice"),
+    ("admin@demo.kb", "admin", "Alex Admin"),
+)
+
+
+@user.command("demo")
+def user_demo() -> None:
+    """Crée des comptes de démonstration (un par rôle, deux éditeurs) et affiche leurs mots de passe.
+
+    Seulement sur demande : aucun compte n'existe sinon. Les mots de passe sont tirés au
+    hasard à chaque fois ; ne l'utilisez pas sur un site en production.
+    """
+    import secrets
+
+    from .accounts import add_user, find_user
+
+    with _sessions()() as session:
+        for email, role, name in DEMO_ACCOUNTS:
+            if find_user(session, email) is not None:
+                click.echo(f"{email}\t(existe déjà, inchangé)")
+                continue
+            password = secrets.token_urlsafe(12)
+            add_user(session, email, password, role, name)
+            click.echo(f"{email}\t{password}\t{role}")
+    click.echo("Connexion : http://127.0.0.1:5000/redaction/connexion")
+
+
+@main.group()
+def source() -> None:
+    """Gère les documents sources."""
+
+
+@source.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--id", "source_id", help="Identifiant (par défaut, tiré du titre).")
+@click.option("--title", required=True, help="Titre du document.")
+@click.option("--publisher", required=True, help="Qui publie le document.")
+@click.option("--kind", type=click.Choice(["deliberation", "press-release", "article", "report", "slides", "other"]), required=True)
+@click.option("--date", "when", required=True, help="Date du document (AAAA-MM-JJ).")
+@click.option("--reference", help="Référence officielle.")
+@click.option("--url", help="Adresse en ligne.")
+@click.option("--content", "content_dir", type=click.Path(file_okay=False, path_type=Path), help="Dossier du contenu.")
+def source_add(file: Path, source_id, title, publisher, kind, when, reference, url, content_dir) -> None:
+    """Ajoute un document source (PDF, texte ou Markdown) au contenu, texte extrait et sha256 du fichier noté.
+
+    Écrit directement content/sources/<id>.md (comme une modification à la main ou par git) ;
+    dans la rédaction, passez par « Nouvelle source » pour qu'un éditeur relise.
+    """
+    from .check import check_source_text
+    from .content import read_tree
+    from .files import atomic_write
+    from .proposals import FormError, slugify
+    from .proposals import source as source_file
+    from .source_import import UploadError, extract_text
+
+    root = (content_dir or default_content_dir()).resolve()
+    try:
+        text, digest = extract_text(file.name, file.read_bytes())
+        source_id = source_id or slugify(title)
+        fields = {"title": title, "publisher": publisher, "kind": kind, "date": when, "reference": reference, "url": url}
+        document = source_file(source_id, fields, text, digest)
+    except (UploadError, FormError) as error:
+        raise click.ClickException(str(error)) from None
+    path = root / "sources" / f"{source_id}.md"
+    if path.exists():
+        raise click.ClickException(f"{path} existe déjà : choisissez un autre --id")
+    errors = [problem for problem in check_source_text(read_tree(root), source_id, document) if problem.severity == "error"]
+    if errors:
+        raise click.ClickException("source non écrite : " + "; ".join(str(problem) for problem in errors))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, document)
+    click.echo(f"{path} : {len(text):,} caractères, sha256 {digest[:12]}…".replace(",", " "))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from . import frontmatter
 from .content import PROMISE_KEYS, SOURCE_KEYS
@@ -62,20 +62,21 @@ def word_diff(old: str, new: str) -> list[tuple[str, str]]:
     return segments
 
 
-def _as_text(value: Any) -> str:
-    """A front matter value as a reviewer reads it."""
+def _as_text(value: Any, label: Callable[[str], str] = str) -> str:
+    """A front matter value as a reviewer reads it (statuses by their label)."""
     if value is None:
         return ""
     if isinstance(value, list):
-        return "\n".join(_as_text(item) for item in value)
+        return "\n".join(_as_text(item, label) for item in value)
     if isinstance(value, dict):
         if "status" in value and "date" in value:  # a history entry
-            lines = [f"{value.get('date')} · {value.get('status')}" + (f" — {value['note']}" if value.get("note") else "")]
+            status = label(value["status"]) if isinstance(value.get("status"), str) else value.get("status")
+            lines = [f"{value.get('date')} · {status}" + (f" — {value['note']}" if value.get("note") else "")]
             for proof in value.get("evidence") or []:
                 if isinstance(proof, dict):
                     lines.append(f"    « {proof.get('quote')} » ({proof.get('source')})")
             return "\n".join(lines)
-        return ", ".join(f"{key}: {_as_text(item)}" for key, item in value.items())
+        return ", ".join(f"{key}: {_as_text(item, label)}" for key, item in value.items())
     return str(value)
 
 
@@ -89,7 +90,7 @@ def _parts(text: str | None) -> tuple[dict, str]:
     return (document.data if isinstance(document.data, dict) else {}), document.body.strip("\n")
 
 
-def file_diff(old_text: str | None, new_text: str) -> list[FieldChange]:
+def file_diff(old_text: str | None, new_text: str, status_label: Callable[[str], str] = str) -> list[FieldChange]:
     """The fields that differ between two versions of a content file (old None: a new file)."""
     old, old_body = _parts(old_text)
     new, new_body = _parts(new_text)
@@ -100,7 +101,11 @@ def file_diff(old_text: str | None, new_text: str) -> list[FieldChange]:
         if old.get(key) == new.get(key):
             continue
         kind = "added" if key not in old else "removed" if key not in new else "changed"
-        changes.append(FieldChange(key, FIELD_LABELS.get(key, key), kind, word_diff(_as_text(old.get(key)), _as_text(new.get(key)))))
+        label = status_label if key in ("status", "history") else str
+        before, after = _as_text(old.get(key), label), _as_text(new.get(key), label)
+        if key == "status" and isinstance(old.get(key), str) and isinstance(new.get(key), str):
+            before, after = status_label(old[key]), status_label(new[key])
+        changes.append(FieldChange(key, FIELD_LABELS.get(key, key), kind, word_diff(before, after)))
     if old_body != new_body:
         kind = "added" if not old_body else "removed" if not new_body else "changed"
         changes.append(FieldChange("body", FIELD_LABELS["body"], kind, word_diff(old_body, new_body)))

@@ -66,6 +66,7 @@ def merge_files(base: str | None, mine: str, theirs: str | None) -> tuple[str, l
     history = merged.get("history")
     if isinstance(history, list) and history and isinstance(history[-1], dict) and "status" in history[-1]:
         merged["status"] = history[-1]["status"]  # a rule of the format: the status is the latest entry's
+        clashes = [name for name in clashes if name != "status"]  # settled by the history
     if my_body == base_body:
         body = their_body
     elif their_body in (base_body, my_body):

@@ -56,8 +56,10 @@ def slugify(title: str) -> str:
     return "-".join(re.findall(r"[a-z0-9]+", text))[:80].strip("-")
 
 
-def status_update(promise: Promise, entry_date: str, status: str, note: str, evidence: list[tuple[str, str]]) -> str:
-    """The promise's file with a new history entry, its status now that entry's."""
+def status_update(
+    promise: Promise, entry_date: str, status: str, note: str, evidence: list[tuple[str, str]], body: str | None = None
+) -> str:
+    """The promise's file with a new history entry, its status now that entry's (and its analysis revised)."""
     errors: dict[str, str] = {}
     when = _date(entry_date, "date", errors, required=True)
     if not (status or "").strip():
@@ -82,6 +84,8 @@ def status_update(promise: Promise, entry_date: str, status: str, note: str, evi
         position -= 1
     updated.history.insert(position, entry)
     updated.status = updated.history[-1].status
+    if body is not None:
+        updated.body = body.replace("\r\n", "\n").strip("\n")
     return promise_to_text(updated)
 
 

@@ -319,7 +319,8 @@ def rebase(session: Session, tree: ContentTree, change: ChangeRequest, user: Use
 
 
 def request_changes(session: Session, change: ChangeRequest, editor: User, comment: str) -> None:
-    _move(session, change, "request_changes", editor, comment)
+    # The version reviewed is kept with the comment: the next review shows what changed since.
+    _move(session, change, "request_changes", editor, comment, data={"proposed_text": change.proposed_text})
     session.commit()
 
 

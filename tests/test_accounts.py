@@ -67,10 +67,10 @@ def test_kb_user_asks_the_password_twice_without_echo_and_manages_accounts(runne
     added = runner.invoke(main, ["user", "add", "ed@mediacites.fr", "--role", "editor"], input=f"{PASSWORD}\n{PASSWORD}\n", env=env)
     assert added.exit_code == 0, added.output
     assert PASSWORD not in added.output and "compte créé : ed@mediacites.fr (editor)" in added.output
-    assert "ed@mediacites.fr\teditor\tactif" in runner.invoke(main, ["user", "list"], env=env).output
+    assert "ed@mediacites.fr\ted\teditor\tactif" in runner.invoke(main, ["user", "list"], env=env).output
     assert runner.invoke(main, ["user", "set-role", "ed@mediacites.fr", "admin"], env=env).exit_code == 0
     assert runner.invoke(main, ["user", "disable", "ed@mediacites.fr"], env=env).exit_code == 0
-    assert "ed@mediacites.fr\tadmin\tdésactivé" in runner.invoke(main, ["user", "list"], env=env).output
+    assert "ed@mediacites.fr\ted\tadmin\tdésactivé" in runner.invoke(main, ["user", "list"], env=env).output
 
 
 def test_kb_user_errors_are_messages_not_tracebacks(runner, tmp_path):
@@ -83,3 +83,21 @@ def test_kb_user_errors_are_messages_not_tracebacks(runner, tmp_path):
 def test_there_is_no_default_account(tmp_path):
     with open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")() as session:
         assert list_users(session) == []
+
+
+def test_kb_user_demo_creates_one_account_per_role_only_when_asked(runner, tmp_path):
+    env = {"KB_INSTANCE_DIR": str(tmp_path), "DATABASE_URL": ""}
+    result = runner.invoke(main, ["user", "demo"], env=env)
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in result.output.splitlines() if line.count("\t") == 2]
+    assert {row[2] for row in rows} == {"journalist", "editor", "admin"}
+    with open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")() as session:
+        email, password, role = rows[0]
+        assert authenticate(session, email, password).role == role
+    again = runner.invoke(main, ["user", "demo"], env=env)
+    assert "existe déjà, inchangé" in again.output
+
+
+def test_the_display_name_defaults_to_the_start_of_the_address(session):
+    assert add_user(session, "julie.martin@redaction.fr", PASSWORD, "journalist").name == "julie.martin"
+    assert add_user(session, "b@redaction.fr", PASSWORD, "editor", "  Bruno   Éditeur ").name == "Bruno Éditeur"

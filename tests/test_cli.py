@@ -53,3 +53,40 @@ def test_help_documents_every_command(runner):
         assert name in overview
         assert command.help, name
         assert runner.invoke(main, [name, "--help"]).exit_code == 0
+
+
+def test_kb_source_add_extracts_a_pdf_and_records_its_sha256(runner, content_dir):
+    import hashlib
+
+    from kb.cli import main
+    from kb.content import read_tree
+
+    from .pdfs import pdf_with_text
+
+    pdf = content_dir.parent / "deliberation.pdf"
+    pdf.write_bytes(pdf_with_text("Le conseil approuve le schema de mutualisation."))
+    result = runner.invoke(
+        main,
+        ["source", "add", str(pdf), "--title", "Délibération du 3 février", "--publisher", "Ville de Lille",
+         "--kind", "deliberation", "--date", "2026-02-03", "--content", str(content_dir)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    source = read_tree(content_dir).sources["deliberation-du-3-fevrier"]
+    assert "approuve le schema de mutualisation" in source.text
+    assert source.sha256 == hashlib.sha256(pdf.read_bytes()).hexdigest()
+
+
+def test_kb_source_add_refuses_an_empty_pdf_and_writes_nothing(runner, content_dir):
+    from kb.cli import main
+
+    from .pdfs import blank_pdf
+
+    pdf = content_dir.parent / "scan.pdf"
+    pdf.write_bytes(blank_pdf())
+    result = runner.invoke(
+        main,
+        ["source", "add", str(pdf), "--id", "scan", "--title", "Scan", "--publisher", "X", "--kind", "other",
+         "--date", "2026-02-03", "--content", str(content_dir)],
+    )  # fmt: skip
+    assert result.exit_code == 1 and "ne contient pas de texte" in result.output
+    assert not (content_dir / "sources" / "scan.md").exists()

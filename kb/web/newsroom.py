@@ -195,7 +195,8 @@ def _status_form(promise, change):
         promise, base = _fresh(promise)
     try:
         text = proposals.status_update(
-            promise, request.form.get("date", ""), request.form.get("status", ""), request.form.get("note", ""), _evidence_rows()
+            promise, request.form.get("date", ""), request.form.get("status", ""), request.form.get("note", ""), _evidence_rows(),
+            request.form.get("body"),
         )
         label = current_tree().statuses.get(request.form.get("status", ""))
         summary = f"{promise.title} : {label.label if label else request.form.get('status')}"
@@ -220,12 +221,13 @@ def _status_prefill(change) -> dict:
     if change is None:
         return {"date": date.today().isoformat()}
     proposed, _ = parse_promise(Path(change.target_id + ".md"), change.proposed_text)
+    body = proposed.body if proposed else ""
     base = _base_promise(change)
     added = [entry for entry in proposed.history if base is None or entry not in base.history] if proposed else []
     if not added:
-        return {}
+        return {"body": body}
     entry = added[-1]
-    form = {"date": entry.date.isoformat(), "status": entry.status, "note": entry.note or ""}
+    form = {"date": entry.date.isoformat(), "status": entry.status, "note": entry.note or "", "body": body}
     form["evidence"] = [(proof.source, proof.quote) for proof in entry.evidence]
     return form
 
@@ -359,14 +361,31 @@ def change(number: int):
     return render_template(
         "newsroom/change.html",
         change=found,
-        diff=file_diff(found.base_text, found.proposed_text),
+        diff=file_diff(found.base_text, found.proposed_text, _label()),
+        since_review=_since_last_review(found),
         moved=moved,
-        their_diff=file_diff(found.base_text, current_text) if moved and current_text is not None else [],
+        their_diff=file_diff(found.base_text, current_text, _label()) if moved and current_text is not None else [],
         thread=workflow.thread(db(), found),
         problems=workflow.validate(current_tree(), found.target, found.proposed_text),
         is_author=found.author_id == current_user.id,
         editable=found.state in workflow.EDITABLE and found.author_id == current_user.id,
     )
+
+
+def _label():
+    statuses = current_tree().statuses
+    return lambda key: statuses[key].label if key in statuses else key
+
+
+def _since_last_review(change: workflow.ChangeRequest):
+    """What the author changed since an editor last asked for changes (None if nobody did)."""
+    if change.state != "submitted":
+        return None
+    asked = [row for row in workflow.thread(db(), change) if row.action == "change.request_changes"]
+    reviewed = asked[-1].data.get("proposed_text") if asked else None
+    if reviewed is None or reviewed == change.proposed_text:
+        return None
+    return file_diff(reviewed, change.proposed_text, _label())
 
 
 @bp.get("/demandes/<int:number>/apercu")
@@ -473,7 +492,7 @@ def versions(promise_id: str):
     tree, promise = _published_promise(promise_id)
     current_text, current_sha = current_file(promise.path)
     rows = [
-        {"sha": sha, "at": at, "current": sha == current_sha, "diff": file_diff(current_text, text)}
+        {"sha": sha, "at": at, "current": sha == current_sha, "diff": file_diff(current_text, text, _label())}
         for sha, text, at in workflow.versions(db(), f"promise:{promise_id}")
     ]
     return render_template("newsroom/versions.html", promise=promise, rows=rows)

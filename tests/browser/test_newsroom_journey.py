@@ -6,6 +6,7 @@ and the public page, its change record and the search show the new status at onc
 """
 
 import re
+from datetime import date
 import shutil
 import threading
 from pathlib import Path
@@ -86,7 +87,7 @@ def test_a_status_goes_from_journalist_to_editor_to_the_public_page(newsroom_ser
     expect(page).to_have_url(f"{site}/redaction/promesses/{PROMISE_ID}/statut")
     expect(page.get_by_role("heading", level=1)).to_have_text("Nouveau statut")
 
-    page.locator("#date").fill("2026-11-02")
+    page.locator("#date").fill(date.today().isoformat())
     page.locator("#status").select_option("done")
     page.locator("#note").fill(NOTE)
     page.locator("#source-0").select_option(SOURCE_ID)
@@ -112,7 +113,7 @@ def test_a_status_goes_from_journalist_to_editor_to_the_public_page(newsroom_ser
     page.get_by_role("link", name=f"{PROMISE_TITLE} : réalisée").click()
     expect(page).to_have_url(site + request_path)
     expect_state(page, "en relecture")
-    expect(page.locator(".diff ins", has_text="done").first).to_be_visible()
+    expect(page.locator(".diff ins", has_text="réalisée").first).to_be_visible()  # the status, by its French label
     expect(page.locator(".diff ins", has_text="entérine la fusion intégrale").first).to_be_visible()
     screenshot(page, "6-relecture-diff")
 

@@ -1,0 +1,42 @@
+"""The reviewer's diff: field by field, word by word, statuses by their label."""
+
+from kb.diff import file_diff, word_diff
+
+from .conftest import PROMISE
+
+
+def test_word_diff_marks_only_the_words_that_changed():
+    assert word_diff("la paie est unifiée", "la paie sera unifiée") == [
+        ("equal", "la paie "), ("delete", "est"), ("insert", "sera"), ("equal", " unifiée"),
+    ]  # fmt: skip
+
+
+def test_unchanged_fields_are_not_listed():
+    changed = PROMISE.replace("theme: Propreté", "theme: Voirie")
+    assert [change.name for change in file_diff(PROMISE, changed)] == ["theme"]
+
+
+def test_a_status_change_reads_as_labels():
+    changed = PROMISE.replace("status: done\nhistory", "status: partial\nhistory")
+    labels = {"done": "réalisée", "partial": "en partie réalisée"}
+    [change] = [change for change in file_diff(PROMISE, changed, labels.get) if change.name == "status"]
+    assert change.segments == [("insert", "en partie "), ("equal", "réalisée")]
+
+
+def test_a_new_file_is_all_added():
+    changes = file_diff(None, PROMISE)
+    assert {change.change for change in changes} == {"added"}
+    assert any(change.name == "body" for change in changes)
+
+
+def test_the_analysis_is_diffed_word_by_word():
+    changed = PROMISE.replace("ont **acheté** deux", "ont **loué** deux")
+    [change] = file_diff(PROMISE, changed)
+    assert change.name == "body" and ("insert", "**loué**") in change.segments
+
+
+def test_a_long_text_falls_back_to_lines():
+    old = "\n".join(f"ligne {n} du document" for n in range(10_000))
+    new = old.replace("ligne 5000 du", "ligne 5000 modifiée du")
+    segments = word_diff(old, new)
+    assert ("insert", "ligne 5000 modifiée du document\n") in segments

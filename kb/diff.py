@@ -80,6 +80,20 @@ def _as_text(value: Any, label: Callable[[str], str] = str) -> str:
     return str(value)
 
 
+def _entries_diff(old: list, new: list, label: Callable[[str], str]) -> list[tuple[str, str]]:
+    """History entries: those unchanged folded into one line, the others diffed word by word."""
+    a = [_as_text(entry, label) + "\n" for entry in old]
+    b = [_as_text(entry, label) + "\n" for entry in new]
+    segments: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            count = i2 - i1
+            segments.append(("equal", f"[{count} entrée{'s' if count > 1 else ''} inchangée{'s' if count > 1 else ''}]\n"))
+        else:
+            segments += word_diff("".join(a[i1:i2]), "".join(b[j1:j2]))
+    return segments
+
+
 def _parts(text: str | None) -> tuple[dict, str]:
     if text is None:
         return {}, ""
@@ -102,6 +116,9 @@ def file_diff(old_text: str | None, new_text: str, status_label: Callable[[str],
             continue
         kind = "added" if key not in old else "removed" if key not in new else "changed"
         label = status_label if key in ("status", "history") else str
+        if key == "history" and isinstance(old.get(key), list) and isinstance(new.get(key), list):
+            changes.append(FieldChange(key, FIELD_LABELS[key], "changed", _entries_diff(old[key], new[key], label)))
+            continue
         before, after = _as_text(old.get(key), label), _as_text(new.get(key), label)
         if key == "status" and isinstance(old.get(key), str) and isinstance(new.get(key), str):
             before, after = status_label(old[key]), status_label(new[key])

@@ -40,3 +40,10 @@ def test_a_long_text_falls_back_to_lines():
     new = old.replace("ligne 5000 du", "ligne 5000 modifiée du")
     segments = word_diff(old, new)
     assert ("insert", "ligne 5000 modifiée du document\n") in segments
+
+
+def test_unchanged_history_entries_are_folded_into_one_line():
+    entry = "  - date: 2023-05-01\n    status: partial\n    note: Nouvelle étape.\n"
+    changed = PROMISE.replace("reply: La Ville", entry + "reply: La Ville").replace("status: done\nhistory", "status: partial\nhistory")
+    [history] = [change for change in file_diff(PROMISE, changed) if change.name == "history"]
+    assert history.segments == [("equal", "[2 entrées inchangées]\n"), ("insert", "2023-05-01 · partial — Nouvelle étape.\n")]

@@ -406,12 +406,17 @@ def preview(number: int):
     return render_source_page(current_tree(), source, preview_of=found)
 
 
-@bp.route("/demandes/<int:number>/modifier", methods=["GET", "POST"])
-@requires("change.propose")
-def amend(number: int):
+def _editable(number: int) -> workflow.ChangeRequest:
     found = _change(number)
     if found.author_id != current_user.id or found.state not in workflow.EDITABLE:
         raise workflow.InvalidTransition("seul l'auteur modifie sa demande, en brouillon ou quand des corrections sont demandées")
+    return found
+
+
+@bp.route("/demandes/<int:number>/modifier", methods=["GET", "POST"])
+@requires("change.propose")
+def amend(number: int):
+    found = _editable(number)
     if found.kind == "status":
         return _status_form(_base_promise(found), found)
     if found.kind == "edit":
@@ -427,9 +432,7 @@ def amend(number: int):
 @requires("change.propose")
 def edit_file(number: int):
     """The proposed file itself (YAML front matter and Markdown), for what the forms do not cover."""
-    found = _change(number)
-    if found.author_id != current_user.id or found.state not in workflow.EDITABLE:
-        raise workflow.InvalidTransition("seul l'auteur modifie sa demande, en brouillon ou quand des corrections sont demandées")
+    found = _editable(number)
     if request.method == "GET":
         return render_template("newsroom/file_form.html", change=found, form={"text": found.proposed_text})
     try:

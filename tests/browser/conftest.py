@@ -3,6 +3,7 @@
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,19 +26,27 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """The site, served for real on a free port of 127.0.0.1."""
-    root = tmp_path_factory.mktemp("live")
-    content = Path(shutil.copytree(DEMO_CONTENT, root / "content"))
-    app = create_app({"CONTENT_DIR": str(content), "INSTANCE_DIR": str(root / "instance")})
+@contextmanager
+def serving(app):
+    """`app` served for real on a free port of 127.0.0.1; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The site on a copy of the demo content."""
+    root = tmp_path_factory.mktemp("live")
+    content = Path(shutil.copytree(DEMO_CONTENT, root / "content"))
+    with serving(create_app({"CONTENT_DIR": str(content), "INSTANCE_DIR": str(root / "instance")})) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,17 +8,16 @@ and the public page, its change record and the search show the new status at onc
 import re
 from datetime import date
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
 from kb.accounts import add_user
 from kb.web import create_app
 
 from ..conftest import DEMO_CONTENT
+from .conftest import serving
 
 PROMISE_ID = "aubry-mutualisation-lille-lomme-hellemmes"
 PROMISE_TITLE = "Approfondir la mutualisation entre Lille, Lomme et Hellemmes"
@@ -43,13 +42,8 @@ def newsroom_server(tmp_path_factory):
     with app.extensions["kb.db"]() as session:
         add_user(session, "julie@redaction.fr", "mot-de-passe-julie", "journalist", "Julie Journaliste")
         add_user(session, "etienne@redaction.fr", "mot-de-passe-etienne", "editor", "Étienne Éditeur")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 def log_in(page: Page, site: str, account: tuple[str, str]) -> None:

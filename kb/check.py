@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from .frontmatter import nearest_line
-from .content import ContentTree, parse_promise, parse_source, read_tree
+from .content import MAX_PROMISE_BYTES, MAX_SOURCE_BYTES, ContentTree, parse_promise, parse_source, read_tree
 from .files import display_path
 from .model import Problem, Promise, Source
 from .quotes import FoldedText
@@ -76,6 +76,9 @@ def check_promise_text(tree: ContentTree, promise_id: str, text: str, today: dat
     """
     today = today or date.today()
     path = tree.root / "promises" / f"{promise_id}.md"
+    too_big = _size_problem(path, text, MAX_PROMISE_BYTES)
+    if too_big:
+        return [too_big]
     promise, problems = parse_promise(path, text)
     if promise is None:
         return sorted(problems, key=Problem.sort_key)
@@ -93,10 +96,22 @@ def check_promise_text(tree: ContentTree, promise_id: str, text: str, today: dat
 def check_source_text(tree: ContentTree, source_id: str, text: str, today: date | None = None) -> list[Problem]:
     """Every problem the source file `text` would have once published as sources/<id>.md."""
     today = today or date.today()
+    too_big = _size_problem(tree.root / "sources" / f"{source_id}.md", text, MAX_SOURCE_BYTES)
+    if too_big:
+        return [too_big]
     source, problems = parse_source(tree.root / "sources" / f"{source_id}.md", text)
     if source is not None and source.date and source.date > today:
         problems.append(_at(source, "date", f"date dans le futur ({source.date.isoformat()})"))
     return sorted(set(problems), key=Problem.sort_key)
+
+
+def _size_problem(path: Path, text: str, limit: int) -> Problem | None:
+    """Files past kb's size limit are not read at all: one a proposal would write must not be either."""
+    size = len(text.encode("utf-8"))
+    if size <= limit:
+        return None
+    message = f"fichier trop gros ({size:,} octets ; limite {limit:,})".replace(",", " ")
+    return Problem(display_path(path), None, None, message)
 
 
 def _at(item: Promise | Source, field: str, message: str, severity: str = "error") -> Problem:

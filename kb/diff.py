@@ -17,6 +17,8 @@ from .content import PROMISE_KEYS, SOURCE_KEYS
 WORD = re.compile(r"\s+|[^\s]+")
 # Word diffs are quadratic at worst: beyond this many words a long text is shown line by line.
 MAX_WORDS = 20_000
+# Past this, even lines are too many to compare while an editor waits: the preview shows the text.
+MAX_CHARACTERS = 400_000
 
 FIELD_LABELS = {
     "title": "titre", "made_by": "auteur de la promesse", "party": "parti", "list": "liste",
@@ -40,9 +42,15 @@ class FieldChange:
 
 def word_diff(old: str, new: str) -> list[tuple[str, str]]:
     """Segments turning `old` into `new`, word by word (whitespace kept), adjacent ones merged."""
+    if len(old or "") + len(new or "") > MAX_CHARACTERS:
+        return [("delete", f"[texte de {len(old or ''):,} caractères]".replace(",", " "))] * bool(old) + [
+            ("insert", f"[texte de {len(new or ''):,} caractères : trop long pour être comparé ici ; voir l'aperçu]".replace(",", " "))
+        ]
     a, b = WORD.findall(old or ""), WORD.findall(new or "")
+    junk = False
     if len(a) + len(b) > MAX_WORDS:
-        a, b = (old or "").splitlines(keepends=True), (new or "").splitlines(keepends=True)
+        # Lines, and difflib's heuristic for frequent ones (blank lines): otherwise quadratic.
+        a, b, junk = (old or "").splitlines(keepends=True), (new or "").splitlines(keepends=True), True
     segments: list[tuple[str, str]] = []
 
     def add(kind: str, text: str) -> None:
@@ -53,7 +61,7 @@ def word_diff(old: str, new: str) -> list[tuple[str, str]]:
         else:
             segments.append((kind, text))
 
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=junk).get_opcodes():
         if op == "equal":
             add("equal", "".join(a[i1:i2]))
         else:

@@ -98,9 +98,13 @@ def git_commit(root: Path, path: Path, message: str, author_name: str, author_em
         GIT_COMMITTER_EMAIL=os.environ.get("GIT_COMMITTER_EMAIL", "kb@localhost"),
     )
     for command in (["add", "--", relative], ["commit", "--quiet", "--no-verify", "-m", message, "--", relative]):
-        result = subprocess.run(
-            ["git", "-C", str(root), *command], env=environment, capture_output=True, text=True, timeout=60
-        )
+        try:
+            result = subprocess.run(
+                ["git", "-C", str(root), *command], env=environment, capture_output=True, text=True, timeout=60
+            )
+        except (OSError, subprocess.SubprocessError) as error:
+            log.error("git %s impossible pour %s : %s", command[0], relative, error)
+            return False
         if result.returncode != 0:
             log.error("git %s a échoué pour %s : %s", command[0], relative, result.stderr.strip() or result.stdout.strip())
             return False

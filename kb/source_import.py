@@ -47,7 +47,9 @@ def extract_text(filename: str, data: bytes, limit: int = MAX_UPLOAD_BYTES) -> t
 
 def _pdf_text(name: str, data: bytes) -> str:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
+
+    from .content import MAX_SOURCE_BYTES
 
     # pypdf logs recoverable oddities of real-world PDFs as warnings; they are not the user's business.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -55,11 +57,16 @@ def _pdf_text(name: str, data: bytes) -> str:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise UploadError(f"{name} : PDF protégé par un mot de passe ; fournissez une version non chiffrée")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages, size = [], 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            size += len(pages[-1])
+            if size > MAX_SOURCE_BYTES:
+                raise UploadError(f"{name} : texte extrait trop long (plus de {MAX_SOURCE_BYTES // 1_000_000} Mo) ; découpez le document")
     except UploadError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError) as error:
-        raise UploadError(f"{name} : PDF illisible ({error})") from None
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, MemoryError) as error:
+        raise UploadError(f"{name} : PDF illisible ({error.__class__.__name__} : {error})") from None
     text = "\n\n".join(page.strip("\n") for page in pages if page.strip())
     if not text.strip():
         raise UploadError(

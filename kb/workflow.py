@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy import ForeignKey, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit
@@ -228,8 +228,21 @@ def _move(session: Session, change: ChangeRequest, action: str, user: User, comm
         comment=comment,
         **data,
     )
-    change.state = transition.target
-    change.updated_at = audit.now()
+    _claim(session, change, change.state, transition.target)
+
+
+def _claim(session: Session, change: ChangeRequest, expected: str, new: str) -> None:
+    """Move the row from `expected` to `new` only if nobody moved it meanwhile (two editors, a double click)."""
+    moved = session.execute(
+        update(ChangeRequest)
+        .where(ChangeRequest.id == change.id, ChangeRequest.state == expected)
+        .values(state=new, updated_at=audit.now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        session.rollback()
+        raise InvalidTransition(f"la demande n° {change.id} a changé entre-temps : rechargez la page")
+    change.state = new
 
 
 # -- what journalists do ---------------------------------------------------------------------
@@ -276,6 +289,7 @@ def amend(session: Session, tree: ContentTree, change: ChangeRequest, user: User
     if change.state not in EDITABLE:
         raise InvalidTransition(f"une demande « {STATES[change.state]} » ne se modifie plus")
     text = _validated(tree, change.target, text)
+    _claim(session, change, change.state, change.state)
     change.proposed_text = text
     if summary:
         change.summary = summary[:300]
@@ -308,6 +322,11 @@ def rebase(session: Session, tree: ContentTree, change: ChangeRequest, user: Use
 
     check_transition(change, "rebase", user)
     current_text, current_sha = current_file(_path(tree, change.target))
+    if change.kind in ("create", "source") and current_text is not None:
+        raise WorkflowError(
+            f"« {change.target_id} » a été publié entre-temps par une autre demande : retirez celle-ci et "
+            "proposez-la sous un autre identifiant (ou comme modification de la fiche publiée)"
+        )
     merged, clashes = merge_files(change.base_text, change.proposed_text, current_text)
     _move(session, change, "rebase", user, data={"fields_in_conflict": clashes, "new_base": current_sha})
     change.base_text, change.base_sha256, change.proposed_text = current_text, current_sha, merged
@@ -335,6 +354,8 @@ def approve(session: Session, tree: ContentTree, change: ChangeRequest, editor: 
         # Another editor may have acted on it while this one was reading: decide on the row as it is now.
         session.refresh(change)
         check_transition(change, "approve", editor)
+        # Sources may have changed while the request waited: publish only what passes kb check now.
+        _validated(tree, change.target, change.proposed_text)
         _move(session, change, "approve", editor, comment)
         session.commit()
         return _publish_locked(session, tree, change, editor, publisher)
@@ -450,6 +471,12 @@ def review_queue(session: Session, editor: User) -> list[ChangeRequest]:
     require(editor, "change.review")
     query = select(ChangeRequest).where(ChangeRequest.state == "submitted").order_by(ChangeRequest.submitted_at, ChangeRequest.id)
     return list(session.scalars(query))
+
+
+def approved_unpublished(session: Session, editor: User) -> list[ChangeRequest]:
+    """Approved requests whose publication failed (disk full…): to publish again."""
+    require(editor, "change.review")
+    return list(session.scalars(select(ChangeRequest).where(ChangeRequest.state == "approved").order_by(ChangeRequest.id)))
 
 
 def own_requests(session: Session, user: User) -> list[ChangeRequest]:

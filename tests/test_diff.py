@@ -36,10 +36,10 @@ def test_the_analysis_is_diffed_word_by_word():
 
 
 def test_a_long_text_falls_back_to_lines():
-    old = "\n".join(f"ligne {n} du document" for n in range(10_000))
-    new = old.replace("ligne 5000 du", "ligne 5000 modifiée du")
+    old = "\n".join(f"ligne {n} du document" for n in range(5_000))
+    new = old.replace("ligne 2500 du", "ligne 2500 modifiée du")
     segments = word_diff(old, new)
-    assert ("insert", "ligne 5000 modifiée du document\n") in segments
+    assert ("insert", "ligne 2500 modifiée du document\n") in segments
 
 
 def test_unchanged_history_entries_are_folded_into_one_line():
@@ -47,3 +47,8 @@ def test_unchanged_history_entries_are_folded_into_one_line():
     changed = PROMISE.replace("reply: La Ville", entry + "reply: La Ville").replace("status: done\nhistory", "status: partial\nhistory")
     [history] = [change for change in file_diff(PROMISE, changed) if change.name == "history"]
     assert history.segments == [("equal", "[2 entrées inchangées]\n"), ("insert", "2023-05-01 · partial — Nouvelle étape.\n")]
+
+
+def test_a_huge_text_is_summarised_not_compared():
+    segments = word_diff("a\n" * 300_000, "b\n" * 300_000)
+    assert [kind for kind, _ in segments] == ["delete", "insert"] and "trop long" in segments[1][1]

@@ -276,3 +276,23 @@ def test_the_journalist_sees_own_requests_and_their_state(newsroom):
     propose_status(newsroom, journalist, then="draft")
     page = journalist.get("/redaction/").get_data(as_text=True)
     assert "brouillon" in page and "Acheter deux balayeuses en commun : réalisée" in page
+
+
+def test_an_enormous_request_number_is_a_404_not_a_crash(newsroom):
+    assert newsroom.client("editor").get("/redaction/demandes/99999999999999999999999").status_code == 404
+    assert newsroom.client("admin").get("/redaction/journal?page=99999999999999999999").status_code == 200
+
+
+def test_a_status_update_leaves_an_analysis_published_meanwhile_alone(newsroom, content_dir):
+    client = newsroom.client("journalist")
+    form = client.get(f"{PROMISE}/statut").get_data(as_text=True)
+    shown = dict(re.findall(r'name="(base_sha256|body_sha256)" value="([0-9a-f]{64})"', form))
+    path = content_dir / "promises" / "balayeuses-communes.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("ont **acheté**", "ont **loué**"), encoding="utf-8")
+    old_body = "Les deux villes ont **acheté** deux balayeuses."
+    response = propose_status(newsroom, client, body=old_body, **shown)  # the folded analysis, posted unchanged
+    with newsroom.session() as session:
+        change = session.get(ChangeRequest, change_number(response))
+        assert "ont **loué**" in change.proposed_text
+    response = propose_status(newsroom, client, body="Analyse réécrite.", **shown)
+    assert response.status_code == 400 and "l&#39;analyse a été modifiée depuis" in response.get_data(as_text=True)

@@ -257,3 +257,29 @@ def test_hooks_hear_of_each_publication(desk):
     desk.publisher.after_publish.append(heard.append)
     workflow.approve(desk.session, desk.tree(), submitted(desk), desk.people["editor"], desk.publisher)
     assert heard == [TARGET]
+
+
+def test_a_request_moved_by_someone_else_meanwhile_is_not_moved_again(desk, newsroom):
+    change = submitted(desk)
+    with newsroom.session() as other:  # a second editor's request, loaded before the first one acted
+        seen = other.get(ChangeRequest, change.id)
+        second_editor = find_user(other, "paul@redaction.fr")
+        workflow.reject(desk.session, change, desk.people["editor"], "Hors sujet.")
+        with pytest.raises(InvalidTransition, match="a changé entre-temps"):
+            workflow.request_changes(other, seen, second_editor, "Trop tard.")
+    desk.session.expire_all()
+    assert desk.session.get(ChangeRequest, change.id).state == "rejected"
+
+
+def test_approval_checks_the_proposal_again_against_the_sources_as_they_are_now(desk):
+    change = submitted(desk, text=proposal(desk))
+    source = desk.content / "sources" / "deliberation-test.md"
+    source.write_text(source.read_text(encoding="utf-8").replace("achat de deux balayeuses", "achat de balayeuses"), encoding="utf-8")
+    with pytest.raises(ValidationFailed, match="citation introuvable"):
+        workflow.approve(desk.session, desk.tree(), change, desk.people["editor"], desk.publisher)
+    assert change.state == "submitted"
+
+
+def test_a_proposal_too_big_for_kb_to_read_is_refused(desk):
+    with pytest.raises(ValidationFailed, match="fichier trop gros"):
+        draft(desk, text=proposal(desk) + "x" * 600_000)

@@ -94,6 +94,8 @@ def _session_settings(app: Flask) -> None:
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         # The upload limit, plus room for the form's other fields.
         MAX_CONTENT_LENGTH=int(app.config["MAX_UPLOAD_BYTES"]) + 1024 * 1024,
+        # Pasted source text and the raw file editor are form fields, not files: same limit.
+        MAX_FORM_MEMORY_SIZE=int(app.config["MAX_UPLOAD_BYTES"]) + 1024 * 1024,
     )
 
 

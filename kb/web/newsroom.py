@@ -18,7 +18,7 @@ from ..content import parse_promise, parse_source
 from ..diff import file_diff
 from ..model import SOURCE_KINDS
 from ..permissions import can, require
-from ..publishing import current_file
+from ..publishing import current_file, sha256_text
 from ..quotes import FoldedText
 from ..source_import import UploadError, extract_text
 from .auth import login_manager
@@ -98,8 +98,10 @@ def _base_promise(change: workflow.ChangeRequest):
 @bp.get("/")
 @requires("newsroom.enter")
 def home():
-    queue = workflow.review_queue(db(), current_user) if can(current_user, "change.review") else []
-    return render_template("newsroom/home.html", mine=workflow.own_requests(db(), current_user), queue=queue)
+    reviewer = can(current_user, "change.review")
+    queue = workflow.review_queue(db(), current_user) if reviewer else []
+    stuck = workflow.approved_unpublished(db(), current_user) if reviewer else []
+    return render_template("newsroom/home.html", mine=workflow.own_requests(db(), current_user), queue=queue, stuck=stuck)
 
 
 @bp.get("/promesses")
@@ -122,7 +124,7 @@ def queue():
 @bp.get("/journal")
 @requires("audit.view")
 def audit_log():
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), 1_000_000)
     prefix = request.args.get("action") or None
     rows = audit.entries(db(), prefix, AUDIT_PAGE_SIZE + 1, (page - 1) * AUDIT_PAGE_SIZE)
     return render_template(
@@ -173,6 +175,8 @@ def _status_context(promise, change=None) -> dict:
         "sources": sorted(tree.sources.values(), key=lambda source: source.title.lower()),
         "rows": EVIDENCE_ROWS,
         "today": date.today().isoformat(),
+        "base_sha256": current_file(promise.path)[1] if change is None and promise.path else None,
+        "sha256_text": sha256_text,
     }
 
 
@@ -196,7 +200,7 @@ def _status_form(promise, change):
     try:
         text = proposals.status_update(
             promise, request.form.get("date", ""), request.form.get("status", ""), request.form.get("note", ""), _evidence_rows(),
-            request.form.get("body"),
+            _edited_body(promise, base),
         )
         label = current_tree().statuses.get(request.form.get("status", ""))
         summary = f"{promise.title} : {label.label if label else request.form.get('status')}"
@@ -205,12 +209,28 @@ def _status_form(promise, change):
         return _form_failed("newsroom/status_form.html", error, **context)
 
 
+def _edited_body(promise, base) -> str | None:
+    """The analysis as typed if the journalist changed it in this form, else None (left as published).
+
+    A changed analysis is accepted only over the version the form showed: otherwise it would
+    silently undo an analysis published since the form was opened.
+    """
+    posted = request.form.get("body")
+    if posted is None or sha256_text(posted.replace("\r\n", "\n")) == request.form.get("body_sha256"):
+        return None
+    if base is not None and request.form.get("base_sha256") and request.form["base_sha256"] != base[1]:
+        raise workflow.WorkflowError(
+            "l'analyse a été modifiée depuis que vous avez ouvert ce formulaire : rouvrez-le pour partir de la version publiée"
+        )
+    return posted
+
+
 def _fresh(promise):
     """(the promise as its file says now, (text, sha256) of that file): what a new request is based on."""
     text, sha = current_file(promise.path)
     if text is None:
         abort(404)
-    fresh, problems = parse_promise(promise.path, text)
+    fresh, problems = parse_promise(promise.path, text.removeprefix("\ufeff").replace("\r\n", "\n"))
     if fresh is None or any(problem.severity == "error" for problem in problems):
         raise workflow.WorkflowError("la fiche publiée est en cours de réparation (kb check signale des erreurs) : réessayez plus tard")
     return fresh, (text, sha)
@@ -352,7 +372,7 @@ def check_quote():
 # -- one request ------------------------------------------------------------------------------
 
 
-@bp.get("/demandes/<int:number>")
+@bp.get("/demandes/<int(max=2147483647):number>")
 @requires("newsroom.enter")
 def change(number: int):
     found = _change(number)
@@ -388,7 +408,7 @@ def _since_last_review(change: workflow.ChangeRequest):
     return file_diff(reviewed, change.proposed_text, _label())
 
 
-@bp.get("/demandes/<int:number>/apercu")
+@bp.get("/demandes/<int(max=2147483647):number>/apercu")
 @requires("newsroom.enter")
 def preview(number: int):
     """The page citizens would see once published, from the proposed file."""
@@ -413,7 +433,7 @@ def _editable(number: int) -> workflow.ChangeRequest:
     return found
 
 
-@bp.route("/demandes/<int:number>/modifier", methods=["GET", "POST"])
+@bp.route("/demandes/<int(max=2147483647):number>/modifier", methods=["GET", "POST"])
 @requires("change.propose")
 def amend(number: int):
     found = _editable(number)
@@ -428,7 +448,7 @@ def amend(number: int):
     return redirect(url_for("newsroom.edit_file", number=number))
 
 
-@bp.route("/demandes/<int:number>/fichier", methods=["GET", "POST"])
+@bp.route("/demandes/<int(max=2147483647):number>/fichier", methods=["GET", "POST"])
 @requires("change.propose")
 def edit_file(number: int):
     """The proposed file itself (YAML front matter and Markdown), for what the forms do not cover."""
@@ -444,7 +464,7 @@ def edit_file(number: int):
 ACTIONS = ("submit", "withdraw", "request_changes", "reject", "approve", "publish", "rebase")
 
 
-@bp.post("/demandes/<int:number>/<action>")
+@bp.post("/demandes/<int(max=2147483647):number>/<action>")
 @requires("newsroom.enter")
 def act(number: int, action: str):
     """One step of the state machine; the workflow checks who may take it, from which state."""

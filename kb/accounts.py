@@ -66,10 +66,6 @@ def _check_role(role: str) -> str:
     return role
 
 
-def get_user(session: Session, user_id: int) -> User | None:
-    return session.get(User, user_id)
-
-
 def find_user(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == normalize_email(email)))
 

@@ -210,8 +210,7 @@ def _check_evidence(
             if text.contains(proof.quote):
                 verified += 1
                 continue
-            found = text.longest_matching_prefix(proof.quote)
-            hint = f" ; le début « {found} » s'y trouve, la suite diffère" if found else " ; même son premier mot en est absent"
+            hint = prefix_hint(text, proof.quote) or " ; même son premier mot en est absent"
             problems.append(
                 Problem(
                     display_path(promise.path),
@@ -221,6 +220,12 @@ def _check_evidence(
                 )
             )
     return problems, verified
+
+
+def prefix_hint(text: FoldedText, quote: str) -> str | None:
+    """For a quote not found: how far its start does match, said for people (None: not even its first word)."""
+    found = text.longest_matching_prefix(quote)
+    return f" ; le début « {found} » s'y trouve, la suite diffère" if found else None
 
 
 def _check_identifiers(promises: list[Promise]) -> list[Problem]:

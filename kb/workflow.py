@@ -22,13 +22,13 @@ from typing import Callable
 from sqlalchemy import ForeignKey, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from . import audit
+from . import audit, frontmatter
 from .accounts import User
 from .check import check_promise_text, check_source_text
 from .content import ContentTree
 from .db import Base
 from .model import ID_PATTERN, Problem
-from .permissions import NotAuthorized, require
+from .permissions import NotAuthorized, can, require
 from .publishing import StaleBase, current_file, git_commit, publish_lock, sha256_text, write_over
 
 log = logging.getLogger(__name__)
@@ -150,9 +150,14 @@ class Publisher:
     git: bool = True
 
     def path_of(self, target: str) -> Path:
-        kind, _, item_id = target.partition(":")
-        folder = {"promise": "promises", "source": "sources"}[kind]
-        return self.content_root / folder / f"{item_id}.md"
+        return file_of(self.content_root, target)
+
+
+def file_of(content_root: Path, target: str) -> Path:
+    """The file a target ("promise:<id>", "source:<id>") names under a content directory."""
+    kind, _, item_id = target.partition(":")
+    folder = {"promise": "promises", "source": "sources"}[kind]
+    return Path(content_root) / folder / f"{item_id}.md"
 
 
 def target_of(kind: str, item_id: str) -> str:
@@ -207,8 +212,6 @@ def check_transition(change: ChangeRequest, action: str, user: User) -> Transiti
 
 
 def can_view(change: ChangeRequest, user: User) -> bool:
-    from .permissions import can
-
     return change.author_id == user.id or can(user, "change.view_all")
 
 
@@ -263,7 +266,7 @@ def propose(
     if kind not in KINDS:
         raise WorkflowError(f"type de demande inconnu : {kind}")
     text = _validated(tree, target, text)
-    base_text, base_sha = base if base is not None else current_file(_path(tree, target))
+    base_text, base_sha = base if base is not None else current_file(file_of(tree.root, target))
     if kind in ("create", "source") and base_sha is not None:
         raise WorkflowError(f"« {target.partition(':')[2]} » existe déjà : choisissez un autre identifiant")
     if kind not in ("create", "source") and base_sha is None:
@@ -321,7 +324,7 @@ def rebase(session: Session, tree: ContentTree, change: ChangeRequest, user: Use
     from .merge import merge_files
 
     check_transition(change, "rebase", user)
-    current_text, current_sha = current_file(_path(tree, change.target))
+    current_text, current_sha = current_file(file_of(tree.root, change.target))
     if change.kind in ("create", "source") and current_text is not None:
         raise WorkflowError(
             f"« {change.target_id} » a été publié entre-temps par une autre demande : retirez celle-ci et "
@@ -414,8 +417,6 @@ def _status(text: str | None) -> str | None:
     """The `status:` of a promise file's text (None for sources and unreadable text)."""
     if not text:
         return None
-    from . import frontmatter
-
     try:
         data = frontmatter.load(text).data
     except frontmatter.FrontMatterError:
@@ -492,7 +493,3 @@ def thread(session: Session, change: ChangeRequest) -> list[audit.AuditEntry]:
     query = select(audit.AuditEntry).where(audit.AuditEntry.change_id == change.id).order_by(audit.AuditEntry.id)
     return list(session.scalars(query))
 
-
-def _path(tree: ContentTree, target: str) -> Path:
-    kind, _, item_id = target.partition(":")
-    return tree.root / ("promises" if kind == "promise" else "sources") / f"{item_id}.md"

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_login import current_user
 
 from .. import audit, proposals, workflow
+from ..check import prefix_hint
 from ..content import parse_promise, parse_source
 from ..diff import file_diff
 from ..model import SOURCE_KINDS
@@ -364,8 +365,7 @@ def check_quote():
     text = FoldedText.cached(source.text)
     if text.contains(quote):
         return jsonify(verified=True, message="citation trouvée dans la source")
-    found = text.longest_matching_prefix(quote)
-    hint = f" ; le début « {found} » s'y trouve, la suite diffère" if found else ""
+    hint = prefix_hint(text, quote) or ""
     return jsonify(verified=False, message=f"citation introuvable dans « {source.title} »{hint}")
 
 
@@ -376,7 +376,7 @@ def check_quote():
 @requires("newsroom.enter")
 def change(number: int):
     found = _change(number)
-    current_text, current_sha = current_file(workflow.Publisher(Path(current_app.config["CONTENT_DIR"]), Path()).path_of(found.target))
+    current_text, current_sha = current_file(workflow.file_of(Path(current_app.config["CONTENT_DIR"]), found.target))
     moved = found.state in ("submitted", "approved", "conflict", "draft", "changes_requested") and current_sha != found.base_sha256
     return render_template(
         "newsroom/change.html",
@@ -416,11 +416,11 @@ def preview(number: int):
     from .public import render_promise_page, render_source_page
 
     if found.target_kind == "promise":
-        promise, _ = parse_promise(Path(current_app.config["CONTENT_DIR"]) / "promises" / f"{found.target_id}.md", found.proposed_text)
+        promise, _ = parse_promise(workflow.file_of(Path(current_app.config["CONTENT_DIR"]), found.target), found.proposed_text)
         if promise is None:
             abort(404)
         return render_promise_page(current_tree(), promise, preview_of=found)
-    source, _ = parse_source(Path(current_app.config["CONTENT_DIR"]) / "sources" / f"{found.target_id}.md", found.proposed_text)
+    source, _ = parse_source(workflow.file_of(Path(current_app.config["CONTENT_DIR"]), found.target), found.proposed_text)
     if source is None:
         abort(404)
     return render_source_page(current_tree(), source, preview_of=found)

@@ -1,8 +1,10 @@
 """`kb check`: every problem of a content tree, in one run.
 
 Per-file problems (YAML, missing fields, bad dates…) come from reading the tree; this
-module adds the rules that need the vocabulary, today's date or other files: statuses,
-chronology, evidence sources, quotes, and identifiers that clash.
+module adds the rules that need the vocabularies, today's date or other files: statuses and
+verdicts, chronology, evidence sources, quotes, links between files, identifiers that clash.
+A claim's quotes (the claim as stated and its evidence) are verified by the same rule as a
+promise's evidence.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from datetime import date
 from pathlib import Path
 
 from .frontmatter import nearest_line
-from .content import MAX_PROMISE_BYTES, MAX_SOURCE_BYTES, ContentTree, parse_promise, parse_source, read_tree
+from .content import (
+    MAX_CLAIM_BYTES, MAX_PROMISE_BYTES, MAX_SOURCE_BYTES, ContentTree, parse_claim, parse_promise, parse_source, read_tree,
+)  # fmt: skip
 from .files import display_path
-from .model import Problem, Promise, Source
+from .model import Claim, Evidence, Problem, Promise, Source
 from .quotes import FoldedText
 
 
@@ -28,6 +32,7 @@ class Report:
     sources: int
     history_entries: int
     verified_quotes: int
+    claims: int = 0
 
     @property
     def errors(self) -> list[Problem]:
@@ -53,9 +58,15 @@ def check_tree(tree: ContentTree, today: date | None = None) -> Report:
     verified = 0
     for promise in promises:
         problems.extend(_check_promise(promise, tree, today))
-        evidence_problems, promise_verified = _check_evidence(promise, sources, tree.unreadable_sources, folded)
+        evidence_problems, promise_verified = _check_quotes(promise, _promise_proofs(promise), sources, tree.unreadable_sources, folded)
         problems.extend(evidence_problems)
         verified += promise_verified
+    claims = list(tree.claims.values()) + tree.broken_claims
+    for claim in claims:
+        problems.extend(_check_claim(claim, tree, sources, today))
+        quote_problems, claim_verified = _check_quotes(claim, claim.proofs, sources, tree.unreadable_sources, folded)
+        problems.extend(quote_problems)
+        verified += claim_verified
     for source in sources.values():
         if source.date and source.date > today:
             problems.append(_at(source, "date", f"date dans le futur ({source.date.isoformat()})"))
@@ -66,6 +77,7 @@ def check_tree(tree: ContentTree, today: date | None = None) -> Report:
         sources=len(sources),
         history_entries=sum(len(promise.history) for promise in promises),
         verified_quotes=verified,
+        claims=len(claims),
     )
 
 
@@ -83,7 +95,7 @@ def check_promise_text(tree: ContentTree, promise_id: str, text: str, today: dat
     if promise is None:
         return sorted(problems, key=Problem.sort_key)
     problems += _check_promise(promise, tree, today)
-    problems += _check_evidence(promise, tree.sources, tree.unreadable_sources, {})[0]
+    problems += _check_quotes(promise, _promise_proofs(promise), tree.sources, tree.unreadable_sources, {})[0]
     others = [other for other in tree.promises.values() if other.id != promise_id]
     shown = display_path(path)
     problems += [problem for problem in _check_identifiers(others + [promise]) if problem.path == shown]
@@ -105,6 +117,20 @@ def check_source_text(tree: ContentTree, source_id: str, text: str, today: date 
     return sorted(set(problems), key=Problem.sort_key)
 
 
+def check_claim_text(tree: ContentTree, claim_id: str, text: str, today: date | None = None) -> list[Problem]:
+    """Every problem the claim file `text` would have once published as claims/<id>.md in `tree`."""
+    today = today or date.today()
+    path = tree.root / "claims" / f"{claim_id}.md"
+    too_big = _size_problem(path, text, MAX_CLAIM_BYTES)
+    if too_big:
+        return [too_big]
+    claim, problems = parse_claim(path, text)
+    if claim is not None:
+        problems += _check_claim(claim, tree, tree.sources, today)
+        problems += _check_quotes(claim, claim.proofs, tree.sources, tree.unreadable_sources, {})[0]
+    return sorted(set(problems), key=Problem.sort_key)
+
+
 def _size_problem(path: Path, text: str, limit: int) -> Problem | None:
     """Files past kb's size limit are not read at all: one a proposal would write must not be either."""
     size = len(text.encode("utf-8"))
@@ -114,11 +140,11 @@ def _size_problem(path: Path, text: str, limit: int) -> Problem | None:
     return Problem(display_path(path), None, None, message)
 
 
-def _at(item: Promise | Source, field: str, message: str, severity: str = "error") -> Problem:
+def _at(item: Promise | Source | Claim, field: str, message: str, severity: str = "error") -> Problem:
     return Problem(display_path(item.path), _line(item, field), field, message, severity)
 
 
-def _line(item: Promise | Source, field: str) -> int | None:
+def _line(item: Promise | Source | Claim, field: str) -> int | None:
     return nearest_line(item.lines, field)
 
 
@@ -173,52 +199,94 @@ def _check_promise(promise: Promise, tree: ContentTree, today: date) -> list[Pro
     return problems
 
 
+def _check_claim(claim: Claim, tree: ContentTree, sources: dict[str, Source], today: date) -> list[Problem]:
+    problems = []
+    if claim.verdict and claim.verdict not in tree.verdicts:
+        known = ", ".join(tree.verdicts)
+        problems.append(_at(claim, "verdict", f"verdict inconnu « {claim.verdict} » (verdicts connus : {known})"))
+    for field in ("claimed_on", "reviewed_on"):
+        day = getattr(claim, field)
+        if day and day > today:
+            problems.append(_at(claim, field, f"date dans le futur ({day.isoformat()})"))
+    if claim.claimed_on and claim.reviewed_on and claim.reviewed_on < claim.claimed_on:
+        problems.append(_at(claim, "reviewed_on", f"vérification datée avant l'affirmation (claimed_on {claim.claimed_on.isoformat()})"))
+    stated_in = sources.get(claim.quote.source) if claim.quote else None
+    if stated_in is not None and stated_in.date and claim.claimed_on and claim.claimed_on > stated_in.date:
+        problems.append(
+            _at(
+                claim,
+                "claimed_on",
+                f"affirmation datée après le document où elle figure (« {stated_in.id} », {stated_in.date.isoformat()})",
+                "warning",
+            )
+        )
+    if not claim.evidence:
+        problems.append(_at(claim, "evidence", "vérification sans preuve : citez le passage d'un document qui fonde le verdict", "warning"))
+    if not claim.body.strip():
+        problems.append(_at(claim, "verdict", "explication manquante : le texte après le front matter explique le verdict"))
+    for index, promise_id in enumerate(claim.promises):
+        field = f"promises[{index}]"
+        if promise_id in claim.promises[:index]:
+            problems.append(_at(claim, field, f"la promesse « {promise_id} » est déjà listée"))
+        elif promise_id not in tree.promises and promise_id not in tree.unreadable_promises:
+            moved = tree.alias_target(promise_id)
+            hint = f" : c'est l'ancien identifiant de « {moved} »" if moved else f" (aucun fichier promises/{promise_id}.md)"
+            problems.append(_at(claim, field, f"promesse inconnue « {promise_id} »{hint}"))
+    return problems
+
+
+def _promise_proofs(promise: Promise) -> list[tuple[str, Evidence]]:
+    return [
+        (f"history[{entry.position}].evidence[{proof.position}]", proof) for entry in promise.history for proof in entry.evidence
+    ]
+
+
 def _history_length(promise: Promise) -> int:
     """How many entries the file's history list has, readable or not."""
     return sum(1 for key in promise.lines if re.fullmatch(r"history\[\d+\]", key))
 
 
-def _check_evidence(
-    promise: Promise, sources: dict[str, Source], unreadable: set[str], folded: dict[str, FoldedText]
+def _check_quotes(
+    item: Promise | Claim,
+    proofs: list[tuple[str, Evidence]],
+    sources: dict[str, Source],
+    unreadable: set[str],
+    folded: dict[str, FoldedText],
 ) -> tuple[list[Problem], int]:
-    """Problems with the evidence of a promise, and how many of its quotes are verified."""
+    """Problems with the quotes of a file (`proofs`: field, quote), and how many of them are verified."""
     problems: list[Problem] = []
     verified = 0
     reported_unreadable: set[str] = set()
-    for entry in promise.history:
-        for proof in entry.evidence:
-            field = f"history[{entry.position}].evidence[{proof.position}]"
-            source = sources.get(proof.source)
-            if source is None and proof.source in unreadable:
-                # Said once per promise: the source's own errors are listed under its file.
-                if proof.source not in reported_unreadable:
-                    reported_unreadable.add(proof.source)
-                    problems.append(
-                        _at(promise, f"{field}.source", f"la source « {proof.source} » est illisible : corrigez d'abord ses erreurs")
-                    )
-                continue
-            if source is None:
+    for field, proof in proofs:
+        source = sources.get(proof.source)
+        if source is None and proof.source in unreadable:
+            # Said once per file: the source's own errors are listed under its file.
+            if proof.source not in reported_unreadable:
+                reported_unreadable.add(proof.source)
                 problems.append(
-                    _at(promise, f"{field}.source", f"source inconnue « {proof.source} » (aucun fichier sources/{proof.source}.md)")
+                    _at(item, f"{field}.source", f"la source « {proof.source} » est illisible : corrigez d'abord ses erreurs")
                 )
-                continue
-            if not (source.text or "").strip():
-                continue  # an empty source is reported once, under its own file
-            if proof.source not in folded:
-                folded[proof.source] = FoldedText.of(source.text)
-            text = folded[proof.source]
-            if text.contains(proof.quote):
-                verified += 1
-                continue
-            hint = prefix_hint(text, proof.quote) or " ; même son premier mot en est absent"
-            problems.append(
-                Problem(
-                    display_path(promise.path),
-                    proof.line or _line(promise, f"{field}.quote"),
-                    f"{field}.quote",
-                    f"citation introuvable dans la source « {proof.source} »{hint}",
-                )
+            continue
+        if source is None:
+            problems.append(_at(item, f"{field}.source", f"source inconnue « {proof.source} » (aucun fichier sources/{proof.source}.md)"))
+            continue
+        if not (source.text or "").strip():
+            continue  # an empty source is reported once, under its own file
+        if proof.source not in folded:
+            folded[proof.source] = FoldedText.of(source.text)
+        text = folded[proof.source]
+        if text.contains(proof.quote):
+            verified += 1
+            continue
+        hint = prefix_hint(text, proof.quote) or " ; même son premier mot en est absent"
+        problems.append(
+            Problem(
+                display_path(item.path),
+                proof.line or _line(item, f"{field}.quote"),
+                f"{field}.quote",
+                f"citation introuvable dans la source « {proof.source} »{hint}",
             )
+        )
     return problems, verified
 
 

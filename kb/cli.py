@@ -52,9 +52,10 @@ def main() -> None:
 def check(content_dir: Path | None, strict: bool) -> None:
     """Vérifie tout le contenu et liste chaque problème (fichier, ligne, champ).
 
-    Contrôle le YAML, les champs obligatoires, les statuts, les dates, l'ordre de
+    Contrôle le YAML, les champs obligatoires, les statuts et verdicts, les dates, l'ordre de
     l'historique, les sources citées, la présence exacte de chaque citation dans sa
-    source, les identifiants et alias. Code de sortie 1 s'il y a au moins une erreur.
+    source (preuves des promesses, affirmations et preuves des vérifications), les
+    promesses liées, les identifiants et alias. Code de sortie 1 s'il y a au moins une erreur.
     """
     root = content_dir or default_content_dir()
     started = time.perf_counter()
@@ -67,8 +68,8 @@ def check(content_dir: Path | None, strict: bool) -> None:
         click.echo(str(problem))
     errors, warnings = len(report.errors), len(report.warnings)
     click.echo(
-        f"{report.promises} promesses, {report.sources} sources, {report.history_entries} entrées "
-        f"d'historique, {report.verified_quotes} citations vérifiées — {errors} erreur(s), "
+        f"{report.promises} promesses, {report.sources} sources, {report.claims} affirmations vérifiées, "
+        f"{report.history_entries} entrées d'historique, {report.verified_quotes} citations vérifiées — {errors} erreur(s), "
         f"{warnings} avertissement(s) en {elapsed:.2f} s"
     )
     if errors or (strict and warnings):

@@ -1,4 +1,4 @@
-"""The content tree: read promise and source files into plain objects, write promises back.
+"""The content tree: read promise, source and claim files into plain objects, write promises back.
 
 Reading is lenient on purpose: a file with a missing field still yields an object (with
 None where the value is missing) and a list of problems, so `kb check` can report every
@@ -19,12 +19,15 @@ from typing import Any, Callable, Iterable
 
 from . import frontmatter
 from .files import atomic_write, display_path, read_content_file
-from .model import ID_PATTERN, SOURCE_KINDS, Evidence, HistoryEntry, Problem, Promise, Source, Status
+from .model import ID_PATTERN, SOURCE_KINDS, Claim, Evidence, HistoryEntry, Problem, Promise, Source, Status, Verdict
 from .quotes import FoldedText
 from .statuses import load_statuses
+from .verdicts import load_verdicts
 
 # Promises are written by hand: anything this large is an accident (a pasted PDF, a binary).
 MAX_PROMISE_BYTES = 512 * 1024
+# A claim is a fact-check: a few quotes and an explanation.
+MAX_CLAIM_BYTES = 512 * 1024
 # Sources hold whole documents; a long council deliberation is a few hundred KB of text.
 MAX_SOURCE_BYTES = 20 * 1024 * 1024
 
@@ -33,8 +36,16 @@ PROMISE_KEYS = (
     "made_on", "due", "status", "history", "reply", "aliases",
 )  # fmt: skip
 SOURCE_KEYS = ("id", "title", "publisher", "kind", "date", "date_note", "reference", "url", "sha256")
+CLAIM_KEYS = (
+    "id", "title", "claimed_by", "claimed_on", "claim", "territory", "theme",
+    "verdict", "reviewed_on", "evidence", "promises",
+)  # fmt: skip
 HISTORY_KEYS = ("date", "status", "note", "evidence")
 EVIDENCE_KEYS = ("source", "quote")
+CLAIM_EVIDENCE_KEYS = ("source", "quote", "note")
+# Content folders and the kind of file each holds; claims came later, so their folder is optional.
+FOLDERS = {"promises": "promise", "sources": "source", "claims": "claim"}
+OPTIONAL_FOLDERS = ("claims",)
 
 DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -51,15 +62,19 @@ class ContentTree:
 
     root: Path
     statuses: dict[str, Status]
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
     promises: dict[str, Promise] = field(default_factory=dict)
     sources: dict[str, Source] = field(default_factory=dict)
+    claims: dict[str, Claim] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     # Files that parsed only partly: not published, but still checked as far as possible.
     broken_promises: list[Promise] = field(default_factory=list)
     broken_sources: list[Source] = field(default_factory=list)
+    broken_claims: list[Claim] = field(default_factory=list)
     # Ids of files that could not be read at all (bad YAML, not UTF-8…).
     unreadable_promises: set[str] = field(default_factory=set)
     unreadable_sources: set[str] = field(default_factory=set)
+    unreadable_claims: set[str] = field(default_factory=set)
 
     @property
     def final_statuses(self) -> set[str]:
@@ -108,6 +123,11 @@ class ContentTree:
                 for entry in promise.history
                 for proof in entry.evidence
                 if proof.source == source_id
+            } | {
+                proof.quote
+                for claim in self._claim_citations.get(source_id, ())
+                for _field, proof in claim.proofs
+                if proof.source == source_id
             }
             answers = {quote: bool(folded and folded.contains(quote)) for quote in quotes}
             self._verified[source_id] = answers
@@ -136,19 +156,47 @@ class ContentTree:
         """Published promises with at least one quote from `source_id`, by title."""
         return list(self._citations.get(source_id, ()))
 
+    @cached_property
+    def _claim_citations(self) -> dict[str, list[Claim]]:
+        citing: dict[str, list[Claim]] = {}
+        for claim in sorted(self.claims.values(), key=lambda claim: claim.title):
+            for source_id in dict.fromkeys(proof.source for _field, proof in claim.proofs):
+                citing.setdefault(source_id, []).append(claim)
+        return citing
+
+    def claims_citing(self, source_id: str) -> list[Claim]:
+        """Published claims quoting `source_id` (the claim itself or its evidence), by title."""
+        return list(self._claim_citations.get(source_id, ()))
+
+    @cached_property
+    def _claims_by_promise(self) -> dict[str, list[Claim]]:
+        linked: dict[str, list[Claim]] = {}
+        for claim in sorted(self.claims.values(), key=lambda claim: (claim.reviewed_on, claim.id), reverse=True):
+            for promise_id in claim.promises:
+                linked.setdefault(promise_id, []).append(claim)
+        return linked
+
+    def claims_about(self, promise_id: str) -> list[Claim]:
+        """Published claims that name promise `promise_id` as related, latest verdict first."""
+        return list(self._claims_by_promise.get(promise_id, ()))
+
 
 def read_tree(root: Path, progress: Callable[[list[Path]], Iterable[Path]] | None = None) -> ContentTree:
-    """Read a whole content tree: the status vocabulary, every promise and every source."""
+    """Read a whole content tree: the vocabularies, every promise, source and claim."""
     root = Path(root)
     if not root.is_dir():
         raise ContentError(f"dossier de contenu introuvable : {display_path(root)}")
     statuses, problems = load_statuses(root)
-    tree = ContentTree(root=root, statuses=statuses, problems=problems)
+    verdicts, verdict_problems = load_verdicts(root)
+    tree = ContentTree(root=root, statuses=statuses, verdicts=verdicts, problems=problems + verdict_problems)
     files: list[Path] = []
-    for folder in ("promises", "sources"):
+    for folder in FOLDERS:
         directory = root / folder
         if not directory.is_dir():
-            tree.problems.append(Problem(display_path(directory), None, None, "dossier manquant"))
+            if directory.exists():
+                tree.problems.append(Problem(display_path(directory), None, None, "ce n'est pas un dossier"))
+            elif folder not in OPTIONAL_FOLDERS:
+                tree.problems.append(Problem(display_path(directory), None, None, "dossier manquant"))
             continue
         for path in sorted(directory.iterdir()):
             if path.name.startswith("."):
@@ -162,12 +210,10 @@ def read_tree(root: Path, progress: Callable[[list[Path]], Iterable[Path]] | Non
                 continue
             tree.problems.append(Problem(display_path(path), None, None, message, "warning"))
     for path in progress(files) if progress else files:
-        if path.parent.name == "promises":
-            promise, file_problems = read_promise_file(path)
-            _keep(tree.promises, tree.broken_promises, tree.unreadable_promises, path, promise, file_problems)
-        else:
-            source, file_problems = read_source_file(path)
-            _keep(tree.sources, tree.broken_sources, tree.unreadable_sources, path, source, file_problems)
+        kind = FOLDERS[path.parent.name]
+        item, file_problems = READERS[kind](path)
+        published, broken, unreadable = (getattr(tree, f"{prefix}{kind}s") for prefix in ("", "broken_", "unreadable_"))
+        _keep(published, broken, unreadable, path, item, file_problems)
         tree.problems.extend(file_problems)
     return tree
 
@@ -351,11 +397,9 @@ def _read_history_entry(item: Any, position: int, fields: _Fields) -> HistoryEnt
         proof_data = fields.mapping(proof, proof_path, "une preuve")
         if proof_data is None:
             continue
-        fields.unknown_keys(proof_data, proof_path + ".", EVIDENCE_KEYS)
-        source = fields.text(proof_data, "source", proof_path + ".", required=True)
-        quote = fields.text(proof_data, "quote", proof_path + ".", required=True)
-        if source and quote:
-            evidence.append(Evidence(source, quote, line=fields.line(proof_path + ".quote"), position=index))
+        proof = _read_quote(proof_data, proof_path, fields, EVIDENCE_KEYS, position=index)
+        if proof is not None:
+            evidence.append(proof)
     return HistoryEntry(
         date=fields.date(data, "date", prefix, required=True),
         status=fields.text(data, "status", prefix, required=True),
@@ -408,6 +452,73 @@ def _source_from(path: Path, document, fields, problems) -> tuple[Source | None,
     return source, problems
 
 
+def read_claim_file(path: Path) -> tuple[Claim | None, list[Problem]]:
+    """Parse one claim file; the claim may be partial when there are problems."""
+    return _claim_from(path, *_open_document(path, MAX_CLAIM_BYTES, CLAIM_KEYS))
+
+
+def parse_claim(path: Path, text: str) -> tuple[Claim | None, list[Problem]]:
+    """Parse a claim file's text as if it were at `path` (nothing is read from disk)."""
+    return _claim_from(path, *_parse_document(path, text, CLAIM_KEYS))
+
+
+def _claim_from(path: Path, document, fields, problems) -> tuple[Claim | None, list[Problem]]:
+    if document is None:
+        return None, problems
+    data = document.data
+    quote = None
+    if data.get("claim") is None:
+        fields.problem("claim", "affirmation manquante : la citation exacte (quote) et la source où elle figure (source)")
+    else:
+        stated = fields.mapping(data.get("claim"), "claim", "l'affirmation")
+        if stated is not None:
+            quote = _read_quote(stated, "claim", fields, EVIDENCE_KEYS)
+    evidence = []
+    for index, item in enumerate(fields.items(data, "evidence")):
+        proof_path = f"evidence[{index}]"
+        proof_data = fields.mapping(item, proof_path, "une preuve")
+        if proof_data is not None:
+            proof = _read_quote(proof_data, proof_path, fields, CLAIM_EVIDENCE_KEYS, position=index)
+            if proof is not None:
+                evidence.append(proof)
+    promises = []
+    for index, promise_id in enumerate(fields.items(data, "promises")):
+        promise_id = fields.identifier(promise_id, f"promises[{index}]")
+        if promise_id:
+            promises.append(promise_id)
+    claim = Claim(
+        id=path.stem,
+        title=fields.text(data, "title", required=True),
+        claimed_by=fields.text(data, "claimed_by", required=True),
+        claimed_on=fields.date(data, "claimed_on", required=True),
+        quote=quote,
+        verdict=fields.text(data, "verdict", required=True),
+        reviewed_on=fields.date(data, "reviewed_on", required=True),
+        evidence=evidence,
+        territory=fields.text(data, "territory"),
+        theme=fields.text(data, "theme"),
+        promises=promises,
+        body=document.body.strip("\n"),
+        path=path,
+        lines=document.lines,
+    )
+    return claim, problems
+
+
+def _read_quote(data: dict, path: str, fields: _Fields, keys: tuple[str, ...], position: int | None = None) -> Evidence | None:
+    """A quoted passage (source + quote, and a note where `keys` allow one) at `path` in the file."""
+    fields.unknown_keys(data, path + ".", keys)
+    source = fields.text(data, "source", path + ".", required=True)
+    quote = fields.text(data, "quote", path + ".", required=True)
+    note = fields.text(data, "note", path + ".") if "note" in keys else None
+    if not (source and quote):
+        return None
+    return Evidence(source, quote, note=note, line=fields.line(path + ".quote"), position=position)
+
+
+READERS = {"promise": read_promise_file, "source": read_source_file, "claim": read_claim_file}
+
+
 def promise_to_text(promise: Promise) -> str:
     """The file kb writes for a promise: fixed key order, stable YAML, Markdown body."""
     data: dict[str, Any] = {"title": promise.title, "made_by": promise.made_by}
@@ -431,7 +542,7 @@ def _history_to_data(entry: HistoryEntry) -> dict[str, Any]:
     if entry.note:
         data["note"] = entry.note
     if entry.evidence:
-        data["evidence"] = [{"source": proof.source, "quote": proof.quote} for proof in entry.evidence]
+        data["evidence"] = [_quote_to_data(proof) for proof in entry.evidence]
     return data
 
 
@@ -442,6 +553,27 @@ def source_to_text(source: Source) -> str:
         if getattr(source, key):
             data[key] = getattr(source, key)
     return frontmatter.dump(data, source.text)
+
+
+def claim_to_text(claim: Claim) -> str:
+    """The file kb writes for a claim: fixed key order, stable YAML, the explanation as body."""
+    data: dict[str, Any] = {"title": claim.title, "claimed_by": claim.claimed_by, "claimed_on": claim.claimed_on}
+    if claim.quote:
+        data["claim"] = {"source": claim.quote.source, "quote": claim.quote.quote}
+    for key in ("territory", "theme"):
+        if getattr(claim, key):
+            data[key] = getattr(claim, key)
+    data.update(verdict=claim.verdict, reviewed_on=claim.reviewed_on)
+    data["evidence"] = [_quote_to_data(proof) for proof in claim.evidence]
+    data["promises"] = list(claim.promises)
+    return frontmatter.dump(data, claim.body)
+
+
+def _quote_to_data(proof: Evidence) -> dict[str, Any]:
+    data = {"source": proof.source, "quote": proof.quote}
+    if proof.note:
+        data["note"] = proof.note
+    return data
 
 
 def write_promise(content_root: Path, promise: Promise) -> Path:

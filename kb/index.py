@@ -1,6 +1,7 @@
 """The Whoosh index: derived from the content files, rebuilt or caught up at any time.
 
-Each promise and source is one document, keyed "promise:<id>" / "source:<id>", carrying the
+Each promise, source and claim is one document, keyed "promise:<id>" / "source:<id>" /
+"claim:<id>", carrying the
 sha256 of its file in a column. Catching up compares those hashes with the files on disk, so
 an edit by hand, by git or by the newsroom is indexed without anyone asking, and a deleted
 or unreadable index is built again. Whoosh allows many readers and one writer (a file lock):
@@ -28,14 +29,14 @@ from whoosh.index import LockError
 from whoosh.writing import CLEAR
 
 from .analysis import PART_BREAK, FrenchPositions, french_analyzer
-from .content import ContentTree, read_promise_file, read_source_file, read_tree
-from .model import ID_PATTERN, Promise, Source
+from .content import FOLDERS, READERS, ContentTree, read_tree
+from .model import ID_PATTERN, Claim, Promise, Source
 from .render import markdown_to_text
 
 # Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = "9"
+SCHEMA_VERSION = "10"
 INDEX_NAME = f"kb{SCHEMA_VERSION}"
-FACETS = ("kind", "status", "territory", "made_by", "theme")
+FACETS = ("kind", "status", "verdict", "territory", "made_by", "theme")
 
 
 def _french_text() -> TEXT:
@@ -58,6 +59,7 @@ def make_schema() -> Schema:
         # a passing mention (BM25 saturates term frequency, which keeps this a gentle boost).
         content=_french_text(),
         status=ID(stored=True, sortable=True),
+        verdict=ID(stored=True, sortable=True),
         territory=ID(stored=True, sortable=True),
         made_by=ID(stored=True, sortable=True),
         theme=ID(stored=True, sortable=True),
@@ -121,13 +123,38 @@ def source_document(source: Source, sha256: str) -> dict:
     )
 
 
+def claim_document(claim: Claim, sha256: str) -> dict:
+    """The index document of a claim: what was claimed, the verdict's explanation and evidence."""
+    quotes = [proof.quote for _field, proof in claim.proofs]
+    notes = [proof.note for proof in claim.evidence if proof.note]
+    explanation = markdown_to_text(claim.body)
+    document = dict(
+        key=f"claim:{claim.id}",
+        sha256=sha256,
+        kind="claim",
+        id=claim.id,
+        title=claim.title,
+        content=_content(claim.title, quotes, claim.claimed_by, claim.territory, claim.theme, *notes, claim.body),
+        verdict=claim.verdict,
+        made_by=claim.claimed_by,
+        date=_when(claim.reviewed_on),
+        snippet_text="\n\n".join(part for part in [explanation, *quotes, *notes] if part),
+    )
+    for key in ("territory", "theme"):
+        if getattr(claim, key):
+            document[key] = getattr(claim, key)
+    return document
+
+
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _document(key: str, item: Promise | Source, sha256: str) -> dict:
-    make = promise_document if key.startswith("promise:") else source_document
-    return make(item, sha256)
+DOCUMENT_MAKERS = {"promise": promise_document, "source": source_document, "claim": claim_document}
+
+
+def _document(key: str, item: Promise | Source | Claim, sha256: str) -> dict:
+    return DOCUMENT_MAKERS[key.partition(":")[0]](item, sha256)
 
 
 @dataclass
@@ -162,9 +189,9 @@ class _HashCache:
 
 
 def content_files(content_root: Path) -> dict[str, Path]:
-    """Index key → file, for every regular promise and source file of the tree."""
+    """Index key → file, for every regular promise, source and claim file of the tree."""
     files = {}
-    for kind, folder in (("promise", "promises"), ("source", "sources")):
+    for folder, kind in FOLDERS.items():
         directory = Path(content_root) / folder
         if directory.is_dir():
             for path in directory.glob("*.md"):
@@ -286,7 +313,7 @@ class SearchIndex:
 
     def _tree_documents(self, tree: ContentTree) -> list[dict]:
         documents = []
-        for kind, items in (("promise", tree.promises), ("source", tree.sources)):
+        for kind, items in (("promise", tree.promises), ("source", tree.sources), ("claim", tree.claims)):
             for item in items.values():
                 try:
                     digest = self._hashes.sha256(item.path)
@@ -296,7 +323,7 @@ class SearchIndex:
         return documents
 
     def reindex(self, keys: Iterable[str]) -> SyncReport:
-        """Index what these files ("promise:<id>", "source:<id>") hold now; drop those gone or broken.
+        """Index what these files ("promise:<id>", "source:<id>", "claim:<id>") hold now; drop those gone or broken.
 
         The newsroom calls this right after publishing. The index stays derived from the files:
         it is their text that is read, never an object in memory.
@@ -376,14 +403,14 @@ class SearchIndex:
 
     def _path_of(self, key: str) -> Path:
         kind, _, item_id = key.partition(":")
-        if kind not in ("promise", "source") or not ID_PATTERN.match(item_id):
-            raise ValueError(f"clé de document invalide : {key!r} (attendu promise:<id> ou source:<id>)")
-        return self.content_root / ("promises" if kind == "promise" else "sources") / f"{item_id}.md"
+        folder = {kind: folder for folder, kind in FOLDERS.items()}.get(kind)
+        if folder is None or not ID_PATTERN.match(item_id):
+            raise ValueError(f"clé de document invalide : {key!r} (attendu promise:<id>, source:<id> ou claim:<id>)")
+        return self.content_root / folder / f"{item_id}.md"
 
     def _file_document(self, key: str, path: Path) -> dict | None:
-        read = read_promise_file if key.startswith("promise:") else read_source_file
         try:
-            item, problems = read(path)
+            item, problems = READERS[key.partition(":")[0]](path)
             digest = self._hashes.sha256(path)
         except OSError:
             return None

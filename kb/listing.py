@@ -1,6 +1,6 @@
-"""Filtering and sorting published promises, with a count for every filter value.
+"""Filtering and sorting published promises and claims, with a count for every filter value.
 
-Shared by the promise list page, the JSON API and the CSV export, so that the three always
+Shared by the list pages, the JSON API, the feeds and the CSV exports, so that they always
 agree. Filters combine (AND across fields); each field's counts ignore that field's own
 filter, so its other values stay choosable.
 """
@@ -13,10 +13,14 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
-from .model import HistoryEntry, Promise
+from typing import Callable, TypeVar
+
+from .model import Claim, HistoryEntry, Promise
 from .quotes import fold
 
 FILTERS = ("status", "made_by", "party", "list", "territory", "theme", "overdue")
+CLAIM_FILTERS = ("verdict", "claimed_by", "territory", "theme")
+Item = TypeVar("Item")
 SORTS = {
     "maj": "dernière mise à jour",
     "echeance": "échéance",
@@ -35,6 +39,44 @@ class Listing:
     ignored: dict[str, str]  # filters whose value matches nothing known
 
 
+@dataclass
+class ClaimListing:
+    """Claims that pass the filters, latest verdict first, and the counts that go with them."""
+
+    claims: list[Claim]
+    counts: dict[str, dict[str, int]]
+    filters: dict[str, str]
+    ignored: dict[str, str]
+
+
+def _filtered(items: list[Item], filters: dict[str, str], names: tuple[str, ...], value_of: Callable[[Item, str], str | None]):
+    """(kept items, counts per name and value, filters applied, filters ignored as matching nothing)."""
+    wanted = {name: value for name, value in filters.items() if name in names and value}
+    known = {name: {value_of(item, name) for item in items} for name in wanted}
+    ignored = {name: value for name, value in wanted.items() if value not in known[name]}
+    wanted = {name: value for name, value in wanted.items() if name not in ignored}
+    kept: list[Item] = []
+    counts: dict[str, Counter] = {name: Counter() for name in names}
+    for item in items:
+        values = {name: value_of(item, name) for name in names}
+        failed = [name for name, value in wanted.items() if values[name] != value]
+        if not failed:
+            kept.append(item)
+        for name in names:
+            if not failed or failed == [name]:
+                if values[name]:
+                    counts[name][values[name]] += 1
+    ordered = {name: dict(sorted(counter.items(), key=lambda item: (-item[1], item[0]))) for name, counter in counts.items()}
+    return kept, ordered, wanted, ignored
+
+
+def list_claims(claims: list[Claim], filters: dict[str, str]) -> ClaimListing:
+    """Filter and count claims; latest verdict first."""
+    kept, counts, wanted, ignored = _filtered(claims, filters, CLAIM_FILTERS, getattr)
+    kept.sort(key=lambda claim: (claim.reviewed_on, claim.id), reverse=True)
+    return ClaimListing(claims=kept, counts=counts, filters=wanted, ignored=ignored)
+
+
 def _value(promise: Promise, name: str, today: date, final: set[str]) -> str | None:
     if name == "overdue":
         return "oui" if promise.is_overdue(today, final) else "non"
@@ -47,21 +89,9 @@ def list_promises(
     promises: list[Promise], filters: dict[str, str], sort: str, today: date, final_statuses: set[str]
 ) -> Listing:
     """Filter, count and sort promises; unknown filter names are dropped, unknown values reported."""
-    wanted = {name: value for name, value in filters.items() if name in FILTERS and value}
-    known = {name: {_value(p, name, today, final_statuses) for p in promises} for name in wanted}
-    ignored = {name: value for name, value in wanted.items() if value not in known[name]}
-    wanted = {name: value for name, value in wanted.items() if name not in ignored}
-    kept: list[Promise] = []
-    counts: dict[str, Counter] = {name: Counter() for name in FILTERS}
-    for promise in promises:
-        values = {name: _value(promise, name, today, final_statuses) for name in FILTERS}
-        failed = [name for name, value in wanted.items() if values[name] != value]
-        if not failed:
-            kept.append(promise)
-        for name in FILTERS:
-            if not failed or failed == [name]:
-                if values[name]:
-                    counts[name][values[name]] += 1
+    kept, counts, wanted, ignored = _filtered(
+        promises, filters, FILTERS, lambda promise, name: _value(promise, name, today, final_statuses)
+    )
     sort = sort if sort in SORTS else "maj"
     if sort == "titre":
         kept.sort(key=lambda promise: promise.title.casefold())
@@ -71,7 +101,7 @@ def list_promises(
         kept.sort(key=lambda promise: (promise.updated_on, promise.id), reverse=True)
     return Listing(
         promises=kept,
-        counts={name: dict(sorted(counter.items(), key=lambda item: (-item[1], item[0]))) for name, counter in counts.items()},
+        counts=counts,
         filters=wanted,
         sort=sort,
         ignored=ignored,

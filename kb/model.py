@@ -30,6 +30,7 @@ class Evidence:
 
     source: str
     quote: str
+    note: str | None = None  # claims only: what the passage shows
     line: int | None = field(default=None, compare=False, repr=False)
     position: int | None = field(default=None, compare=False, repr=False)  # index in the file's list
 
@@ -95,6 +96,32 @@ class Source:
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
 
+@dataclass
+class Claim:
+    """A claim of fact made by an official or an institution, and the verdict of its fact-check."""
+
+    id: str
+    title: str
+    claimed_by: str
+    claimed_on: date
+    quote: Evidence | None  # the claim as stated, verbatim, in the source it appears in
+    verdict: str
+    reviewed_on: date
+    evidence: list[Evidence] = field(default_factory=list)
+    territory: str | None = None
+    theme: str | None = None
+    promises: list[str] = field(default_factory=list)  # ids of related promises
+    body: str = ""  # the fact-checker's explanation, Markdown
+    path: Path | None = field(default=None, compare=False, repr=False)
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def proofs(self) -> list[tuple[str, Evidence]]:
+        """Every quote of the file with its field: the claim's own, then the evidence."""
+        found = [("claim", self.quote)] if self.quote else []
+        return found + [(f"evidence[{proof.position}]", proof) for proof in self.evidence]
+
+
 @dataclass(frozen=True)
 class Status:
     """An entry of the status vocabulary."""
@@ -103,6 +130,16 @@ class Status:
     label: str
     color: str
     final: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An entry of the verdict vocabulary of fact-checks."""
+
+    key: str
+    label: str
+    color: str
+    rating: int | None  # 1 (false) to 5 (accurate); None off that scale (unverifiable)
 
 
 @dataclass(frozen=True)

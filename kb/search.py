@@ -1,4 +1,4 @@
-"""Searching promises and sources: queries from anyone, facets, highlighted snippets, suggestions.
+"""Searching promises, sources and claims: queries from anyone, facets, highlighted snippets, suggestions.
 
 Anyone can type anything, so the query language is deliberately small — words (all
 required), "phrases", -exclusions, OR/OU — and every other input is read as plain words.
@@ -51,7 +51,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # People type field syntax from other search engines; only names that look like fields are
 # stripped, so "14:30" or "article 3:" stay as typed.
 _FIELD_SYNTAX = re.compile(
-    r"(?<![\w\"])(?:title|titre|status|statut|territory|territoire|theme|thème|made_by|auteur|kind|type|"
+    r"(?<![\w\"])(?:title|titre|status|statut|verdict|territory|territoire|theme|thème|made_by|auteur|kind|type|"
     r"body|content|text|texte|source|id|date|party|parti):(?=[\w\"])",
     re.IGNORECASE,
 )
@@ -72,6 +72,7 @@ class Hit:
     title: str
     status: str | None
     snippet: Markup
+    verdict: str | None = None  # claims only
 
     def as_json(self, url: str) -> dict:
         return {
@@ -80,6 +81,7 @@ class Hit:
             "title": self.title,
             "url": url,
             "status": self.status,
+            "verdict": self.verdict,
             "snippet": str(self.snippet),
         }
 
@@ -385,6 +387,7 @@ class Search:
                     id=stored["id"],
                     title=stored["title"],
                     status=stored.get("status"),
+                    verdict=stored.get("verdict"),
                     snippet=snippet(stored.get("snippet_text", ""), terms),
                 )
             )

@@ -60,6 +60,7 @@ def test_api_search_follows_the_contract(demo_client):
         "title": hit["title"],
         "url": "/promesses/marcq-la-madeleine-balayeuses",
         "status": "done",
+        "verdict": None,
         "snippet": hit["snippet"],
     }
     assert "<mark>balayeuses</mark>" in hit["snippet"]

@@ -85,8 +85,9 @@ def test_a_promise_has_its_own_feed(demo_client):
 
 def test_sitemap_lists_every_public_page(demo_client):
     xml = demo_client.get("/sitemap.xml").get_data(as_text=True)
-    assert xml.count("<loc>") == 2 + 45 + 5
+    assert xml.count("<loc>") == 2 + 45 + 5 + 1 + 4  # home, list; promises; sources; claims list; claims
     assert "/promesses/aubry-mutualisation-lille-lomme-hellemmes</loc>" in xml
+    assert "/affirmations/mel-25-actions-mutualisation-depuis-2015</loc>" in xml
 
 
 def test_csv_cells_can_never_be_read_as_formulas(tmp_path):

@@ -16,10 +16,10 @@ from ..permissions import NotAuthorized
 from ..source_import import MAX_UPLOAD_BYTES
 from ..workflow import ChangeNotFound, InvalidTransition, WorkflowError
 from ..model import SOURCE_KIND_LABELS
-from ..opendata import status_label
+from ..opendata import status_label, verdict_label
 from ..paths import STATIC, TEMPLATES, default_content_dir, default_instance_dir
 from ..search import open_search
-from . import api, auth, content_store, csrf, database, newsroom, public
+from . import api, auth, claims, content_store, csrf, database, newsroom, public
 from .page_cache import PageCache
 
 
@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         STATIC_BUILD_DIR=None,  # a `kb build` output to re-render after each publication
         STATIC_BUILD_BASE_URL=None,  # its --base-url
         STATIC_BUILD_LIVE_URL=None,  # its --live-url
+        SITE_NAME="kb",  # who publishes the fact-checks: author of feeds and of ClaimReview metadata
     )
     app.config.from_prefixed_env("KB")
     if test_config:
@@ -58,8 +59,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         Path(app.config["INDEX_DIR"]), Path(app.config["CONTENT_DIR"]), float(app.config["INDEX_SYNC_SECONDS"])
     )
     app.add_template_global(status_label)
+    app.add_template_global(verdict_label)
     app.add_template_global(SOURCE_KIND_LABELS, "source_kind_labels")
     app.register_blueprint(public.bp)
+    app.register_blueprint(claims.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(newsroom.bp)
     if app.config["STATIC_BUILD_DIR"]:

@@ -6,7 +6,9 @@ from datetime import date
 
 from flask import Blueprint, jsonify, request, url_for
 
-from ..opendata import promise_data, source_data
+from ..listing import list_claims
+from ..opendata import claim_data, promise_data, source_data
+from .claims import CLAIM_FILTER_LABELS
 from .content_store import current_tree, find_promise
 from .page_cache import cached_page
 from .list_request import current_listing, page_of
@@ -35,7 +37,7 @@ def search():
 def promises():
     tree, listing = current_listing()
     today = date.today()
-    per_page = min(MAX_PER_PAGE, max(1, page_number(request.args.get("per_page", str(DEFAULT_PER_PAGE)))))
+    per_page = _per_page()
     shown, page, pages = page_of(listing.promises, per_page)
     return jsonify(
         {
@@ -70,8 +72,50 @@ def source(source_id: str):
     if found is None:
         return _not_found(f"aucune source « {source_id} »")
     cited_by = sorted(promise.id for promise in tree.promises_citing(source_id))
+    claims = sorted(claim.id for claim in tree.claims_citing(source_id))
     url = url_for("public.source", source_id=found.id, _external=True)
-    return jsonify(source_data(found, url, cited_by))
+    return jsonify(source_data(found, url, cited_by, claims))
+
+
+@bp.get("/claims")
+@cached_page
+def claims():
+    """Published claims and their verdicts, latest first; filters verdict, claimed_by, territory, theme."""
+    tree = current_tree()
+    filters = {name: request.args.get(name, "").strip() for name in CLAIM_FILTER_LABELS}
+    listing = list_claims(list(tree.claims.values()), filters)
+    per_page = _per_page()
+    shown, page, pages = page_of(listing.claims, per_page)
+    return jsonify(
+        {
+            "total": len(listing.claims),
+            "page": page,
+            "pages": pages,
+            "per_page": per_page,
+            "filters": listing.filters,
+            "ignored_filters": listing.ignored,
+            "counts": listing.counts,
+            "claims": [claim_data(claim, tree.verdicts, _claim_url(claim.id)) for claim in shown],
+        }
+    )
+
+
+@bp.get("/claims/<claim_id>")
+@cached_page
+def claim(claim_id: str):
+    tree = current_tree()
+    found = tree.claims.get(claim_id)
+    if found is None:
+        return _not_found(f"aucune affirmation « {claim_id} »")
+    return jsonify(claim_data(found, tree.verdicts, _claim_url(found.id)))
+
+
+def _per_page() -> int:
+    return min(MAX_PER_PAGE, max(1, page_number(request.args.get("per_page", str(DEFAULT_PER_PAGE)))))
+
+
+def _claim_url(claim_id: str) -> str:
+    return url_for("claims.claim", claim_id=claim_id, _external=True)
 
 
 def _promise_url(promise_id: str) -> str:

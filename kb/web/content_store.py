@@ -15,13 +15,14 @@ from pathlib import Path
 
 from flask import Flask, current_app, redirect, url_for
 
-from ..content import ContentTree, read_tree
-from ..statuses import FILE_NAME
+from ..content import FOLDERS, ContentTree, read_tree
+from ..statuses import FILE_NAME as STATUSES_FILE
+from ..verdicts import FILE_NAME as VERDICTS_FILE
 
 
 def _signature(root: Path) -> tuple:
     entries = []
-    for folder in ("promises", "sources"):
+    for folder in FOLDERS:
         try:
             with os.scandir(root / folder) as scan:
                 for entry in scan:
@@ -35,11 +36,12 @@ def _signature(root: Path) -> tuple:
                     entries.append((folder, entry.name, stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns))
         except OSError:
             entries.append((folder, None))
-    try:
-        stat = (root / FILE_NAME).stat()
-        entries.append((FILE_NAME, stat.st_mtime_ns, stat.st_size))
-    except OSError:
-        pass
+    for name in (STATUSES_FILE, VERDICTS_FILE):
+        try:
+            stat = (root / name).stat()
+            entries.append((name, stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns))
+        except OSError:
+            pass
     return tuple(sorted(entries, key=repr))
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 from .. import audit
 from ..listing import SORTS, scorecard, slug, status_changes
-from ..opendata import claim_review, promises_csv, status_label
+from ..opendata import promise_review, promises_csv, status_label
 from ..quotes import FoldedText
 from ..render import highlighted_text, markdown_to_html
 
+from .claims import claim_anchor
 from .content_store import current_tree, find_promise
 from .database import db
 from .page_cache import cached_page
@@ -49,6 +50,9 @@ def home():
         territories=_groups(promises, "territory", tree.statuses, today, tree.final_statuses),
         changes=status_changes(promises)[:10],
         statuses=tree.statuses,
+        claims=sorted(tree.claims.values(), key=lambda claim: (claim.reviewed_on, claim.id), reverse=True)[:5],
+        claim_count=len(tree.claims),
+        verdicts=tree.verdicts,
     )
 
 
@@ -91,11 +95,12 @@ def territory(name_slug: str):
 FACET_LABELS = {
     "kind": "Type",
     "status": "Statut",
+    "verdict": "Verdict",
     "territory": "Territoire",
     "made_by": "Auteur ou éditeur",
     "theme": "Thème",
 }
-KIND_LABELS = {"promise": "Promesse", "source": "Document source"}
+KIND_LABELS = {"promise": "Promesse", "source": "Document source", "claim": "Vérification"}
 
 
 @bp.get("/recherche")
@@ -109,6 +114,7 @@ def search():
         "public/search.html",
         results=results,
         statuses=current_tree().statuses,
+        verdicts=current_tree().verdicts,
         facet_labels=FACET_LABELS,
         kind_labels=KIND_LABELS,
         url_with=url_with,
@@ -146,7 +152,8 @@ def render_promise_page(tree, found, preview_of=None) -> str:
         return tree.quote_verified(proof.source, proof.quote)
 
     first_sources = dict.fromkeys(proof.source for proof in (found.history[0].evidence if found.history else []))
-    review = claim_review(found, tree.statuses, request.base_url, [_source_url(tree, key) for key in first_sources])
+    appearances = [_source_url(tree, key) for key in first_sources]
+    review = promise_review(found, tree.statuses, request.base_url, appearances, current_app.config["SITE_NAME"])
     return render_template(
         "public/promise.html",
         promise=found,
@@ -155,6 +162,8 @@ def render_promise_page(tree, found, preview_of=None) -> str:
         today=date.today(),
         final_statuses=tree.final_statuses,
         related=tree.related(found),
+        claims=tree.claims_about(found.id),
+        verdicts=tree.verdicts,
         claim_review=review,
         analysis=markdown_to_html(found.body),
         anchor=citation_anchor,
@@ -178,6 +187,7 @@ def render_source_page(tree, found, preview_of=None) -> str:
     """A source's page, every quoted passage marked; also the newsroom's preview of a new source."""
     folded = FoldedText.cached(found.text)
     citing = tree.promises_citing(found.id)
+    claims = tree.claims_citing(found.id)
     passages = []
     for promise in citing:
         for entry in promise.history:
@@ -185,11 +195,18 @@ def render_source_page(tree, found, preview_of=None) -> str:
                 spans = folded.locate(proof.quote) if proof.source == found.id else None
                 if spans:
                     passages.append((citation_anchor(promise.id, entry.position, proof.position), spans))
+    for claim in claims:
+        for field, proof in claim.proofs:
+            spans = folded.locate(proof.quote) if proof.source == found.id else None
+            if spans:
+                passages.append((claim_anchor(claim.id, field), spans))
     return render_template(
         "public/source.html",
         source=found,
         text=highlighted_text(found.text, passages),
         citing=citing,
+        claims=claims,
+        verdicts=tree.verdicts,
         statuses=tree.statuses,
         quotes=len(passages),
         preview_of=preview_of,
@@ -199,9 +216,10 @@ def render_source_page(tree, found, preview_of=None) -> str:
 @bp.get("/statuts.css")
 @cached_page
 def status_styles():
-    """Badge colours from the status vocabulary, as a stylesheet (no inline styles: strict CSP)."""
+    """Badge colours from the status and verdict vocabularies, as a stylesheet (no inline styles: strict CSP)."""
     tree = current_tree()
     rules = [f".status-{key} {{ background: {status.color}; }}" for key, status in tree.statuses.items()]
+    rules += [f".verdict-{key} {{ background: {verdict.color}; }}" for key, verdict in tree.verdicts.items()]
     # Widths of scorecard bar segments, as classes: the policy forbids style attributes.
     rules += [f".w-{percent} {{ width: {percent}%; }}" for percent in range(101)]
     return Response("\n".join(rules) + "\n", mimetype="text/css")
@@ -297,5 +315,7 @@ def sitemap():
     urls = [url_for("public.home", _external=True), url_for("public.promises", _external=True)]
     urls += [url_for("public.promise", promise_id=key, _external=True) for key in sorted(tree.promises)]
     urls += [url_for("public.source", source_id=key, _external=True) for key in sorted(tree.sources)]
+    urls += [url_for("claims.claims", _external=True)]
+    urls += [url_for("claims.claim", claim_id=key, _external=True) for key in sorted(tree.claims)]
     body = render_template("feeds/sitemap.xml", urls=urls)
     return Response(body, mimetype="application/xml")

@@ -28,4 +28,6 @@ def hit_url(hit: Hit) -> str:
     """Where a search result leads on this site."""
     if hit.kind == "promise":
         return url_for("public.promise", promise_id=hit.id)
+    if hit.kind == "claim":
+        return url_for("claims.claim", claim_id=hit.id)
     return url_for("public.source", source_id=hit.id)

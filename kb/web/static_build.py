@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask
 
-from ..listing import FILTERS, slug
+from ..listing import CLAIM_FILTERS, FILTERS, slug
 from .content_store import current_tree
 
 LINK = re.compile(r'(href|src|action)="(/[^"#]*)(#[^"]*)?"')
@@ -58,6 +58,9 @@ def _seeds(app: Flask) -> list[str]:
             urls += [f"/promesses/{promise_id}", f"/promesses/{promise_id}.atom", f"/api/promises/{promise_id}"]
         for source_id in sorted(tree.sources):
             urls += [f"/sources/{source_id}", f"/api/sources/{source_id}"]
+        urls += ["/affirmations", "/affirmations.atom", "/export/claims.csv", "/api/claims"]
+        for claim_id in sorted(tree.claims):
+            urls += [f"/affirmations/{claim_id}", f"/api/claims/{claim_id}"]
         people = {slug(promise.made_by) for promise in tree.promises.values()}
         places = {slug(promise.territory) for promise in tree.promises.values()}
         urls += [f"/elus/{name}" for name in sorted(people)] + [f"/territoires/{name}" for name in sorted(places)]
@@ -70,12 +73,13 @@ def _buildable(url: str) -> bool:
     if parts.path.startswith(DYNAMIC):
         return False
     args = dict(parse_qsl(parts.query))
-    filters = [name for name in args if name in FILTERS]
     if not args:
         return True
-    if parts.path == "/promesses":
+    names = CLAIM_FILTERS if parts.path in ("/affirmations", "/affirmations.atom", "/export/claims.csv") else FILTERS
+    filters = [name for name in args if name in names]
+    if parts.path in ("/promesses", "/affirmations"):
         return len(filters) <= 1 and set(args) <= {*filters, "page"}
-    if parts.path == "/flux.atom":
+    if parts.path in ("/flux.atom", "/affirmations.atom"):
         return len(filters) == 1 and len(args) == 1
     return False
 

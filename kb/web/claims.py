@@ -1,0 +1,128 @@
+"""Fact-checks for citizens: claim pages, the list of claims, their feed and CSV export."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+
+from .. import audit
+from ..listing import list_claims
+from ..opendata import claim_review, claims_csv, verdict_label
+from ..render import markdown_to_html, markdown_to_text
+from .content_store import current_tree
+from .database import db
+from .list_request import page_of, url_with_args
+from .page_cache import cached_page
+
+bp = Blueprint("claims", __name__)
+
+CLAIM_FILTER_LABELS = {
+    "verdict": "Verdict",
+    "claimed_by": "Auteur de l'affirmation",
+    "territory": "Territoire",
+    "theme": "Thème",
+}
+CLAIMS_PAGE_SIZE = 50
+FEED_SIZE = 50
+
+
+def claim_anchor(claim_id: str, field: str) -> str:
+    """The id of a passage a claim quotes, on its source page ("claim" or "evidence[2]")."""
+    return f"affirmation-{claim_id}-" + field.replace("[", "-").replace("]", "")
+
+
+def _listing():
+    tree = current_tree()
+    filters = {name: request.args.get(name, "").strip() for name in CLAIM_FILTER_LABELS}
+    return tree, list_claims(list(tree.claims.values()), filters)
+
+
+@bp.get("/affirmations")
+@cached_page
+def claims():
+    tree, listing = _listing()
+    shown, page, pages = page_of(listing.claims, CLAIMS_PAGE_SIZE)
+
+    def url_with(**changes) -> str:
+        changes.setdefault("page", None)  # a new filter starts again at page 1
+        return url_with_args("/affirmations", set(listing.ignored), **changes)
+
+    return render_template(
+        "public/claims.html",
+        listing=listing,
+        page_claims=shown,
+        page=page,
+        pages=pages,
+        verdicts=tree.verdicts,
+        labels=CLAIM_FILTER_LABELS,
+        url_with=url_with,
+    )
+
+
+@bp.get("/affirmations/<claim_id>")
+@cached_page
+def claim(claim_id: str):
+    tree = current_tree()
+    found = tree.claims.get(claim_id)
+    if found is None:
+        abort(404)
+    return render_claim_page(tree, found)
+
+
+def render_claim_page(tree, found, preview_of=None) -> str:
+    """A claim's page; also the newsroom's preview of a proposed version (`preview_of` the request)."""
+    stated_in = tree.sources.get(found.quote.source) if found.quote else None
+    appearance = None
+    if stated_in is not None:
+        appearance = stated_in.url or url_for("public.source", source_id=stated_in.id, _external=True)
+    review = claim_review(found, tree.verdicts, request.base_url, appearance, current_app.config["SITE_NAME"])
+    return render_template(
+        "public/claim.html",
+        claim=found,
+        verdicts=tree.verdicts,
+        sources=tree.sources,
+        promises=[tree.promises[key] for key in found.promises if key in tree.promises],
+        statuses=tree.statuses,
+        claim_review=review,
+        explanation=markdown_to_html(found.body),
+        anchor=claim_anchor,
+        verified=lambda proof: tree.quote_verified(proof.source, proof.quote),
+        changes=audit.publications(db(), f"claim:{found.id}"),
+        preview_of=preview_of,
+    )
+
+
+@bp.get("/affirmations.atom")
+@cached_page
+def feed():
+    """The latest verdicts (each claim once, at the date of its verdict), or those matching the filters."""
+    _tree, listing = _listing()
+    tree = current_tree()
+    entries = listing.claims[:FEED_SIZE]
+    updated = entries[0].reviewed_on.isoformat() if entries else date.today().isoformat()
+    who = " · ".join(listing.filters.values())
+    xml = render_template(
+        "feeds/claims.xml",
+        title=f"Vérifications — {who}" if who else "Vérifications : derniers verdicts",
+        feed_url=request.url,
+        page_url=url_for("claims.claims", _external=True, **listing.filters),
+        updated=f"{updated}T00:00:00Z",
+        claims=entries,
+        label=lambda key: verdict_label(tree.verdicts, key),
+        summary=lambda claim: markdown_to_text(claim.body)[:600],
+    )
+    return Response(xml, mimetype="application/atom+xml")
+
+
+@bp.get("/export/claims.csv")
+@cached_page
+def claims_csv_export():
+    """Every published claim (or those matching the list's filters), one row each."""
+    tree, listing = _listing()
+    body = claims_csv(listing.claims, tree.verdicts, lambda claim: url_for("claims.claim", claim_id=claim.id, _external=True))
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="affirmations.csv"', "Access-Control-Allow-Origin": "*"},
+    )

@@ -61,10 +61,11 @@ def entries(session: Session, action_prefix: str | None = None, limit: int = 100
 
 
 def publications(session: Session, target: str) -> list[AuditEntry]:
-    """The publications of one file, newest first: the public change record of a promise."""
+    """The publications of one file, newest first: the public change record of a promise or a claim."""
+    kind = target.partition(":")[0]
     query = (
         select(AuditEntry)
-        .where(AuditEntry.target == target, AuditEntry.action.in_(("promise.publish", "source.publish")))
+        .where(AuditEntry.target == target, AuditEntry.action == f"{kind}.publish")
         .order_by(AuditEntry.id.desc())
     )
     return list(session.scalars(query))

@@ -45,6 +45,7 @@ EVIDENCE_KEYS = ("source", "quote")
 CLAIM_EVIDENCE_KEYS = ("source", "quote", "note")
 # Content folders and the kind of file each holds; claims came later, so their folder is optional.
 FOLDERS = {"promises": "promise", "sources": "source", "claims": "claim"}
+FOLDER_OF = {kind: folder for folder, kind in FOLDERS.items()}
 OPTIONAL_FOLDERS = ("claims",)
 
 DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import frontmatter
-from .content import PROMISE_KEYS, SOURCE_KEYS
+from .content import CLAIM_KEYS, PROMISE_KEYS, SOURCE_KEYS
 
 WORD = re.compile(r"\s+|[^\s]+")
 # Word diffs are quadratic at worst: beyond this many words a long text is shown line by line.
@@ -27,7 +27,10 @@ FIELD_LABELS = {
     "publisher": "éditeur", "kind": "type", "date": "date", "date_note": "précision sur la date",
     "reference": "référence", "url": "adresse", "sha256": "empreinte du fichier original",
     "id": "identifiant", "body": "texte",
+    "claimed_by": "auteur de l'affirmation", "claimed_on": "date de l'affirmation", "claim": "affirmation citée",
+    "verdict": "verdict", "reviewed_on": "date du verdict", "evidence": "preuves", "promises": "promesses liées",
 }  # fmt: skip
+LISTS_OF_ENTRIES = ("history", "evidence")  # diffed entry by entry, unchanged ones folded
 
 
 @dataclass
@@ -84,6 +87,8 @@ def _as_text(value: Any, label: Callable[[str], str] = str) -> str:
                 if isinstance(proof, dict):
                     lines.append(f"    « {proof.get('quote')} » ({proof.get('source')})")
             return "\n".join(lines)
+        if "quote" in value and "source" in value:  # a quoted passage (a claim's, or its evidence)
+            return f"« {value.get('quote')} » ({value.get('source')})" + (f" — {value['note']}" if value.get("note") else "")
         return ", ".join(f"{key}: {_as_text(item, label)}" for key, item in value.items())
     return str(value)
 
@@ -112,24 +117,29 @@ def _parts(text: str | None) -> tuple[dict, str]:
     return (document.data if isinstance(document.data, dict) else {}), document.body.strip("\n")
 
 
-def file_diff(old_text: str | None, new_text: str, status_label: Callable[[str], str] = str) -> list[FieldChange]:
-    """The fields that differ between two versions of a content file (old None: a new file)."""
+def file_diff(
+    old_text: str | None, new_text: str, status_label: Callable[[str], str] = str, verdict_label: Callable[[str], str] = str
+) -> list[FieldChange]:
+    """The fields that differ between two versions of a content file (old None: a new file).
+
+    Statuses and verdicts are shown by their labels (`status_label`, `verdict_label`).
+    """
     old, old_body = _parts(old_text)
     new, new_body = _parts(new_text)
-    order = [key for key in (*PROMISE_KEYS, *SOURCE_KEYS) if key in old or key in new]
+    order = [key for key in (*PROMISE_KEYS, *CLAIM_KEYS, *SOURCE_KEYS) if key in old or key in new]
     order += [key for key in {**old, **new} if key not in order]
     changes = []
     for key in dict.fromkeys(order):
         if old.get(key) == new.get(key):
             continue
         kind = "added" if key not in old else "removed" if key not in new else "changed"
-        label = status_label if key in ("status", "history") else str
-        if key == "history" and isinstance(old.get(key), list) and isinstance(new.get(key), list):
+        label = status_label if key in ("status", "history") else verdict_label if key == "verdict" else str
+        if key in LISTS_OF_ENTRIES and isinstance(old.get(key), list) and isinstance(new.get(key), list):
             changes.append(FieldChange(key, FIELD_LABELS[key], "changed", _entries_diff(old[key], new[key], label)))
             continue
         before, after = _as_text(old.get(key), label), _as_text(new.get(key), label)
-        if key == "status" and isinstance(old.get(key), str) and isinstance(new.get(key), str):
-            before, after = status_label(old[key]), status_label(new[key])
+        if key in ("status", "verdict"):
+            before, after = (label(value) if isinstance(value, str) else text for value, text in ((old.get(key), before), (new.get(key), after)))
         changes.append(FieldChange(key, FIELD_LABELS.get(key, key), kind, word_diff(before, after)))
     if old_body != new_body:
         kind = "added" if not old_body else "removed" if not new_body else "changed"

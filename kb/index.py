@@ -29,7 +29,7 @@ from whoosh.index import LockError
 from whoosh.writing import CLEAR
 
 from .analysis import PART_BREAK, FrenchPositions, french_analyzer
-from .content import FOLDERS, READERS, ContentTree, read_tree
+from .content import FOLDER_OF, FOLDERS, READERS, ContentTree, read_tree
 from .model import ID_PATTERN, Claim, Promise, Source
 from .render import markdown_to_text
 
@@ -403,7 +403,7 @@ class SearchIndex:
 
     def _path_of(self, key: str) -> Path:
         kind, _, item_id = key.partition(":")
-        folder = {kind: folder for folder, kind in FOLDERS.items()}.get(kind)
+        folder = FOLDER_OF.get(kind)
         if folder is None or not ID_PATTERN.match(item_id):
             raise ValueError(f"clé de document invalide : {key!r} (attendu promise:<id>, source:<id> ou claim:<id>)")
         return self.content_root / folder / f"{item_id}.md"

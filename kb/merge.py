@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from . import frontmatter
-from .content import PROMISE_KEYS, SOURCE_KEYS
+from .content import CLAIM_KEYS, PROMISE_KEYS, SOURCE_KEYS
 
 BODY = "(texte)"
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -48,7 +48,12 @@ def merge_files(base: str | None, mine: str, theirs: str | None) -> tuple[str, l
     their_data, their_body = _parts(theirs)
     clashes: list[str] = []
     merged: dict[str, Any] = {}
-    order = PROMISE_KEYS if "history" in my_data or "history" in their_data else SOURCE_KEYS
+    if "history" in my_data or "history" in their_data:
+        order = PROMISE_KEYS
+    elif "claim" in my_data or "claim" in their_data:
+        order = CLAIM_KEYS
+    else:
+        order = SOURCE_KEYS
     keys = [key for key in order if key in my_data or key in their_data]
     keys += [key for key in {**their_data, **my_data} if key not in keys]
     for key in keys:

@@ -1,6 +1,6 @@
 """Turn what a journalist typed into the whole new file a change request proposes.
 
-Each builder starts from the published promise (never from an older copy) and returns the
+Each builder starts from the published file (never from an older copy) and returns the
 file text kb would write; field errors are collected and raised together (FormError), so a
 form can show every one of them next to its field.
 """
@@ -12,8 +12,8 @@ import re
 from dataclasses import replace
 from datetime import date
 
-from .content import promise_to_text, source_to_text
-from .model import ID_PATTERN, SOURCE_KINDS, Evidence, HistoryEntry, Promise, Source
+from .content import claim_to_text, promise_to_text, source_to_text
+from .model import ID_PATTERN, SOURCE_KINDS, Claim, Evidence, HistoryEntry, Promise, Source
 
 PROMISE_FIELDS = ("title", "made_by", "party", "list_name", "territory", "theme", "made_on", "due", "reply")
 REQUIRED = {"title", "made_by", "territory", "theme", "made_on"}
@@ -56,6 +56,22 @@ def slugify(title: str) -> str:
     return "-".join(re.findall(r"[a-z0-9]+", text))[:80].strip("-")
 
 
+def _quotes(rows: list[tuple[str, ...]], errors: dict, prefix: str = "") -> list[Evidence]:
+    """Quoted passages from form rows (source, quote[, note]); empty rows skipped, half-filled ones named."""
+    proofs = []
+    for position, row in enumerate(rows):
+        source, quote = (row[0] or "").strip(), " ".join((row[1] or "").split())
+        note = " ".join((row[2] or "").split()) if len(row) > 2 else ""
+        if not source and not quote and not note:
+            continue
+        if not source:
+            errors[f"{prefix}source-{position}"] = "choisissez le document source de cette citation"
+        if not quote:
+            errors[f"{prefix}quote-{position}"] = "collez le passage cité"
+        proofs.append(Evidence(source, quote, note=note or None))
+    return proofs
+
+
 def status_update(
     promise: Promise, entry_date: str, status: str, note: str, evidence: list[tuple[str, str]], body: str | None = None
 ) -> str:
@@ -64,16 +80,7 @@ def status_update(
     when = _date(entry_date, "date", errors, required=True)
     if not (status or "").strip():
         errors["status"] = "choisissez un statut"
-    proofs = []
-    for position, (source, quote) in enumerate(evidence):
-        source, quote = (source or "").strip(), " ".join((quote or "").split())
-        if not source and not quote:
-            continue
-        if not source:
-            errors[f"source-{position}"] = "choisissez le document source de cette citation"
-        if not quote:
-            errors[f"quote-{position}"] = "collez le passage cité"
-        proofs.append(Evidence(source, quote))
+    proofs = _quotes(evidence, errors)
     if errors:
         raise FormError(errors)
     updated = copy.deepcopy(promise)
@@ -146,3 +153,39 @@ def source(source_id: str, form: dict[str, str], text: str, sha256: str | None) 
         date_note=values["date_note"],
     )  # fmt: skip
     return source_to_text(document)
+
+
+CLAIM_FIELDS = ("title", "claimed_by", "territory", "theme", "verdict")
+CLAIM_REQUIRED = {"title", "claimed_by", "verdict"}
+
+
+def claim(
+    claim_id: str, form: dict[str, str], evidence: list[tuple[str, str, str]], promises: list[str], body: str
+) -> str:
+    """A claim's whole file as typed: the claim quoted from its source, the verdict, its evidence."""
+    errors: dict[str, str] = {}
+    if not ID_PATTERN.match(claim_id or ""):
+        errors["id"] = "identifiant : minuscules sans accents, chiffres et tirets (ex. « mel-25-actions-2019 »)"
+    values = {name: _clean(form.get(name)) for name in CLAIM_FIELDS}
+    for name in sorted(CLAIM_REQUIRED):
+        if not values[name]:
+            errors[name] = "choisissez un verdict" if name == "verdict" else "champ obligatoire"
+    claimed_on = _date(form.get("claimed_on"), "claimed_on", errors, required=True)
+    reviewed_on = _date(form.get("reviewed_on"), "reviewed_on", errors, required=True)
+    stated = _quotes([(form.get("claim_source", ""), form.get("claim_quote", ""))], errors, "claim-")
+    if not stated:
+        errors["claim-quote-0"] = "collez l'affirmation telle qu'elle figure dans le document"
+    proofs = _quotes(evidence, errors)
+    if not (body or "").strip():
+        errors["body"] = "expliquez le verdict : ce que disent les documents et pourquoi"
+    if errors:
+        raise FormError(errors)
+    for position, proof in enumerate(proofs):
+        proof.position = position
+    document = Claim(
+        id=claim_id, title=values["title"], claimed_by=values["claimed_by"], claimed_on=claimed_on,
+        quote=stated[0], verdict=values["verdict"], reviewed_on=reviewed_on, evidence=proofs,
+        territory=values["territory"], theme=values["theme"], promises=list(dict.fromkeys(p for p in promises if p)),
+        body=body.replace("\r\n", "\n").strip("\n"),
+    )  # fmt: skip
+    return claim_to_text(document)

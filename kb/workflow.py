@@ -24,8 +24,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit, frontmatter
 from .accounts import User
-from .check import check_promise_text, check_source_text
-from .content import ContentTree
+from .check import check_claim_text, check_promise_text, check_source_text
+from .content import FOLDER_OF, ContentTree
 from .db import Base
 from .model import ID_PATTERN, Problem
 from .permissions import NotAuthorized, can, require
@@ -48,8 +48,15 @@ KINDS = {
     "edit": "modification",
     "create": "nouvelle promesse",
     "source": "nouvelle source",
+    "claim": "nouvelle vérification",
+    "verdict": "nouveau verdict",
     "revert": "retour à une version antérieure",
 }
+# Kinds that create a file: nothing published may exist under their id.
+CREATIONS = frozenset({"create", "source", "claim"})
+CHECKS = {"promise": check_promise_text, "source": check_source_text, "claim": check_claim_text}
+# The front matter key whose change the audit log records (a promise's status, a claim's verdict).
+STATE_KEYS = {"promise": "status", "claim": "verdict"}
 
 
 @dataclass(frozen=True)
@@ -154,15 +161,14 @@ class Publisher:
 
 
 def file_of(content_root: Path, target: str) -> Path:
-    """The file a target ("promise:<id>", "source:<id>") names under a content directory."""
+    """The file a target ("promise:<id>", "source:<id>", "claim:<id>") names under a content directory."""
     kind, _, item_id = target.partition(":")
-    folder = {"promise": "promises", "source": "sources"}[kind]
-    return Path(content_root) / folder / f"{item_id}.md"
+    return Path(content_root) / FOLDER_OF[kind] / f"{item_id}.md"
 
 
 def target_of(kind: str, item_id: str) -> str:
     """The target key of a content file; a WorkflowError for a malformed id."""
-    if kind not in ("promise", "source"):
+    if kind not in FOLDER_OF:
         raise WorkflowError(f"type de fiche inconnu : {kind}")
     if not isinstance(item_id, str) or not ID_PATTERN.match(item_id) or len(item_id) > 150:
         raise WorkflowError(
@@ -174,8 +180,7 @@ def target_of(kind: str, item_id: str) -> str:
 def validate(tree: ContentTree, target: str, text: str, today: date | None = None) -> list[Problem]:
     """The problems `kb check` would report for `text` published as `target`; errors block saving."""
     kind, _, item_id = target.partition(":")
-    check = check_promise_text if kind == "promise" else check_source_text
-    return check(tree, item_id, text, today)
+    return CHECKS[kind](tree, item_id, text, today)
 
 
 def _errors(problems: list[Problem]) -> list[Problem]:
@@ -267,9 +272,9 @@ def propose(
         raise WorkflowError(f"type de demande inconnu : {kind}")
     text = _validated(tree, target, text)
     base_text, base_sha = base if base is not None else current_file(file_of(tree.root, target))
-    if kind in ("create", "source") and base_sha is not None:
+    if kind in CREATIONS and base_sha is not None:
         raise WorkflowError(f"« {target.partition(':')[2]} » existe déjà : choisissez un autre identifiant")
-    if kind not in ("create", "source") and base_sha is None:
+    if kind not in CREATIONS and base_sha is None:
         raise ChangeNotFound(f"aucune fiche publiée pour {target}")
     if base_text == text:
         raise WorkflowError("la proposition est identique à la version publiée : rien à relire")
@@ -325,7 +330,7 @@ def rebase(session: Session, tree: ContentTree, change: ChangeRequest, user: Use
 
     check_transition(change, "rebase", user)
     current_text, current_sha = current_file(file_of(tree.root, change.target))
-    if change.kind in ("create", "source") and current_text is not None:
+    if change.kind in CREATIONS and current_text is not None:
         raise WorkflowError(
             f"« {change.target_id} » a été publié entre-temps par une autre demande : retirez celle-ci et "
             "proposez-la sous un autre identifiant (ou comme modification de la fiche publiée)"
@@ -387,7 +392,8 @@ def _publish_locked(session: Session, tree: ContentTree, change: ChangeRequest, 
             f"la fiche n'a pas pu être écrite ({error.strerror or error}) ; l'ancienne version est intacte, "
             "la demande reste approuvée : réessayez la publication"
         ) from error
-    old_status, new_status = _status(change.base_text), _status(change.proposed_text)
+    state_key = STATE_KEYS.get(change.target_kind)
+    old_status, new_status = _state(change.base_text, state_key), _state(change.proposed_text, state_key)
     _move(session, change, "publish", editor)
     audit.record(
         session,
@@ -413,16 +419,16 @@ def _publish_locked(session: Session, tree: ContentTree, change: ChangeRequest, 
     return "published"
 
 
-def _status(text: str | None) -> str | None:
-    """The `status:` of a promise file's text (None for sources and unreadable text)."""
-    if not text:
+def _state(text: str | None, key: str | None) -> str | None:
+    """The `status:` of a promise file's text, the `verdict:` of a claim's (None for sources and unreadable text)."""
+    if not text or key is None:
         return None
     try:
         data = frontmatter.load(text).data
     except frontmatter.FrontMatterError:
         return None
-    status = data.get("status") if isinstance(data, dict) else None
-    return status if isinstance(status, str) else None
+    state = data.get(key) if isinstance(data, dict) else None
+    return state if isinstance(state, str) else None
 
 
 def propose_revert(session: Session, tree: ContentTree, editor: User, target: str, version_sha256: str) -> ChangeRequest:

@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from .. import audit, proposals, workflow
 from ..check import prefix_hint
-from ..content import parse_promise, parse_source
+from ..content import parse_claim, parse_promise, parse_source
 from ..diff import file_diff
 from ..model import SOURCE_KINDS
 from ..permissions import can, require
@@ -151,13 +151,15 @@ def _save(kind: str, target: str, text: str, summary: str, change=None, base=Non
     return redirect(url_for("newsroom.change", number=change.id))
 
 
-def _form_failed(template: str, error: Exception, **context):
-    """The form again, as typed, with what is wrong: 400, nothing saved."""
+def _form_failed(template: str, error: Exception, form=None, **context):
+    """The form again, as typed (`form`: the posted values, read for the template), with what is wrong: 400, nothing saved."""
     field_errors = error.errors if isinstance(error, proposals.FormError) else {}
     problems = error.problems if isinstance(error, workflow.ValidationFailed) else []
     message = None if field_errors or problems else str(error)
     return (
-        render_template(template, field_errors=field_errors, problems=problems, error=message, form=request.form, **context),
+        render_template(
+            template, field_errors=field_errors, problems=problems, error=message, form=form or request.form, **context
+        ),
         400,
     )
 
@@ -226,12 +228,12 @@ def _edited_body(promise, base) -> str | None:
     return posted
 
 
-def _fresh(promise):
-    """(the promise as its file says now, (text, sha256) of that file): what a new request is based on."""
-    text, sha = current_file(promise.path)
+def _fresh(item, parse=parse_promise):
+    """(the item as its file says now, (text, sha256) of that file): what a new request is based on."""
+    text, sha = current_file(item.path)
     if text is None:
         abort(404)
-    fresh, problems = parse_promise(promise.path, text.removeprefix("\ufeff").replace("\r\n", "\n"))
+    fresh, problems = parse(item.path, text.removeprefix("\ufeff").replace("\r\n", "\n"))
     if fresh is None or any(problem.severity == "error" for problem in problems):
         raise workflow.WorkflowError("la fiche publiée est en cours de réparation (kb check signale des erreurs) : réessayez plus tard")
     return fresh, (text, sha)
@@ -351,6 +353,110 @@ def _source_form(change):
         return _form_failed("newsroom/source_form.html", error, **context)
 
 
+# -- claims (fact-checks) ----------------------------------------------------------------------
+
+CLAIM_EVIDENCE_ROWS = 3
+
+
+@bp.get("/affirmations")
+@requires("change.propose")
+def pick_claim():
+    tree = current_tree()
+    claims = sorted(tree.claims.values(), key=lambda claim: (claim.reviewed_on, claim.id), reverse=True)
+    return render_template("newsroom/pick_claim.html", claims=claims, verdicts=tree.verdicts)
+
+
+@bp.route("/affirmations/nouvelle", methods=["GET", "POST"])
+@requires("change.propose")
+def new_claim():
+    return _claim_form(None, None, creating=True)
+
+
+@bp.route("/affirmations/<claim_id>/modifier", methods=["GET", "POST"])
+@requires("change.propose")
+def edit_claim(claim_id: str):
+    found = current_tree().claims.get(claim_id)
+    if found is None:
+        abort(404)
+    return _claim_form(found, None)
+
+
+def _claim_prefill(claim) -> dict:
+    if claim is None:
+        return {"reviewed_on": date.today().isoformat(), "evidence": [], "promises": []}
+    form = {name: getattr(claim, name) or "" for name in proposals.CLAIM_FIELDS}
+    form.update(
+        claimed_on=claim.claimed_on.isoformat() if claim.claimed_on else "",
+        reviewed_on=claim.reviewed_on.isoformat() if claim.reviewed_on else "",
+        claim_source=claim.quote.source if claim.quote else "",
+        claim_quote=claim.quote.quote if claim.quote else "",
+        evidence=[(proof.source, proof.quote, proof.note or "") for proof in claim.evidence],
+        promises=list(claim.promises),
+        body=claim.body,
+    )
+    return form
+
+
+def _claim_rows() -> list[tuple[str, str, str]]:
+    form = request.form
+    return list(zip(form.getlist("evidence_source"), form.getlist("evidence_quote"), form.getlist("evidence_note")))
+
+
+def _claim_form(claim, change, creating=False):
+    tree = current_tree()
+    context = {
+        "claim": claim,
+        "change": change,
+        "creating": creating,
+        "verdicts": tree.verdicts,
+        "sources": sorted(tree.sources.values(), key=lambda source: source.title.lower()),
+        "all_promises": sorted(tree.promises.values(), key=lambda promise: promise.title.lower()),
+        "today": date.today().isoformat(),
+        "base_sha256": current_file(claim.path)[1] if claim is not None and change is None and claim.path else None,
+    }
+    if request.method == "GET":
+        shown = claim
+        if change is not None:
+            shown, _ = parse_claim(Path(change.target_id + ".md"), change.proposed_text)
+        form = _claim_prefill(shown)
+        if change is not None:
+            form["id"] = change.target_id
+        return render_template("newsroom/claim_form.html", form=form, rows=_rows_for(form["evidence"]), **context)
+    rows = _claim_rows()
+    form = dict(request.form, evidence=rows, promises=request.form.getlist("promises"))
+    context.update(rows=_rows_for(rows))
+    try:
+        if creating:
+            claim_id = (request.form.get("id") or "").strip() or proposals.slugify(request.form.get("title", ""))
+            target = workflow.target_of("claim", claim_id)
+            if change is not None and target != change.target:
+                raise workflow.WorkflowError("l'identifiant d'une demande existante ne change pas")
+            text = proposals.claim(claim_id, request.form, rows, form["promises"], request.form.get("body", ""))
+            return _save("claim", target, text, f"Nouvelle vérification : {request.form.get('title', '').strip()}", change)
+        base = None
+        if change is None:
+            claim, base = _fresh(claim, parse_claim)
+            if request.form.get("base_sha256") and request.form["base_sha256"] != base[1]:
+                raise workflow.WorkflowError(
+                    "la vérification a été modifiée depuis que vous avez ouvert ce formulaire : rouvrez-le pour partir de la version publiée"
+                )
+        text = proposals.claim(claim.id, request.form, rows, form["promises"], request.form.get("body", ""))
+        verdict = (request.form.get("verdict") or "").strip()
+        if verdict != claim.verdict:
+            label = tree.verdicts[verdict].label if verdict in tree.verdicts else verdict
+            kind, summary = "verdict", f"{claim.title} : {label}"
+        else:
+            kind, summary = "edit", f"{claim.title} : modification"
+        return _save(change.kind if change else kind, f"claim:{claim.id}", text, summary, change, base=base)
+    except (proposals.FormError, workflow.WorkflowError) as error:
+        return _form_failed("newsroom/claim_form.html", error, form=form, **context)
+
+
+def _rows_for(evidence: list) -> int:
+    """Evidence rows the form shows: those filled, and room for more."""
+    return max(CLAIM_EVIDENCE_ROWS, len(evidence) + 1)
+
+
 @bp.get("/citation")
 @requires("change.propose")
 def check_quote():
@@ -381,10 +487,10 @@ def change(number: int):
     return render_template(
         "newsroom/change.html",
         change=found,
-        diff=file_diff(found.base_text, found.proposed_text, _label()),
+        diff=file_diff(found.base_text, found.proposed_text, *_labels()),
         since_review=_since_last_review(found),
         moved=moved,
-        their_diff=file_diff(found.base_text, current_text, _label()) if moved and current_text is not None else [],
+        their_diff=file_diff(found.base_text, current_text, *_labels()) if moved and current_text is not None else [],
         thread=workflow.thread(db(), found),
         problems=workflow.validate(current_tree(), found.target, found.proposed_text),
         is_author=found.author_id == current_user.id,
@@ -392,9 +498,13 @@ def change(number: int):
     )
 
 
-def _label():
-    statuses = current_tree().statuses
-    return lambda key: statuses[key].label if key in statuses else key
+def _labels() -> tuple:
+    """How the diff names statuses and verdicts: by their labels."""
+    tree = current_tree()
+    return (
+        lambda key: tree.statuses[key].label if key in tree.statuses else key,
+        lambda key: tree.verdicts[key].label if key in tree.verdicts else key,
+    )
 
 
 def _since_last_review(change: workflow.ChangeRequest):
@@ -405,7 +515,7 @@ def _since_last_review(change: workflow.ChangeRequest):
     reviewed = asked[-1].data.get("proposed_text") if asked else None
     if reviewed is None or reviewed == change.proposed_text:
         return None
-    return file_diff(reviewed, change.proposed_text, _label())
+    return file_diff(reviewed, change.proposed_text, *_labels())
 
 
 @bp.get("/demandes/<int(max=2147483647):number>/apercu")
@@ -413,8 +523,14 @@ def _since_last_review(change: workflow.ChangeRequest):
 def preview(number: int):
     """The page citizens would see once published, from the proposed file."""
     found = _change(number)
+    from .claims import render_claim_page
     from .public import render_promise_page, render_source_page
 
+    if found.target_kind == "claim":
+        claim, _ = parse_claim(workflow.file_of(Path(current_app.config["CONTENT_DIR"]), found.target), found.proposed_text)
+        if claim is None:
+            abort(404)
+        return render_claim_page(current_tree(), claim, preview_of=found)
     if found.target_kind == "promise":
         promise, _ = parse_promise(workflow.file_of(Path(current_app.config["CONTENT_DIR"]), found.target), found.proposed_text)
         if promise is None:
@@ -437,6 +553,9 @@ def _editable(number: int) -> workflow.ChangeRequest:
 @requires("change.propose")
 def amend(number: int):
     found = _editable(number)
+    if found.target_kind == "claim" and found.kind in ("claim", "verdict", "edit"):
+        base, _ = parse_claim(Path(found.target_id + ".md"), found.base_text) if found.base_text else (None, [])
+        return _claim_form(base, found, creating=found.kind == "claim")
     if found.kind == "status":
         return _status_form(_base_promise(found), found)
     if found.kind == "edit":
@@ -515,7 +634,7 @@ def versions(promise_id: str):
     tree, promise = _published_promise(promise_id)
     current_text, current_sha = current_file(promise.path)
     rows = [
-        {"sha": sha, "at": at, "current": sha == current_sha, "diff": file_diff(current_text, text, _label())}
+        {"sha": sha, "at": at, "current": sha == current_sha, "diff": file_diff(current_text, text, *_labels())}
         for sha, text, at in workflow.versions(db(), f"promise:{promise_id}")
     ]
     return render_template("newsroom/versions.html", promise=promise, rows=rows)

@@ -55,11 +55,14 @@ def highlighted_text(text: str, passages: list[tuple[str, list[tuple[int, int]]]
         cursor = position
         before = depth
         depth += depth_changes.get(position, 0)
-        if before and not depth:
+        anchors = starts.get(position, ())
+        # Every anchor is followed by the mark of its passage (the stylesheet outlines it when
+        # targeted), even one starting inside another quote's passage: that mark is split there.
+        if before and (not depth or anchors):
             pieces.append("</mark>")
-        for anchor in starts.get(position, ()):
+        for anchor in anchors:
             pieces.append(f'<span class="anchor" id="{html.escape(anchor)}"></span>')
-        if depth and not before:
+        if depth and (not before or anchors):
             pieces.append("<mark>")
     pieces.append(html.escape(text[cursor:], quote=False))
     return Markup("".join(pieces))

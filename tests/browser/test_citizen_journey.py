@@ -35,8 +35,8 @@ def test_a_citizen_follows_a_promise_to_the_quoted_passage(live_server, page, sc
 
 def test_a_citizen_searches_with_a_typo_and_narrows_by_status(live_server, page, screenshot):
     page.goto(live_server + "/")
-    page.get_by_label("Chercher une promesse, un élu, un document").fill("mutualistion")
-    page.get_by_label("Chercher une promesse, un élu, un document").press("Enter")
+    page.get_by_label("Chercher une promesse, une vérification, un élu, un document").fill("mutualistion")
+    page.get_by_label("Chercher une promesse, une vérification, un élu, un document").press("Enter")
     page.get_by_role("link", name="mutualisation").first.click()
     expect(page.locator("#resultats")).to_contain_text("résultats")
     page.locator(".facets").get_by_role("link", name=re.compile("^réalisée")).click()
@@ -48,7 +48,10 @@ def test_a_citizen_searches_with_a_typo_and_narrows_by_status(live_server, page,
 def test_pages_work_at_phone_width_without_horizontal_scroll(live_server, browser):
     context = browser.new_context(locale="fr-FR", viewport={"width": 375, "height": 800})
     page = context.new_page()
-    for path in ("/", "/promesses", "/promesses/aubry-mutualisation-lille-lomme-hellemmes", "/recherche?q=mutualisation"):
+    for path in (
+        "/", "/promesses", "/promesses/aubry-mutualisation-lille-lomme-hellemmes", "/recherche?q=mutualisation",
+        "/affirmations", "/affirmations/mel-25-actions-mutualisation-depuis-2015",
+    ):  # fmt: skip
         page.goto(live_server + path)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
     context.close()

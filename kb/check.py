@@ -53,7 +53,7 @@ def check_tree(tree: ContentTree, today: date | None = None) -> Report:
     today = today or date.today()
     problems = list(tree.problems)
     promises = list(tree.promises.values()) + tree.broken_promises
-    sources: dict[str, Source] = {s.id: s for s in tree.broken_sources} | tree.sources
+    sources = _all_sources(tree)
     folded: dict[str, FoldedText] = {}
     verified = 0
     for promise in promises:
@@ -95,7 +95,7 @@ def check_promise_text(tree: ContentTree, promise_id: str, text: str, today: dat
     if promise is None:
         return sorted(problems, key=Problem.sort_key)
     problems += _check_promise(promise, tree, today)
-    problems += _check_quotes(promise, _promise_proofs(promise), tree.sources, tree.unreadable_sources, {})[0]
+    problems += _check_quotes(promise, _promise_proofs(promise), _all_sources(tree), tree.unreadable_sources, {})[0]
     others = [other for other in tree.promises.values() if other.id != promise_id]
     shown = display_path(path)
     problems += [problem for problem in _check_identifiers(others + [promise]) if problem.path == shown]
@@ -126,9 +126,15 @@ def check_claim_text(tree: ContentTree, claim_id: str, text: str, today: date | 
         return [too_big]
     claim, problems = parse_claim(path, text)
     if claim is not None:
-        problems += _check_claim(claim, tree, tree.sources, today)
-        problems += _check_quotes(claim, claim.proofs, tree.sources, tree.unreadable_sources, {})[0]
+        sources = _all_sources(tree)
+        problems += _check_claim(claim, tree, sources, today)
+        problems += _check_quotes(claim, claim.proofs, sources, tree.unreadable_sources, {})[0]
     return sorted(set(problems), key=Problem.sort_key)
+
+
+def _all_sources(tree: ContentTree) -> dict[str, Source]:
+    """Sources quotes are checked against, as kb check does: one with errors of its own still exists."""
+    return {source.id: source for source in tree.broken_sources} | tree.sources
 
 
 def _size_problem(path: Path, text: str, limit: int) -> Problem | None:

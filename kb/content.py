@@ -174,7 +174,8 @@ class ContentTree:
         linked: dict[str, list[Claim]] = {}
         for claim in sorted(self.claims.values(), key=lambda claim: (claim.reviewed_on, claim.id), reverse=True):
             for promise_id in claim.promises:
-                linked.setdefault(promise_id, []).append(claim)
+                # kb check flags an old id; until fixed, the link still leads to the promise.
+                linked.setdefault(self.alias_target(promise_id) or promise_id, []).append(claim)
         return linked
 
     def claims_about(self, promise_id: str) -> list[Claim]:

@@ -56,6 +56,32 @@ aliases:
 Les deux villes ont **acheté** deux balayeuses.
 """
 
+# A claim (fact-check) quoting the source above, about the promise above.
+CLAIM_FILE = "claims/deux-balayeuses.md"
+
+# Line numbers below are those of this file: 2 title … 10 verdict, 11 reviewed_on, 14 evidence quote, 17 promise.
+CLAIM = """\
+---
+title: "« Deux balayeuses » pour deux communes : exact"
+claimed_by: Ville de Marcq-en-Barœul
+claimed_on: 2022-11-08
+claim:
+  source: deliberation-test
+  quote: "achat de deux balayeuses"
+territory: Marcq-en-Barœul
+theme: Propreté
+verdict: accurate
+reviewed_on: 2023-01-15
+evidence:
+  - source: deliberation-test
+    quote: "une pour chaque commune"
+    note: La délibération précise la répartition.
+promises:
+  - balayeuses-communes
+---
+La délibération confirme l'**achat** des deux balayeuses, une par commune.
+"""
+
 
 def write(path: Path, text: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -8,33 +8,14 @@ import pytest
 from kb import audit
 from kb.workflow import ChangeRequest
 
-from .conftest import Newsroom, write
+from .conftest import CLAIM, CLAIM_FILE, Newsroom, write
 
-CLAIM_ID = "balayeuses-verifiees"
-CLAIM = """\
----
-title: "Deux balayeuses achetées en commun ?"
-claimed_by: Ville de Marcq-en-Barœul
-claimed_on: 2022-11-08
-claim:
-  source: deliberation-test
-  quote: "achat de deux balayeuses"
-verdict: accurate
-reviewed_on: 2023-01-10
-evidence:
-  - source: deliberation-test
-    quote: "une pour chaque commune"
-    note: La délibération précise la répartition.
-promises:
-  - balayeuses-communes
----
-La délibération confirme l'achat de deux balayeuses.
-"""
+CLAIM_ID = "deux-balayeuses"
 
 
 @pytest.fixture
 def claim_file(content_dir):
-    return write(content_dir / "claims" / f"{CLAIM_ID}.md", CLAIM)
+    return write(content_dir / CLAIM_FILE, CLAIM)
 
 
 def claim_form(**changes) -> dict:
@@ -179,4 +160,4 @@ def test_creating_a_claim_under_an_existing_id_is_refused(newsroom, claim_file):
 
 def test_the_newsroom_lists_claims_to_update(newsroom, claim_file):
     page = newsroom.client("journalist").get("/redaction/affirmations").get_data(as_text=True)
-    assert "Deux balayeuses achetées en commun ?" in page and f"/redaction/affirmations/{CLAIM_ID}/modifier" in page
+    assert "« Deux balayeuses » pour deux communes : exact" in page and f"/redaction/affirmations/{CLAIM_ID}/modifier" in page

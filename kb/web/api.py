@@ -37,21 +37,11 @@ def search():
 def promises():
     tree, listing = current_listing()
     today = date.today()
-    per_page = _per_page()
-    shown, page, pages = page_of(listing.promises, per_page)
-    return jsonify(
-        {
-            "total": len(listing.promises),
-            "page": page,
-            "pages": pages,
-            "per_page": per_page,
-            "filters": listing.filters,
-            "ignored_filters": listing.ignored,
-            "counts": listing.counts,
-            "promises": [
-                promise_data(p, tree.statuses, today, tree.final_statuses, _promise_url(p.id)) for p in shown
-            ],
-        }
+    return _page_json(
+        "promises",
+        listing.promises,
+        listing,
+        lambda promise: promise_data(promise, tree.statuses, today, tree.final_statuses, _promise_url(promise.id)),
     )
 
 
@@ -84,20 +74,7 @@ def claims():
     tree = current_tree()
     filters = {name: request.args.get(name, "").strip() for name in CLAIM_FILTER_LABELS}
     listing = list_claims(list(tree.claims.values()), filters)
-    per_page = _per_page()
-    shown, page, pages = page_of(listing.claims, per_page)
-    return jsonify(
-        {
-            "total": len(listing.claims),
-            "page": page,
-            "pages": pages,
-            "per_page": per_page,
-            "filters": listing.filters,
-            "ignored_filters": listing.ignored,
-            "counts": listing.counts,
-            "claims": [claim_data(claim, tree.verdicts, _claim_url(claim.id)) for claim in shown],
-        }
-    )
+    return _page_json("claims", listing.claims, listing, lambda claim: claim_data(claim, tree.verdicts, _claim_url(claim.id)))
 
 
 @bp.get("/claims/<claim_id>")
@@ -110,8 +87,22 @@ def claim(claim_id: str):
     return jsonify(claim_data(found, tree.verdicts, _claim_url(found.id)))
 
 
-def _per_page() -> int:
-    return min(MAX_PER_PAGE, max(1, page_number(request.args.get("per_page", str(DEFAULT_PER_PAGE)))))
+def _page_json(name: str, items: list, listing, as_data):
+    """One page of a filtered list, with its filters and counts (promises and claims alike)."""
+    per_page = min(MAX_PER_PAGE, max(1, page_number(request.args.get("per_page", str(DEFAULT_PER_PAGE)))))
+    shown, page, pages = page_of(items, per_page)
+    return jsonify(
+        {
+            "total": len(items),
+            "page": page,
+            "pages": pages,
+            "per_page": per_page,
+            "filters": listing.filters,
+            "ignored_filters": listing.ignored,
+            "counts": listing.counts,
+            name: [as_data(item) for item in shown],
+        }
+    )
 
 
 def _claim_url(claim_id: str) -> str:

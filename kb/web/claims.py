@@ -25,6 +25,15 @@ CLAIM_FILTER_LABELS = {
 }
 CLAIMS_PAGE_SIZE = 50
 FEED_SIZE = 50
+FEED_SUMMARY_CHARS = 600
+
+
+def _excerpt(text: str, limit: int) -> str:
+    """The start of `text`, cut at a word boundary, with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
 def claim_anchor(claim_id: str, field: str) -> str:
@@ -82,7 +91,9 @@ def render_claim_page(tree, found, preview_of=None) -> str:
         claim=found,
         verdicts=tree.verdicts,
         sources=tree.sources,
-        promises=[tree.promises[key] for key in found.promises if key in tree.promises],
+        promises=[
+            tree.promises[key] for key in (tree.alias_target(key) or key for key in found.promises) if key in tree.promises
+        ],
         statuses=tree.statuses,
         claim_review=review,
         explanation=markdown_to_html(found.body),
@@ -101,7 +112,8 @@ def feed():
     tree = current_tree()
     entries = listing.claims[:FEED_SIZE]
     updated = entries[0].reviewed_on.isoformat() if entries else date.today().isoformat()
-    who = " · ".join(listing.filters.values())
+    shown = {name: verdict_label(tree.verdicts, value) if name == "verdict" else value for name, value in listing.filters.items()}
+    who = " · ".join(shown.values())
     xml = render_template(
         "feeds/claims.xml",
         title=f"Vérifications — {who}" if who else "Vérifications : derniers verdicts",
@@ -110,7 +122,7 @@ def feed():
         updated=f"{updated}T00:00:00Z",
         claims=entries,
         label=lambda key: verdict_label(tree.verdicts, key),
-        summary=lambda claim: markdown_to_text(claim.body)[:600],
+        summary=lambda claim: _excerpt(markdown_to_text(claim.body), FEED_SUMMARY_CHARS),
     )
     return Response(xml, mimetype="application/atom+xml")
 

@@ -255,6 +255,22 @@ def _status_prefill(change) -> dict:
     return form
 
 
+def _prefill(published, change, parse, prefill) -> dict:
+    """A form's values: the request's proposed file when amending one, else the published file (or None)."""
+    if change is None:
+        return prefill(published)
+    proposed, _ = parse(Path(change.target_id + ".md"), change.proposed_text)
+    return prefill(proposed) | {"id": change.target_id}
+
+
+def _unchanged_since_opened(base: tuple[str, str], what: str) -> None:
+    """Refuse a form opened on a version of the file that is no longer the published one."""
+    if request.form.get("base_sha256") and request.form["base_sha256"] != base[1]:
+        raise workflow.WorkflowError(
+            f"{what} a été modifiée depuis que vous avez ouvert ce formulaire : rouvrez-le pour partir de la version publiée"
+        )
+
+
 def _promise_context(promise, change=None, creating=False) -> dict:
     tree = current_tree()
     base_sha256 = current_file(promise.path)[1] if promise is not None and change is None else None
@@ -281,12 +297,7 @@ def edit_promise(promise_id: str):
 def _promise_form(promise, change, creating=False):
     context = _promise_context(promise, change, creating)
     if request.method == "GET":
-        shown = promise
-        if change is not None:
-            shown, _ = parse_promise(Path(change.target_id + ".md"), change.proposed_text)
-        form = _promise_prefill(shown)
-        if change is not None:
-            form["id"] = change.target_id
+        form = _prefill(promise, change, parse_promise, _promise_prefill)
         return render_template("newsroom/promise_form.html", form=form, **context)
     try:
         if creating:
@@ -298,10 +309,7 @@ def _promise_form(promise, change, creating=False):
         base = None
         if change is None:
             promise, base = _fresh(promise)
-            if request.form.get("base_sha256") and request.form["base_sha256"] != base[1]:
-                raise workflow.WorkflowError(
-                    "la fiche a été modifiée depuis que vous avez ouvert ce formulaire : rouvrez-le pour partir de la version publiée"
-                )
+            _unchanged_since_opened(base, "la fiche")
         text = proposals.edited(promise, promise.id, request.form, request.form.get("body", ""))
         return _save("edit", f"promise:{promise.id}", text, f"{promise.title} : modification", change, base=base)
     except (proposals.FormError, workflow.WorkflowError) as error:
@@ -415,12 +423,7 @@ def _claim_form(claim, change, creating=False):
         "base_sha256": current_file(claim.path)[1] if claim is not None and change is None and claim.path else None,
     }
     if request.method == "GET":
-        shown = claim
-        if change is not None:
-            shown, _ = parse_claim(Path(change.target_id + ".md"), change.proposed_text)
-        form = _claim_prefill(shown)
-        if change is not None:
-            form["id"] = change.target_id
+        form = _prefill(claim, change, parse_claim, _claim_prefill)
         return render_template("newsroom/claim_form.html", form=form, rows=_rows_for(form["evidence"]), **context)
     rows = _claim_rows()
     form = dict(request.form, evidence=rows, promises=request.form.getlist("promises"))
@@ -436,10 +439,7 @@ def _claim_form(claim, change, creating=False):
         base = None
         if change is None:
             claim, base = _fresh(claim, parse_claim)
-            if request.form.get("base_sha256") and request.form["base_sha256"] != base[1]:
-                raise workflow.WorkflowError(
-                    "la vérification a été modifiée depuis que vous avez ouvert ce formulaire : rouvrez-le pour partir de la version publiée"
-                )
+            _unchanged_since_opened(base, "la vérification")
         text = proposals.claim(claim.id, request.form, rows, form["promises"], request.form.get("body", ""))
         verdict = (request.form.get("verdict") or "").strip()
         if verdict != claim.verdict:

@@ -81,3 +81,11 @@ def screenshot():
         return path
 
     return take
+
+
+def watch_failures(page) -> list[str]:
+    """A list that fills with every server error and script error the page meets (it should stay empty)."""
+    failures: list[str] = []
+    page.on("response", lambda response: response.status >= 500 and failures.append(f"{response.status} {response.url}"))
+    page.on("pageerror", lambda error: failures.append(f"JavaScript: {error}"))
+    return failures

@@ -11,6 +11,7 @@ import re
 
 from playwright.sync_api import expect
 
+from .conftest import watch_failures
 from .test_newsroom_journey import ETIENNE, JULIE, TIMEOUT, expect_state, log_in, log_out, newsroom_server  # noqa: F401
 
 CLAIM_ID = "mel-25-actions-mutualisation-depuis-2015"
@@ -52,9 +53,7 @@ def test_a_citizen_reads_a_verdict_beside_its_evidence(live_server, page, screen
 def test_a_verdict_change_goes_from_journalist_to_editor_to_the_public_page(newsroom_server, page, screenshot):
     site = newsroom_server
     request_url = re.compile(re.escape(site) + r"/redaction/demandes/(\d+)$")
-    failures = []
-    page.on("response", lambda response: response.status >= 500 and failures.append(f"{response.status} {response.url}"))
-    page.on("pageerror", lambda error: failures.append(f"JavaScript: {error}"))
+    failures = watch_failures(page)
 
     # 1. Julie proposes "trompeur", adds a quote (checked as she types) and rewrites the explanation.
     log_in(page, site, JULIE)

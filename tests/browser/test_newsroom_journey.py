@@ -17,7 +17,7 @@ from kb.accounts import add_user
 from kb.web import create_app
 
 from ..conftest import DEMO_CONTENT
-from .conftest import serving
+from .conftest import serving, watch_failures
 
 PROMISE_ID = "aubry-mutualisation-lille-lomme-hellemmes"
 PROMISE_TITLE = "Approfondir la mutualisation entre Lille, Lomme et Hellemmes"
@@ -69,9 +69,7 @@ def test_a_status_goes_from_journalist_to_editor_to_the_public_page(newsroom_ser
     site = newsroom_server
     request_url = re.compile(re.escape(site) + r"/redaction/demandes/(\d+)$")
     # Nothing along the way may fail quietly: no server error (the quote check is a background fetch), no script error.
-    failures = []
-    page.on("response", lambda response: response.status >= 500 and failures.append(f"{response.status} {response.url}"))
-    page.on("pageerror", lambda error: failures.append(f"JavaScript: {error}"))
+    failures = watch_failures(page)
 
     # 1. Julie proposes a new status, with a quote the form checks as she types.
     log_in(page, site, JULIE)

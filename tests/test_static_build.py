@@ -35,6 +35,12 @@ def test_every_public_page_feed_api_document_and_the_csv_is_written(site):
         "api/promises/aubry-mutualisation-lille-lomme-hellemmes.json",
         "api/sources/mediacites-aubry-mutualisation-2026.json",
         "export/promises.csv",
+        "affirmations/index.html",
+        "affirmations/mel-25-actions-mutualisation-depuis-2015/index.html",
+        "affirmations.atom",
+        "api/claims.json",
+        "api/claims/mel-25-actions-mutualisation-depuis-2015.json",
+        "export/claims.csv",
         "sitemap.xml",
         "statuts.css",
         "static/kb.css",
@@ -42,6 +48,7 @@ def test_every_public_page_feed_api_document_and_the_csv_is_written(site):
         assert (out / path).is_file(), path
     assert len(list(out.glob("promesses/index--status-partial-*.html"))) == 1
     assert len(list(out.glob("flux--made-by-martine-aubry-*.atom"))) == 1
+    assert len(list(out.glob("affirmations/index--verdict-needs-context-*.html"))) == 1
 
 
 def test_every_link_of_every_page_leads_to_a_built_file_or_the_live_site(site):

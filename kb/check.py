@@ -234,6 +234,8 @@ def _check_claim(claim: Claim, tree: ContentTree, sources: dict[str, Source], to
         field = f"promises[{index}]"
         if promise_id in claim.promises[:index]:
             problems.append(_at(claim, field, f"la promesse « {promise_id} » est déjà listée"))
+        elif any(promise.id == promise_id for promise in tree.broken_promises):
+            problems.append(_at(claim, field, f"la promesse « {promise_id} » a des erreurs : corrigez d'abord son fichier"))
         elif promise_id not in tree.promises and promise_id not in tree.unreadable_promises:
             moved = tree.alias_target(promise_id)
             hint = f" : c'est l'ancien identifiant de « {moved} »" if moved else f" (aucun fichier promises/{promise_id}.md)"

@@ -134,7 +134,7 @@ def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool) 
     except ContentError as error:
         raise click.ClickException(str(error)) from None
     count = search_index.rebuild(tree, _progress("Indexation"))
-    unpublished = len(tree.broken_promises) + len(tree.broken_sources)
+    unpublished = len(tree.broken_promises) + len(tree.broken_sources) + len(tree.broken_claims)
     note = f" ({unpublished} fichier(s) en erreur non indexé(s) : voir kb check)" if unpublished else ""
     click.echo(f"{count} documents indexés dans {target} en {time.perf_counter() - started:.2f} s{note}")
 

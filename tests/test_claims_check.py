@@ -553,3 +553,9 @@ def test_checking_a_claim_text_citing_a_source_with_errors_reports_what_kb_check
 def test_checking_an_oversized_claim_text_refuses_it_as_kb_check_would(content_dir):
     [problem] = check_claim_text(read_tree(content_dir), "enorme", CLAIM + "x" * MAX_CLAIM_BYTES, today=TODAY)
     assert problem.path == display_path(content_dir / "claims" / "enorme.md") and "trop gros" in problem.message
+
+
+def test_a_related_promise_with_errors_of_its_own_is_not_called_unknown(tree_with_claim):
+    corrupt(tree_with_claim, "made_on: 2017-04-11\n", "", name="promises/balayeuses-communes.md")
+    messages = [problem.message for problem in check_content(tree_with_claim, today=TODAY).errors if problem.path.endswith(CLAIM_FILE)]
+    assert messages == ["la promesse « balayeuses-communes » a des erreurs : corrigez d'abord son fichier"]

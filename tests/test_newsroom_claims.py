@@ -161,3 +161,22 @@ def test_creating_a_claim_under_an_existing_id_is_refused(newsroom, claim_file):
 def test_the_newsroom_lists_claims_to_update(newsroom, claim_file):
     page = newsroom.client("journalist").get("/redaction/affirmations").get_data(as_text=True)
     assert "« Deux balayeuses » pour deux communes : exact" in page and f"/redaction/affirmations/{CLAIM_ID}/modifier" in page
+
+
+def test_a_request_whose_file_no_longer_reads_has_no_preview_but_a_clear_page(newsroom, claim_file):
+    journalist = newsroom.client("journalist")
+    number = change_number(Newsroom.post(journalist, f"/redaction/affirmations/{CLAIM_ID}/modifier", **claim_form(verdict="misleading")))
+    with newsroom.session() as session:  # as a rebase over a hand-broken published file leaves it
+        change = session.get(ChangeRequest, number)
+        change.proposed_text = change.proposed_text.replace("reviewed_on: 2023-01-10\n", "")
+        session.commit()
+    response = journalist.get(f"/redaction/demandes/{number}/apercu")
+    assert response.status_code == 400
+    assert "pas d&#39;aperçu possible" in response.get_data(as_text=True) and "reviewed_on" in response.get_data(as_text=True)
+
+
+def test_evidence_rows_of_unequal_length_are_kept_not_dropped(newsroom):
+    form = claim_form() | {"evidence_note": []}
+    number = change_number(Newsroom.post(newsroom.client("journalist"), "/redaction/affirmations/nouvelle", id=CLAIM_ID, **form))
+    with newsroom.session() as session:
+        assert "une pour chaque commune" in session.get(ChangeRequest, number).proposed_text

@@ -6,6 +6,7 @@ the permission it needs (`requires`); the state machine's guards do the rest.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from functools import wraps
 from pathlib import Path
@@ -407,7 +408,9 @@ def _claim_prefill(claim) -> dict:
 
 def _claim_rows() -> list[tuple[str, str, str]]:
     form = request.form
-    return list(zip(form.getlist("evidence_source"), form.getlist("evidence_quote"), form.getlist("evidence_note")))
+    # Rows of unequal length (a hand-made request) are padded, never silently dropped.
+    columns = (form.getlist("evidence_source"), form.getlist("evidence_quote"), form.getlist("evidence_note"))
+    return list(itertools.zip_longest(*columns, fillvalue=""))
 
 
 def _claim_form(claim, change, creating=False):
@@ -526,20 +529,22 @@ def preview(number: int):
     from .claims import render_claim_page
     from .public import render_promise_page, render_source_page
 
-    if found.target_kind == "claim":
-        claim, _ = parse_claim(workflow.file_of(Path(current_app.config["CONTENT_DIR"]), found.target), found.proposed_text)
-        if claim is None:
-            abort(404)
-        return render_claim_page(current_tree(), claim, preview_of=found)
-    if found.target_kind == "promise":
-        promise, _ = parse_promise(workflow.file_of(Path(current_app.config["CONTENT_DIR"]), found.target), found.proposed_text)
-        if promise is None:
-            abort(404)
-        return render_promise_page(current_tree(), promise, preview_of=found)
-    source, _ = parse_source(workflow.file_of(Path(current_app.config["CONTENT_DIR"]), found.target), found.proposed_text)
-    if source is None:
-        abort(404)
-    return render_source_page(current_tree(), source, preview_of=found)
+    path = workflow.file_of(Path(current_app.config["CONTENT_DIR"]), found.target)
+    parse, render = {
+        "claim": (parse_claim, render_claim_page),
+        "promise": (parse_promise, render_promise_page),
+        "source": (parse_source, render_source_page),
+    }[found.target_kind]
+    item, problems = parse(path, found.proposed_text)
+    _previewable(item, problems)
+    return render(current_tree(), item, preview_of=found)
+
+
+def _previewable(item, problems) -> None:
+    """A proposed file that does not read (a rebase over a broken published file) has no page to show."""
+    errors = [str(problem) for problem in problems if problem.severity == "error"]
+    if item is None or errors:
+        raise workflow.WorkflowError("la version proposée ne se lit pas, pas d'aperçu possible : " + "; ".join(errors))
 
 
 def _editable(number: int) -> workflow.ChangeRequest:
@@ -555,7 +560,9 @@ def amend(number: int):
     found = _editable(number)
     if found.target_kind == "claim" and found.kind in ("claim", "verdict", "edit"):
         base, _ = parse_claim(Path(found.target_id + ".md"), found.base_text) if found.base_text else (None, [])
-        return _claim_form(base, found, creating=found.kind == "claim")
+        if base is not None or found.kind == "claim":
+            return _claim_form(base, found, creating=found.kind == "claim")
+        return redirect(url_for("newsroom.edit_file", number=number))  # a base that no longer parses: edit the file itself
     if found.kind == "status":
         return _status_form(_base_promise(found), found)
     if found.kind == "edit":

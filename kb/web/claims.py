@@ -108,8 +108,7 @@ def render_claim_page(tree, found, preview_of=None) -> str:
 @cached_page
 def feed():
     """The latest verdicts (each claim once, at the date of its verdict), or those matching the filters."""
-    _tree, listing = _listing()
-    tree = current_tree()
+    tree, listing = _listing()
     entries = listing.claims[:FEED_SIZE]
     updated = entries[0].reviewed_on.isoformat() if entries else date.today().isoformat()
     shown = {name: verdict_label(tree.verdicts, value) if name == "verdict" else value for name, value in listing.filters.items()}

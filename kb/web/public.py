@@ -7,7 +7,7 @@ from datetime import date
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 from .. import audit
-from ..listing import SORTS, scorecard, slug, status_changes
+from ..listing import SORTS, list_claims, scorecard, slug, status_changes
 from ..opendata import promise_review, promises_csv, status_label
 from ..quotes import FoldedText
 from ..render import highlighted_text, markdown_to_html
@@ -50,7 +50,7 @@ def home():
         territories=_groups(promises, "territory", tree.statuses, today, tree.final_statuses),
         changes=status_changes(promises)[:10],
         statuses=tree.statuses,
-        claims=sorted(tree.claims.values(), key=lambda claim: (claim.reviewed_on, claim.id), reverse=True)[:5],
+        claims=list_claims(list(tree.claims.values()), {}).claims[:5],
         claim_count=len(tree.claims),
         verdicts=tree.verdicts,
     )
@@ -106,6 +106,7 @@ KIND_LABELS = {"promise": "Promesse", "source": "Document source", "claim": "Vé
 @bp.get("/recherche")
 def search():
     results = run_search()
+    tree = current_tree()
 
     def url_with(**changes) -> str:
         return url_with_args("/recherche", {"page"}, **changes)  # a new filter: back to page 1
@@ -113,8 +114,8 @@ def search():
     return render_template(
         "public/search.html",
         results=results,
-        statuses=current_tree().statuses,
-        verdicts=current_tree().verdicts,
+        statuses=tree.statuses,
+        verdicts=tree.verdicts,
         facet_labels=FACET_LABELS,
         kind_labels=KIND_LABELS,
         url_with=url_with,

@@ -3,18 +3,27 @@
 Actions are namespaced (`change.submit`, `promise.publish`, `source.publish`…); a publication
 row carries who proposed it, who approved it and the file's sha256 before and after. A change
 request's discussion (comments, requests for changes, reasons for a refusal) is its rows.
+
+Each row also becomes a `state_change` log line once its transaction commits: a step that is
+rolled back (two editors acting at once) is not logged as if it had happened.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, String, Text, event, select
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, relationship
 
 from .accounts import User
 from .db import Base
+
+log = logging.getLogger(__name__)
+# Log fields of the rows added in a session's transaction, logged when it commits.
+_PENDING = "kb.audit.pending"
+LOGGED_FIELDS = ("action", "change_id", "target", "from_state", "to_state", "actor_id")
 
 
 def now() -> datetime:
@@ -49,7 +58,26 @@ def record(session: Session, action: str, actor: User | None, **fields) -> Audit
     """Add a row to the log (committed with the caller's transaction)."""
     entry = AuditEntry(action=action, actor_id=actor.id if actor else None, at=now(), **fields)
     session.add(entry)
+    # Read now: after the commit, the row's attributes may be expired and unreadable.
+    session.info.setdefault(_PENDING, []).append({name: getattr(entry, name) for name in LOGGED_FIELDS})
     return entry
+
+
+@event.listens_for(Session, "after_commit")
+def _log_committed(session: Session) -> None:
+    for fields in session.info.pop(_PENDING, []):
+        message = " ".join(filter(None, [fields["action"], fields["target"]]))
+        if fields["change_id"] is not None:
+            message += f" (demande n° {fields['change_id']})"
+        if fields["to_state"]:
+            message += f" : {fields['from_state'] or '∅'} → {fields['to_state']}"
+        log.info(message, extra={"event": "state_change", "fields": fields})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_uncommitted(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended: rolled back, or logged above
+        session.info.pop(_PENDING, None)
 
 
 def entries(session: Session, action_prefix: str | None = None, limit: int = 100, offset: int = 0) -> list[AuditEntry]:

@@ -19,7 +19,7 @@ from ..model import SOURCE_KIND_LABELS
 from ..opendata import status_label, verdict_label
 from ..paths import STATIC, TEMPLATES, default_content_dir, default_instance_dir
 from ..search import open_search
-from . import api, auth, claims, content_store, csrf, database, newsroom, public
+from . import api, auth, claims, content_store, csrf, database, health, newsroom, public, request_log
 from .page_cache import PageCache
 
 
@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.config["INDEX_DIR"] = app.config["INDEX_DIR"] or str(Path(app.config["INSTANCE_DIR"]) / "index")
     _session_settings(app)
+    request_log.init_app(app)
     content_store.init_app(app)
     database.init_app(app)
     csrf.init_app(app)
@@ -65,6 +66,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(claims.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(newsroom.bp)
+    app.register_blueprint(health.bp)
     if app.config["STATIC_BUILD_DIR"]:
         from .static_rebuild import StaticRebuilder
 

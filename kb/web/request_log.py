@@ -1,0 +1,90 @@
+"""One log line per request (`event="request"`), and a request id that follows it.
+
+The id comes from the proxy's X-Request-Id when it is a short safe token (so one id names the
+request in the proxy's log and in kb's), else is made here; it is sent back in X-Request-Id
+and added to every kb log line written during the request. Only the path is logged, never the
+query string's values (searches people type), only its length.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import time
+
+from flask import Flask, g, request
+from flask.logging import default_handler
+
+from .. import logs
+
+log = logging.getLogger(__name__)
+HEADER = "X-Request-Id"
+SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def init_app(app: Flask) -> None:
+    """Log lines as LOG_FORMAT / LOG_LEVEL say; time and log every request of `app`."""
+    logs.configure(app.config.get("LOG_FORMAT") or "text", app.config.get("LOG_LEVEL") or "INFO")
+    # Flask's own handler would print its lines a second time, in its own format.
+    app.logger.removeHandler(default_handler)
+    # First before, last after the app's other functions, whenever this is called: a request
+    # another one answers early is timed too, and the response logged is the one sent.
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
+    app.after_request_funcs.setdefault(None, []).insert(0, _measure)
+    app.teardown_request(_log_request)
+
+
+def request_id() -> str:
+    """This request's id (the proxy's, when safe, else a new one)."""
+    if "kb_request_id" not in g:
+        given = request.headers.get(HEADER, "")
+        g.kb_request_id = given if SAFE_ID.fullmatch(given) else secrets.token_hex(16)
+    return g.kb_request_id
+
+
+def _start() -> None:
+    g.kb_request_started = time.perf_counter()
+    logs.bind(request_id=request_id())
+
+
+def _measure(response):
+    response.headers[HEADER] = request_id()
+    g.kb_response = (response.status_code, response.content_length)
+    return response
+
+
+def _log_request(error: BaseException | None) -> None:
+    try:
+        _write_line()
+    finally:
+        logs.unbind()
+
+
+def _write_line() -> None:
+    # No response recorded: an exception went past every error handler (the server answers 500).
+    status, size = g.pop("kb_response", (500, None))
+    started = g.pop("kb_request_started", None)
+    duration = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
+    fields = {
+        "method": request.method,
+        "path": request.path,
+        "query_length": len(request.query_string),
+        "status": status,
+        "duration_ms": duration,
+        "bytes": size,
+        "remote_addr": request.remote_addr,
+        "user_id": _user_id(),
+        "request_id": request_id(),
+        "pid": os.getpid(),
+    }
+    level = logging.ERROR if status >= 500 else logging.INFO
+    log.log(level, "%s %s %s %s ms", request.method, request.path, status, duration, extra={"event": "request", "fields": fields})
+
+
+def _user_id() -> int | None:
+    # Only a user the request already loaded: looking one up here would query the database for
+    # every public page a logged-in journalist reads.
+    user = g.get("_login_user")
+    return getattr(user, "id", None) if getattr(user, "is_authenticated", False) else None

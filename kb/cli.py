@@ -239,10 +239,34 @@ def bench_web(content_dir: Path | None, seconds: int, connections: int, workers:
         raise click.ClickException(str(error)) from None
 
 
-def _sessions():
-    from .db import database_url, open_database
+def _settings() -> dict:
+    """kb's settings as the web app reads them (kb.toml, then the environment)."""
+    from . import settings
 
-    return open_database(database_url(default_instance_dir()))
+    try:
+        return settings.finish(settings.load())
+    except settings.SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _database_url() -> str:
+    from .db import database_url
+
+    values = _settings()
+    return values["DATABASE_URL"] or database_url(Path(values["INSTANCE_DIR"]))
+
+
+def _sessions():
+    """Sessions on the configured database, its connections closed when the command ends."""
+    from .db import open_database
+    from .schema import SchemaOutdated, SchemaTooNew
+
+    try:
+        sessions = open_database(_database_url())
+    except (SchemaOutdated, SchemaTooNew) as error:
+        raise click.ClickException(str(error)) from None
+    click.get_current_context().call_on_close(sessions.kw["bind"].dispose)
+    return sessions
 
 
 @main.group()

@@ -1,7 +1,8 @@
 """The workflow database: users, change requests, the audit log, login throttling.
 
-SQLite in the instance directory by default, so one command runs everything; any SQLAlchemy
-URL through DATABASE_URL (PostgreSQL when several servers share the work).
+SQLite in the instance directory by default, so one command runs everything; PostgreSQL
+(or any SQLAlchemy URL) through DATABASE_URL when several servers share the work. The tables'
+shape is kept by migrations (kb/schema.py, migrations/).
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+# Engines made by this process, so that their connections can be closed on purpose (end of a
+# command, of a test) rather than by the garbage collector, which psycopg reports as a leak.
+_engines: set[Engine] = set()
 
 
 class Base(DeclarativeBase):
@@ -22,11 +28,37 @@ def database_url(instance_dir: Path) -> str:
     return os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_dir) / 'kb.sqlite3'}"
 
 
+def normalize_url(url: str) -> str:
+    """`postgres://` and `postgresql://` as psycopg 3 URLs (SQLAlchemy would look for psycopg2)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 — a URL SQLAlchemy cannot read is shown without its credentials
+        return url.split("@")[-1]
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys and write-ahead logging (readers never wait)."""
+    """An engine for `url`; SQLite gets foreign keys and write-ahead logging (readers never wait).
+
+    PostgreSQL sessions run in UTC: timestamps are stored as UTC whatever the server's zone.
+    """
+    url = normalize_url(url)
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    options = {}
+    if url.startswith("postgresql"):
+        # Server options already in the URL (?options=-csearch_path%3D…) are kept beside the zone.
+        server_options = " ".join(filter(None, [make_url(url).query.get("options"), "-c timezone=UTC"]))
+        # pool_pre_ping: a connection cut by a database restart is replaced, not handed to a request.
+        options = {"pool_pre_ping": True, "connect_args": {"options": server_options, "connect_timeout": 10}}
+    engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -34,15 +66,38 @@ def make_engine(url: str) -> Engine:
             cursor = connection.cursor()
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA journal_mode = WAL")
+            # Several workers write (login failures, requests): wait for the writer, do not fail.
+            cursor.execute("PRAGMA busy_timeout = 10000")
             cursor.close()
 
+    _engines.add(engine)
     return engine
 
 
-def open_database(url: str) -> sessionmaker[Session]:
-    """Sessions on the database at `url`, its tables created if missing."""
-    from . import accounts, audit, throttle, workflow  # noqa: F401 — register their tables on Base
+def _forget_inherited_connections() -> None:
+    # A forked child (static build workers, gunicorn with preload) must not talk over its
+    # parent's sockets: both would read each other's answers. close=False leaves them to the parent.
+    for engine in _engines:
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_inherited_connections)
+
+
+def dispose_all() -> None:
+    """Close every pooled connection this process opened (tests, before dropping a database)."""
+    while _engines:
+        _engines.pop().dispose()
+
+
+def open_database(url: str, upgrade: bool = True) -> sessionmaker[Session]:
+    """Sessions on the database at `url`, its tables created or migrated to the latest schema.
+
+    With `upgrade` False (production), a database behind the code is refused with the command
+    that upgrades it: several servers must not race to migrate one database.
+    """
+    from . import schema
 
     engine = make_engine(url)
-    Base.metadata.create_all(engine)
+    schema.prepare(engine, upgrade=upgrade)
     return sessionmaker(engine, expire_on_commit=False)

@@ -16,6 +16,7 @@ def _bundled(name: str) -> Path:
 
 TEMPLATES = _bundled("templates")
 STATIC = _bundled("static")
+MIGRATIONS = _bundled("migrations")
 
 
 def default_content_dir() -> Path:

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from sqlalchemy import Engine, text
+
 from .files import atomic_write
 
 log = logging.getLogger(__name__)
@@ -43,13 +45,29 @@ def current_file(path: Path) -> tuple[str | None, str | None]:
     return raw.decode("utf-8", "replace"), hashlib.sha256(raw).hexdigest()
 
 
-@contextmanager
-def publish_lock(lock_path: Path) -> Iterator[None]:
-    """Held while a publication checks and writes: one at a time per lock file, across processes.
+# An arbitrary constant naming kb's publish lock among PostgreSQL advisory locks.
+PUBLISH_LOCK_KEY = 0x6B620002
 
-    An flock is released by the kernel when its holder dies, so a killed publish never leaves
-    the newsroom locked.
+
+@contextmanager
+def publish_lock(lock_path: Path, engine: Engine | None = None) -> Iterator[None]:
+    """Held while a publication checks and writes: one at a time, across processes and servers.
+
+    With PostgreSQL, a session advisory lock in the database that every server shares; else an
+    flock on `lock_path`, which serializes the processes of one machine (SQLite is one machine's).
+    Either is released when its holder dies — the kernel closes the file, PostgreSQL ends the
+    dead connection's session — so a killed publish never leaves the newsroom locked.
     """
+    if engine is not None and engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PUBLISH_LOCK_KEY})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PUBLISH_LOCK_KEY})
+                connection.commit()
+        return
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import ForeignKey, String, Text, select, update
+from sqlalchemy import Engine, ForeignKey, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from . import audit, frontmatter
@@ -155,6 +155,8 @@ class Publisher:
     # Called with the target ("promise:<id>") once the file is written: re-index, static build…
     after_publish: list[Callable[[str], None]] = field(default_factory=list)
     git: bool = True
+    # The shared database: with PostgreSQL the publish lock is held there, for every server.
+    engine: Engine | None = None
 
     def path_of(self, target: str) -> Path:
         return file_of(self.content_root, target)
@@ -358,7 +360,7 @@ def reject(session: Session, change: ChangeRequest, editor: User, reason: str) -
 
 def approve(session: Session, tree: ContentTree, change: ChangeRequest, editor: User, publisher: Publisher, comment: str | None = None) -> str:
     """Approve and publish at once; returns the final state ("published" or "conflict")."""
-    with publish_lock(publisher.lock_path):
+    with publish_lock(publisher.lock_path, publisher.engine):
         # Another editor may have acted on it while this one was reading: decide on the row as it is now.
         session.refresh(change)
         check_transition(change, "approve", editor)
@@ -371,7 +373,7 @@ def approve(session: Session, tree: ContentTree, change: ChangeRequest, editor: 
 
 def publish(session: Session, tree: ContentTree, change: ChangeRequest, editor: User, publisher: Publisher) -> str:
     """Publish an approved request whose publication failed earlier (disk full…)."""
-    with publish_lock(publisher.lock_path):
+    with publish_lock(publisher.lock_path, publisher.engine):
         session.refresh(change)
         check_transition(change, "publish", editor)
         return _publish_locked(session, tree, change, editor, publisher)

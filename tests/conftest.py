@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from kb.db import dispose_all
 from kb.web import create_app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -90,6 +93,52 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+# `sh scripts/dev test` runs the suite twice: on SQLite, then with this set to a PostgreSQL
+# server it started for the run (postgresql://kb@127.0.0.1:<port>/kb_test).
+POSTGRES = os.environ.get("KB_TEST_POSTGRES")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin():
+    """A connection-less engine on the test PostgreSQL server (None when testing on SQLite)."""
+    if not POSTGRES:
+        yield None
+        return
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    from kb.db import normalize_url
+
+    engine = create_engine(normalize_url(POSTGRES), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def database_url(tmp_path: Path, monkeypatch, postgres_admin) -> str:
+    """This test's own workflow database, which every app, command and child process of the test uses.
+
+    On SQLite, the default file in the test's instance directory; on PostgreSQL, a fresh schema
+    (a database per test would cost a second each), dropped afterwards.
+    """
+    if postgres_admin is None:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+        yield f"sqlite:///{tmp_path / 'instance' / 'kb.sqlite3'}"
+        dispose_all()
+        return
+    from sqlalchemy import text
+
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with postgres_admin.connect() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    yield url
+    dispose_all()
+    with postgres_admin.connect() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def session(tmp_path):
-    with open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")() as session:
+def session(database_url):
+    with open_database(database_url)() as session:
         yield session
 
 
@@ -63,7 +63,7 @@ def test_a_role_can_be_changed_but_not_for_a_missing_account(session):
 
 
 def test_kb_user_asks_the_password_twice_without_echo_and_manages_accounts(runner, tmp_path):
-    env = {"KB_INSTANCE_DIR": str(tmp_path), "DATABASE_URL": ""}
+    env = {"KB_INSTANCE_DIR": str(tmp_path / "instance")}
     added = runner.invoke(main, ["user", "add", "ed@mediacites.fr", "--role", "editor"], input=f"{PASSWORD}\n{PASSWORD}\n", env=env)
     assert added.exit_code == 0, added.output
     assert PASSWORD not in added.output and "compte créé : ed@mediacites.fr (editor)" in added.output
@@ -74,24 +74,24 @@ def test_kb_user_asks_the_password_twice_without_echo_and_manages_accounts(runne
 
 
 def test_kb_user_errors_are_messages_not_tracebacks(runner, tmp_path):
-    env = {"KB_INSTANCE_DIR": str(tmp_path), "DATABASE_URL": ""}
+    env = {"KB_INSTANCE_DIR": str(tmp_path / "instance")}
     result = runner.invoke(main, ["user", "add", "x@y.fr", "--role", "editor", "--password", "court"], env=env)
     assert result.exit_code == 1 and "trop court" in result.output and "Traceback" not in result.output
     assert "aucun compte" in runner.invoke(main, ["user", "list"], env=env).output
 
 
-def test_there_is_no_default_account(tmp_path):
-    with open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")() as session:
+def test_there_is_no_default_account(database_url):
+    with open_database(database_url)() as session:
         assert list_users(session) == []
 
 
-def test_kb_user_demo_creates_one_account_per_role_only_when_asked(runner, tmp_path):
-    env = {"KB_INSTANCE_DIR": str(tmp_path), "DATABASE_URL": ""}
+def test_kb_user_demo_creates_one_account_per_role_only_when_asked(runner, tmp_path, database_url):
+    env = {"KB_INSTANCE_DIR": str(tmp_path / "instance")}
     result = runner.invoke(main, ["user", "demo"], env=env)
     assert result.exit_code == 0, result.output
     rows = [line.split("\t") for line in result.output.splitlines() if line.count("\t") == 2]
     assert {row[2] for row in rows} == {"journalist", "editor", "admin"}
-    with open_database(f"sqlite:///{tmp_path / 'kb.sqlite3'}")() as session:
+    with open_database(database_url)() as session:
         email, password, role = rows[0]
         assert authenticate(session, email, password).role == role
     again = runner.invoke(main, ["user", "demo"], env=env)

@@ -57,8 +57,8 @@ def _approve_then_die_before_rename(database_url: str, content_dir: str, lock: s
         workflow.approve(session, read_tree(Path(content_dir)), change, editor, Publisher(Path(content_dir), Path(lock), git=False))
 
 
-def test_a_publish_killed_before_the_rename_leaves_the_old_file_intact(newsroom, content_dir, tmp_path):
-    url = f"sqlite:///{tmp_path / 'instance' / 'kb.sqlite3'}"
+def test_a_publish_killed_before_the_rename_leaves_the_old_file_intact(newsroom, content_dir, tmp_path, database_url):
+    url = database_url
     path = content_dir / "promises" / f"{PROMISE_ID}.md"
     original = path.read_bytes()
     with newsroom.session() as session:
@@ -90,8 +90,8 @@ def _approve(args) -> str:
         return workflow.approve(session, read_tree(Path(content_dir)), change, editor, Publisher(Path(content_dir), Path(lock), git=False))
 
 
-def test_two_editors_publishing_the_same_promise_at_once_one_gets_a_conflict(newsroom, content_dir, tmp_path):
-    url = f"sqlite:///{tmp_path / 'instance' / 'kb.sqlite3'}"
+def test_two_editors_publishing_the_same_promise_at_once_one_gets_a_conflict(newsroom, content_dir, tmp_path, database_url):
+    url = database_url
     with newsroom.session() as session:
         first = _submitted(session, content_dir, EMAILS["journalist"], "Version de Julie")
         second = _submitted(session, content_dir, EMAILS["admin"], "Version d'Alice")

@@ -71,6 +71,7 @@ def publisher() -> workflow.Publisher:
         lock_path=Path(config["INSTANCE_DIR"]) / "publish.lock",
         after_publish=hooks,
         git=bool(config["PUBLISH_GIT_COMMIT"]),
+        engine=app.extensions["kb.db"].kw["bind"],
     )
 
 

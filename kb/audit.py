@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, event, select
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, select
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, relationship
 
 from .accounts import User
@@ -34,6 +34,7 @@ class AuditEntry(Base):
     """Something that happened, by whom, when; never updated or deleted."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target_action", "target", "action"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=now, index=True)

@@ -11,13 +11,15 @@ import os
 import secrets
 from datetime import timedelta
 
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .. import settings
 from ..content import ContentError
 from ..permissions import NotAuthorized
-from ..source_import import MAX_UPLOAD_BYTES
 from ..workflow import ChangeNotFound, InvalidTransition, WorkflowError
 from ..model import SOURCE_KIND_LABELS
 from ..opendata import status_label, verdict_label
-from ..paths import STATIC, TEMPLATES, default_content_dir, default_instance_dir
+from ..paths import STATIC, TEMPLATES
 from ..search import open_search
 from . import api, auth, claims, content_store, csrf, database, health, newsroom, public, request_log
 from .page_cache import PageCache
@@ -26,30 +28,18 @@ from .page_cache import PageCache
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application; `test_config` overrides the defaults and the environment."""
     app = Flask("kb", template_folder=str(TEMPLATES), static_folder=str(STATIC))
-    app.config.from_mapping(
-        CONTENT_DIR=str(default_content_dir()),
-        # How often, at most, a request looks at the files for changes made on disk.
-        CONTENT_RECHECK_SECONDS=1.0,
-        INSTANCE_DIR=str(default_instance_dir()),
-        INDEX_DIR=None,  # default: INSTANCE_DIR/index
-        # How often, at most, searches compare the index with the files (content hashes).
-        INDEX_SYNC_SECONDS=2.0,
-        # Newsroom. DATABASE_URL (or KB_DATABASE_URL): default, a SQLite file in the instance directory.
-        DATABASE_URL=os.environ.get("DATABASE_URL"),
-        SECRET_KEY=None,  # default: a random key kept in INSTANCE_DIR/secret_key
-        SECURE_COOKIES=False,  # set when served over HTTPS: cookies then travel only over HTTPS
-        MAX_UPLOAD_BYTES=MAX_UPLOAD_BYTES,
-        PUBLISH_GIT_COMMIT=True,  # commit each publication when the content directory is a git repository
-        STATIC_BUILD_DIR=None,  # a `kb build` output to re-render after each publication
-        STATIC_BUILD_BASE_URL=None,  # its --base-url
-        STATIC_BUILD_LIVE_URL=None,  # its --live-url
-        SITE_NAME="kb",  # who publishes the fact-checks: author of feeds and of ClaimReview metadata
-    )
-    app.config.from_prefixed_env("KB")
+    app.config.update(settings.load())
     if test_config:
         app.config.update(test_config)
-    app.config["INDEX_DIR"] = app.config["INDEX_DIR"] or str(Path(app.config["INSTANCE_DIR"]) / "index")
+    settings.finish(app.config)
     _session_settings(app)
+    if app.config["PRODUCTION"]:
+        problems = settings.production_problems(app.config, app.config["SECRET_KEY_GENERATED"])
+        if problems:
+            raise settings.SettingsError("refus de démarrer en production : " + " ; ".join(problems))
+    if app.config["PROXY_HOPS"]:
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     request_log.init_app(app)
     content_store.init_app(app)
     database.init_app(app)
@@ -85,7 +75,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _session_settings(app: Flask) -> None:
-    if not app.config["SECRET_KEY"]:
+    app.config["SECRET_KEY_GENERATED"] = not app.config["SECRET_KEY"]
+    if app.config["SECRET_KEY_GENERATED"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.config["INSTANCE_DIR"]))
     secure = bool(app.config["SECURE_COOKIES"])
     app.config.update(

@@ -79,6 +79,12 @@ def test_an_unhandled_exception_is_one_json_line_with_its_traceback(failing_app,
     assert failure["request_id"] == "trace-42"  # the same id as the request's own line
 
 
+def test_a_request_context_without_a_request_is_not_logged(json_app, read_lines):
+    with json_app.test_request_context("/promesses"):
+        pass
+    assert requests_in(read_lines()) == []
+
+
 def test_the_request_id_from_the_proxy_is_echoed_and_logged(json_app, read_lines):
     response = json_app.test_client().get("/", headers={"X-Request-Id": "lb-7f3a.91"})
     assert response.headers["X-Request-Id"] == "lb-7f3a.91"

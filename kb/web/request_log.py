@@ -56,17 +56,20 @@ def _measure(response):
 
 
 def _log_request(error: BaseException | None) -> None:
+    # Not started: a request context pushed without a request (test_request_context(), kb build's seeds).
+    started = g.pop("kb_request_started", None)
+    if started is None:
+        return
     try:
-        _write_line()
+        _write_line(started)
     finally:
         logs.unbind()
 
 
-def _write_line() -> None:
+def _write_line(started: float) -> None:
     # No response recorded: an exception went past every error handler (the server answers 500).
     status, size = g.pop("kb_response", (500, None))
-    started = g.pop("kb_request_started", None)
-    duration = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
+    duration = round((time.perf_counter() - started) * 1000, 1)
     fields = {
         "method": request.method,
         "path": request.path,

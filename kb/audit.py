@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, select
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, func, select
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, relationship
 
 from .accounts import User
@@ -98,3 +98,27 @@ def publications(session: Session, target: str) -> list[AuditEntry]:
         .order_by(AuditEntry.id.desc())
     )
     return list(session.scalars(query))
+
+
+# The actions that wrote a content file: the publication log other servers follow.
+PUBLISH_ACTIONS = ("promise.publish", "source.publish", "claim.publish")
+
+
+def publications_after(session: Session, after_id: int, limit: int = 1000) -> list[tuple[int, str]]:
+    """(row id, target) of the publications logged after row `after_id`, oldest first.
+
+    Publications are written and committed under the publish lock, one at a time, so their ids
+    grow in the order they became visible: a reader that has seen id N has seen every earlier one.
+    """
+    query = (
+        select(AuditEntry.id, AuditEntry.target)
+        .where(AuditEntry.id > after_id, AuditEntry.action.in_(PUBLISH_ACTIONS))
+        .order_by(AuditEntry.id)
+        .limit(limit)
+    )
+    return [(row_id, target) for row_id, target in session.execute(query) if target]
+
+
+def last_publication_id(session: Session) -> int:
+    """The id of the latest publication row (0 when nothing was ever published)."""
+    return session.scalar(select(func.max(AuditEntry.id)).where(AuditEntry.action.in_(PUBLISH_ACTIONS))) or 0

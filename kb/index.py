@@ -347,6 +347,46 @@ class SearchIndex:
                     report.updated += 1
         return report
 
+    def catch_up(self, keys: Iterable[str], timeout: float = 0.5) -> SyncReport:
+        """Index these files if the index does not hold them as they are now (another server published them).
+
+        Several workers of one machine hear of the same publication: the first re-indexes, the
+        others find the file's hash already indexed and write nothing. `skipped` when another
+        writer holds the index longer than `timeout`: the caller tries again later.
+        """
+        ix = self.open()
+        with ix.searcher() as searcher:
+            indexed = indexed_hashes(searcher.reader())
+        stale = []
+        for key in dict.fromkeys(keys):
+            path = self._path_of(key)
+            try:
+                # Read, not taken from the cache: a file shared over the network may keep its
+                # size and a cached mtime for a while after another server rewrote it.
+                digest = file_sha256(path) if path.is_file() else None
+            except OSError:
+                digest = None
+            if indexed.get(key) != digest:
+                stale.append(key)
+        if not stale:
+            return SyncReport()
+        try:
+            writer = ix.writer(timeout=timeout)
+        except LockError:
+            return SyncReport(skipped=True)
+        report = SyncReport()
+        with writer:
+            for key in stale:
+                path = self._path_of(key)
+                document = self._file_document(key, path) if path.is_file() else None
+                if document is None:
+                    writer.delete_by_term("key", key)
+                    report.removed += 1
+                else:
+                    writer.update_document(**document)
+                    report.updated += 1
+        return report
+
     def sync(self) -> SyncReport:
         """Bring the index up to date with the files on disk, by content hash."""
         report = SyncReport()

@@ -21,7 +21,7 @@ from ..model import SOURCE_KIND_LABELS
 from ..opendata import status_label, verdict_label
 from ..paths import STATIC, TEMPLATES
 from ..search import open_search
-from . import api, auth, claims, content_store, csrf, database, health, newsroom, public, request_log
+from . import api, auth, claims, content_store, csrf, database, health, newsroom, public, publication_log, request_log
 from .page_cache import PageCache
 
 
@@ -49,6 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["kb.search"] = open_search(
         Path(app.config["INDEX_DIR"]), Path(app.config["CONTENT_DIR"]), float(app.config["INDEX_SYNC_SECONDS"])
     )
+    publication_log.init_app(app)
     app.add_template_global(status_label)
     app.add_template_global(verdict_label)
     app.add_template_global(SOURCE_KIND_LABELS, "source_kind_labels")

@@ -56,10 +56,17 @@ class ContentStore:
         self._signature: tuple | None = None
         self._checked_at = float("-inf")
         self.version = ""
+        self._reads = 0
 
-    def invalidate(self) -> None:
-        """Look at the files again at the next request (after a publication in this process)."""
+    def invalidate(self, reread: bool = False) -> None:
+        """Look at the files again at the next request (after a publication in this process).
+
+        `reread`: read them again even if their sizes and times look unchanged — another server
+        published, and a network file system may still show this one the old attributes.
+        """
         self._checked_at = float("-inf")
+        if reread:
+            self._signature = None
 
     def tree(self) -> ContentTree:
         now = time.monotonic()
@@ -67,11 +74,12 @@ class ContentStore:
             return self._tree
         with self._lock:
             signature = _signature(self.root)
-            if self._tree is None or signature != self._signature:
+            if self._tree is None or self._signature is None or signature != self._signature:
                 self._tree = read_tree(self.root)
                 self._signature = signature
                 # Names this state of the files: pages rendered from it are cached under it.
-                self.version = hashlib.sha256(repr(signature).encode()).hexdigest()[:16]
+                self._reads += 1
+                self.version = hashlib.sha256(repr((signature, self._reads)).encode()).hexdigest()[:16]
             self._checked_at = now
             return self._tree
 

@@ -12,7 +12,8 @@ from ..db import database_url, open_database
 
 def init_app(app: Flask) -> None:
     url = app.config.get("DATABASE_URL") or database_url(Path(app.config["INSTANCE_DIR"]))
-    app.extensions["kb.db"] = open_database(url)
+    # In production the schema is upgraded once, by `kb db upgrade`, not by every worker.
+    app.extensions["kb.db"] = open_database(url, upgrade=not app.config["PRODUCTION"])
     app.teardown_appcontext(_close)
 
 

@@ -12,6 +12,7 @@ import click
 
 from .check import check_content
 from .content import ContentError
+from .settings import SettingsError
 from .paths import default_content_dir, default_instance_dir
 
 CONTENT_OPTION = click.option(
@@ -78,19 +79,51 @@ def check(content_dir: Path | None, strict: bool) -> None:
 
 @main.command()
 @CONTENT_OPTION
-@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
-@click.option("--port", default=5000, show_default=True, type=int, help="Port d'écoute.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute (développement).")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port d'écoute (développement).")
 @click.option("--debug/--no-debug", default=False, help="Rechargement automatique et débogueur (développement).")
-def serve(content_dir: Path | None, host: str, port: int, debug: bool) -> None:
-    """Lance le serveur de développement sur les réglages embarqués.
+@click.option("--production", is_flag=True, help="Serveur de production : gunicorn, plusieurs processus, réglages vérifiés.")
+@click.option("--bind", help="Production : adresse host:port (défaut : réglage BIND, 127.0.0.1:8000).")
+@click.option("--workers", type=click.IntRange(1, 256), help="Production : nombre de processus (défaut : réglage WORKERS).")
+@click.option("--threads", type=click.IntRange(1, 256), help="Production : fils par processus (défaut : réglage THREADS).")
+def serve(
+    content_dir: Path | None, host: str, port: int, debug: bool, production: bool, bind: str | None, workers: int | None, threads: int | None
+) -> None:
+    """Sert le site, la rédaction et l'API.
 
-    Sert le site public à partir du dossier de contenu. Pour la production, voir la
-    documentation (serveur WSGI et plusieurs processus).
+    Sans option : serveur de développement sur les réglages embarqués (base SQLite et index
+    dans ./instance, clé secrète aléatoire), tables créées ou migrées au besoin.
+
+    --production : gunicorn avec plusieurs processus. Refuse de démarrer avec la clé secrète
+    de développement ou une base en retard sur le code (lancez d'abord « kb db upgrade »).
+    Réglages : variables KB_*, fichier INSTANCE/kb.toml (voir docs/settings.md).
     """
+    overrides = {"CONTENT_DIR": str(content_dir.resolve())} if content_dir else {}
+    if production:
+        from .server import RefusedToStart, prepare_index, production_settings, run
+
+        overrides.update({key: value for key, value in (("BIND", bind), ("WORKERS", workers), ("THREADS", threads)) if value})
+        try:
+            values = production_settings(overrides)
+        except RefusedToStart as error:
+            raise click.ClickException(str(error)) from None
+        started = time.perf_counter()
+        report = prepare_index(values)
+        what = "construit" if report.rebuilt else "à jour"
+        click.echo(f"kb : index de recherche {what} en {time.perf_counter() - started:.1f} s ({values['INDEX_DIR']})", err=True)
+        click.echo(
+            f"kb : production, {values['WORKERS']} processus × {values['THREADS']} fils sur http://{values['BIND']}/ "
+            f"({values['CONTENT_DIR']})",
+            err=True,
+        )
+        run(values)
+        return
     from .web import create_app
 
-    config = {"CONTENT_DIR": str(content_dir.resolve())} if content_dir else None
-    app = create_app(config)
+    try:
+        app = create_app(overrides or None)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
     # Build or catch up the search index now, not during the first visitor's search.
     started = time.perf_counter()
     report = app.extensions["kb.search"].index.sync()
@@ -98,6 +131,67 @@ def serve(content_dir: Path | None, host: str, port: int, debug: bool) -> None:
     click.echo(f"kb : index de recherche {what} en {time.perf_counter() - started:.1f} s ({app.config['INDEX_DIR']})", err=True)
     click.echo(f"kb : {app.config['CONTENT_DIR']} servi sur http://{host}:{port}/", err=True)
     app.run(host=host, port=port, debug=debug)
+
+
+@main.group()
+def db() -> None:
+    """Schéma de la base de la rédaction (migrations Alembic).
+
+    La base est DATABASE_URL (ou KB_DATABASE_URL, ou le fichier INSTANCE/kb.toml), sinon
+    INSTANCE/kb.sqlite3.
+    """
+
+
+@db.command("upgrade")
+@click.option("--to", "revision", default="head", show_default=True, help="Révision visée.")
+def db_upgrade(revision: str) -> None:
+    """Crée les tables ou les migre jusqu'à la dernière révision (une fois, depuis un seul serveur)."""
+    from .db import make_engine, safe_url
+    from .schema import SchemaTooNew, known_revisions, prepare, state, upgrade_to
+
+    url = _database_url()
+    engine = make_engine(url)
+    try:
+        before, head = state(engine)
+        if revision != "head" and revision not in known_revisions():
+            raise click.ClickException(f"révision inconnue : {revision} (connues : {', '.join(sorted(known_revisions()))})")
+        if revision == "head":
+            prepare(engine, upgrade=True)
+        else:
+            upgrade_to(engine, revision)
+        after, _ = state(engine)
+    except SchemaTooNew as error:
+        raise click.ClickException(str(error)) from None
+    except click.ClickException:
+        raise
+    except Exception as error:  # noqa: BLE001 — unreachable server, refused migration: a message
+        raise click.ClickException(f"base {safe_url(url)} : {str(error).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"{safe_url(url)} : déjà à la révision {after}")
+    else:
+        click.echo(f"{safe_url(url)} : révision {before or 'vide'} → {after}")
+
+
+@db.command("status")
+def db_status() -> None:
+    """Affiche la révision de la base et celle qu'attend ce code ; code de sortie 1 si elles diffèrent."""
+    from .db import make_engine, safe_url
+    from .schema import state
+
+    url = _database_url()
+    engine = make_engine(url)
+    try:
+        revision, head = state(engine)
+    except Exception as error:  # noqa: BLE001
+        raise click.ClickException(f"base {safe_url(url)} : {str(error).splitlines()[0]}") from None
+    finally:
+        engine.dispose()
+    click.echo(f"{safe_url(url)} : révision {revision or 'aucune'} ; ce code attend {head}")
+    if revision != head:
+        click.echo("lancez « kb db upgrade »")
+        sys.exit(1)
 
 
 @main.command()

@@ -54,7 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SITE_NAME", "str", "kb", "who publishes: author of the feeds and of the fact-checks' ClaimReview metadata"),
     Setting("CONTENT_RECHECK_SECONDS", "float", 1.0, "how often, at most, a request looks for files changed on disk"),
     Setting("INDEX_SYNC_SECONDS", "float", 2.0, "how often, at most, searches compare the index with the files (hand edits, git pulls)"),
-    Setting("PUBLICATION_POLL_SECONDS", "float", 0.25, "how often, at most, searches read the database's publication log to index what other servers published"),
+    Setting("PUBLICATION_POLL_SECONDS", "float", 0.25, "how often, at most, each process reads the database's publication log (at the start of a request) to index and show what other processes and servers published"),
     Setting("LOG_FORMAT", "str", None, "`json` (one object per line) or `text`", "`json` in production, else `text`"),
     Setting("LOG_LEVEL", "str", "INFO", "DEBUG, INFO, WARNING or ERROR"),
     Setting("PRODUCTION", "bool", False, "refuse to start with development settings (set by `kb serve --production`)"),

@@ -86,8 +86,8 @@ os.register_at_fork(after_in_child=_forget_inherited_connections)
 
 def dispose_all() -> None:
     """Close every pooled connection this process opened (tests, before dropping a database)."""
-    while _engines:
-        _engines.pop().dispose()
+    for engine in list(_engines):
+        engine.dispose()  # the engine stays usable: a later query opens a new connection
 
 
 def open_database(url: str, upgrade: bool = True) -> sessionmaker[Session]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -116,29 +117,45 @@ def postgres_admin():
     engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def database_url(tmp_path: Path, monkeypatch, postgres_admin) -> str:
-    """This test's own workflow database, which every app, command and child process of the test uses.
+@contextmanager
+def own_database(admin, sqlite_path: Path):
+    """A database of one's own: a SQLite file, or a fresh schema on the test PostgreSQL server (then dropped).
 
-    On SQLite, the default file in the test's instance directory; on PostgreSQL, a fresh schema
-    (a database per test would cost a second each), dropped afterwards.
+    A schema rather than a database: creating a PostgreSQL database per test would cost a second each.
     """
-    if postgres_admin is None:
-        monkeypatch.delenv("DATABASE_URL", raising=False)
-        yield f"sqlite:///{tmp_path / 'instance' / 'kb.sqlite3'}"
+    if admin is None:
+        yield f"sqlite:///{sqlite_path}"
         dispose_all()
         return
     from sqlalchemy import text
 
     schema = f"t_{uuid.uuid4().hex[:16]}"
-    with postgres_admin.connect() as connection:
+    with admin.connect() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    yield url
-    dispose_all()
-    with postgres_admin.connect() as connection:
-        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    try:
+        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
+    finally:
+        dispose_all()
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+@pytest.fixture(scope="session")
+def session_database_url(postgres_admin, tmp_path_factory) -> str:
+    """A database for servers that live as long as the test session (the browser tests' live server)."""
+    with own_database(postgres_admin, tmp_path_factory.mktemp("session-db") / "kb.sqlite3") as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def database_url(tmp_path: Path, monkeypatch, postgres_admin) -> str:
+    """This test's own workflow database, which every app, command and child process of the test uses."""
+    with own_database(postgres_admin, tmp_path / "instance" / "kb.sqlite3") as url:
+        if postgres_admin is None:
+            monkeypatch.delenv("DATABASE_URL", raising=False)
+        else:
+            monkeypatch.setenv("DATABASE_URL", url)
+        yield url
 
 
 @pytest.fixture

@@ -99,3 +99,10 @@ def test_building_on_several_processes_gives_the_same_site(tmp_path):
     assert files == sorted(path.relative_to(tmp_path / "two") for path in (tmp_path / "two").rglob("*") if path.is_file())
     for name in files:
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+
+
+def test_the_pages_a_build_renders_are_not_logged_as_visits(content_dir, tmp_path, caplog):
+    app = create_app({"CONTENT_DIR": str(content_dir), "INSTANCE_DIR": str(tmp_path / "instance")})
+    with caplog.at_level("INFO", logger="kb"):
+        build_site(app, tmp_path / "site", "https://promesses.example.org/")
+    assert [record for record in caplog.records if getattr(record, "event", None) == "request"] == []

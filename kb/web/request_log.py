@@ -21,6 +21,8 @@ from .. import logs
 
 log = logging.getLogger(__name__)
 HEADER = "X-Request-Id"
+# Set in the WSGI environ of the requests a static build makes to render its pages.
+STATIC_BUILD = "kb.static_build"
 SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
@@ -83,6 +85,8 @@ def _write_line(started: float) -> None:
         "pid": os.getpid(),
     }
     level = logging.ERROR if status >= 500 else logging.INFO
+    if level == logging.INFO and request.environ.get(STATIC_BUILD):
+        level = logging.DEBUG  # a static build renders every page: hundreds of lines, not visits
     log.log(level, "%s %s %s %s ms", request.method, request.path, status, duration, extra={"event": "request", "fields": fields})
 
 

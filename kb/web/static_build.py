@@ -28,6 +28,7 @@ from flask import Flask
 
 from ..listing import CLAIM_FILTERS, FILTERS, slug
 from .content_store import current_tree
+from .request_log import STATIC_BUILD
 
 LINK = re.compile(r'(href|src|action)="(/[^"#]*)(#[^"]*)?"')
 DYNAMIC = ("/recherche", "/redaction", "/api/search")
@@ -126,7 +127,7 @@ def _render(urls: list[str]) -> list[tuple[str, str | None, int, bool, list[str]
     client = _job["app"].test_client()
     done = []
     for url in urls:
-        response = client.get(url, base_url=_job["base_url"])
+        response = client.get(url, base_url=_job["base_url"], environ_overrides={STATIC_BUILD: True})
         body = response.get_data()
         response.close()  # static files are streamed from an open file
         if response.status_code != 200:

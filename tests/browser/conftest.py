@@ -41,11 +41,12 @@ def serving(app):
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
+def live_server(tmp_path_factory, session_database_url):
     """The site on a copy of the demo content."""
     root = tmp_path_factory.mktemp("live")
     content = Path(shutil.copytree(DEMO_CONTENT, root / "content"))
-    with serving(create_app({"CONTENT_DIR": str(content), "INSTANCE_DIR": str(root / "instance")})) as url:
+    config = {"CONTENT_DIR": str(content), "INSTANCE_DIR": str(root / "instance"), "DATABASE_URL": session_database_url}
+    with serving(create_app(config)) as url:
         yield url
 
 

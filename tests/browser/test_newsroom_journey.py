@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from kb.accounts import add_user
 from kb.web import create_app
 
-from ..conftest import DEMO_CONTENT
+from ..conftest import DEMO_CONTENT, own_database
 from .conftest import serving, watch_failures
 
 PROMISE_ID = "aubry-mutualisation-lille-lomme-hellemmes"
@@ -34,16 +34,18 @@ TIMEOUT = 10_000
 
 
 @pytest.fixture(scope="module")
-def newsroom_server(tmp_path_factory):
-    """A site of its own (publishing writes to its content), with a journalist and an editor."""
+def newsroom_server(tmp_path_factory, postgres_admin):
+    """A site of its own (publishing writes to its content, its own database), with a journalist and an editor."""
     root = tmp_path_factory.mktemp("newsroom")
     content = Path(shutil.copytree(DEMO_CONTENT, root / "content"))
-    app = create_app({"CONTENT_DIR": str(content), "INSTANCE_DIR": str(root / "instance"), "CONTENT_RECHECK_SECONDS": 0})
-    with app.extensions["kb.db"]() as session:
-        add_user(session, "julie@redaction.fr", "mot-de-passe-julie", "journalist", "Julie Journaliste")
-        add_user(session, "etienne@redaction.fr", "mot-de-passe-etienne", "editor", "Étienne Éditeur")
-    with serving(app) as url:
-        yield url
+    config = {"CONTENT_DIR": str(content), "INSTANCE_DIR": str(root / "instance"), "CONTENT_RECHECK_SECONDS": 0}
+    with own_database(postgres_admin, root / "kb.sqlite3") as database_url:
+        app = create_app({**config, "DATABASE_URL": database_url})
+        with app.extensions["kb.db"]() as session:
+            add_user(session, "julie@redaction.fr", "mot-de-passe-julie", "journalist", "Julie Journaliste")
+            add_user(session, "etienne@redaction.fr", "mot-de-passe-etienne", "editor", "Étienne Éditeur")
+        with serving(app) as url:
+            yield url
 
 
 def log_in(page: Page, site: str, account: tuple[str, str]) -> None:

@@ -104,5 +104,5 @@ def test_building_on_several_processes_gives_the_same_site(tmp_path):
 def test_the_pages_a_build_renders_are_not_logged_as_visits(content_dir, tmp_path, caplog):
     app = create_app({"CONTENT_DIR": str(content_dir), "INSTANCE_DIR": str(tmp_path / "instance")})
     with caplog.at_level("INFO", logger="kb"):
-        build_site(app, tmp_path / "site", "https://promesses.example.org/")
+        build_site(app, tmp_path / "site", "https://promesses.example.org/", processes=1)
     assert [record for record in caplog.records if getattr(record, "event", None) == "request"] == []

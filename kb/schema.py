@@ -10,6 +10,7 @@ production, where several servers must not race to migrate one database.
 from __future__ import annotations
 
 import fcntl
+import functools
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -53,7 +54,9 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
+    """The latest revision of migrations/ (read once per process: the files change with the code)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

@@ -126,3 +126,20 @@ def test_healthz_reports_503_not_500_when_a_check_fails_unexpectedly(indexed):
     assert response.status_code == 503
     assert response.get_json()["checks"]["content"]["error"] == "RuntimeError: panne imprévue"
 
+
+
+def test_healthz_reports_503_when_the_database_was_migrated_past_this_code(indexed):
+    # Another server ran `kb db upgrade` for a newer kb: this process's code no longer fits the tables.
+    with indexed.extensions["kb.db"]() as session:
+        session.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+        session.commit()
+    response = indexed.test_client().get("/healthz")
+    database = response.get_json()["checks"]["database"]
+    assert response.status_code == 503
+    assert database["ok"] is False and "9999" in database["error"] and "kb db upgrade" in database["error"]
+
+
+def test_healthz_names_the_database_revision(indexed):
+    from kb.schema import head_revision
+
+    assert indexed.test_client().get("/healthz").get_json()["checks"]["database"]["revision"] == head_revision()

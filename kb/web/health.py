@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..content import ContentError
 from ..db import Base
+from ..schema import current_revision, head_revision
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -58,10 +59,15 @@ def check_database() -> dict[str, Any]:
     with current_app.extensions["kb.db"]() as session:
         session.execute(text("SELECT 1"))
         present = set(inspect(session.connection()).get_table_names())
+        revision = current_revision(session.connection())
     missing = sorted(set(Base.metadata.tables) - present)
     if missing:
         raise HealthProblem(f"tables manquantes : {', '.join(missing)}")
-    return {}
+    # Another server ran `kb db upgrade` for a newer kb: this one's code no longer matches the tables.
+    head = head_revision()
+    if revision != head:
+        raise HealthProblem(f"base à la révision {revision or 'aucune'}, ce code attend {head} : lancez kb db upgrade ou mettez kb à jour")
+    return {"revision": revision}
 
 
 def check_index() -> dict[str, Any]:

@@ -15,7 +15,7 @@ from gunicorn.app.base import BaseApplication
 from . import settings
 from .db import database_url, make_engine, safe_url
 from .index import SearchIndex
-from .schema import SchemaOutdated, SchemaTooNew, state
+from .schema import SchemaOutdated, SchemaTooNew, known_revisions, state
 
 
 class RefusedToStart(RuntimeError):
@@ -36,7 +36,9 @@ def production_settings(overrides: dict[str, Any] | None = None) -> dict[str, An
     engine = make_engine(url)
     try:
         revision, head = state(engine)
-        if revision != head:
+        if revision is not None and revision not in known_revisions():
+            problems.append(f"la base {safe_url(url)} a été migrée par un kb plus récent (révision {revision}, ce code : {head}) : mettez kb à jour")
+        elif revision != head:
             problems.append(
                 f"la base {safe_url(url)} est à la révision {revision or 'vide'}, ce code attend {head} : lancez « kb db upgrade »"
             )

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..content import ContentError
 from ..db import Base
-from ..schema import current_revision, head_revision
+from ..schema import current_revision, head_revision, known_revisions
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)
@@ -63,11 +63,15 @@ def check_database() -> dict[str, Any]:
     missing = sorted(set(Base.metadata.tables) - present)
     if missing:
         raise HealthProblem(f"tables manquantes : {', '.join(missing)}")
-    # Another server ran `kb db upgrade` for a newer kb: this one's code no longer matches the tables.
     head = head_revision()
-    if revision != head:
-        raise HealthProblem(f"base à la révision {revision or 'aucune'}, ce code attend {head} : lancez kb db upgrade ou mettez kb à jour")
-    return {"revision": revision}
+    if revision == head:
+        return {"revision": revision}
+    if revision in known_revisions() or revision is None:
+        # Behind the code: the tables this code needs may not exist yet.
+        raise HealthProblem(f"base à la révision {revision or 'aucune'}, ce code attend {head} : lancez kb db upgrade")
+    # Ahead: another server ran `kb db upgrade` for a newer kb. Migrations only add, so this older
+    # code still works until it is restarted on the new version; a 503 would drain every server at once.
+    return {"revision": revision, "warning": f"base migrée par un kb plus récent (révision {revision}, ce code : {head}) : mettez ce serveur à jour"}
 
 
 def check_index() -> dict[str, Any]:

@@ -168,3 +168,42 @@ def test_threads_searching_a_missing_index_build_it_once_without_errors(index):
 def test_reindexing_refuses_a_key_that_is_not_a_document(index, key):
     with pytest.raises(ValueError, match="clé de document invalide"):
         index.reindex([key])
+
+
+def _edit_and_reindex(index_dir, content_root, promise_id: str, rounds: int, start, queue) -> None:
+    """In a child process: edit one promise and re-index it, `rounds` times, as a publishing worker does."""
+    try:
+        index = SearchIndex(index_dir, content_root)
+        promise, _ = read_promise_file(content_root / "promises" / f"{promise_id}.md")
+        start.wait(30)
+        for round_ in range(rounds):
+            promise.title = f"Écrit par {promise_id} au tour {round_}"
+            write_promise(content_root, promise)
+            while index.reindex([f"promise:{promise_id}"]).skipped:  # another writer holds the lock
+                pass
+        queue.put(("ok", promise_id))
+    except Exception as error:  # noqa: BLE001 — reported to the test
+        queue.put(("error", repr(error)))
+
+
+def test_workers_publishing_at_once_never_corrupt_the_index(index, demo_copy):
+    import multiprocessing
+
+    index.rebuild()
+    ids = ["mel-carrieres-catiches", "aubry-mutualisation-lille-lomme-hellemmes", "lille-metropole-cadre-juridique-ess"]
+    context = multiprocessing.get_context("spawn")
+    start, queue = context.Event(), context.Queue()
+    writers = [context.Process(target=_edit_and_reindex, args=(index.index_dir, demo_copy, id_, 12, start, queue)) for id_ in ids]
+    for writer in writers:
+        writer.start()
+    start.set()
+    outcomes = [queue.get(timeout=180) for _ in writers]
+    for writer in writers:
+        writer.join()
+    assert all(status == "ok" for status, _ in outcomes), outcomes
+    # Every writer's last version is what the index holds, and it agrees with the files in every way.
+    assert index.sync().changed is False
+    with index.open().searcher() as searcher:
+        for id_ in ids:
+            assert searcher.document(key=f"promise:{id_}")["title"] == f"Écrit par {id_} au tour 11"
+    assert all_results(index, "écrit tour")[0] and len(all_results(index, "écrit tour")[0]) == 3

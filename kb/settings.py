@@ -145,8 +145,11 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return values
 
 
-def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Every setting's value: defaults, then the instance config file, then the environment."""
+def load(environ: Mapping[str, str] | None = None, instance_dir: str | Path | None = None) -> dict[str, Any]:
+    """Every setting's value: defaults, then the instance config file, then the environment.
+
+    `instance_dir`: the instance directory when the caller already chose it (its kb.toml is read).
+    """
     environ = os.environ if environ is None else environ
     values = {setting.name: setting.default for setting in SETTINGS}
     from_environment = {}
@@ -155,8 +158,10 @@ def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
             if environ.get(variable):
                 from_environment[setting.name] = _convert(setting, environ[variable], f"variable d'environnement {variable}")
                 break
-    instance_dir = Path(from_environment.get("INSTANCE_DIR") or default_instance_dir())
-    values.update(read_config_file(config_file(environ, instance_dir)))
+    if instance_dir is not None:
+        from_environment["INSTANCE_DIR"] = str(Path(instance_dir).resolve())
+    instance = Path(from_environment.get("INSTANCE_DIR") or default_instance_dir())
+    values.update(read_config_file(config_file(environ, instance)))
     values.update(from_environment)
     values["CONTENT_DIR"] = values["CONTENT_DIR"] or str(default_content_dir())
     values["INSTANCE_DIR"] = values["INSTANCE_DIR"] or str(default_instance_dir())

@@ -28,7 +28,7 @@ from .page_cache import PageCache
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the application; `test_config` overrides the defaults and the environment."""
     app = Flask("kb", template_folder=str(TEMPLATES), static_folder=str(STATIC))
-    app.config.update(settings.load())
+    app.config.update(settings.load(instance_dir=(test_config or {}).get("INSTANCE_DIR")))
     if test_config:
         app.config.update(test_config)
     settings.finish(app.config)

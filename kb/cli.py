@@ -100,13 +100,14 @@ def serve(
     """
     overrides = {"CONTENT_DIR": str(content_dir.resolve())} if content_dir else {}
     if production:
-        from .server import RefusedToStart, prepare_index, production_settings, run
+        from .server import RefusedToStart, finish_interrupted_publications, prepare_index, production_settings, run
 
         overrides.update({key: value for key, value in (("BIND", bind), ("WORKERS", workers), ("THREADS", threads)) if value})
         try:
             values = production_settings(overrides)
         except RefusedToStart as error:
             raise click.ClickException(str(error)) from None
+        _say_finished(finish_interrupted_publications(values))
         started = time.perf_counter()
         report = prepare_index(values)
         what = "construit" if report.rebuilt else "à jour"
@@ -120,10 +121,13 @@ def serve(
         return
     from .web import create_app
 
+    from .server import finish_interrupted_publications
+
     try:
         app = create_app(overrides or None)
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+    _say_finished(finish_interrupted_publications(dict(app.config)))
     # Build or catch up the search index now, not during the first visitor's search.
     started = time.perf_counter()
     report = app.extensions["kb.search"].index.sync()
@@ -131,6 +135,12 @@ def serve(
     click.echo(f"kb : index de recherche {what} en {time.perf_counter() - started:.1f} s ({app.config['INDEX_DIR']})", err=True)
     click.echo(f"kb : {app.config['CONTENT_DIR']} servi sur http://{host}:{port}/", err=True)
     app.run(host=host, port=port, debug=debug)
+
+
+def _say_finished(numbers: list[int]) -> None:
+    if numbers:
+        listed = ", ".join(f"n° {number}" for number in numbers)
+        click.echo(f"kb : publication(s) interrompue(s) terminée(s) : demande(s) {listed}", err=True)
 
 
 @main.group()

@@ -1,8 +1,9 @@
 """`kb serve --production`: gunicorn, several processes with threads, on the production settings.
 
 Everything that can be refused is refused here, in the master, before any worker starts: unfit
-settings (the development secret key), a database behind the code (run `kb db upgrade`). The
-search index is brought up to date once, here too, so the workers find it ready.
+settings (the development secret key), a database behind the code (run `kb db upgrade`). Here
+too, once: publications a killed server left half done are finished, and the search index is
+brought up to date, so the workers find it ready.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any, Callable
 from gunicorn.app.base import BaseApplication
 
 from . import settings
-from .db import database_url, make_engine, safe_url
+from .db import database_url, make_engine, open_database, safe_url
 from .index import SearchIndex
 from .schema import SchemaOutdated, SchemaTooNew, known_revisions, state
+from .workflow import Publisher, finish_interrupted
 
 
 class RefusedToStart(RuntimeError):
@@ -51,6 +53,21 @@ def production_settings(overrides: dict[str, Any] | None = None) -> dict[str, An
     if problems:
         raise RefusedToStart("refus de démarrer en production :\n- " + "\n- ".join(problems))
     return values
+
+
+def finish_interrupted_publications(values: dict[str, Any]) -> list[int]:
+    """Finish the publications a killed process left written but unrecorded (see workflow.finish_interrupted)."""
+    url = values["DATABASE_URL"] or database_url(Path(values["INSTANCE_DIR"]))
+    sessions = open_database(url, upgrade=not values.get("PRODUCTION"))
+    engine = sessions.kw["bind"]
+    publisher = Publisher(
+        Path(values["CONTENT_DIR"]), Path(values["INSTANCE_DIR"]) / "publish.lock", git=bool(values["PUBLISH_GIT_COMMIT"]), engine=engine
+    )
+    try:
+        with sessions() as session:
+            return finish_interrupted(session, publisher)
+    finally:
+        engine.dispose()
 
 
 def prepare_index(values: dict[str, Any]) -> Any:

@@ -379,7 +379,7 @@ def publish(session: Session, tree: ContentTree, change: ChangeRequest, editor: 
         return _publish_locked(session, tree, change, editor, publisher)
 
 
-def _publish_locked(session: Session, tree: ContentTree, change: ChangeRequest, editor: User, publisher: Publisher) -> str:
+def _publish_locked(session: Session, tree: ContentTree | None, change: ChangeRequest, editor: User, publisher: Publisher) -> str:
     path = publisher.path_of(change.target)
     try:
         old_sha, new_sha = write_over(path, change.base_sha256, change.proposed_text)
@@ -419,6 +419,40 @@ def _publish_locked(session: Session, tree: ContentTree, change: ChangeRequest, 
         except Exception:  # the file is published: a derived copy lagging must not say otherwise
             log.exception("après publication de %s", change.target)
     return "published"
+
+
+def finish_interrupted(session: Session, publisher: Publisher) -> list[int]:
+    """Record the publications whose process died after writing the file, before the database heard of it.
+
+    Such a request is still `approved` while its file already holds exactly its text: half done.
+    Finished here (state, audit row, git, hooks), in the name of the editor who approved it, so
+    that on restart no request is left half-applied. A request whose file does not hold its text
+    was not written at all: it stays approved, for an editor to publish again.
+    """
+    finished = []
+    with publish_lock(publisher.lock_path, publisher.engine):
+        approved = list(session.scalars(select(ChangeRequest).where(ChangeRequest.state == "approved").order_by(ChangeRequest.id)))
+        for change in approved:
+            _, current = current_file(publisher.path_of(change.target))
+            if current != sha256_text(change.proposed_text):
+                continue
+            approval = session.scalar(
+                select(audit.AuditEntry)
+                .where(audit.AuditEntry.change_id == change.id, audit.AuditEntry.action == "change.approve")
+                .order_by(audit.AuditEntry.id.desc())
+            )
+            editor = approval.actor if approval is not None else None
+            if editor is None:
+                continue
+            try:
+                _publish_locked(session, None, change, editor, publisher)
+            except (WorkflowError, NotAuthorized) as error:  # the editor was disabled since: left to another
+                session.rollback()
+                log.error("publication interrompue de la demande %s non terminée : %s", change.id, error)
+                continue
+            log.warning("publication interrompue de la demande %s terminée au redémarrage", change.id)
+            finished.append(change.id)
+    return finished
 
 
 def _state(text: str | None, key: str | None) -> str | None:

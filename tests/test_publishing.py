@@ -135,3 +135,63 @@ def test_a_publication_is_committed_with_the_journalist_as_author(newsroom, cont
 def test_git_commit_is_skipped_outside_a_repository(content_dir):
     path = content_dir / "promises" / f"{PROMISE_ID}.md"
     assert git_commit(content_dir, path, "message", "A", "a@b.fr") is False
+
+
+def _approve_then_die_after_the_rename(database_url: str, content_dir: str, lock: str, change_id: int) -> None:
+    """In a child process: approve, and be killed once the file is written, before the database hears of it."""
+    real_write_over = workflow.write_over
+
+    def written_then_killed(*args):
+        real_write_over(*args)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    workflow.write_over = written_then_killed
+    with open_database(database_url)() as session:
+        change = session.get(ChangeRequest, change_id)
+        editor = find_user(session, EMAILS["editor"])
+        workflow.approve(session, read_tree(Path(content_dir)), change, editor, Publisher(Path(content_dir), Path(lock), git=False))
+
+
+def _killed_after_the_rename(newsroom, content_dir, tmp_path, database_url) -> int:
+    with newsroom.session() as session:
+        change_id = _submitted(session, content_dir, EMAILS["journalist"], "Titre écrit avant le crash")
+    child = multiprocessing.get_context("fork").Process(
+        target=_approve_then_die_after_the_rename, args=(database_url, str(content_dir), str(tmp_path / "publish.lock"), change_id)
+    )
+    child.start()
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+    return change_id
+
+
+def test_a_publication_killed_after_writing_its_file_is_finished_on_restart(newsroom, content_dir, tmp_path, database_url):
+    change_id = _killed_after_the_rename(newsroom, content_dir, tmp_path, database_url)
+    with newsroom.session() as session:
+        assert session.get(ChangeRequest, change_id).state == "approved"  # half done: file written, nothing recorded
+        assert audit.publications(session, TARGET) == []
+        publisher = Publisher(content_dir, tmp_path / "publish.lock", git=False)
+        assert workflow.finish_interrupted(session, publisher) == [change_id]
+    with newsroom.session() as session:
+        change = session.get(ChangeRequest, change_id)
+        (publication,) = audit.publications(session, TARGET)
+        assert change.state == "published" and publication.new_sha256 == sha256_text(change.proposed_text)
+        assert publication.actor.email == EMAILS["editor"] and publication.proposer.email == EMAILS["journalist"]
+        assert workflow.finish_interrupted(session, publisher) == []
+
+
+def test_kb_serve_finishes_interrupted_publications_before_serving(newsroom, content_dir, tmp_path, database_url):
+    from kb.server import finish_interrupted_publications
+
+    change_id = _killed_after_the_rename(newsroom, content_dir, tmp_path, database_url)
+    values = {**newsroom.app.config, "DATABASE_URL": database_url, "PUBLISH_GIT_COMMIT": False}
+    assert finish_interrupted_publications(values) == [change_id]
+
+
+def test_an_approved_request_whose_file_was_never_written_is_left_for_an_editor(newsroom, content_dir, tmp_path):
+    with newsroom.session() as session:
+        change_id = _submitted(session, content_dir, EMAILS["journalist"], "Titre jamais écrit")
+        change = session.get(ChangeRequest, change_id)
+        workflow._move(session, change, "approve", find_user(session, EMAILS["editor"]))
+        session.commit()
+        assert workflow.finish_interrupted(session, Publisher(content_dir, tmp_path / "publish.lock", git=False)) == []
+        assert session.get(ChangeRequest, change_id).state == "approved"

@@ -370,8 +370,9 @@ def check_publications(scratch: Scratch, findings: Findings, allow_approved: boo
     """Database against files: states, one publish row per published change, each file = its last published text.
 
     Returns {"states": Counter, "approved_written": [ids], "approved_unwritten": [ids]}.
-    An approved request (a publication interrupted) is allowed only when `allow_approved`, and then
-    only if its file holds either its proposed text (written, not recorded) or its base (not written).
+    An approved request (a publication interrupted) is allowed only when `allow_approved`: written
+    (its file holds its text, not yet recorded) or not written. Every touched file must be a known
+    version (a base or a proposed text): never half-written.
     """
     result = {"states": Counter(), "approved_written": [], "approved_unwritten": []}
     with scratch.sessions()() as session:
@@ -394,14 +395,16 @@ def check_publications(scratch: Scratch, findings: Findings, allow_approved: boo
         if change.state == "approved":
             path = scratch.content / "promises" / f"{change.target_id}.md"
             on_disk = path.read_text(encoding="utf-8") if path.exists() else None
-            if on_disk == change.proposed_text:
-                result["approved_written"].append(change.id)
-            elif on_disk == change.base_text:
-                result["approved_unwritten"].append(change.id)
-            else:
-                findings.fail(f"demande {change.id} approuvée : son fichier n'est ni sa base ni son texte (écrit à moitié ?)")
+            # Not its text: not written (the file may be its base, or what a competing request published since).
+            result["approved_written" if on_disk == change.proposed_text else "approved_unwritten"].append(change.id)
             if not allow_approved:
                 findings.fail(f"demande {change.id} restée « approuvée » (ni publiée ni en conflit)")
+    # No file half-written: each touched file is a version some request was based on or proposed.
+    for target in {change.target for change in changes}:
+        path = scratch.content / "promises" / f"{target.partition(':')[2]}.md"
+        on_disk = path.read_text(encoding="utf-8") if path.exists() else None
+        known = {text for change in changes if change.target == target for text in (change.base_text, change.proposed_text)}
+        findings.expect(on_disk in known, f"{target} : le fichier n'est aucune version connue (écrit à moitié ?)")
     for target, change in last_published.items():
         path = scratch.content / "promises" / f"{change.target_id}.md"
         on_disk = path.read_text(encoding="utf-8") if path.exists() else None

@@ -6,9 +6,9 @@ at once, and after a random number of answers plus a random fraction of a second
 workers, mid-request, possibly mid-write of a file or of the Whoosh index). Then, server down:
 
 - `kb check` passes (every file parses, every quote is in its source);
-- no file is half-written: a request left `approved` has its file holding either its proposed
-  text (written, not yet recorded) or its base (not written); a published request's file is its
-  text unless a later interrupted one holds it;
+- no file is half-written: each touched file is a version some request was based on or proposed;
+  a request left `approved` was either written (its file holds its text, not yet recorded) or not;
+  a published request's file is its text unless a later interrupted one holds it;
 - one publish row per published request.
 
 Then the server restarts (it finishes the written-but-unrecorded publications itself), /healthz

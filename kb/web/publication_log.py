@@ -63,8 +63,10 @@ class PublicationFollower:
         try:
             self._polled_at = now
             return self._follow()
-        except Exception:  # noqa: BLE001 — a database hiccup must not fail the page: the hash sync still catches up
-            log.exception("journal des publications illisible ; l'index rattrapera les fichiers par leurs empreintes")
+        except Exception as error:  # noqa: BLE001 — a database hiccup must not fail the page: the hash sync still catches up
+            # One line, no traceback: during an outage this runs at every poll of every worker.
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            log.warning("journal des publications illisible (%s) ; l'index rattrapera les fichiers par leurs empreintes", first_line)
             return 0
         finally:
             self._lock.release()

@@ -183,6 +183,9 @@ def finish(values: dict[str, Any]) -> dict[str, Any]:
 # Secrets that must never sign a production session: empty, short, or copied from the docs.
 EXAMPLE_SECRETS = {"changeme", "change-me", "secret", "dev", "development", "remplacez-moi"}
 MIN_SECRET_LENGTH = 32
+# The docs write a value to fill in with an ellipsis ("…64 caractères hexadécimaux…"): long
+# enough to pass the length check when copied as it is, never part of a generated key.
+PLACEHOLDER_MARK = "…"
 
 
 def production_problems(values: Mapping[str, Any], secret_is_generated: bool) -> list[str]:
@@ -195,7 +198,10 @@ def production_problems(values: Mapping[str, Any], secret_is_generated: bool) ->
             "sessions en production ; réglez la même clé aléatoire sur chaque serveur, par exemple "
             "`python -c 'import secrets; print(secrets.token_hex(32))'`"
         )
-    elif len(secret) < MIN_SECRET_LENGTH or secret.strip().lower() in EXAMPLE_SECRETS or len(set(secret)) < 8:
+    elif (
+        len(secret) < MIN_SECRET_LENGTH or secret.strip().lower() in EXAMPLE_SECRETS or PLACEHOLDER_MARK in secret
+        or len(set(secret)) < 8
+    ):
         problems.append(f"KB_SECRET_KEY est trop faible : {MIN_SECRET_LENGTH} caractères aléatoires au moins")
     return problems
 

@@ -515,3 +515,61 @@ def source_add(file: Path, source_id, title, publisher, kind, when, reference, u
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, document)
     click.echo(f"{path} : {len(text):,} caractères, sha256 {digest[:12]}…".replace(",", " "))
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} Mo" if size >= 100_000 else f"{size / 1000:.1f} Ko"
+
+
+def _rows(rows: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in rows.items()) or "aucune table"
+
+
+@main.command("export")
+@click.argument("archive", metavar="FICHIER", type=click.Path(dir_okay=False, path_type=Path))
+@CONTENT_OPTION
+def export_command(archive: Path, content_dir: Path | None) -> None:
+    """Sauvegarde le contenu et toute la base de la rédaction dans une archive .tar.gz.
+
+    Lit sous le verrou de publication et dans une seule transaction : aucune publication ne
+    se glisse entre les fichiers et les lignes. Sans le dépôt git du contenu (.git) ni l'index
+    de recherche (dérivé). Voir docs/backups.md.
+    """
+    from .backup import BackupError, export
+
+    values = _settings()
+    root = content_dir or Path(values["CONTENT_DIR"])
+    try:
+        summary = export(archive, root, _database_url(), Path(values["INSTANCE_DIR"]))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    excluded = f" ; non inclus : {', '.join(summary.excluded)}" if summary.excluded else ""
+    click.echo(
+        f"{summary.archive} : {summary.files} fichiers ({_megabytes(summary.content_bytes)}), lignes : {_rows(summary.rows)}, "
+        f"révision {summary.revision} — archive de {_megabytes(summary.archive_bytes)} en {summary.seconds:.2f} s{excluded}"
+    )
+
+
+@main.command("import")
+@click.argument("archive", metavar="FICHIER", type=click.Path(dir_okay=False, path_type=Path))
+@CONTENT_OPTION
+def import_command(archive: Path, content_dir: Path | None) -> None:
+    """Restaure une archive de « kb export » sur une installation neuve.
+
+    Le dossier de contenu doit être absent ou vide, la base sans compte, demande ni journal ;
+    sinon rien n'est changé. L'archive est vérifiée entière (empreintes, nombres de lignes)
+    avant que rien ne soit écrit. L'index de recherche est reconstruit ensuite.
+    """
+    from .backup import BackupError, import_archive
+
+    values = _settings()
+    root = content_dir or Path(values["CONTENT_DIR"])
+    try:
+        summary = import_archive(archive, root, _database_url())
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    revision = summary.revision if summary.archive_revision == summary.revision else f"{summary.archive_revision} → {summary.revision}"
+    click.echo(
+        f"{summary.archive} restaurée : {summary.files} fichiers ({_megabytes(summary.content_bytes)}) dans {summary.content_dir}, "
+        f"lignes : {_rows(summary.rows)}, révision {revision} en {summary.seconds:.2f} s ; {summary.index_note}"
+    )

@@ -164,3 +164,19 @@ def test_catching_up_reindexes_only_files_whose_hash_differs(content_dir, tmp_pa
     assert index.catch_up([TARGET, TARGET]).updated == 1
     path.unlink()
     assert index.catch_up([TARGET]).removed == 1
+
+
+def test_pages_and_searches_still_answer_when_the_publication_log_cannot_be_read(content_dir, tmp_path, database_url):
+    from sqlalchemy import text
+
+    server = _server(content_dir, tmp_path / "server", database_url)
+    with server.extensions["kb.db"]() as session:
+        session.execute(text("DROP TABLE audit_log"))
+        session.commit()
+    client = server.test_client()
+    page = client.get("/promesses/balayeuses-communes")
+    assert page.status_code == 200 and "Acheter deux balayeuses en commun" in page.get_data(as_text=True)
+    # Only the change record needs the database: it is said to be missing, and the page is not kept.
+    assert "journal des modifications est momentanément indisponible" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    assert client.get("/api/search?q=balayeuses").get_json()["results"]

@@ -6,12 +6,11 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
-from .. import audit
 from ..listing import list_claims
 from ..opendata import claim_review, claims_csv, verdict_label
 from ..render import markdown_to_html, markdown_to_text
 from .content_store import current_tree
-from .database import db
+from .database import change_record
 from .list_request import page_of, url_with_args
 from .page_cache import cached_page
 
@@ -99,7 +98,7 @@ def render_claim_page(tree, found, preview_of=None) -> str:
         explanation=markdown_to_html(found.body),
         anchor=claim_anchor,
         verified=lambda proof: tree.quote_verified(proof.source, proof.quote),
-        changes=audit.publications(db(), f"claim:{found.id}"),
+        changes=change_record(f"claim:{found.id}"),
         preview_of=preview_of,
     )
 

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import logging
+
 from flask import Flask, current_app, g
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from .. import audit
 from ..db import database_url, open_database
+
+log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
@@ -28,3 +34,20 @@ def _close(_error) -> None:
     session = g.pop("kb_db", None)
     if session is not None:
         session.close()
+
+
+def change_record(target: str) -> list | None:
+    """A file's public change record (its publications), or None when the database cannot say.
+
+    Public pages are made from the files; the change record is the one part that needs the
+    database, so an outage hides the record (said on the page, which is then not cached) instead
+    of failing the page.
+    """
+    try:
+        return audit.publications(db(), target)
+    except SQLAlchemyError as error:
+        db().rollback()
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        log.warning("journal des modifications de %s indisponible : %s", target, first_line)
+        g.kb_degraded = True
+        return None

@@ -17,7 +17,7 @@ from datetime import date
 from importlib.metadata import version
 from urllib.parse import parse_qsl, urlencode
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 
 from .content_store import content_version
 
@@ -74,6 +74,9 @@ def cached_page(view):
         if page is None:
             response = current_app.make_response(view(*args, **kwargs))
             if response.status_code != 200 or response.direct_passthrough:
+                return response
+            if g.get("kb_degraded"):  # rendered without the database: not a page to keep
+                response.headers["Cache-Control"] = "no-store"
                 return response
             headers = {name: value for name, value in response.headers.items() if name.lower() != "content-length"}
             page = (response.get_data(), response.status_code, headers)

@@ -6,7 +6,6 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
-from .. import audit
 from ..listing import SORTS, list_claims, scorecard, slug, status_changes
 from ..opendata import promise_review, promises_csv, status_label
 from ..quotes import FoldedText
@@ -14,7 +13,7 @@ from ..render import highlighted_text, markdown_to_html
 
 from .claims import claim_anchor
 from .content_store import current_tree, find_promise
-from .database import db
+from .database import change_record
 from .page_cache import cached_page
 from .list_request import LIST_FILTER_LABELS, LIST_PAGE_SIZE, current_listing, page_of, url_with_args
 from .search_request import hit_url, run_search
@@ -169,7 +168,7 @@ def render_promise_page(tree, found, preview_of=None) -> str:
         analysis=markdown_to_html(found.body),
         anchor=citation_anchor,
         verified=verified,
-        changes=audit.publications(db(), f"promise:{found.id}"),
+        changes=change_record(f"promise:{found.id}"),
         preview_of=preview_of,
     )
 

@@ -10,13 +10,13 @@ import pytest
 from kb import audit, workflow
 from kb.accounts import find_user
 from kb.content import read_tree
-from kb.db import open_database
+from kb.db import make_engine, open_database
 from kb.index import SearchIndex
 from kb.publishing import publish_lock
 from kb.web import create_app
 from kb.workflow import ChangeRequest, Publisher
 
-from .conftest import EMAILS, Newsroom
+from .conftest import EMAILS, Newsroom, csrf_token
 
 TARGET = "promise:balayeuses-communes"
 NEW_TITLE = "Acheter deux balayeuses électriques en commun"
@@ -180,3 +180,16 @@ def test_pages_and_searches_still_answer_when_the_publication_log_cannot_be_read
     assert "journal des modifications est momentanément indisponible" in page.get_data(as_text=True)
     assert page.headers["Cache-Control"] == "no-store"
     assert client.get("/api/search?q=balayeuses").get_json()["results"]
+
+
+def test_the_newsroom_answers_503_not_500_when_the_database_is_unreachable(content_dir, tmp_path):
+    # A PostgreSQL server that is not there (a closed port): the login page needs no database,
+    # logging in does, and gets a page saying to try again.
+    server = _server(content_dir, tmp_path / "server", f"sqlite:///{tmp_path / 'server' / 'kb.sqlite3'}")
+    # The server started on a working database, which then went away.
+    server.extensions["kb.db"].configure(bind=make_engine("postgresql://kb@127.0.0.1:9/kb"))
+    client = server.test_client()
+    token = csrf_token(client)
+    response = client.post("/redaction/connexion", data={"csrf_token": token, "email": "a@b.fr", "password": "x" * 12})
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert "ne répond pas" in response.get_data(as_text=True)

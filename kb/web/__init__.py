@@ -11,6 +11,7 @@ import os
 import secrets
 from datetime import timedelta
 
+from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import settings
@@ -65,6 +66,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_error_handler(404, _not_found)
     app.register_error_handler(500, lambda error: (render_template("errors/500.html"), 500))
     app.register_error_handler(ContentError, _content_unavailable)
+    app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(400, _bad_request)
     app.register_error_handler(413, _too_large)
     app.register_error_handler(NotAuthorized, lambda error: _refused(error, 403, "Accès refusé"))
@@ -130,6 +132,23 @@ def _too_large(error):
     limit = int(current_app.config["MAX_UPLOAD_BYTES"]) // 1_000_000
     message = f"Fichier trop gros : {limit} Mo au plus. Réduisez-le ou collez seulement le texte du document."
     return render_template("errors/newsroom.html", title="Fichier trop gros", message=message), 413
+
+
+def _database_unavailable(error: OperationalError):
+    # The database is down or unreachable (restart, network): a 503 a load balancer and a person
+    # understand, with Retry-After, instead of a 500. Public pages rarely get here (see change_record).
+    first_line = (str(error.orig or error).strip().splitlines() or ["?"])[0]
+    current_app.logger.error("base de données indisponible : %s", first_line)
+    message = "La base de données de la rédaction ne répond pas. Réessayez dans quelques instants ; rien n'a été enregistré."
+    if request.path.startswith("/api/"):
+        response = jsonify({"error": "unavailable", "message": message})
+    else:
+        response = current_app.make_response(
+            (render_template("errors/newsroom.html", title="Service momentanément indisponible", message=message), 503)
+        )
+    response.status_code = 503
+    response.headers["Retry-After"] = "30"
+    return response
 
 
 def _content_unavailable(error: ContentError):

@@ -123,8 +123,9 @@ def prepare(engine: Engine, upgrade: bool = True) -> str:
                 command.stamp(alembic_config(connection), "head")
                 return head
             if revision is None:
-                command.stamp(alembic_config(connection), FIRST_REVISION)
-                revision = FIRST_REVISION
+                revision = FIRST_REVISION  # its tables are the first schema's
+                if upgrade:  # refused below otherwise: a server that must not migrate writes nothing
+                    command.stamp(alembic_config(connection), FIRST_REVISION)
             if revision == head:
                 return head
             if not upgrade:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from importlib.metadata import version
@@ -13,14 +12,13 @@ import click
 from .check import check_content
 from .content import ContentError
 from .settings import SettingsError
-from .paths import default_content_dir, default_instance_dir
 
 CONTENT_OPTION = click.option(
     "--content",
     "content_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Dossier de contenu (défaut : $KB_CONTENT_DIR, sinon ./content).",
+    help="Dossier de contenu (défaut : réglage CONTENT_DIR — $KB_CONTENT_DIR ou kb.toml —, sinon ./content).",
 )
 
 
@@ -58,7 +56,7 @@ def check(content_dir: Path | None, strict: bool) -> None:
     source (preuves des promesses, affirmations et preuves des vérifications), les
     promesses liées, les identifiants et alias. Code de sortie 1 s'il y a au moins une erreur.
     """
-    root = content_dir or default_content_dir()
+    root = _content_root(content_dir)
     started = time.perf_counter()
     try:
         report = check_content(root, progress=_progress("Lecture du contenu"))
@@ -210,7 +208,7 @@ def db_status() -> None:
     "--index-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Dossier de l'index (défaut : $KB_INDEX_DIR, sinon INSTANCE/index).",
+    help="Dossier de l'index (défaut : réglage INDEX_DIR, sinon INSTANCE/index).",
 )
 @click.option("--changed-only", is_flag=True, help="Ne réindexe que les fichiers modifiés (par empreinte sha256).")
 def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool) -> None:
@@ -222,8 +220,8 @@ def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool) 
     from .content import read_tree
     from .index import SearchIndex
 
-    root = content_dir or default_content_dir()
-    target = index_dir or Path(os.environ.get("KB_INDEX_DIR") or default_instance_dir() / "index")
+    root = _content_root(content_dir)
+    target = index_dir or Path(_settings()["INDEX_DIR"])
     search_index = SearchIndex(target, root)
     started = time.perf_counter()
     try:
@@ -267,7 +265,7 @@ def bench(workdir: Path | None, promises: int, sources: int, source_kb: int, rou
     """
     from .bench import run_benchmark
 
-    target = workdir or default_instance_dir() / "bench"
+    target = workdir or Path(_settings()["INSTANCE_DIR"]) / "bench"
     run_benchmark(
         target, promises, sources, source_kb * 1000, seed, rounds, processes, say=lambda line: click.echo(line)
     )
@@ -337,10 +335,15 @@ def bench_web(content_dir: Path | None, seconds: int, connections: int, workers:
 
     try:
         run_web_benchmark(
-            (content_dir or default_content_dir()).resolve(), seconds, connections, workers, threads, say=click.echo
+            _content_root(content_dir).resolve(), seconds, connections, workers, threads, say=click.echo
         )
     except BenchError as error:
         raise click.ClickException(str(error)) from None
+
+
+def _content_root(content_dir: Path | None) -> Path:
+    """--content when given, else the CONTENT_DIR setting (environment, kb.toml, ./content)."""
+    return content_dir or Path(_settings()["CONTENT_DIR"])
 
 
 def _settings() -> dict:
@@ -498,7 +501,7 @@ def source_add(file: Path, source_id, title, publisher, kind, when, reference, u
     from .proposals import source as source_file
     from .source_import import UploadError, extract_text
 
-    root = (content_dir or default_content_dir()).resolve()
+    root = _content_root(content_dir).resolve()
     try:
         text, digest = extract_text(file.name, file.read_bytes())
         source_id = source_id or slugify(title)

@@ -14,7 +14,7 @@ from kb.db import make_engine, open_database
 from kb.index import SearchIndex
 from kb.publishing import publish_lock
 from kb.web import create_app
-from kb.workflow import ChangeRequest, Publisher
+from kb.workflow import ChangeRequest
 
 from .conftest import EMAILS, Newsroom, csrf_token
 

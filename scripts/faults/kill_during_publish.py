@@ -189,7 +189,7 @@ def main() -> int:
             server.stop()
             server = None
             common.check_index(scratch, round_findings)
-            during = 0 < len(answered) < len(numbers)
+            during = len(sent) > len(answered)  # killed with at least one approval unanswered
             unanswered = len(sent) - len(answered)
             totals["rounds"] += 1
             totals["kill_mid_run"] += during
@@ -217,7 +217,7 @@ def main() -> int:
         final = common.check_publications(scratch, findings)
         common.check_tree(scratch, findings)
         print(
-            f"totaux : {totals['rounds']} tours ({totals['aimed']} visant une demande « approuvée »), kill pendant les approbations {totals['kill_mid_run']} fois ; "
+            f"totaux : {totals['rounds']} tours ({totals['aimed']} visant une demande « approuvée »), kill avec des approbations en vol {totals['kill_mid_run']} fois ; "
             f"approbations envoyées {totals['sent']}, répondues {totals['answered']}, coupées en vol {totals['in_flight']} ; "
             f"publiées avant le kill {totals['published_before_kill']}"
         )

@@ -34,6 +34,14 @@ def atomic_write(path: Path, text: str) -> None:
         os.close(directory)
 
 
+def leftover_temporaries(directory: Path) -> list[Path]:
+    """Temporary files of atomic_write whose writer died before renaming them (`.<name>.<random>.tmp`)."""
+    try:
+        return sorted(path for path in Path(directory).glob(".*.tmp") if path.is_file() and path.name.count(".") >= 3)
+    except OSError:
+        return []
+
+
 def display_path(path: Path) -> str:
     """A path as people should read it in messages: relative to where they stand."""
     try:

@@ -29,6 +29,7 @@ from .content import FOLDER_OF, ContentTree
 from .db import Base
 from .model import ID_PATTERN, Problem
 from .permissions import NotAuthorized, can, require
+from .files import leftover_temporaries
 from .publishing import StaleBase, current_file, git_commit, publish_lock, sha256_text, write_over
 
 log = logging.getLogger(__name__)
@@ -425,12 +426,18 @@ def finish_interrupted(session: Session, publisher: Publisher) -> list[int]:
     """Record the publications whose process died after writing the file, before the database heard of it.
 
     Such a request is still `approved` while its file already holds exactly its text: half done.
+    The temporary files of writes killed before their rename are removed too.
     Finished here (state, audit row, git, hooks), in the name of the editor who approved it, so
     that on restart no request is left half-applied. A request whose file does not hold its text
     was not written at all: it stays approved, for an editor to publish again.
     """
     finished = []
     with publish_lock(publisher.lock_path, publisher.engine):
+        # Under the lock no publication is writing: a temporary file now is a dead writer's.
+        for folder in FOLDER_OF.values():
+            for leftover in leftover_temporaries(publisher.content_root / folder):
+                log.warning("fichier temporaire d'une écriture interrompue supprimé : %s", leftover)
+                leftover.unlink(missing_ok=True)
         approved = list(session.scalars(select(ChangeRequest).where(ChangeRequest.state == "approved").order_by(ChangeRequest.id)))
         for change in approved:
             _, current = current_file(publisher.path_of(change.target))

@@ -195,3 +195,22 @@ def test_an_approved_request_whose_file_was_never_written_is_left_for_an_editor(
         session.commit()
         assert workflow.finish_interrupted(session, Publisher(content_dir, tmp_path / "publish.lock", git=False)) == []
         assert session.get(ChangeRequest, change_id).state == "approved"
+
+
+def test_restarting_removes_the_temporary_files_of_writes_killed_before_their_rename(newsroom, content_dir, tmp_path, database_url):
+    child = multiprocessing.get_context("fork").Process(
+        target=_approve_then_die_before_rename, args=(database_url, str(content_dir), str(tmp_path / "publish.lock"), _submitted_id(newsroom, content_dir))
+    )
+    child.start()
+    child.join(60)
+    leftovers = list((content_dir / "promises").glob(".*.tmp"))
+    assert len(leftovers) == 1  # what the killed writer left
+    with newsroom.session() as session:
+        workflow.finish_interrupted(session, Publisher(content_dir, tmp_path / "publish.lock", git=False))
+    assert list((content_dir / "promises").glob(".*.tmp")) == []
+    assert read_tree(content_dir).promises[PROMISE_ID].title == "Acheter deux balayeuses en commun"
+
+
+def _submitted_id(newsroom, content_dir) -> int:
+    with newsroom.session() as session:
+        return _submitted(session, content_dir, EMAILS["journalist"], "Titre jamais renommé")

@@ -8,6 +8,8 @@ shape is kept by migrations (kb/schema.py, migrations/).
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -65,13 +67,27 @@ def make_engine(url: str) -> Engine:
         def _sqlite_pragmas(connection, _record):
             cursor = connection.cursor()
             cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _write_ahead_logging(cursor)
             # Several workers write (login failures, requests): wait for the writer, do not fail.
             cursor.execute("PRAGMA busy_timeout = 10000")
             cursor.close()
 
     _engines.add(engine)
     return engine
+
+
+def _write_ahead_logging(cursor) -> None:
+    # Processes opening a new file at once all switch it to WAL; SQLite answers one of them
+    # "database is locked" at once, without waiting (waiting could deadlock): that one tries again.
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _forget_inherited_connections() -> None:

@@ -186,7 +186,7 @@ def db_upgrade(revision: str) -> None:
 def db_status() -> None:
     """Affiche la révision de la base et celle qu'attend ce code ; code de sortie 1 si elles diffèrent."""
     from .db import make_engine, safe_url
-    from .schema import state
+    from .schema import known_revisions, state
 
     url = _database_url()
     engine = make_engine(url)
@@ -198,7 +198,8 @@ def db_status() -> None:
         engine.dispose()
     click.echo(f"{safe_url(url)} : révision {revision or 'aucune'} ; ce code attend {head}")
     if revision != head:
-        click.echo("lancez « kb db upgrade »")
+        newer = revision is not None and revision not in known_revisions()
+        click.echo("base migrée par un kb plus récent : mettez kb à jour" if newer else "lancez « kb db upgrade »")
         sys.exit(1)
 
 

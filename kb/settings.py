@@ -32,6 +32,7 @@ class Setting:
     default: Any
     meaning: str
     shown_default: str | None = None  # the default as the documentation says it, when computed
+    minimum: int = 0  # numbers only
 
 
 def _cpus() -> int:
@@ -59,9 +60,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_LEVEL", "str", "INFO", "DEBUG, INFO, WARNING or ERROR"),
     Setting("PRODUCTION", "bool", False, "refuse to start with development settings (set by `kb serve --production`)"),
     Setting("BIND", "str", "127.0.0.1:8000", "where `kb serve --production` listens (host:port)"),
-    Setting("WORKERS", "int", None, "processes of `kb serve --production`", "2 × processors + 1"),
-    Setting("THREADS", "int", 4, "threads per process of `kb serve --production`"),
-    Setting("TIMEOUT", "int", 60, "seconds before `kb serve --production` restarts a stuck worker"),
+    Setting("WORKERS", "int", None, "processes of `kb serve --production`", "2 × processors + 1", minimum=1),
+    Setting("THREADS", "int", 4, "threads per process of `kb serve --production`", minimum=1),
+    Setting("TIMEOUT", "int", 60, "seconds before `kb serve --production` restarts a stuck worker", minimum=1),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 
@@ -87,8 +88,8 @@ def _convert(setting: Setting, value: Any, where: str) -> Any:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError("attendu un nombre entier")
             number = int(str(value).strip()) if isinstance(value, str) else int(value)
-            if number < 0:
-                raise ValueError("attendu un nombre positif")
+            if number < setting.minimum:
+                raise ValueError(f"attendu un nombre entier d'au moins {setting.minimum}" if setting.minimum else "attendu un nombre positif")
             return number
         if setting.kind == "float":
             if isinstance(value, bool):
@@ -180,8 +181,6 @@ def finish(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-# Secrets that must never sign a production session: empty, short, or copied from the docs.
-EXAMPLE_SECRETS = {"changeme", "change-me", "secret", "dev", "development", "remplacez-moi"}
 MIN_SECRET_LENGTH = 32
 # The docs write a value to fill in with an ellipsis ("…64 caractères hexadécimaux…"): long
 # enough to pass the length check when copied as it is, never part of a generated key.
@@ -198,10 +197,9 @@ def production_problems(values: Mapping[str, Any], secret_is_generated: bool) ->
             "sessions en production ; réglez la même clé aléatoire sur chaque serveur, par exemple "
             "`python -c 'import secrets; print(secrets.token_hex(32))'`"
         )
-    elif (
-        len(secret) < MIN_SECRET_LENGTH or secret.strip().lower() in EXAMPLE_SECRETS or PLACEHOLDER_MARK in secret
-        or len(set(secret)) < 8
-    ):
+    elif PLACEHOLDER_MARK in secret:
+        problems.append("KB_SECRET_KEY est l'exemple de la documentation : remplacez-le par une clé aléatoire")
+    elif len(secret) < MIN_SECRET_LENGTH or len(set(secret)) < 8:
         problems.append(f"KB_SECRET_KEY est trop faible : {MIN_SECRET_LENGTH} caractères aléatoires au moins")
     return problems
 

@@ -238,6 +238,13 @@ def test_kb_db_status_of_an_empty_database_exits_1_and_says_to_upgrade(engine, c
     assert tables_of(engine) == set()
 
 
+def test_kb_db_status_of_a_database_migrated_by_a_newer_kb_says_to_update_kb(database_url, engine, cli):
+    newer(database_url, engine)
+    result = cli("db", "status")
+    assert result.exit_code == 1
+    assert "plus récent" in result.output and "kb db upgrade" not in result.output
+
+
 def test_kb_db_status_at_the_head_exits_0(database_url, cli):
     open_database(database_url)
     result = cli("db", "status")

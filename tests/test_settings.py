@@ -240,7 +240,6 @@ def test_production_refuses_the_generated_development_key(content_dir, tmp_path,
     [
         pytest.param("7f3a9c1e-court", id="short"),
         pytest.param("remplacez-moi", id="placeholder"),
-        pytest.param(_documented_example_secret(), id="the-documentation-example"),
         pytest.param("a" * 64, id="one-character-repeated"),
     ],
 )
@@ -248,6 +247,18 @@ def test_production_refuses_a_weak_secret_key(content_dir, tmp_path, monkeypatch
     monkeypatch.setenv("KB_SECRET_KEY", weak)
     with pytest.raises(SettingsError, match="KB_SECRET_KEY est trop faible"):
         _production_app(content_dir, tmp_path)
+
+
+def test_production_refuses_the_secret_key_of_the_documentation_example(content_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_SECRET_KEY", _documented_example_secret())
+    with pytest.raises(SettingsError, match="l'exemple de la documentation"):
+        _production_app(content_dir, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["WORKERS", "THREADS", "TIMEOUT"])
+def test_a_server_size_of_zero_is_refused(name):
+    with pytest.raises(SettingsError, match=f"KB_{name} : {name} = '0' : attendu un nombre entier d'au moins 1"):
+        settings.load({f"KB_{name}": "0"})
 
 
 def test_production_starts_with_a_strong_secret_key_and_writes_no_development_key(content_dir, tmp_path, monkeypatch, database_url):

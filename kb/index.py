@@ -328,11 +328,14 @@ class SearchIndex:
         The newsroom calls this right after publishing. The index stays derived from the files:
         it is their text that is read, never an object in memory.
         """
-        ix = self.open()
+        # A rebuild or a catching up may hold the lock longer: the next catching up sees the new hash.
+        return self._write_files(self.open(), list(keys), timeout=2.0)
+
+    def _write_files(self, ix, keys: list[str], timeout: float) -> SyncReport:
+        """Index these files as they are now, or drop them when gone or broken; `skipped` if the lock stays taken."""
         try:
-            writer = ix.writer(timeout=2.0)
+            writer = ix.writer(timeout=timeout)
         except LockError:
-            # A rebuild or a catching up holds the lock; the next catching up sees the new hash.
             return SyncReport(skipped=True)
         report = SyncReport()
         with writer:
@@ -370,22 +373,7 @@ class SearchIndex:
                 stale.append(key)
         if not stale:
             return SyncReport()
-        try:
-            writer = ix.writer(timeout=timeout)
-        except LockError:
-            return SyncReport(skipped=True)
-        report = SyncReport()
-        with writer:
-            for key in stale:
-                path = self._path_of(key)
-                document = self._file_document(key, path) if path.is_file() else None
-                if document is None:
-                    writer.delete_by_term("key", key)
-                    report.removed += 1
-                else:
-                    writer.update_document(**document)
-                    report.updated += 1
-        return report
+        return self._write_files(ix, stale, timeout)
 
     def sync(self) -> SyncReport:
         """Bring the index up to date with the files on disk, by content hash."""

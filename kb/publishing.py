@@ -7,7 +7,6 @@ that nothing anyone else published in the meantime is overwritten.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
 import os
@@ -17,9 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from .files import atomic_write
+from .locks import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -53,28 +53,11 @@ PUBLISH_LOCK_KEY = 0x6B620002
 def publish_lock(lock_path: Path, engine: Engine | None = None) -> Iterator[None]:
     """Held while a publication checks and writes: one at a time, across processes and servers.
 
-    With PostgreSQL, a session advisory lock in the database that every server shares; else an
-    flock on `lock_path`, which serializes the processes of one machine (SQLite is one machine's).
-    Either is released when its holder dies — the kernel closes the file, PostgreSQL ends the
-    dead connection's session — so a killed publish never leaves the newsroom locked.
+    A PostgreSQL advisory lock when `engine` is PostgreSQL's, else an flock on `lock_path`;
+    released when its holder dies, so a killed publish never leaves the newsroom locked.
     """
-    if engine is not None and engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PUBLISH_LOCK_KEY})
-            connection.commit()
-            try:
-                yield
-            finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PUBLISH_LOCK_KEY})
-                connection.commit()
-        return
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with exclusive(PUBLISH_LOCK_KEY, lock_path, engine):
+        yield
 
 
 def write_over(path: Path, base_sha256: str | None, text: str) -> tuple[str | None, str]:

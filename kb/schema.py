@@ -9,19 +9,17 @@ production, where several servers must not race to migrate one database.
 
 from __future__ import annotations
 
-import fcntl
 import functools
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, MetaData, inspect, text
+from sqlalchemy import Connection, Engine, MetaData, inspect
 
 from .db import safe_url
+from .locks import exclusive
 from .paths import MIGRATIONS
 
 FIRST_REVISION = "0001"
@@ -68,28 +66,11 @@ def known_revisions() -> set[str]:
     return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
-@contextmanager
-def _migration_lock(engine: Engine) -> Iterator[None]:
+def _migration_lock(engine: Engine):
     """One process migrates at a time: the others wait, then find the work done."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            connection.commit()
-            try:
-                yield
-            finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
-                connection.commit()
-    elif engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        lock_path = Path(engine.url.database).with_suffix(".migration.lock")
-        with open(lock_path, "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
-    else:
-        yield
+    database = engine.url.database
+    lock_path = Path(database).with_suffix(".migration.lock") if engine.dialect.name == "sqlite" and database not in (None, "", ":memory:") else None
+    return exclusive(MIGRATION_LOCK_KEY, lock_path, engine)
 
 
 def state(engine: Engine) -> tuple[str | None, str]:

@@ -1,0 +1,47 @@
+"""One holder at a time, across processes — and across servers when they share PostgreSQL.
+
+With PostgreSQL, a session advisory lock in the database every server shares; else an flock on a
+file, which serializes the processes of one machine (SQLite is one machine's database). Either is
+released when its holder dies — the kernel closes the file, PostgreSQL ends the dead
+connection's session — so a killed process never leaves the others waiting.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import Engine, text
+
+
+@contextmanager
+def exclusive(key: int, lock_path: Path | None, engine: Engine | None = None) -> Iterator[None]:
+    """Hold lock `key` (PostgreSQL) or the flock on `lock_path` (otherwise; None: no lock needed)."""
+    if engine is not None and engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            connection.commit()
+            try:
+                yield
+            finally:
+                try:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
+                except Exception:
+                    # A session lock outlives transactions: a pooled connection still holding it
+                    # would block everyone. Closing the connection ends the session and the lock.
+                    connection.invalidate()
+                    raise
+        return
+    if lock_path is None:
+        yield
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

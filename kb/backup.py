@@ -465,6 +465,10 @@ def _unpack(archive: Path, staging: Path) -> _Unpacked:
                     raise BackupError(f"{archive} : membre « {name} » en double : archive refusée")
                 names.add(name)
                 parts = PurePosixPath(name).parts
+                if parts[0] == "content" and len(parts) > 1 and parts[1] in EXCLUDED:
+                    # Never exported: a .git restored from an archive would bring its config and
+                    # hooks, which git runs at the next publication's commit.
+                    raise BackupError(f"{archive} : membre « {name} » : {parts[1]} n'est jamais sauvegardé par kb export : archive refusée")
                 if member.isdir() and parts[0] == "content":
                     content_root.joinpath(*parts[1:]).mkdir(parents=True, exist_ok=True)
                 elif member.isdir() and name == "database":

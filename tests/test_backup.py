@@ -6,6 +6,7 @@ so that the PostgreSQL run of the suite exports from SQLite into PostgreSQL and 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -353,3 +354,22 @@ def test_the_archive_is_readable_by_its_owner_only(archive):
     # It holds the password hashes of the newsroom.
     assert archive.stat().st_mode & 0o077 == 0
     assert os.access(archive, os.R_OK)
+
+
+def test_import_refuses_a_content_git_directory_which_export_never_writes(archive, tmp_path, database_url):
+    config = b"[core]\n\tfsmonitor = touch /tmp/kb-pwned\n"
+    directory = tarfile.TarInfo("content/.git")
+    directory.type = tarfile.DIRTYPE
+    hostile = rebuild(
+        archive,
+        tmp_path / "git.tar.gz",
+        manifest=lambda manifest: {
+            **manifest,
+            "content": {**manifest["content"], "files": {**manifest["content"]["files"], ".git/config": hashlib.sha256(config).hexdigest()}},
+        },
+        extra=[(directory, None), (tarfile.TarInfo("content/.git/config"), config)],
+    )
+    with pytest.raises(BackupError, match=r"git\.tar\.gz.*content/\.git.*jamais sauvegardé"):
+        import_archive(hostile, tmp_path / "work" / "restored", database_url)
+    assert not (tmp_path / "work" / "restored").exists()
+    assert all(rows == [] for rows in all_rows(database_url).values())

@@ -411,7 +411,8 @@ def _read_manifest(archive: Path, raw: bytes) -> dict:
             "mettez kb à jour avant d'importer"
         )
     revision, head = manifest.get("schema_revision"), schema.head_revision()
-    if revision not in schema.known_revisions():
+    # Not a string (a list, an object): refused like an unknown revision, not a TypeError.
+    if not isinstance(revision, str) or revision not in schema.known_revisions():
         raise BackupError(
             f"{archive} : la base sauvegardée est à la révision {revision}, inconnue de ce kb (dernière connue : {head}) : "
             "elle vient d'un kb plus récent ; mettez kb à jour avant d'importer"

@@ -373,3 +373,10 @@ def test_import_refuses_a_content_git_directory_which_export_never_writes(archiv
         import_archive(hostile, tmp_path / "work" / "restored", database_url)
     assert not (tmp_path / "work" / "restored").exists()
     assert all(rows == [] for rows in all_rows(database_url).values())
+
+
+def test_import_refuses_a_manifest_whose_revision_is_not_text(archive, tmp_path, database_url):
+    odd = rebuild(archive, tmp_path / "odd.tar.gz", manifest=lambda manifest: {**manifest, "schema_revision": ["0002"]})
+    with pytest.raises(BackupError, match=r"odd\.tar\.gz : la base sauvegardée est à la révision \['0002'\], inconnue"):
+        import_archive(odd, tmp_path / "restored", database_url)
+    assert not (tmp_path / "restored").exists()

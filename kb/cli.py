@@ -366,13 +366,18 @@ def _database_url() -> str:
 
 def _sessions():
     """Sessions on the configured database, its connections closed when the command ends."""
-    from .db import open_database
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .db import open_database, safe_url
     from .schema import SchemaOutdated, SchemaTooNew
 
+    url = _database_url()
     try:
-        sessions = open_database(_database_url())
+        sessions = open_database(url)
     except (SchemaOutdated, SchemaTooNew) as error:
         raise click.ClickException(str(error)) from None
+    except SQLAlchemyError as error:  # unreachable server, bad credentials: said as kb db says it, no traceback
+        raise click.ClickException(f"base {safe_url(url)} : {str(error).splitlines()[0]}") from None
     click.get_current_context().call_on_close(sessions.kw["bind"].dispose)
     return sessions
 

@@ -1,5 +1,7 @@
 """Newsroom accounts: created only on purpose, passwords kept only as hashes."""
 
+import socket
+
 import pytest
 from sqlalchemy import select
 
@@ -101,3 +103,13 @@ def test_kb_user_demo_creates_one_account_per_role_only_when_asked(runner, tmp_p
 def test_the_display_name_defaults_to_the_start_of_the_address(session):
     assert add_user(session, "julie.martin@redaction.fr", PASSWORD, "journalist").name == "julie.martin"
     assert add_user(session, "b@redaction.fr", PASSWORD, "editor", "  Bruno   Éditeur ").name == "Bruno Éditeur"
+
+
+def test_kb_user_on_an_unreachable_database_is_a_message_without_the_password(runner, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed once the block ends: nobody listens there
+    env = {"KB_INSTANCE_DIR": str(tmp_path / "instance"), "DATABASE_URL": f"postgresql://kb:motdepasse@127.0.0.1:{port}/kb"}
+    result = runner.invoke(main, ["user", "list"], env=env)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"base postgresql://kb:***@127.0.0.1:{port}/kb :" in result.output and "motdepasse" not in result.output

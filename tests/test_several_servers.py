@@ -96,6 +96,19 @@ def test_a_server_that_was_down_catches_up_from_the_log_when_it_comes_back(conte
         assert searcher.document(key=TARGET)["title"] == NEW_TITLE
 
 
+def test_a_saved_place_past_the_end_of_the_log_does_not_skip_the_next_publications(content_dir, tmp_path, database_url):
+    second = _server(content_dir, tmp_path / "server-b", database_url)
+    assert _search(second, NEW_WORD) == []
+    del second
+    # Its place was saved against another database: a newer one, before an older backup was restored.
+    (tmp_path / "server-b" / "index.publications").write_text("1000\n")
+    back = _server(content_dir, tmp_path / "server-b", database_url)
+    back.extensions["kb.publications"].poll(force=True)
+    _publish_on(_server(content_dir, tmp_path / "server-a", database_url))
+    assert back.extensions["kb.publications"].poll(force=True) == 1
+    assert _search(back, NEW_WORD) == ["balayeuses-communes"]
+
+
 def test_servers_that_hear_of_a_publication_already_indexed_write_nothing(servers):
     first, second = servers
     assert _search(second, NEW_WORD) == []  # the second server is up before the publication

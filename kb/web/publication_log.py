@@ -44,11 +44,12 @@ class PublicationFollower:
         except (OSError, ValueError):
             return None
 
-    def _save_cursor(self, cursor: int) -> None:
+    def _save_cursor(self, cursor: int, rewind: bool = False) -> None:
         try:
-            # Several workers share the file: never move it back behind what another one saved.
+            # Several workers share the file: never move it back behind what another one saved
+            # (unless `rewind`: the saved place is past the end of this database's log).
             saved = self._read_cursor()
-            if saved is None or saved < cursor:
+            if rewind or saved is None or saved < cursor:
                 atomic_write(self.cursor_path, f"{cursor}\n")
         except OSError as error:
             log.warning("position dans le journal des publications non enregistrée (%s) : %s", self.cursor_path, error)
@@ -81,6 +82,13 @@ class PublicationFollower:
                     self._cursor = last_publication_id(session)
                     self._save_cursor(self._cursor)
                     return 0
+                last = last_publication_id(session)
+                if saved > last:
+                    # A place past the log's end belongs to another database (an older backup
+                    # restored, a new database): its ids start again below it, and every
+                    # publication up to the old place would be skipped.
+                    saved = last
+                    self._save_cursor(saved, rewind=True)
                 self._cursor = saved
             rows = publications_after(session, self._cursor)
         if not rows:

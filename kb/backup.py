@@ -153,6 +153,12 @@ def _content_entries(content_dir: Path) -> tuple[list[str], list[str], list[str]
             filenames = [name for name in filenames if name not in EXCLUDED]
         dirnames.sort()
         for name in dirnames + filenames:
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                # The manifest and the PAX headers are UTF-8: a name in another encoding cannot be written.
+                shown = str(here / name).encode("utf-8", "backslashreplace").decode("utf-8")
+                raise BackupError(f"{shown} : nom de fichier qui n'est pas en UTF-8 : renommez-le, puis relancez kb export") from None
             mode = os.lstat(here / name).st_mode
             if stat.S_ISLNK(mode):
                 raise BackupError(f"{here / name} est un lien symbolique : kb export ne sauvegarde que des fichiers ordinaires")

@@ -224,6 +224,14 @@ def test_a_failed_export_leaves_no_archive_under_its_name(tmp_path, content_dir,
     assert [path.name for path in tmp_path.iterdir() if path.name.startswith((".a.tar.gz", "a.tar.gz"))] == []
 
 
+def test_export_refuses_a_file_name_that_is_not_utf8_naming_it(tmp_path, content_dir, database_url):
+    with open(os.fsencode(content_dir / "sources") + b"/caf\xe9.txt", "wb") as handle:
+        handle.write(b"x")
+    with pytest.raises(BackupError, match=r"caf\\udce9\.txt : nom de fichier qui n'est pas en UTF-8"):
+        export(tmp_path / "a.tar.gz", content_dir, database_url, tmp_path / "instance")
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith((".a.tar.gz", "a.tar.gz"))] == []
+
+
 def test_import_refuses_a_content_directory_that_is_not_empty_and_changes_nothing(archive, tmp_path, database_url):
     occupied = write(tmp_path / "occupied" / "notes.txt", "à garder").parent
     with pytest.raises(BackupError, match="n'est pas vide"):

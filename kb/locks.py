@@ -21,19 +21,17 @@ def exclusive(key: int, lock_path: Path | None, engine: Engine | None = None) ->
     """Hold lock `key` (PostgreSQL) or the flock on `lock_path` (otherwise; None: no lock needed)."""
     if engine is not None and engine.dialect.name == "postgresql":
         with engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
-            connection.commit()
             try:
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                connection.commit()
                 yield
-            finally:
-                try:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                    connection.commit()
-                except Exception:
-                    # A session lock outlives transactions: a pooled connection still holding it
-                    # would block everyone. Closing the connection ends the session and the lock.
-                    connection.invalidate()
-                    raise
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
+            except BaseException:
+                # A session lock outlives transactions: a pooled connection still holding it would
+                # block everyone. Closing the connection ends the session, and the lock with it.
+                connection.invalidate()
+                raise
         return
     if lock_path is None:
         yield

@@ -206,3 +206,22 @@ def test_the_newsroom_answers_503_not_500_when_the_database_is_unreachable(conte
     response = client.post("/redaction/connexion", data={"csrf_token": token, "email": "a@b.fr", "password": "x" * 12})
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
     assert "ne répond pas" in response.get_data(as_text=True)
+
+
+def test_a_publication_failing_under_the_postgresql_lock_leaves_it_free(database_url, tmp_path):
+    from sqlalchemy import text
+
+    from kb.publishing import PUBLISH_LOCK_KEY
+
+    engine = open_database(database_url).kw["bind"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite is one machine's database: the lock is a file lock there")
+    with pytest.raises(OSError):
+        with publish_lock(tmp_path / "lock", engine):
+            raise OSError("disque plein")
+    other_server = make_engine(database_url)  # its own sessions: the lock is re-entrant within one
+    with other_server.connect() as connection:
+        assert connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": PUBLISH_LOCK_KEY}).scalar() is True
+        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PUBLISH_LOCK_KEY})
+    other_server.dispose()
+    engine.dispose()

@@ -497,14 +497,16 @@ def source() -> None:
 def source_add(file: Path, source_id, title, publisher, kind, when, reference, url, content_dir) -> None:
     """Ajoute un document source (PDF, texte ou Markdown) au contenu, texte extrait et sha256 du fichier noté.
 
-    Écrit directement content/sources/<id>.md (comme une modification à la main ou par git) ;
-    dans la rédaction, passez par « Nouvelle source » pour qu'un éditeur relise.
+    Écrit directement content/sources/<id>.md, sous le verrou de publication, et l'inscrit au
+    journal des publications (les autres serveurs l'indexent aussitôt) ; dans la rédaction,
+    passez par « Nouvelle source » pour qu'un éditeur relise.
     """
+    from . import audit
     from .check import check_source_text
     from .content import read_tree
-    from .files import atomic_write
     from .proposals import FormError, slugify
     from .proposals import source as source_file
+    from .publishing import StaleBase, publish_lock, write_over
     from .source_import import UploadError, extract_text
 
     root = _content_root(content_dir).resolve()
@@ -521,8 +523,19 @@ def source_add(file: Path, source_id, title, publisher, kind, when, reference, u
     errors = [problem for problem in check_source_text(read_tree(root), source_id, document) if problem.severity == "error"]
     if errors:
         raise click.ClickException("source non écrite : " + "; ".join(str(problem) for problem in errors))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, document)
+    sessions = _sessions()
+    with sessions() as session, publish_lock(Path(_settings()["INSTANCE_DIR"]) / "publish.lock", sessions.kw["bind"]):
+        try:
+            old_sha, new_sha = write_over(path, None, document)
+        except StaleBase:
+            raise click.ClickException(f"{path} existe déjà : choisissez un autre --id") from None
+        except OSError as error:
+            raise click.ClickException(f"{path} : écriture impossible ({error.strerror or error}) ; rien n'a été écrit") from None
+        audit.record(
+            session, "source.publish", None, target=f"source:{source_id}", old_sha256=old_sha, new_sha256=new_sha,
+            data={"kind": "cli", "summary": f"kb source add {file.name}"},
+        )  # fmt: skip
+        session.commit()
     click.echo(f"{path} : {len(text):,} caractères, sha256 {digest[:12]}…".replace(",", " "))
 
 

@@ -150,6 +150,8 @@ def session_database_url(postgres_admin, tmp_path_factory) -> str:
 @pytest.fixture(autouse=True)
 def database_url(tmp_path: Path, monkeypatch, postgres_admin) -> str:
     """This test's own workflow database, which every app, command and child process of the test uses."""
+    # Nothing a test runs may write into the checkout's ./instance (lock files, a stray database).
+    monkeypatch.setenv("KB_INSTANCE_DIR", str(tmp_path / "instance"))
     with own_database(postgres_admin, tmp_path / "instance" / "kb.sqlite3") as url:
         if postgres_admin is None:
             monkeypatch.delenv("DATABASE_URL", raising=False)

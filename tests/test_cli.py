@@ -55,11 +55,14 @@ def test_help_documents_every_command(runner):
         assert runner.invoke(main, [name, "--help"]).exit_code == 0
 
 
-def test_kb_source_add_extracts_a_pdf_and_records_its_sha256(runner, content_dir):
+def test_kb_source_add_extracts_a_pdf_and_records_its_sha256(runner, content_dir, tmp_path, database_url):
     import hashlib
 
+    from kb import audit
     from kb.cli import main
     from kb.content import read_tree
+    from kb.db import open_database
+    from kb.publishing import sha256_text
 
     from .pdfs import pdf_with_text
 
@@ -69,11 +72,16 @@ def test_kb_source_add_extracts_a_pdf_and_records_its_sha256(runner, content_dir
         main,
         ["source", "add", str(pdf), "--title", "Délibération du 3 février", "--publisher", "Ville de Lille",
          "--kind", "deliberation", "--date", "2026-02-03", "--content", str(content_dir)],
+        env={"KB_INSTANCE_DIR": str(tmp_path / "instance")},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     source = read_tree(content_dir).sources["deliberation-du-3-fevrier"]
     assert "approuve le schema de mutualisation" in source.text
     assert source.sha256 == hashlib.sha256(pdf.read_bytes()).hexdigest()
+    # In the publication log, so that every server indexes it at once.
+    with open_database(database_url)() as session:
+        (publication,) = audit.publications(session, "source:deliberation-du-3-fevrier")
+        assert publication.new_sha256 == sha256_text(source.path.read_text(encoding="utf-8"))
 
 
 def test_kb_source_add_refuses_an_empty_pdf_and_writes_nothing(runner, content_dir):
@@ -87,6 +95,7 @@ def test_kb_source_add_refuses_an_empty_pdf_and_writes_nothing(runner, content_d
         main,
         ["source", "add", str(pdf), "--id", "scan", "--title", "Scan", "--publisher", "X", "--kind", "other",
          "--date", "2026-02-03", "--content", str(content_dir)],
+        env={"KB_INSTANCE_DIR": str(content_dir.parent / "instance")},
     )  # fmt: skip
     assert result.exit_code == 1 and "ne contient pas de texte" in result.output
     assert not (content_dir / "sources" / "scan.md").exists()

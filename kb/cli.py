@@ -358,10 +358,7 @@ def _settings() -> dict:
 
 
 def _database_url() -> str:
-    from .db import database_url
-
-    values = _settings()
-    return values["DATABASE_URL"] or database_url(Path(values["INSTANCE_DIR"]))
+    return _settings()["DATABASE_URL"]
 
 
 def _sessions():

@@ -25,11 +25,6 @@ class Base(DeclarativeBase):
     """Base of the workflow tables."""
 
 
-def database_url(instance_dir: Path) -> str:
-    """$DATABASE_URL, else a SQLite file in the instance directory."""
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_dir) / 'kb.sqlite3'}"
-
-
 def normalize_url(url: str) -> str:
     """`postgres://` and `postgresql://` as psycopg 3 URLs (SQLAlchemy would look for psycopg2)."""
     for prefix in ("postgres://", "postgresql://"):

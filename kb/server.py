@@ -14,7 +14,7 @@ from typing import Any, Callable
 from gunicorn.app.base import BaseApplication
 
 from . import settings
-from .db import database_url, make_engine, open_database, safe_url
+from .db import make_engine, open_database, safe_url
 from .index import SearchIndex
 from .schema import SchemaOutdated, SchemaTooNew, known_revisions, state
 from .workflow import Publisher, finish_interrupted
@@ -34,7 +34,7 @@ def production_settings(overrides: dict[str, Any] | None = None) -> dict[str, An
     except settings.SettingsError as error:
         raise RefusedToStart(str(error)) from None
     problems = settings.production_problems(values, secret_is_generated=not values.get("SECRET_KEY"))
-    url = values["DATABASE_URL"] or database_url(Path(values["INSTANCE_DIR"]))
+    url = values["DATABASE_URL"]
     engine = make_engine(url)
     try:
         revision, head = state(engine)
@@ -57,7 +57,7 @@ def production_settings(overrides: dict[str, Any] | None = None) -> dict[str, An
 
 def finish_interrupted_publications(values: dict[str, Any]) -> list[int]:
     """Finish the publications a killed process left written but unrecorded (see workflow.finish_interrupted)."""
-    url = values["DATABASE_URL"] or database_url(Path(values["INSTANCE_DIR"]))
+    url = values["DATABASE_URL"]
     sessions = open_database(url, upgrade=not values.get("PRODUCTION"))
     engine = sessions.kw["bind"]
     publisher = Publisher(

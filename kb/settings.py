@@ -172,6 +172,7 @@ def load(environ: Mapping[str, str] | None = None, instance_dir: str | Path | No
 def finish(values: dict[str, Any]) -> dict[str, Any]:
     """Fill in the defaults that depend on other settings (after any override)."""
     values["INDEX_DIR"] = values.get("INDEX_DIR") or str(Path(values["INSTANCE_DIR"]) / "index")
+    values["DATABASE_URL"] = values.get("DATABASE_URL") or f"sqlite:///{Path(values['INSTANCE_DIR']) / 'kb.sqlite3'}"
     values["LOG_FORMAT"] = values.get("LOG_FORMAT") or ("json" if values.get("PRODUCTION") else "text")
     if values["LOG_FORMAT"] not in ("json", "text"):
         raise SettingsError(f"LOG_FORMAT = {values['LOG_FORMAT']!r} : attendu json ou text")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import logging
 
@@ -11,13 +10,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..db import database_url, open_database
+from ..db import open_database
 
 log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    url = app.config.get("DATABASE_URL") or database_url(Path(app.config["INSTANCE_DIR"]))
+    url = app.config["DATABASE_URL"]
     # In production the schema is upgraded once, by `kb db upgrade`, not by every worker.
     app.extensions["kb.db"] = open_database(url, upgrade=not app.config["PRODUCTION"])
     app.teardown_appcontext(_close)

@@ -39,7 +39,7 @@ from sqlalchemy import types as sqltypes
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import schema
-from .db import make_engine, safe_url
+from .db import first_line, make_engine, safe_url
 from .paths import default_instance_dir
 from .publishing import publish_lock
 
@@ -302,7 +302,7 @@ def export(archive: Path, content_dir: Path, database_url: str, instance_dir: Pa
                 raise
         _fsync_directory(archive.parent)
     except SQLAlchemyError as error:
-        raise BackupError(f"base {safe_url(database_url)} : {str(error).splitlines()[0]}") from None
+        raise BackupError(f"base {safe_url(database_url)} : {first_line(error)}") from None
     except OSError as error:  # disk full, unreadable file: said, never a traceback
         raise BackupError(f"sauvegarde {archive} impossible : {error.strerror or error} ({error.filename or archive})") from None
     finally:
@@ -669,7 +669,7 @@ def import_archive(archive: Path, content_dir: Path, database_url: str) -> Impor
     except (schema.SchemaTooNew, schema.SchemaOutdated) as error:
         raise BackupError(str(error)) from None
     except SQLAlchemyError as error:
-        raise BackupError(f"base {safe_url(database_url)} : {str(error).splitlines()[0]}") from None
+        raise BackupError(f"base {safe_url(database_url)} : {first_line(error)}") from None
     except OSError as error:
         raise BackupError(f"import de {archive} impossible : {error.strerror or error} ({error.filename or content_dir})") from None
     finally:

@@ -154,7 +154,7 @@ def db() -> None:
 @click.option("--to", "revision", default="head", show_default=True, help="Révision visée.")
 def db_upgrade(revision: str) -> None:
     """Crée les tables ou les migre jusqu'à la dernière révision (une fois, depuis un seul serveur)."""
-    from .db import make_engine, safe_url
+    from .db import first_line, make_engine, safe_url
     from .schema import SchemaTooNew, known_revisions, prepare, state, upgrade_to
 
     url = _database_url()
@@ -173,7 +173,7 @@ def db_upgrade(revision: str) -> None:
     except click.ClickException:
         raise
     except Exception as error:  # noqa: BLE001 — unreachable server, refused migration: a message
-        raise click.ClickException(f"base {safe_url(url)} : {str(error).splitlines()[0]}") from None
+        raise click.ClickException(f"base {safe_url(url)} : {first_line(error)}") from None
     finally:
         engine.dispose()
     if before == after:
@@ -185,7 +185,7 @@ def db_upgrade(revision: str) -> None:
 @db.command("status")
 def db_status() -> None:
     """Affiche la révision de la base et celle qu'attend ce code ; code de sortie 1 si elles diffèrent."""
-    from .db import make_engine, safe_url
+    from .db import first_line, make_engine, safe_url
     from .schema import known_revisions, state
 
     url = _database_url()
@@ -193,7 +193,7 @@ def db_status() -> None:
     try:
         revision, head = state(engine)
     except Exception as error:  # noqa: BLE001
-        raise click.ClickException(f"base {safe_url(url)} : {str(error).splitlines()[0]}") from None
+        raise click.ClickException(f"base {safe_url(url)} : {first_line(error)}") from None
     finally:
         engine.dispose()
     click.echo(f"{safe_url(url)} : révision {revision or 'aucune'} ; ce code attend {head}")
@@ -365,7 +365,7 @@ def _sessions():
     """Sessions on the configured database, its connections closed when the command ends."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .db import open_database, safe_url
+    from .db import first_line, open_database, safe_url
     from .schema import SchemaOutdated, SchemaTooNew
 
     url = _database_url()
@@ -374,7 +374,7 @@ def _sessions():
     except (SchemaOutdated, SchemaTooNew) as error:
         raise click.ClickException(str(error)) from None
     except SQLAlchemyError as error:  # unreachable server, bad credentials: said as kb db says it, no traceback
-        raise click.ClickException(f"base {safe_url(url)} : {str(error).splitlines()[0]}") from None
+        raise click.ClickException(f"base {safe_url(url)} : {first_line(error)}") from None
     click.get_current_context().call_on_close(sessions.kw["bind"].dispose)
     return sessions
 

@@ -41,6 +41,12 @@ def safe_url(url: str) -> str:
         return url.split("@")[-1]
 
 
+def first_line(error: BaseException) -> str:
+    """An error said in one line (a driver's message runs on with SQL and links); its type when it says nothing."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets foreign keys and write-ahead logging (readers never wait).
 

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from gunicorn.app.base import BaseApplication
 
 from . import settings
-from .db import make_engine, open_database, safe_url
+from .db import first_line, make_engine, open_database, safe_url
 from .index import SearchIndex
 from .schema import SchemaOutdated, SchemaTooNew, known_revisions, state
 from .workflow import Publisher, finish_interrupted
@@ -47,7 +47,7 @@ def production_settings(overrides: dict[str, Any] | None = None) -> dict[str, An
     except (SchemaOutdated, SchemaTooNew) as error:
         problems.append(str(error))
     except Exception as error:  # noqa: BLE001 — unreachable server, bad credentials…: said, not a traceback
-        problems.append(f"base de données {safe_url(url)} injoignable : {str(error).splitlines()[0]}")
+        problems.append(f"base de données {safe_url(url)} injoignable : {first_line(error)}")
     finally:
         engine.dispose()
     if problems:

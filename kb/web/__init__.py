@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .. import settings
+from ..db import first_line
 from ..content import ContentError
 from ..permissions import NotAuthorized
 from ..workflow import ChangeNotFound, InvalidTransition, WorkflowError
@@ -137,8 +138,7 @@ def _too_large(error):
 def _database_unavailable(error: OperationalError):
     # The database is down or unreachable (restart, network): a 503 a load balancer and a person
     # understand, with Retry-After, instead of a 500. Public pages rarely get here (see change_record).
-    first_line = (str(error.orig or error).strip().splitlines() or ["?"])[0]
-    current_app.logger.error("base de données indisponible : %s", first_line)
+    current_app.logger.error("base de données indisponible : %s", first_line(error.orig or error))
     message = "La base de données de la rédaction ne répond pas. Réessayez dans quelques instants ; rien n'a été enregistré."
     if request.path.startswith("/api/"):
         response = jsonify({"error": "unavailable", "message": message})

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import audit
-from ..db import open_database
+from ..db import first_line, open_database
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ def change_record(target: str) -> list | None:
         return audit.publications(db(), target)
     except SQLAlchemyError as error:
         db().rollback()
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        log.warning("journal des modifications de %s indisponible : %s", target, first_line)
+        log.warning("journal des modifications de %s indisponible : %s", target, first_line(error))
         g.kb_degraded = True
         return None

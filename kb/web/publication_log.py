@@ -19,6 +19,7 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from ..audit import last_publication_id, publications_after
+from ..db import first_line
 from ..files import atomic_write
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,9 @@ class PublicationFollower:
             return self._follow()
         except Exception as error:  # noqa: BLE001 — a database hiccup must not fail the page: the hash sync still catches up
             # One line, no traceback: during an outage this runs at every poll of every worker.
-            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
-            log.warning("journal des publications illisible (%s) ; l'index rattrapera les fichiers par leurs empreintes", first_line)
+            log.warning(
+                "journal des publications illisible (%s) ; l'index rattrapera les fichiers par leurs empreintes", first_line(error)
+            )
             return 0
         finally:
             self._lock.release()

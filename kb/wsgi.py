@@ -5,6 +5,6 @@ this module is for process managers that start a WSGI server themselves. Set KB_
 so that the same checks refuse unsafe settings.
 """
 
-from .web import create_app
+from kb.web import create_app
 
 app = create_app()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from kb.schema import metadata
+from kb.store.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.db import dispose_all
+from kb.store.db import dispose_all
 from kb.web import create_app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -110,7 +110,7 @@ def postgres_admin():
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
-    from kb.db import normalize_url
+    from kb.store.db import normalize_url
 
     engine = create_engine(normalize_url(POSTGRES), poolclass=NullPool, isolation_level="AUTOCOMMIT")
     yield engine
@@ -217,7 +217,7 @@ class Newsroom:
     """The app with one account per role (and a second editor), and logged-in clients."""
 
     def __init__(self, app):
-        from kb.accounts import add_user
+        from kb.store.accounts import add_user
 
         self.app = app
         with app.extensions["kb.db"]() as session:
@@ -229,7 +229,7 @@ class Newsroom:
         return self.app.extensions["kb.db"]()
 
     def user(self, email: str):
-        from kb.accounts import find_user
+        from kb.store.accounts import find_user
 
         with self.session() as session:
             return find_user(session, email)

@@ -5,9 +5,9 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from kb.accounts import AccountError, User, add_user, authenticate, disable, list_users, set_role
-from kb.cli import main
-from kb.db import open_database
+from kb.store.accounts import AccountError, User, add_user, authenticate, disable, list_users, set_role
+from kb.ops.cli import main
+from kb.store.db import open_database
 
 PASSWORD = "correct horse battery"
 

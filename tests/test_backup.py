@@ -19,13 +19,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, inspect, select
 
-from kb import audit, schema, throttle, workflow
-from kb.accounts import add_user
-from kb.backup import BackupError, export, import_archive
-from kb.cli import main
-from kb.content import read_tree
-from kb.db import make_engine, open_database
-from kb.publishing import publish_lock
+from kb.content.kinds import KINDS
+from kb.store import audit, schema, throttle
+from kb.newsroom import workflow
+from kb.store.accounts import add_user
+from kb.ops.backup import BackupError, export, import_archive
+from kb.ops.cli import main
+from kb.content.tree import read_tree
+from kb.store.db import make_engine, open_database
+from kb.newsroom.publishing import publish_lock
 
 from .conftest import DEMO_CONTENT, write
 
@@ -48,7 +50,7 @@ class Desk:
         return read_tree(self.content)
 
     def propose(self, author, title: str):
-        path = workflow.file_of(self.content, TARGET)
+        path = KINDS.path(self.content, TARGET)
         text = re.sub(r"^title: .*$", f"title: {title}", path.read_text(encoding="utf-8"), count=1, flags=re.M)
         return workflow.propose(self.session, self.tree(), author, "edit", TARGET, text, f"Titre : « {title} »")
 
@@ -168,7 +170,7 @@ def test_after_import_a_new_request_is_created_and_approved_with_fresh_ids(sourc
     assert workflow.approve(desk.session, desk.tree(), change, etienne, desk.publisher) == "published"
     assert change.id == max(row["id"] for row in before["change_requests"]) + 1
     assert workflow.thread(desk.session, change)[0].id > max(row["id"] for row in before["audit_log"])
-    assert "title: Après la restauration" in workflow.file_of(restored, TARGET).read_text(encoding="utf-8")
+    assert "title: Après la restauration" in KINDS.path(restored, TARGET).read_text(encoding="utf-8")
     desk.session.close()
 
 
@@ -309,8 +311,25 @@ def test_import_refuses_an_archive_from_a_newer_schema(archive, tmp_path, databa
     assert not (tmp_path / "restored").exists()
 
 
+def at_revision_0001(archive: Path, target: Path) -> Path:
+    """`archive` as kb wrote it at revision 0001, where change_requests.change_type was still `kind`."""
+    renamed = {}
+
+    def change(name: str, data: bytes) -> bytes:
+        if name != "database/change_requests.jsonl":
+            return data
+        rows = [json.loads(line) for line in data.decode("utf-8").splitlines()]
+        data = "".join(json.dumps({("kind" if key == "change_type" else key): value for key, value in row.items()}) + "\n" for row in rows).encode()
+        renamed["sha256"] = hashlib.sha256(data).hexdigest()
+        return data
+
+    staged = rebuild(archive, target.with_suffix(".stage"), change=change)
+    tables = lambda manifest: {**manifest["tables"], "change_requests": {**manifest["tables"]["change_requests"], "sha256": renamed["sha256"]}}
+    return rebuild(staged, target, manifest=lambda manifest: {**manifest, "schema_revision": "0001", "tables": tables(manifest)})
+
+
 def test_an_archive_of_an_older_revision_imports_then_ends_at_the_head(source, archive, tmp_path, database_url, monkeypatch):
-    older = rebuild(archive, tmp_path / "older.tar.gz", manifest=lambda manifest: {**manifest, "schema_revision": "0001"})
+    older = at_revision_0001(archive, tmp_path / "older.tar.gz")
     upgrades = []
     upgrade_to = schema.upgrade_to
     monkeypatch.setattr(schema, "upgrade_to", lambda engine, revision: (upgrades.append(revision), upgrade_to(engine, revision)))
@@ -325,7 +344,7 @@ def test_an_archive_of_an_older_revision_imports_then_ends_at_the_head(source, a
 
 def test_an_older_archive_imports_into_the_empty_tables_of_a_first_start(archive, tmp_path, database_url):
     open_database(database_url)  # the web app started once: empty tables at the head
-    older = rebuild(archive, tmp_path / "older.tar.gz", manifest=lambda manifest: {**manifest, "schema_revision": "0001"})
+    older = at_revision_0001(archive, tmp_path / "older.tar.gz")
     summary = import_archive(older, tmp_path / "restored", database_url)
     assert summary.rows["change_requests"] == 5
     engine = make_engine(database_url)

@@ -1,6 +1,6 @@
 """The benchmark runs end to end on a tiny corpus and prints figures with their ratios."""
 
-from kb.bench import QUERIES, run_benchmark
+from kb.bench.search import QUERIES, run_benchmark
 
 
 def test_benchmark_prints_every_figure_side_by_side_with_ratios(tmp_path):

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from kb.check import check_content
-from kb.content import MAX_PROMISE_BYTES
+from kb.content.check import check_content
+from kb.content.promises import MAX_BYTES as MAX_PROMISE_BYTES
 
 from .conftest import PROMISE, SOURCE, write
 

@@ -8,8 +8,8 @@ import re
 import feedparser
 import pytest
 
-from kb.content import read_claim_file
-from kb.opendata import CLAIM_CSV_COLUMNS
+from kb.content.kinds import CLAIM as CLAIM_KIND
+from kb.content.opendata import CLAIM_CSV_COLUMNS
 
 from .conftest import CLAIM, CLAIM_FILE, DEMO_CONTENT, SOURCE, write
 
@@ -93,7 +93,7 @@ def test_claim_page_renders_the_explanation_as_markdown(demo_client):
 
 @pytest.mark.parametrize("claim_id", DEMO_CLAIMS)
 def test_each_quote_links_to_its_highlighted_passage_on_the_source_page(demo_client, claim_id):
-    claim, _ = read_claim_file(DEMO_CONTENT / "claims" / f"{claim_id}.md")
+    claim, _ = CLAIM_KIND.read(DEMO_CONTENT / "claims" / f"{claim_id}.md")
     html = page(demo_client, f"/affirmations/{claim_id}")
     links = re.findall(r'href="/sources/([a-z0-9-]+)#(affirmation-[^"]+)"', html)
     expected = [(claim.quote.source, f"affirmation-{claim_id}-claim")]

@@ -5,10 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from kb.check import check_claim_text, check_content
-from kb.cli import main
-from kb.content import MAX_CLAIM_BYTES, claim_to_text, parse_claim, read_claim_file, read_tree
-from kb.files import display_path
+from kb.content.check import check_content, check_text
+from kb.content.registry import Key
+from kb.ops.cli import main
+from kb.content.tree import read_tree
+from kb.content.claims import MAX_BYTES as MAX_CLAIM_BYTES
+from kb.content.claims import to_text as claim_to_text
+from kb.content.claims import parse as parse_claim
+from kb.content.kinds import CLAIM as CLAIM_KIND
+from kb.content.files import display_path
 
 from .conftest import CLAIM, CLAIM_FILE, DEMO_CONTENT, SOURCE, write
 
@@ -450,7 +455,7 @@ def test_every_problem_of_every_claim_is_reported_in_one_run(demo_copy):
 def test_kb_check_counts_the_claims(runner, tree_with_claim):
     result = runner.invoke(main, ["check", "--content", str(tree_with_claim)])
     assert result.exit_code == 0, result.output
-    assert "1 promesses, 1 sources, 1 affirmations vérifiées, 2 entrées d'historique, 4 citations vérifiées — 0 erreur(s)" in result.output
+    assert "1 promesses, 1 sources, 1 vérifications, 2 entrées d'historique, 4 citations vérifiées — 0 erreur(s)" in result.output
 
 
 def test_kb_check_exits_non_zero_on_a_claim_error_and_names_file_line_and_field(runner, tree_with_claim):
@@ -480,7 +485,7 @@ def test_the_demo_claims_pass_the_check():
 
 @pytest.mark.parametrize("name", sorted(path.name for path in (DEMO_CONTENT / "claims").glob("*.md")))
 def test_a_demo_claim_written_back_reads_as_the_same_claim(name):
-    claim, problems = read_claim_file(DEMO_CONTENT / "claims" / name)
+    claim, problems = CLAIM_KIND.read(DEMO_CONTENT / "claims" / name)
     assert problems == []
     text = claim_to_text(claim)
     again, problems = parse_claim(claim.path, text)
@@ -490,7 +495,7 @@ def test_a_demo_claim_written_back_reads_as_the_same_claim(name):
 
 
 def test_a_claim_written_back_keeps_every_field(tree_with_claim):
-    claim, _ = read_claim_file(tree_with_claim / CLAIM_FILE)
+    claim, _ = CLAIM_KIND.read(tree_with_claim / CLAIM_FILE)
     again, problems = parse_claim(claim.path, claim_to_text(claim))
     assert problems == []
     assert (again.title, again.claimed_by, again.claimed_on, again.verdict, again.reviewed_on) == (
@@ -508,7 +513,7 @@ def test_a_claim_without_optional_fields_is_written_back_without_them(tree_with_
     without_line(tree_with_claim, "territory:")
     without_line(tree_with_claim, "theme:")
     without_line(tree_with_claim, "    note:")
-    claim, _ = read_claim_file(tree_with_claim / CLAIM_FILE)
+    claim, _ = CLAIM_KIND.read(tree_with_claim / CLAIM_FILE)
     text = claim_to_text(claim)
     assert "territory" not in text and "theme" not in text and "note" not in text
     again, problems = parse_claim(claim.path, text)
@@ -530,28 +535,28 @@ def test_checking_a_claim_text_reports_what_kb_check_reports_for_the_file(tree_w
     on_disk = sorted(claim_problems(tree_with_claim) + claim_problems(tree_with_claim, "warning"), key=lambda p: p.sort_key())
     assert len(on_disk) >= 7
     write(tree_with_claim / CLAIM_FILE, CLAIM)  # the tree as it is, the proposal beside it
-    as_text = check_claim_text(read_tree(tree_with_claim), "deux-balayeuses", BAD_CLAIM, today=TODAY)
+    as_text = check_text(read_tree(tree_with_claim), Key("claim", "deux-balayeuses"), BAD_CLAIM, today=TODAY)
     assert as_text == on_disk
 
 
 def test_checking_a_valid_claim_text_finds_nothing(content_dir):
-    assert check_claim_text(read_tree(content_dir), "nouvelle-verification", CLAIM, today=TODAY) == []
+    assert check_text(read_tree(content_dir), Key("claim", "nouvelle-verification"), CLAIM, today=TODAY) == []
 
 
 def test_checking_a_claim_text_with_bad_yaml_reports_it(content_dir):
-    [problem] = check_claim_text(read_tree(content_dir), "nouvelle", "---\ntitle: [\n---\n", today=TODAY)
+    [problem] = check_text(read_tree(content_dir), Key("claim", "nouvelle"), "---\ntitle: [\n---\n", today=TODAY)
     assert problem.path == display_path(content_dir / "claims" / "nouvelle.md") and "YAML invalide" in problem.message
 
 
 def test_checking_a_claim_text_citing_a_source_with_errors_reports_what_kb_check_reports(tree_with_claim):
     write(tree_with_claim / "sources" / "deliberation-test.md", SOURCE.replace("kind: deliberation", "kind: tract"))
     on_disk = claim_problems(tree_with_claim) + claim_problems(tree_with_claim, "warning")
-    as_text = check_claim_text(read_tree(tree_with_claim), "deux-balayeuses", CLAIM, today=TODAY)
+    as_text = check_text(read_tree(tree_with_claim), Key("claim", "deux-balayeuses"), CLAIM, today=TODAY)
     assert as_text == on_disk == []  # the source's own error is its file's, not the claim's
 
 
 def test_checking_an_oversized_claim_text_refuses_it_as_kb_check_would(content_dir):
-    [problem] = check_claim_text(read_tree(content_dir), "enorme", CLAIM + "x" * MAX_CLAIM_BYTES, today=TODAY)
+    [problem] = check_text(read_tree(content_dir), Key("claim", "enorme"), CLAIM + "x" * MAX_CLAIM_BYTES, today=TODAY)
     assert problem.path == display_path(content_dir / "claims" / "enorme.md") and "trop gros" in problem.message
 
 

@@ -1,4 +1,4 @@
-from kb.cli import main
+from kb.ops.cli import main
 
 from .conftest import DEMO_CONTENT
 
@@ -6,7 +6,7 @@ from .conftest import DEMO_CONTENT
 def test_check_passes_on_a_valid_tree_and_prints_the_counts(runner, content_dir):
     result = runner.invoke(main, ["check", "--content", str(content_dir)])
     assert result.exit_code == 0, result.output
-    assert "1 promesses, 1 sources, 0 affirmations vérifiées, 2 entrées d'historique, 2 citations vérifiées — 0 erreur(s)" in result.output
+    assert "1 promesses, 1 sources, 0 vérifications, 2 entrées d'historique, 2 citations vérifiées — 0 erreur(s)" in result.output
 
 
 def test_check_lists_each_problem_and_exits_non_zero(runner, content_dir):
@@ -58,11 +58,11 @@ def test_help_documents_every_command(runner):
 def test_kb_source_add_extracts_a_pdf_and_records_its_sha256(runner, content_dir, tmp_path, database_url):
     import hashlib
 
-    from kb import audit
-    from kb.cli import main
-    from kb.content import read_tree
-    from kb.db import open_database
-    from kb.publishing import sha256_text
+    from kb.store import audit
+    from kb.ops.cli import main
+    from kb.content.tree import read_tree
+    from kb.store.db import open_database
+    from kb.content.files import sha256_text
 
     from .pdfs import pdf_with_text
 
@@ -85,7 +85,7 @@ def test_kb_source_add_extracts_a_pdf_and_records_its_sha256(runner, content_dir
 
 
 def test_kb_source_add_refuses_an_empty_pdf_and_writes_nothing(runner, content_dir):
-    from kb.cli import main
+    from kb.ops.cli import main
 
     from .pdfs import blank_pdf
 

@@ -5,15 +5,18 @@ from hypothesis import strategies as st
 
 import pytest
 
-from kb.content import ContentError, promise_to_text, read_promise_file, read_source_file, read_tree, write_promise
-from kb.model import Evidence, HistoryEntry, Promise
-from kb.render import markdown_to_html
+from kb.content.tree import ContentError, read_tree
+from kb.content.promises import to_text as promise_to_text
+from kb.content.promises import write as write_promise
+from kb.content.kinds import PROMISE as PROMISE_KIND, SOURCE as SOURCE_KIND
+from kb.content.model import Evidence, HistoryEntry, Promise
+from kb.content.render import markdown_to_html
 
 from .conftest import DEMO_CONTENT
 
 
 def test_promise_file_is_parsed_into_plain_objects(content_dir):
-    promise, problems = read_promise_file(content_dir / "promises" / "balayeuses-communes.md")
+    promise, problems = PROMISE_KIND.read(content_dir / "promises" / "balayeuses-communes.md")
     assert problems == []
     assert promise.id == "balayeuses-communes"
     assert promise.made_on == date(2017, 4, 11)
@@ -31,9 +34,9 @@ def test_promise_file_is_parsed_into_plain_objects(content_dir):
 
 
 def test_source_text_is_kept_exactly(content_dir):
-    source, problems = read_source_file(content_dir / "sources" / "deliberation-test.md")
+    source, problems = SOURCE_KIND.read(content_dir / "sources" / "deliberation-test.md")
     assert problems == []
-    assert source.kind == "deliberation" and source.reference == "059-2022-11-08-DE-1"
+    assert source.document_type == "deliberation" and source.reference == "059-2022-11-08-DE-1"
     assert source.text.startswith("Le conseil municipal approuve l’adhésion")
     assert source.text.endswith("une pour chaque commune.\n")
 
@@ -49,27 +52,27 @@ def test_reading_a_tree_gives_vocabulary_promises_and_sources(content_dir):
 
 def test_round_trip_of_every_demo_promise_gives_the_same_object(tmp_path):
     for path in sorted((DEMO_CONTENT / "promises").glob("*.md")):
-        original, _ = read_promise_file(path)
+        original, _ = PROMISE_KIND.read(path)
         copy = tmp_path / "promises" / path.name
         copy.parent.mkdir(exist_ok=True)
         copy.write_text(promise_to_text(original), encoding="utf-8")
-        again, problems = read_promise_file(copy)
+        again, problems = PROMISE_KIND.read(copy)
         assert problems == [], path.name
         assert again == original, path.name
 
 
 def test_a_file_written_by_kb_is_stable(content_dir):
     path = content_dir / "promises" / "balayeuses-communes.md"
-    promise, _ = read_promise_file(path)
+    promise, _ = PROMISE_KIND.read(path)
     write_promise(content_dir, promise)
     first = path.read_text(encoding="utf-8")
-    write_promise(content_dir, read_promise_file(path)[0])
+    write_promise(content_dir, PROMISE_KIND.read(path)[0])
     assert path.read_text(encoding="utf-8") == first
 
 
 def test_a_file_written_by_kb_is_yaml_a_person_can_edit(content_dir):
     path = content_dir / "promises" / "balayeuses-communes.md"
-    promise, _ = read_promise_file(path)
+    promise, _ = PROMISE_KIND.read(path)
     promise.reply = "Première ligne.\nDeuxième ligne : avec deux-points."
     text = promise_to_text(promise)
     assert "made_on: 2017-04-11\n" in text
@@ -79,7 +82,7 @@ def test_a_file_written_by_kb_is_yaml_a_person_can_edit(content_dir):
 
 
 def test_writing_leaves_no_temporary_file(content_dir):
-    promise, _ = read_promise_file(content_dir / "promises" / "balayeuses-communes.md")
+    promise, _ = PROMISE_KIND.read(content_dir / "promises" / "balayeuses-communes.md")
     write_promise(content_dir, promise)
     assert sorted(p.name for p in (content_dir / "promises").iterdir()) == ["balayeuses-communes.md"]
 
@@ -108,7 +111,7 @@ def test_round_trip_keeps_any_text(tmp_path_factory, title, note, reply, quote, 
     )
     root = tmp_path_factory.mktemp("round")
     (root / "promises").mkdir()
-    again, problems = read_promise_file(write_promise(root, promise))
+    again, problems = PROMISE_KIND.read(write_promise(root, promise))
     assert problems == []
     assert again == promise
 
@@ -124,7 +127,7 @@ def test_markdown_is_rendered_then_sanitized():
 
 
 def test_writing_refuses_an_id_that_is_not_a_file_name(content_dir):
-    promise, _ = read_promise_file(content_dir / "promises" / "balayeuses-communes.md")
+    promise, _ = PROMISE_KIND.read(content_dir / "promises" / "balayeuses-communes.md")
     promise.id = "../ailleurs"
     with pytest.raises(ContentError, match="identifiant"):
         write_promise(content_dir, promise)
@@ -134,7 +137,7 @@ def test_writing_refuses_an_id_that_is_not_a_file_name(content_dir):
 def test_writing_refuses_a_promise_that_would_not_read_back(content_dir):
     path = content_dir / "promises" / "balayeuses-communes.md"
     before = path.read_bytes()
-    promise, _ = read_promise_file(path)
+    promise, _ = PROMISE_KIND.read(path)
     promise.title = None
     with pytest.raises(ContentError, match="title"):
         write_promise(content_dir, promise)
@@ -144,12 +147,12 @@ def test_writing_refuses_a_promise_that_would_not_read_back(content_dir):
 def test_every_shipped_content_file_is_already_in_the_layout_kb_writes():
     # So the first publish of a promise changes only what the journalist changed.
     for path in sorted((DEMO_CONTENT / "promises").glob("*.md")):
-        promise, _ = read_promise_file(path)
+        promise, _ = PROMISE_KIND.read(path)
         assert promise_to_text(promise) == path.read_text(encoding="utf-8"), path.name
 
 
 def test_markdown_is_reduced_to_its_words_for_snippets():
-    from kb.render import markdown_to_text
+    from kb.content.render import markdown_to_text
 
     text = "## Titre\n\nLa **Ville** de _Lille_ [précise](https://x.fr) que `rien`.\n- un point\n1. deux &amp; trois"
     assert markdown_to_text(text) == "Titre\n\nLa Ville de Lille précise que rien.\nun point\ndeux & trois"

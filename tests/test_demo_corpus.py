@@ -5,8 +5,8 @@ import hashlib
 import pytest
 from datetime import date
 
-from kb.check import check_tree
-from kb.content import read_tree
+from kb.content.check import check_tree
+from kb.content.tree import read_tree
 
 from .conftest import DEMO_CONTENT
 

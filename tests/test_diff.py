@@ -1,6 +1,6 @@
 """The reviewer's diff: field by field, word by word, statuses by their label."""
 
-from kb.diff import file_diff, word_diff
+from kb.newsroom.diff import file_diff, word_diff
 
 from .conftest import PROMISE
 

@@ -151,6 +151,6 @@ def test_healthz_stays_ok_with_a_warning_when_a_newer_kb_migrated_the_database(i
 
 
 def test_healthz_names_the_database_revision(indexed):
-    from kb.schema import head_revision
+    from kb.store.schema import head_revision
 
     assert indexed.test_client().get("/healthz").get_json()["checks"]["database"]["revision"] == head_revision()

@@ -2,7 +2,7 @@
 
 import re
 
-from kb.render import highlighted_text
+from kb.content.render import highlighted_text
 
 TEXT = "Depuis 2015, 18 dispositifs ont été déployés par la MEL."
 

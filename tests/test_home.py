@@ -59,7 +59,7 @@ def test_scorecard_bars_use_classes_not_inline_styles(demo_client):
 def test_names_differing_only_in_case_are_one_politician_and_no_name_gives_an_empty_link(tmp_path):
     import shutil
 
-    from kb.listing import slug
+    from kb.content.listing import slug
     from kb.web import create_app
 
     content = shutil.copytree(DEMO_CONTENT, tmp_path / "content")

@@ -4,9 +4,10 @@ import shutil
 
 import pytest
 
-from kb.content import read_promise_file, write_promise
-from kb.index import SearchIndex
-from kb.search import Search
+from kb.content.promises import write as write_promise
+from kb.content.kinds import PROMISE as PROMISE_KIND
+from kb.search.index import SearchIndex
+from kb.search.query import Search
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def test_a_file_broken_on_disk_leaves_the_index(index, demo_copy):
 def test_one_promise_can_be_reindexed_and_removed(index, demo_copy):
     index.rebuild()
     search = Search(index, sync_seconds=None)
-    promise, _ = read_promise_file(demo_copy / "promises" / "mel-carrieres-catiches.md")
+    promise, _ = PROMISE_KIND.read(demo_copy / "promises" / "mel-carrieres-catiches.md")
     promise.title = "Sécuriser les carrières souterraines (gloubiboulga)"
     write_promise(demo_copy, promise)
     assert index.reindex(["promise:mel-carrieres-catiches"]).updated == 1
@@ -95,8 +96,8 @@ def test_a_searcher_sees_a_rebuild_done_by_someone_else(index, demo_copy):
 
 
 def _search_repeatedly(index_dir, content_dir, rounds, queue):
-    from kb.index import SearchIndex
-    from kb.search import Search
+    from kb.search.index import SearchIndex
+    from kb.search.query import Search
 
     search = Search(SearchIndex(index_dir, content_dir), sync_seconds=None)
     try:
@@ -117,7 +118,7 @@ def test_processes_keep_searching_while_another_one_writes(index, demo_copy):
     ]
     for reader in readers:
         reader.start()
-    promise, _ = read_promise_file(demo_copy / "promises" / "mel-carrieres-catiches.md")
+    promise, _ = PROMISE_KIND.read(demo_copy / "promises" / "mel-carrieres-catiches.md")
     for round_ in range(15):
         promise.title = f"Carrières {round_}"
         write_promise(demo_copy, promise)
@@ -174,7 +175,7 @@ def _edit_and_reindex(index_dir, content_root, promise_id: str, rounds: int, sta
     """In a child process: edit one promise and re-index it, `rounds` times, as a publishing worker does."""
     try:
         index = SearchIndex(index_dir, content_root)
-        promise, _ = read_promise_file(content_root / "promises" / f"{promise_id}.md")
+        promise, _ = PROMISE_KIND.read(content_root / "promises" / f"{promise_id}.md")
         start.wait(30)
         for round_ in range(rounds):
             promise.title = f"Écrit par {promise_id} au tour {round_}"

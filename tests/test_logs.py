@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from kb import audit, logs
+from kb.store import audit
+from kb.config import logs
 from kb.web import create_app
 
 from .conftest import Newsroom

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from kb.content import parse_promise
-from kb.merge import merge_files
+from kb.content.promises import parse as parse_promise
+from kb.newsroom.merge import merge_files
 
 from .conftest import PROMISE
 

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from kb.accounts import disable, find_user, set_role
-from kb.permissions import ACTIONS, PERMISSIONS
+from kb.store.accounts import disable, find_user, set_role
+from kb.newsroom.permissions import ACTIONS, PERMISSIONS
 from kb.web.auth import safe_next
 from kb.web.newsroom import ROUTE_ACTIONS
 
@@ -174,7 +174,7 @@ def test_next_never_leaves_the_site(newsroom, target):
 
 def test_no_account_exists_until_one_is_made(app):
     with app.extensions["kb.db"]() as session:
-        from kb.accounts import list_users
+        from kb.store.accounts import list_users
 
         assert list_users(session) == []
 

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from kb import audit
-from kb.workflow import ChangeRequest
+from kb.store import audit
+from kb.newsroom.workflow import ChangeRequest
 
 from .conftest import CLAIM, CLAIM_FILE, Newsroom, write
 
@@ -52,7 +52,7 @@ def test_a_new_claim_is_proposed_reviewed_and_published(newsroom, content_dir):
     number = change_number(Newsroom.post(journalist, "/redaction/affirmations/nouvelle", id=CLAIM_ID, **claim_form()))
     with newsroom.session() as session:
         change = session.get(ChangeRequest, number)
-        assert (change.kind, change.target, change.state) == ("claim", f"claim:{CLAIM_ID}", "submitted")
+        assert (change.change_type, change.target, change.state) == ("claim", f"claim:{CLAIM_ID}", "submitted")
     assert not (content_dir / "claims" / f"{CLAIM_ID}.md").exists()
     assert public.get(f"/affirmations/{CLAIM_ID}").status_code == 404
 
@@ -84,7 +84,7 @@ def test_a_verdict_change_shows_both_labels_in_the_diff_and_in_the_public_change
     )
     number = change_number(response)
     with newsroom.session() as session:
-        assert session.get(ChangeRequest, number).kind == "verdict"
+        assert session.get(ChangeRequest, number).change_type == "verdict"
     review = visible(editor.get(f"/redaction/demandes/{number}").get_data(as_text=True))
     assert "<del>exact</del><ins>à nuancer</ins>" in review
     Newsroom.post(editor, f"/redaction/demandes/{number}/approve")

@@ -3,7 +3,7 @@
 import io
 import re
 
-from kb.workflow import ChangeRequest
+from kb.newsroom.workflow import ChangeRequest
 
 from .conftest import Newsroom
 from .pdfs import blank_pdf, pdf_with_text
@@ -28,7 +28,7 @@ def test_a_status_update_becomes_a_request_in_review(newsroom, content_dir):
     assert response.status_code == 302
     with newsroom.session() as session:
         change = session.get(ChangeRequest, change_number(response))
-        assert (change.kind, change.state) == ("status", "submitted")
+        assert (change.change_type, change.state) == ("status", "submitted")
         assert "Groupement de commandes confirmé." in change.proposed_text
     assert (content_dir / "promises" / "balayeuses-communes.md").read_bytes() == before  # published only on approval
 
@@ -146,7 +146,7 @@ def test_editing_fields_and_the_right_of_reply(newsroom):
     with newsroom.session() as session:
         change = session.get(ChangeRequest, change_number(response))
         assert "reply: 'La Ville répond : achat groupé avec La Madeleine.'" in change.proposed_text
-        assert change.proposed_text.endswith("Analyse **revue**.\n") and change.kind == "edit"
+        assert change.proposed_text.endswith("Analyse **revue**.\n") and change.change_type == "edit"
 
 
 def test_an_edit_form_opened_before_a_publication_is_refused(newsroom, content_dir):

@@ -132,7 +132,7 @@ def test_a_server_error_is_a_french_page_in_the_sites_style(content_dir, tmp_pat
 
 
 def test_every_status_badge_is_readable_white_on_colour():
-    from kb.statuses import DEFAULT_STATUSES, contrast_with_white, load_statuses
+    from kb.content.statuses import DEFAULT_STATUSES, contrast_with_white, load_statuses
 
     from .conftest import DEMO_CONTENT
 

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from kb import audit, workflow
-from kb.accounts import find_user
-from kb.content import read_tree
-from kb.db import open_database
-from kb.publishing import StaleBase, git_commit, sha256_text, write_over
-from kb.workflow import ChangeRequest, Publisher
+from kb.store import audit
+from kb.newsroom import workflow
+from kb.store.accounts import find_user
+from kb.content.tree import read_tree
+from kb.store.db import open_database
+from kb.content.files import StaleBase, sha256_text, write_over
+from kb.newsroom.publishing import git_commit
+from kb.newsroom.workflow import ChangeRequest, Publisher
 
 from .conftest import EMAILS
 
@@ -45,12 +47,12 @@ def test_write_over_refuses_a_stale_base(tmp_path):
 
 def _approve_then_die_before_rename(database_url: str, content_dir: str, lock: str, change_id: int) -> None:
     """In a child process: approve, and be killed between the temporary file and the rename."""
-    import kb.files
+    import kb.content.files
 
     def killed(*_args):
         os.kill(os.getpid(), signal.SIGKILL)
 
-    kb.files.os.replace = killed
+    kb.content.files.os.replace = killed
     with open_database(database_url)() as session:
         change = session.get(ChangeRequest, change_id)
         editor = find_user(session, EMAILS["editor"])
@@ -139,13 +141,15 @@ def test_git_commit_is_skipped_outside_a_repository(content_dir):
 
 def _approve_then_die_after_the_rename(database_url: str, content_dir: str, lock: str, change_id: int) -> None:
     """In a child process: approve, and be killed once the file is written, before the database hears of it."""
-    real_write_over = workflow.write_over
+    import kb.newsroom.publishing
+
+    real_write_over = kb.newsroom.publishing.write_over
 
     def written_then_killed(*args):
         real_write_over(*args)
         os.kill(os.getpid(), signal.SIGKILL)
 
-    workflow.write_over = written_then_killed
+    kb.newsroom.publishing.write_over = written_then_killed
     with open_database(database_url)() as session:
         change = session.get(ChangeRequest, change_id)
         editor = find_user(session, EMAILS["editor"])
@@ -180,7 +184,7 @@ def test_a_publication_killed_after_writing_its_file_is_finished_on_restart(news
 
 
 def test_kb_serve_finishes_interrupted_publications_before_serving(newsroom, content_dir, tmp_path, database_url):
-    from kb.server import finish_interrupted_publications
+    from kb.ops.server import finish_interrupted_publications
 
     change_id = _killed_after_the_rename(newsroom, content_dir, tmp_path, database_url)
     values = {**newsroom.app.config, "DATABASE_URL": database_url, "PUBLISH_GIT_COMMIT": False}

@@ -1,4 +1,4 @@
-from kb.quotes import FoldedText, fold
+from kb.content.quotes import FoldedText, fold
 
 import pytest
 
@@ -88,7 +88,7 @@ def test_an_elision_cannot_span_half_a_document():
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from kb.quotes import fold_with_offsets  # noqa: E402
+from kb.content.quotes import fold_with_offsets  # noqa: E402
 
 typography = st.text(alphabet=st.sampled_from(list("aé œÆ’«»“”–—:;!?\"' \n\t\u00a0.-Ab1") + ["\u202f", "\u00ad"]), max_size=60)
 

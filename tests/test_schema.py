@@ -10,10 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, inspect, select, text
 
-from kb import schema
-from kb.cli import main
-from kb.db import make_engine, open_database
-from kb.schema import FIRST_REVISION, SchemaOutdated, SchemaTooNew, head_revision, metadata, upgrade_to
+from kb.store import schema
+from kb.ops.cli import main
+from kb.store.db import make_engine, open_database
+from kb.store.schema import FIRST_REVISION, SchemaOutdated, SchemaTooNew, head_revision, metadata, upgrade_to
 
 NEWER_REVISION = "9999"
 AT = datetime(2024, 3, 5, 9, 30)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from kb.analysis import term_for
-from kb.search import open_search, snippet
+from kb.search.analysis import term_for
+from kb.search.query import open_search, snippet
 
 from .conftest import DEMO_CONTENT
 
@@ -146,7 +146,7 @@ def test_the_snippet_is_the_window_with_the_most_query_terms():
 
 
 def test_indexing_and_query_analysis_give_the_same_terms_and_positions():
-    from kb.analysis import FrenchPositions, french_analyzer
+    from kb.search.analysis import FrenchPositions, french_analyzer
 
     text = "L’habitat de Marcq-en-Barœul : 15 000 habitants, les mutualisations d'achat en 2022."
     by_query = {}

@@ -13,11 +13,11 @@ import flask_login
 import pytest
 from sqlalchemy import select
 
-from kb import settings
-from kb.cli import main
-from kb.db import open_database
-from kb.settings import BY_NAME, SETTINGS, SettingsError
-from kb.throttle import LIMITS, LoginFailure
+from kb.config import settings
+from kb.ops.cli import main
+from kb.store.db import open_database
+from kb.config.settings import BY_NAME, SETTINGS, SettingsError
+from kb.store.throttle import LIMITS, LoginFailure
 from kb.web import create_app
 
 from .conftest import REPO, csrf_token, write

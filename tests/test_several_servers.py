@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from kb import audit, workflow
-from kb.accounts import find_user
-from kb.content import read_tree
-from kb.db import make_engine, open_database
-from kb.index import SearchIndex
-from kb.publishing import publish_lock
+from kb.store import audit
+from kb.newsroom import workflow
+from kb.store.accounts import find_user
+from kb.content.tree import read_tree
+from kb.store.db import make_engine, open_database
+from kb.search.index import SearchIndex
+from kb.newsroom.publishing import publish_lock
 from kb.web import create_app
-from kb.workflow import ChangeRequest
+from kb.newsroom.workflow import ChangeRequest
 
 from .conftest import EMAILS, Newsroom, csrf_token
 
@@ -154,7 +155,7 @@ def test_the_publish_lock_is_held_in_the_shared_database_on_postgresql(database_
         assert holding.wait(30)
         from sqlalchemy import text
 
-        from kb.publishing import PUBLISH_LOCK_KEY
+        from kb.newsroom.publishing import PUBLISH_LOCK_KEY
 
         with engine.connect() as connection:
             assert connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": PUBLISH_LOCK_KEY}).scalar() is False
@@ -211,7 +212,7 @@ def test_the_newsroom_answers_503_not_500_when_the_database_is_unreachable(conte
 def test_a_publication_failing_under_the_postgresql_lock_leaves_it_free(database_url, tmp_path):
     from sqlalchemy import text
 
-    from kb.publishing import PUBLISH_LOCK_KEY
+    from kb.newsroom.publishing import PUBLISH_LOCK_KEY
 
     engine = open_database(database_url).kw["bind"]
     if engine.dialect.name != "postgresql":

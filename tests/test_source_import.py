@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from kb.source_import import UploadError, extract_text
+from kb.content.extract import UploadError, extract_text
 
 from .pdfs import blank_pdf, pdf_with_text
 

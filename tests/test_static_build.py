@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.cli import main
+from kb.ops.cli import main
 from kb.web import create_app
 from kb.web.static_build import BuildError, build_site
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kb.check import check_tree
-from kb.content import read_tree
-from kb.model import SOURCE_KINDS
-from kb.synthetic import demo_vocabulary, words_of, write_corpus
+from kb.content.check import check_tree
+from kb.content.tree import read_tree
+from kb.content.sources import DOCUMENT_TYPES as SOURCE_KINDS
+from kb.bench.synthetic import demo_vocabulary, words_of, write_corpus
 
 SMALL = dict(promises=30, sources=5, source_bytes=3_000)
 
@@ -80,7 +80,7 @@ def test_the_demo_french_shows_through(corpus):
 
 def test_sources_have_about_the_size_asked_and_cycle_through_kinds(corpus):
     sources = read_tree(corpus).sources
-    assert [sources[key].kind for key in sorted(sources)] == list(SOURCE_KINDS[:5])
+    assert [sources[key].document_type for key in sorted(sources)] == list(SOURCE_KINDS[:5])
     for source in sources.values():
         assert 3_000 <= len(source.text.encode("utf-8")) < 3_000 + 2_000
 

@@ -1,6 +1,6 @@
 """The web benchmark reads wrk's report correctly (the load itself is run by `kb bench-web`)."""
 
-from kb.web_bench import parse_wrk
+from kb.bench.web import parse_wrk
 
 WRK_OUTPUT = """Running 8s test @ http://127.0.0.1:5000/promesses/x
   2 threads and 64 connections

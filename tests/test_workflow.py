@@ -4,19 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from kb import audit, workflow
-from kb.accounts import disable, find_user
-from kb.content import read_tree
-from kb.permissions import NotAuthorized
-from kb.publishing import sha256_text
-from kb.workflow import (
-    TRANSITIONS,
-    ChangeRequest,
-    InvalidTransition,
-    Publisher,
-    ValidationFailed,
-    WorkflowError,
-)
+from kb.store import audit
+from kb.newsroom import workflow
+from kb.store.accounts import disable, find_user
+from kb.content.tree import read_tree
+from kb.newsroom.permissions import NotAuthorized
+from kb.content.files import sha256_text
+from kb.newsroom.workflow import TRANSITIONS, ChangeRequest, InvalidTransition, Publisher, ValidationFailed, WorkflowError
 
 from .conftest import EMAILS
 
@@ -211,7 +205,7 @@ def test_revert_is_a_new_request_that_goes_through_review(desk):
     change = submitted(desk)
     workflow.approve(desk.session, desk.tree(), change, desk.people["editor"], desk.publisher)
     revert = workflow.propose_revert(desk.session, desk.tree(), desk.people["editor"], TARGET, sha256_text(original))
-    assert revert.kind == "revert" and revert.state == "draft" and revert.proposed_text == original
+    assert revert.change_type == "revert" and revert.state == "draft" and revert.proposed_text == original
     assert desk.path.read_text(encoding="utf-8") == change.proposed_text  # nothing published yet
     workflow.submit(desk.session, desk.tree(), revert, desk.people["editor"])
     workflow.approve(desk.session, desk.tree(), revert, desk.people["editor2"], desk.publisher)
@@ -244,7 +238,7 @@ def test_a_failed_write_keeps_the_request_approved_and_the_old_file(desk, monkey
     def disk_full(*_args, **_kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("kb.publishing.atomic_write", disk_full)
+    monkeypatch.setattr("kb.content.files.atomic_write", disk_full)
     with pytest.raises(workflow.PublishFailed, match="No space left"):
         workflow.approve(desk.session, desk.tree(), change, desk.people["editor"], desk.publisher)
     assert change.state == "approved" and desk.path.read_text(encoding="utf-8") == original

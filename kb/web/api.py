@@ -6,13 +6,13 @@ from datetime import date
 
 from flask import Blueprint, jsonify, request, url_for
 
-from ..listing import list_claims
-from ..opendata import claim_data, promise_data, source_data
-from .claims import CLAIM_FILTER_LABELS
-from .content_store import current_tree, find_promise
-from .page_cache import cached_page
-from .list_request import current_listing, page_of
-from .search_request import hit_url, page_number, run_search
+from kb.content.listing import list_claims
+from kb.content.opendata import claim_data, promise_data, source_data
+from kb.web.claims import CLAIM_FILTER_LABELS
+from kb.web.content_store import current_tree, find_promise
+from kb.web.page_cache import cached_page
+from kb.web.list_request import current_listing, page_of
+from kb.web.search_request import hit_url, page_number, run_search
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from .. import audit, throttle
-from ..accounts import User, authenticate, normalize_email, AccountError
-from .database import db
+from kb.store import audit, throttle
+from kb.store.accounts import User, authenticate, normalize_email, AccountError
+from kb.web.database import db
 
 bp = Blueprint("auth", __name__, url_prefix="/redaction")
 login_manager = LoginManager()

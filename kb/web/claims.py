@@ -6,13 +6,14 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
-from ..listing import list_claims
-from ..opendata import claim_review, claims_csv, verdict_label
-from ..render import markdown_to_html, markdown_to_text
-from .content_store import current_tree
-from .database import change_record
-from .list_request import page_of, url_with_args
-from .page_cache import cached_page
+from kb.content.listing import list_claims
+from kb.content.opendata import claim_review, claims_csv, verdict_label
+from kb.content.render import markdown_to_html, markdown_to_text
+from kb.web.content_store import current_tree
+from kb.web.database import change_record
+from kb.web.list_request import page_of, url_with_args
+from kb.web.page_cache import cached_page
+from kb.web.pages import renders
 
 bp = Blueprint("claims", __name__)
 
@@ -78,6 +79,7 @@ def claim(claim_id: str):
     return render_claim_page(tree, found)
 
 
+@renders("claim")
 def render_claim_page(tree, found, preview_of=None) -> str:
     """A claim's page; also the newsroom's preview of a proposed version (`preview_of` the request)."""
     stated_in = tree.sources.get(found.quote.source) if found.quote else None

@@ -15,14 +15,16 @@ from pathlib import Path
 
 from flask import Flask, current_app, redirect, url_for
 
-from ..content import FOLDERS, ContentTree, read_tree
-from ..statuses import FILE_NAME as STATUSES_FILE
-from ..verdicts import FILE_NAME as VERDICTS_FILE
+from kb.content.kinds import KINDS
+from kb.content.registry import Kinds
+from kb.content.tree import ContentTree, read_tree
+from kb.content.statuses import FILE_NAME as STATUSES_FILE
+from kb.content.verdicts import FILE_NAME as VERDICTS_FILE
 
 
-def _signature(root: Path) -> tuple:
+def _signature(root: Path, kinds: Kinds) -> tuple:
     entries = []
-    for folder in FOLDERS:
+    for folder in (kind.folder for kind in kinds):
         try:
             with os.scandir(root / folder) as scan:
                 for entry in scan:
@@ -48,8 +50,9 @@ def _signature(root: Path) -> tuple:
 class ContentStore:
     """Holds the current tree for one app; thread-safe."""
 
-    def __init__(self, root: Path, recheck_seconds: float):
+    def __init__(self, root: Path, recheck_seconds: float, kinds: Kinds = KINDS):
         self.root = root
+        self.kinds = kinds
         self.recheck_seconds = recheck_seconds
         self._lock = threading.Lock()
         self._tree: ContentTree | None = None
@@ -73,9 +76,9 @@ class ContentStore:
         if self._tree is not None and now - self._checked_at < self.recheck_seconds:
             return self._tree
         with self._lock:
-            signature = _signature(self.root)
+            signature = _signature(self.root, self.kinds)
             if self._tree is None or self._signature is None or signature != self._signature:
-                self._tree = read_tree(self.root)
+                self._tree = read_tree(self.root, kinds=self.kinds)
                 self._signature = signature
                 # Names this state of the files: pages rendered from it are cached under it.
                 self._reads += 1
@@ -86,7 +89,7 @@ class ContentStore:
 
 def init_app(app: Flask) -> None:
     app.extensions["kb.content"] = ContentStore(
-        Path(app.config["CONTENT_DIR"]), float(app.config["CONTENT_RECHECK_SECONDS"])
+        Path(app.config["CONTENT_DIR"]), float(app.config["CONTENT_RECHECK_SECONDS"]), app.extensions["kb.kinds"]
     )
 
 

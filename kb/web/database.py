@@ -9,8 +9,8 @@ from flask import Flask, current_app, g
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from .. import audit
-from ..db import first_line, open_database
+from kb.store import audit
+from kb.store.db import first_line, open_database
 
 log = logging.getLogger(__name__)
 

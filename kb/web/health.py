@@ -15,9 +15,9 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..content import ContentError
-from ..db import Base
-from ..schema import current_revision, head_revision, known_revisions
+from kb.content.tree import ContentError
+from kb.store.db import Base
+from kb.store.schema import current_revision, head_revision, known_revisions
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 
 from flask import current_app, request
 
-from ..listing import list_promises
-from .content_store import content_version, current_tree
-from .search_request import page_number
+from kb.content.listing import list_promises
+from kb.web.content_store import content_version, current_tree
+from kb.web.search_request import page_number
 
 
 LIST_FILTER_LABELS = {

@@ -1,6 +1,7 @@
 """The newsroom (/redaction): journalists propose, editors review and publish, admins audit.
 
-Views are thin: parse the form, call one operation of kb.workflow, render. Every route names
+Views are thin: parse the form, ask kb.newsroom.forms what to prefill and what a request is
+based on, call one operation of kb.newsroom.workflow, render. Every route names
 the permission it needs (`requires`); the state machine's guards do the rest.
 """
 
@@ -9,23 +10,24 @@ from __future__ import annotations
 import itertools
 from datetime import date
 from functools import wraps
-from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import audit, proposals, workflow
-from ..check import prefix_hint
-from ..content import parse_claim, parse_promise, parse_source
-from ..diff import file_diff
-from ..model import SOURCE_KINDS
-from ..permissions import can, require
-from ..publishing import current_file, sha256_text
-from ..quotes import FoldedText
-from ..source_import import UploadError, extract_text
-from .auth import login_manager
-from .content_store import current_tree
-from .database import db
+from kb.content.check import prefix_hint
+from kb.content.extract import UploadError, extract_text
+from kb.content.files import current_file, sha256_text
+from kb.content.quotes import FoldedText
+from kb.content.sources import DOCUMENT_TYPES
+from kb.newsroom import forms, proposals, workflow
+from kb.newsroom.diff import file_diff
+from kb.newsroom.permissions import can, require
+from kb.newsroom.publishing import Publisher
+from kb.store import audit
+from kb.web.auth import login_manager
+from kb.web.content_store import current_tree
+from kb.web.database import db
+from kb.web.pages import render_item_page
 
 bp = Blueprint("newsroom", __name__, url_prefix="/redaction")
 # endpoint → the permission its view checks; a test proves every newsroom route is listed.
@@ -57,22 +59,9 @@ def may(action: str) -> bool:
     return current_user.is_authenticated and can(current_user, action)
 
 
-def publisher() -> workflow.Publisher:
-    config = current_app.config
-    app = current_app._get_current_object()
-
-    def reindex(target: str) -> None:
-        app.extensions["kb.content"].invalidate()
-        app.extensions["kb.search"].index.reindex([target])
-
-    hooks = [reindex] + list(app.extensions.get("kb.after_publish", []))
-    return workflow.Publisher(
-        content_root=Path(config["CONTENT_DIR"]),
-        lock_path=Path(config["INSTANCE_DIR"]) / "publish.lock",
-        after_publish=hooks,
-        git=bool(config["PUBLISH_GIT_COMMIT"]),
-        engine=app.extensions["kb.db"].kw["bind"],
-    )
+def publisher() -> Publisher:
+    """The app's publisher (kb.web builds it once, with the hooks that keep what is derived current)."""
+    return current_app.extensions["kb.publisher"]
 
 
 def _change(number: int) -> workflow.ChangeRequest:
@@ -85,14 +74,6 @@ def _published_promise(promise_id: str):
     if promise is None:
         abort(404)
     return tree, promise
-
-
-def _base_promise(change: workflow.ChangeRequest):
-    """The promise as the request's base version (amendments never rebase silently)."""
-    if change.base_text is None:
-        return None
-    promise, _ = parse_promise(Path(change.target_id + ".md"), change.base_text)
-    return promise
 
 
 # -- home and lists ---------------------------------------------------------------------------
@@ -171,6 +152,10 @@ def _evidence_rows() -> list[tuple[str, str]]:
     return list(zip(sources, quotes))
 
 
+def _kinds():
+    return current_tree().kinds
+
+
 def _status_context(promise, change=None) -> dict:
     tree = current_tree()
     return {
@@ -195,17 +180,17 @@ def new_status(promise_id: str):
 def _status_form(promise, change):
     context = _status_context(promise, change)
     if request.method == "GET":
-        form = _status_prefill(change)
+        form = forms.status_prefill(_kinds(), change, date.today())
         return render_template("newsroom/status_form.html", form=form, evidence=form.get("evidence", []), **context)
     context["evidence"] = _evidence_rows()
     base = None
-    if change is None:
-        # The new entry goes onto the file as it is on disk now, which becomes the request's base.
-        promise, base = _fresh(promise)
     try:
+        if change is None:
+            # The new entry goes onto the file as it is on disk now, which becomes the request's base.
+            promise, base = forms.fresh(_kinds(), "promise", promise)
+        body = forms.edited_body(request.form.get("body"), request.form.get("body_sha256"), request.form.get("base_sha256"), base)
         text = proposals.status_update(
-            promise, request.form.get("date", ""), request.form.get("status", ""), request.form.get("note", ""), _evidence_rows(),
-            _edited_body(promise, base),
+            promise, request.form.get("date", ""), request.form.get("status", ""), request.form.get("note", ""), _evidence_rows(), body
         )
         label = current_tree().statuses.get(request.form.get("status", ""))
         summary = f"{promise.title} : {label.label if label else request.form.get('status')}"
@@ -214,79 +199,10 @@ def _status_form(promise, change):
         return _form_failed("newsroom/status_form.html", error, **context)
 
 
-def _edited_body(promise, base) -> str | None:
-    """The analysis as typed if the journalist changed it in this form, else None (left as published).
-
-    A changed analysis is accepted only over the version the form showed: otherwise it would
-    silently undo an analysis published since the form was opened.
-    """
-    posted = request.form.get("body")
-    if posted is None or sha256_text(posted.replace("\r\n", "\n")) == request.form.get("body_sha256"):
-        return None
-    if base is not None and request.form.get("base_sha256") and request.form["base_sha256"] != base[1]:
-        raise workflow.WorkflowError(
-            "l'analyse a été modifiée depuis que vous avez ouvert ce formulaire : rouvrez-le pour partir de la version publiée"
-        )
-    return posted
-
-
-def _fresh(item, parse=parse_promise):
-    """(the item as its file says now, (text, sha256) of that file): what a new request is based on."""
-    text, sha = current_file(item.path)
-    if text is None:
-        abort(404)
-    fresh, problems = parse(item.path, text.removeprefix("\ufeff").replace("\r\n", "\n"))
-    if fresh is None or any(problem.severity == "error" for problem in problems):
-        raise workflow.WorkflowError("la fiche publiée est en cours de réparation (kb check signale des erreurs) : réessayez plus tard")
-    return fresh, (text, sha)
-
-
-def _status_prefill(change) -> dict:
-    """The form's values: empty for a new request; the entry the request adds, when amending."""
-    if change is None:
-        return {"date": date.today().isoformat()}
-    proposed, _ = parse_promise(Path(change.target_id + ".md"), change.proposed_text)
-    body = proposed.body if proposed else ""
-    base = _base_promise(change)
-    added = [entry for entry in proposed.history if base is None or entry not in base.history] if proposed else []
-    if not added:
-        return {"body": body}
-    entry = added[-1]
-    form = {"date": entry.date.isoformat(), "status": entry.status, "note": entry.note or "", "body": body}
-    form["evidence"] = [(proof.source, proof.quote) for proof in entry.evidence]
-    return form
-
-
-def _prefill(published, change, parse, prefill) -> dict:
-    """A form's values: the request's proposed file when amending one, else the published file (or None)."""
-    if change is None:
-        return prefill(published)
-    proposed, _ = parse(Path(change.target_id + ".md"), change.proposed_text)
-    return prefill(proposed) | {"id": change.target_id}
-
-
-def _unchanged_since_opened(base: tuple[str, str], what: str) -> None:
-    """Refuse a form opened on a version of the file that is no longer the published one."""
-    if request.form.get("base_sha256") and request.form["base_sha256"] != base[1]:
-        raise workflow.WorkflowError(
-            f"{what} a été modifiée depuis que vous avez ouvert ce formulaire : rouvrez-le pour partir de la version publiée"
-        )
-
-
 def _promise_context(promise, change=None, creating=False) -> dict:
     tree = current_tree()
     base_sha256 = current_file(promise.path)[1] if promise is not None and change is None else None
     return {"promise": promise, "change": change, "creating": creating, "statuses": tree.statuses, "base_sha256": base_sha256}
-
-
-def _promise_prefill(promise) -> dict:
-    if promise is None:
-        return {"made_on": date.today().isoformat()}
-    form = {name: getattr(promise, name) or "" for name in proposals.PROMISE_FIELDS}
-    for name in ("made_on", "due"):
-        form[name] = form[name].isoformat() if form[name] else ""
-    form["body"] = promise.body
-    return form
 
 
 @bp.route("/promesses/<promise_id>/modifier", methods=["GET", "POST"])
@@ -299,19 +215,19 @@ def edit_promise(promise_id: str):
 def _promise_form(promise, change, creating=False):
     context = _promise_context(promise, change, creating)
     if request.method == "GET":
-        form = _prefill(promise, change, parse_promise, _promise_prefill)
+        form = forms.prefill(_kinds(), promise, change, forms.promise_prefill, date.today())
         return render_template("newsroom/promise_form.html", form=form, **context)
     try:
         if creating:
             promise_id = (request.form.get("id") or "").strip() or proposals.slugify(request.form.get("title", ""))
             first = {"status": request.form.get("status"), "note": request.form.get("note")}
             text = proposals.edited(None, promise_id, request.form, request.form.get("body", ""), first)
-            target = workflow.target_of("promise", promise_id)
+            target = workflow.target_of(current_tree(), "promise", promise_id)
             return _save("create", target, text, f"Nouvelle promesse : {request.form.get('title', '').strip()}", change)
         base = None
         if change is None:
-            promise, base = _fresh(promise)
-            _unchanged_since_opened(base, "la fiche")
+            promise, base = forms.fresh(_kinds(), "promise", promise)
+            forms.ensure_unchanged(request.form.get("base_sha256"), base, "la fiche")
         text = proposals.edited(promise, promise.id, request.form, request.form.get("body", ""))
         return _save("edit", f"promise:{promise.id}", text, f"{promise.title} : modification", change, base=base)
     except (proposals.FormError, workflow.WorkflowError) as error:
@@ -325,7 +241,7 @@ def new_promise():
 
 
 def _source_context(change=None) -> dict:
-    return {"change": change, "kinds": SOURCE_KINDS, "max_mb": current_app.config["MAX_UPLOAD_BYTES"] // 1_000_000}
+    return {"change": change, "document_types": DOCUMENT_TYPES, "max_mb": current_app.config["MAX_UPLOAD_BYTES"] // 1_000_000}
 
 
 @bp.route("/sources/nouvelle", methods=["GET", "POST"])
@@ -337,12 +253,7 @@ def new_source():
 def _source_form(change):
     context = _source_context(change)
     if request.method == "GET":
-        form = {"date": date.today().isoformat()}
-        if change is not None:
-            found, _ = parse_source(Path(change.target_id + ".md"), change.proposed_text)
-            if found:
-                form = {key: getattr(found, key) or "" for key in ("title", "publisher", "kind", "reference", "url", "date_note")}
-                form.update(date=found.date.isoformat() if found.date else "", text=found.text, id=change.target_id, sha256=found.sha256 or "")
+        form = forms.source_prefill(_kinds(), change, date.today())
         return render_template("newsroom/source_form.html", form=form, **context)
     try:
         upload = request.files.get("file")
@@ -355,7 +266,7 @@ def _source_form(change):
                 sha256 = request.form.get("sha256") or None
         source_id = (request.form.get("id") or "").strip() or proposals.slugify(request.form.get("title", ""))
         file_text = proposals.source(source_id, request.form, text, sha256)
-        target = workflow.target_of("source", source_id)
+        target = workflow.target_of(current_tree(), "source", source_id)
         if change is not None and target != change.target:
             raise workflow.WorkflowError("l'identifiant d'une demande existante ne change pas")
         return _save("source", target, file_text, f"Nouvelle source : {request.form.get('title', '').strip()}", change)
@@ -391,22 +302,6 @@ def edit_claim(claim_id: str):
     return _claim_form(found, None)
 
 
-def _claim_prefill(claim) -> dict:
-    if claim is None:
-        return {"reviewed_on": date.today().isoformat(), "evidence": [], "promises": []}
-    form = {name: getattr(claim, name) or "" for name in proposals.CLAIM_FIELDS}
-    form.update(
-        claimed_on=claim.claimed_on.isoformat() if claim.claimed_on else "",
-        reviewed_on=claim.reviewed_on.isoformat() if claim.reviewed_on else "",
-        claim_source=claim.quote.source if claim.quote else "",
-        claim_quote=claim.quote.quote if claim.quote else "",
-        evidence=[(proof.source, proof.quote, proof.note or "") for proof in claim.evidence],
-        promises=list(claim.promises),
-        body=claim.body,
-    )
-    return form
-
-
 def _claim_rows() -> list[tuple[str, str, str]]:
     form = request.form
     # Rows of unequal length (a hand-made request) are padded, never silently dropped.
@@ -427,7 +322,7 @@ def _claim_form(claim, change, creating=False):
         "base_sha256": current_file(claim.path)[1] if claim is not None and change is None and claim.path else None,
     }
     if request.method == "GET":
-        form = _prefill(claim, change, parse_claim, _claim_prefill)
+        form = forms.prefill(_kinds(), claim, change, forms.claim_prefill, date.today())
         return render_template("newsroom/claim_form.html", form=form, rows=_rows_for(form["evidence"]), **context)
     rows = _claim_rows()
     form = dict(request.form, evidence=rows, promises=request.form.getlist("promises"))
@@ -435,23 +330,18 @@ def _claim_form(claim, change, creating=False):
     try:
         if creating:
             claim_id = (request.form.get("id") or "").strip() or proposals.slugify(request.form.get("title", ""))
-            target = workflow.target_of("claim", claim_id)
+            target = workflow.target_of(current_tree(), "claim", claim_id)
             if change is not None and target != change.target:
                 raise workflow.WorkflowError("l'identifiant d'une demande existante ne change pas")
             text = proposals.claim(claim_id, request.form, rows, form["promises"], request.form.get("body", ""))
             return _save("claim", target, text, f"Nouvelle vérification : {request.form.get('title', '').strip()}", change)
         base = None
         if change is None:
-            claim, base = _fresh(claim, parse_claim)
-            _unchanged_since_opened(base, "la vérification")
+            claim, base = forms.fresh(_kinds(), "claim", claim)
+            forms.ensure_unchanged(request.form.get("base_sha256"), base, "la vérification")
         text = proposals.claim(claim.id, request.form, rows, form["promises"], request.form.get("body", ""))
-        verdict = (request.form.get("verdict") or "").strip()
-        if verdict != claim.verdict:
-            label = tree.verdicts[verdict].label if verdict in tree.verdicts else verdict
-            kind, summary = "verdict", f"{claim.title} : {label}"
-        else:
-            kind, summary = "edit", f"{claim.title} : modification"
-        return _save(change.kind if change else kind, f"claim:{claim.id}", text, summary, change, base=base)
+        change_type, summary = forms.claim_change(claim, request.form.get("verdict", ""), tree.verdicts)
+        return _save(change.change_type if change else change_type, f"claim:{claim.id}", text, summary, change, base=base)
     except (proposals.FormError, workflow.WorkflowError) as error:
         return _form_failed("newsroom/claim_form.html", error, form=form, **context)
 
@@ -486,7 +376,7 @@ def check_quote():
 @requires("newsroom.enter")
 def change(number: int):
     found = _change(number)
-    current_text, current_sha = current_file(workflow.file_of(Path(current_app.config["CONTENT_DIR"]), found.target))
+    current_text, current_sha = current_file(publisher().path_of(found.target))
     moved = found.state in ("submitted", "approved", "conflict", "draft", "changes_requested") and current_sha != found.base_sha256
     return render_template(
         "newsroom/change.html",
@@ -527,18 +417,11 @@ def _since_last_review(change: workflow.ChangeRequest):
 def preview(number: int):
     """The page citizens would see once published, from the proposed file."""
     found = _change(number)
-    from .claims import render_claim_page
-    from .public import render_promise_page, render_source_page
-
-    path = workflow.file_of(Path(current_app.config["CONTENT_DIR"]), found.target)
-    parse, render = {
-        "claim": (parse_claim, render_claim_page),
-        "promise": (parse_promise, render_promise_page),
-        "source": (parse_source, render_source_page),
-    }[found.target_kind]
-    item, problems = parse(path, found.proposed_text)
+    tree = current_tree()
+    key = workflow.key_of(tree, found.target)
+    item, problems = tree.kinds[key.kind].parse(publisher().path_of(key), found.proposed_text)
     _previewable(item, problems)
-    return render(current_tree(), item, preview_of=found)
+    return render_item_page(tree, key.kind, item, preview_of=found)
 
 
 def _previewable(item, problems) -> None:
@@ -559,19 +442,16 @@ def _editable(number: int) -> workflow.ChangeRequest:
 @requires("change.propose")
 def amend(number: int):
     found = _editable(number)
-    if found.target_kind == "claim" and found.kind in ("claim", "verdict", "edit"):
-        base, _ = parse_claim(Path(found.target_id + ".md"), found.base_text) if found.base_text else (None, [])
-        if base is not None or found.kind == "claim":
-            return _claim_form(base, found, creating=found.kind == "claim")
-        return redirect(url_for("newsroom.edit_file", number=number))  # a base that no longer parses: edit the file itself
-    if found.kind == "status":
-        return _status_form(_base_promise(found), found)
-    if found.kind == "edit":
-        return _promise_form(_base_promise(found), found)
-    if found.kind == "create":
-        return _promise_form(None, found, creating=True)
-    if found.kind == "source":
+    form = forms.amend_form(_kinds(), found)
+    base = forms.base_item(_kinds(), found)
+    if form == "status":
+        return _status_form(base, found)
+    if form in ("promise", "new_promise"):
+        return _promise_form(base, found, creating=form == "new_promise")
+    if form == "source":
         return _source_form(found)
+    if form in ("claim", "new_claim"):
+        return _claim_form(base, found, creating=form == "new_claim")
     return redirect(url_for("newsroom.edit_file", number=number))
 
 
@@ -583,7 +463,7 @@ def edit_file(number: int):
     if request.method == "GET":
         return render_template("newsroom/file_form.html", change=found, form={"text": found.proposed_text})
     try:
-        return _save(found.kind, found.target, request.form.get("text", ""), found.summary, found)
+        return _save(found.change_type, found.target, request.form.get("text", ""), found.summary, found)
     except workflow.WorkflowError as error:
         return _form_failed("newsroom/file_form.html", error, change=found)
 

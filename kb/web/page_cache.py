@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import Response, current_app, g, request
 
-from .content_store import content_version
+from kb.web.content_store import content_version
 
 MAX_BYTES = 64 * 1024 * 1024
 # A deploy can change templates without touching content: it must change every ETag too.

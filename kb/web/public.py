@@ -6,17 +6,18 @@ from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
-from ..listing import SORTS, list_claims, scorecard, slug, status_changes
-from ..opendata import promise_review, promises_csv, status_label
-from ..quotes import FoldedText
-from ..render import highlighted_text, markdown_to_html
+from kb.content.listing import SORTS, list_claims, scorecard, slug, status_changes
+from kb.content.opendata import promise_review, promises_csv, status_label
+from kb.content.quotes import FoldedText
+from kb.content.render import highlighted_text, markdown_to_html
 
-from .claims import claim_anchor
-from .content_store import current_tree, find_promise
-from .database import change_record
-from .page_cache import cached_page
-from .list_request import LIST_FILTER_LABELS, LIST_PAGE_SIZE, current_listing, page_of, url_with_args
-from .search_request import hit_url, run_search
+from kb.web.claims import claim_anchor
+from kb.web.content_store import current_tree, find_promise
+from kb.web.database import change_record
+from kb.web.page_cache import cached_page
+from kb.web.pages import renders
+from kb.web.list_request import LIST_FILTER_LABELS, LIST_PAGE_SIZE, current_listing, page_of, url_with_args
+from kb.web.search_request import hit_url, run_search
 
 bp = Blueprint("public", __name__)
 
@@ -99,7 +100,6 @@ FACET_LABELS = {
     "made_by": "Auteur ou éditeur",
     "theme": "Thème",
 }
-KIND_LABELS = {"promise": "Promesse", "source": "Document source", "claim": "Vérification"}
 
 
 @bp.get("/recherche")
@@ -116,7 +116,7 @@ def search():
         statuses=tree.statuses,
         verdicts=tree.verdicts,
         facet_labels=FACET_LABELS,
-        kind_labels=KIND_LABELS,
+        kind_labels={kind.name: kind.label for kind in tree.kinds},
         url_with=url_with,
         hit_url=hit_url,
     )
@@ -144,6 +144,7 @@ def promise(promise_id: str):
     return render_promise_page(tree, found)
 
 
+@renders("promise")
 def render_promise_page(tree, found, preview_of=None) -> str:
     """A promise's page; also the newsroom's preview of a proposed version (`preview_of` the request)."""
 
@@ -183,6 +184,7 @@ def source(source_id: str):
     return render_source_page(tree, found)
 
 
+@renders("source")
 def render_source_page(tree, found, preview_of=None) -> str:
     """A source's page, every quoted passage marked; also the newsroom's preview of a new source."""
     folded = FoldedText.cached(found.text)
@@ -312,10 +314,8 @@ def promise_feed(promise_id: str):
 @cached_page
 def sitemap():
     tree = current_tree()
-    urls = [url_for("public.home", _external=True), url_for("public.promises", _external=True)]
-    urls += [url_for("public.promise", promise_id=key, _external=True) for key in sorted(tree.promises)]
-    urls += [url_for("public.source", source_id=key, _external=True) for key in sorted(tree.sources)]
-    urls += [url_for("claims.claims", _external=True)]
-    urls += [url_for("claims.claim", claim_id=key, _external=True) for key in sorted(tree.claims)]
+    urls = [url_for("public.home", _external=True), url_for("public.promises", _external=True), url_for("claims.claims", _external=True)]
+    root = request.host_url.rstrip("/") + request.script_root
+    urls += [root + kind.path_of(key) for kind in tree.kinds for key in sorted(tree.items[kind.name])]
     body = render_template("feeds/sitemap.xml", urls=urls)
     return Response(body, mimetype="application/xml")

@@ -17,7 +17,7 @@ import time
 from flask import Flask, g, request
 from flask.logging import default_handler
 
-from .. import logs
+from kb.config import logs
 
 log = logging.getLogger(__name__)
 HEADER = "X-Request-Id"

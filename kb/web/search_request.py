@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import current_app, request, url_for
 
-from ..index import FACETS
-from ..search import Hit, Results
+from kb.search.index import FACETS
+from kb.search.query import Hit, Results
 
 
 def page_number(value: str | None) -> int:
@@ -25,9 +25,5 @@ def run_search() -> Results:
 
 
 def hit_url(hit: Hit) -> str:
-    """Where a search result leads on this site."""
-    if hit.kind == "promise":
-        return url_for("public.promise", promise_id=hit.id)
-    if hit.kind == "claim":
-        return url_for("claims.claim", claim_id=hit.id)
-    return url_for("public.source", source_id=hit.id)
+    """Where a search result leads on this site: its kind's public address."""
+    return request.script_root + current_app.extensions["kb.kinds"][hit.kind].path_of(hit.id)

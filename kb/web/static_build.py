@@ -26,9 +26,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask
 
-from ..listing import CLAIM_FILTERS, FILTERS, slug
-from .content_store import current_tree
-from .request_log import STATIC_BUILD
+from kb.content.listing import CLAIM_FILTERS, FILTERS, slug
+from kb.web.content_store import current_tree
+from kb.web.request_log import STATIC_BUILD
 
 LINK = re.compile(r'(href|src|action)="(/[^"#]*)(#[^"]*)?"')
 DYNAMIC = ("/recherche", "/redaction", "/api/search")
@@ -55,13 +55,13 @@ def _seeds(app: Flask) -> list[str]:
     with app.test_request_context():
         tree = current_tree()
         urls = ["/", "/promesses", "/flux.atom", "/sitemap.xml", "/statuts.css", "/export/promises.csv", "/api/promises"]
-        for promise_id in sorted(tree.promises):
-            urls += [f"/promesses/{promise_id}", f"/promesses/{promise_id}.atom", f"/api/promises/{promise_id}"]
-        for source_id in sorted(tree.sources):
-            urls += [f"/sources/{source_id}", f"/api/sources/{source_id}"]
         urls += ["/affirmations", "/affirmations.atom", "/export/claims.csv", "/api/claims"]
-        for claim_id in sorted(tree.claims):
-            urls += [f"/affirmations/{claim_id}", f"/api/claims/{claim_id}"]
+        # Every item's page, at its kind's address; then what else the site says of each item.
+        urls += [kind.path_of(key) for kind in tree.kinds for key in sorted(tree.items[kind.name])]
+        for promise_id in sorted(tree.promises):
+            urls += [f"/promesses/{promise_id}.atom", f"/api/promises/{promise_id}"]
+        urls += [f"/api/sources/{source_id}" for source_id in sorted(tree.sources)]
+        urls += [f"/api/claims/{claim_id}" for claim_id in sorted(tree.claims)]
         people = {slug(promise.made_by) for promise in tree.promises.values()}
         places = {slug(promise.territory) for promise in tree.promises.values()}
         urls += [f"/elus/{name}" for name in sorted(people)] + [f"/territoires/{name}" for name in sorted(places)]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from .static_build import build_site
+from kb.web.static_build import build_site
 
 log = logging.getLogger(__name__)
 

@@ -37,11 +37,11 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import create_engine, select, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
-from kb import audit  # noqa: E402
-from kb.accounts import add_user, find_user  # noqa: E402
-from kb.db import dispose_all, normalize_url, open_database  # noqa: E402
-from kb.index import SearchIndex, content_files, file_sha256, indexed_hashes  # noqa: E402
-from kb.workflow import ChangeRequest  # noqa: E402
+from kb.store import audit  # noqa: E402
+from kb.store.accounts import add_user, find_user  # noqa: E402
+from kb.store.db import dispose_all, normalize_url, open_database  # noqa: E402
+from kb.search.index import SearchIndex, content_files, file_sha256, indexed_hashes  # noqa: E402
+from kb.newsroom.workflow import ChangeRequest  # noqa: E402
 
 KB = str(Path(sys.executable).parent / "kb")
 PASSWORD = "mot-de-passe-des-essais-de-panne"
@@ -180,8 +180,8 @@ class Scratch:
 
 def propose_edit(scratch: Scratch, promise_id: str, word: str, author_email: str | None = None, base_text: str | None = None) -> int:
     """A journalist proposes (and submits) the promise with a new marker word, against the file as it is now; the request's number."""
-    from kb import workflow
-    from kb.content import read_tree
+    from kb.newsroom import workflow
+    from kb.content.tree import read_tree
 
     tree = read_tree(scratch.content)
     target = f"promise:{promise_id}"

@@ -46,11 +46,11 @@ def _approve_over_http(base: str, email: str, numbers: list[int], barrier) -> li
 
 
 def _approve_directly(url: str, content: str, instance: str, email: str, numbers: list[int], barrier) -> list[tuple[int, int, float]]:
-    from kb import workflow
-    from kb.accounts import find_user
-    from kb.content import read_tree
-    from kb.db import open_database
-    from kb.index import SearchIndex
+    from kb.newsroom import workflow
+    from kb.store.accounts import find_user
+    from kb.content.tree import read_tree
+    from kb.store.db import open_database
+    from kb.search.index import SearchIndex
 
     sessions = open_database(url, upgrade=False)
     index = SearchIndex(Path(instance) / "index", Path(content))

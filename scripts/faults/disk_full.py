@@ -106,9 +106,9 @@ def main() -> int:
         print(f"contenu copié sur le tmpfs, {filled} octets de remplissage, reste {free} octets libres ; demande n° {number} sur {promise_id}")
 
         # 1. kb.workflow.approve on a full disk.
-        from kb import workflow
-        from kb.accounts import find_user
-        from kb.content import read_tree
+        from kb.newsroom import workflow
+        from kb.store.accounts import find_user
+        from kb.content.tree import read_tree
 
         publisher = workflow.Publisher(scratch.content, scratch.instance / "publish.lock", git=False, engine=scratch.engine)
         with scratch.sessions()() as session:

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from kb.accounts import add_user
+from kb.store.accounts import add_user
 from kb.web import create_app
 
-from ..conftest import DEMO_CONTENT, own_database
+from conftest import DEMO_CONTENT, own_database
 from .conftest import serving, watch_failures
 
 PROMISE_ID = "aubry-mutualisation-lille-lomme-hellemmes"

@@ -1,0 +1,211 @@
+"""Every setting of kb, declared once: name, default, type and meaning.
+
+A setting comes, from lowest to highest precedence, from its default here, the instance
+config file (`INSTANCE_DIR/kb.toml`, or the file `KB_CONFIG` names), then the environment
+(`KB_<NAME>`; `DATABASE_URL` also without the prefix). docs/settings.md documents this table and
+a test keeps the two in step, so a setting cannot exist without its documentation.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from kb.config.paths import default_content_dir, default_instance_dir
+
+CONFIG_FILE = "kb.toml"
+PREFIX = "KB_"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used, said for the person who set it (where, which, why)."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    kind: str  # "str", "path", "int", "float", "bool"
+    default: Any
+    meaning: str
+    shown_default: str | None = None  # the default as the documentation says it, when computed
+    minimum: int = 0  # numbers only
+
+
+def _cpus() -> int:
+    return os.cpu_count() or 1
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("CONTENT_DIR", "path", None, "the content tree (promises/, sources/, claims/)", "./content"),
+    Setting("INSTANCE_DIR", "path", None, "this installation's own files: embedded database, index, secret key, kb.toml", "./instance"),
+    Setting("INDEX_DIR", "path", None, "the search index of this machine (derived, rebuilt at will)", "INSTANCE_DIR/index"),
+    Setting("DATABASE_URL", "str", None, "the workflow database, an SQLAlchemy URL (postgresql://user:password@host/name for several servers)", "sqlite:///INSTANCE_DIR/kb.sqlite3"),
+    Setting("SECRET_KEY", "str", None, "signs session cookies; the same on every server; required in production (32 characters or more)", "random, kept in INSTANCE_DIR/secret_key (development only)"),
+    Setting("SECURE_COOKIES", "bool", False, "cookies travel only over HTTPS (set when served over HTTPS)"),
+    Setting("PROXY_HOPS", "int", 0, "how many reverse proxies stand in front of kb: their X-Forwarded-For/-Proto/-Host headers are trusted (client address for the login throttle, https links)"),
+    Setting("MAX_UPLOAD_BYTES", "int", 20 * 1024 * 1024, "largest source upload (and pasted text) in bytes", "20971520 (20 MiB)"),
+    Setting("PUBLISH_GIT_COMMIT", "bool", True, "commit each publication when the content directory is a git repository"),
+    Setting("STATIC_BUILD_DIR", "path", None, "a `kb build` output re-rendered after each publication", "none"),
+    Setting("STATIC_BUILD_BASE_URL", "str", None, "its --base-url", "http://127.0.0.1:5000/"),
+    Setting("STATIC_BUILD_LIVE_URL", "str", None, "its --live-url", "none"),
+    Setting("SITE_NAME", "str", "kb", "who publishes: author of the feeds and of the fact-checks' ClaimReview metadata"),
+    Setting("CONTENT_RECHECK_SECONDS", "float", 1.0, "how often, at most, a request looks for files changed on disk"),
+    Setting("INDEX_SYNC_SECONDS", "float", 2.0, "how often, at most, searches compare the index with the files (hand edits, git pulls)"),
+    Setting("PUBLICATION_POLL_SECONDS", "float", 0.25, "how often, at most, each process reads the database's publication log (at the start of a request) to index and show what other processes and servers published"),
+    Setting("LOG_FORMAT", "str", None, "`json` (one object per line) or `text`", "`json` in production, else `text`"),
+    Setting("LOG_LEVEL", "str", "INFO", "DEBUG, INFO, WARNING or ERROR"),
+    Setting("PRODUCTION", "bool", False, "refuse to start with development settings (set by `kb serve --production`)"),
+    Setting("BIND", "str", "127.0.0.1:8000", "where `kb serve --production` listens (host:port)"),
+    Setting("WORKERS", "int", None, "processes of `kb serve --production`", "2 × processors + 1", minimum=1),
+    Setting("THREADS", "int", 4, "threads per process of `kb serve --production`", minimum=1),
+    Setting("TIMEOUT", "int", 60, "seconds before `kb serve --production` restarts a stuck worker", minimum=1),
+)
+BY_NAME = {setting.name: setting for setting in SETTINGS}
+
+_TRUE = {"1", "true", "yes", "on", "oui", "vrai"}
+_FALSE = {"0", "false", "no", "off", "non", "faux", ""}
+
+
+def _convert(setting: Setting, value: Any, where: str) -> Any:
+    """`value` as the setting's type; a SettingsError naming `where` it came from."""
+    if value is None:
+        return None
+    try:
+        if setting.kind == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError("attendu true ou false")
+        if setting.kind == "int":
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError("attendu un nombre entier")
+            number = int(str(value).strip()) if isinstance(value, str) else int(value)
+            if number < setting.minimum:
+                raise ValueError(f"attendu un nombre entier d'au moins {setting.minimum}" if setting.minimum else "attendu un nombre positif")
+            return number
+        if setting.kind == "float":
+            if isinstance(value, bool):
+                raise ValueError("attendu un nombre")
+            number = float(str(value).strip().replace(",", ".")) if isinstance(value, str) else float(value)
+            if number < 0 or number != number:
+                raise ValueError("attendu un nombre positif")
+            return number
+        if not isinstance(value, (str, Path)):
+            raise ValueError("attendu du texte")
+        text = str(value)
+        if setting.kind == "path":
+            return str(Path(text).expanduser().resolve()) if text else None
+        return text or None
+    except (TypeError, ValueError) as error:
+        message = str(error) if "attendu" in str(error) else f"attendu {_KIND_WORDS[setting.kind]}"
+        raise SettingsError(f"{where} : {setting.name} = {value!r} : {message}") from None
+
+
+_KIND_WORDS = {"int": "un nombre entier", "float": "un nombre", "bool": "true ou false", "str": "du texte", "path": "un chemin"}
+
+
+def _suggest(name: str) -> str:
+    close = difflib.get_close_matches(name.upper(), BY_NAME, n=1)
+    return f" (vouliez-vous dire {close[0]} ?)" if close else ""
+
+
+def config_file(environ: Mapping[str, str], instance_dir: Path) -> Path:
+    return Path(environ.get("KB_CONFIG") or instance_dir / CONFIG_FILE)
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings of an instance config file (TOML: `NAME = value`); {} when there is none."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as error:
+        raise SettingsError(f"{path} : illisible ({error.strerror or error})") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SettingsError(f"{path} : le fichier n'est pas en UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{path} : TOML invalide : {error}") from None
+    values = {}
+    for key, value in data.items():
+        name = key.upper()
+        if name not in BY_NAME:
+            raise SettingsError(f"{path} : réglage inconnu « {key} »{_suggest(key)}")
+        if isinstance(value, (dict, list)):
+            raise SettingsError(f"{path} : {key} : attendu une valeur simple, pas une table ou une liste")
+        values[name] = _convert(BY_NAME[name], value, str(path))
+    return values
+
+
+def load(environ: Mapping[str, str] | None = None, instance_dir: str | Path | None = None) -> dict[str, Any]:
+    """Every setting's value: defaults, then the instance config file, then the environment.
+
+    `instance_dir`: the instance directory when the caller already chose it (its kb.toml is read).
+    """
+    environ = os.environ if environ is None else environ
+    values = {setting.name: setting.default for setting in SETTINGS}
+    from_environment = {}
+    for setting in SETTINGS:
+        for variable in (PREFIX + setting.name, *(("DATABASE_URL",) if setting.name == "DATABASE_URL" else ())):
+            if environ.get(variable):
+                from_environment[setting.name] = _convert(setting, environ[variable], f"variable d'environnement {variable}")
+                break
+    if instance_dir is not None:
+        from_environment["INSTANCE_DIR"] = str(Path(instance_dir).resolve())
+    instance = Path(from_environment.get("INSTANCE_DIR") or default_instance_dir())
+    values.update(read_config_file(config_file(environ, instance)))
+    values.update(from_environment)
+    values["CONTENT_DIR"] = values["CONTENT_DIR"] or str(default_content_dir())
+    values["INSTANCE_DIR"] = values["INSTANCE_DIR"] or str(default_instance_dir())
+    return values
+
+
+def finish(values: dict[str, Any]) -> dict[str, Any]:
+    """Fill in the defaults that depend on other settings (after any override)."""
+    values["INDEX_DIR"] = values.get("INDEX_DIR") or str(Path(values["INSTANCE_DIR"]) / "index")
+    values["DATABASE_URL"] = values.get("DATABASE_URL") or f"sqlite:///{Path(values['INSTANCE_DIR']) / 'kb.sqlite3'}"
+    values["LOG_FORMAT"] = values.get("LOG_FORMAT") or ("json" if values.get("PRODUCTION") else "text")
+    if values["LOG_FORMAT"] not in ("json", "text"):
+        raise SettingsError(f"LOG_FORMAT = {values['LOG_FORMAT']!r} : attendu json ou text")
+    if str(values.get("LOG_LEVEL") or "INFO").upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(f"LOG_LEVEL = {values['LOG_LEVEL']!r} : attendu DEBUG, INFO, WARNING ou ERROR")
+    values["WORKERS"] = values.get("WORKERS") or 2 * _cpus() + 1
+    return values
+
+
+def publish_lock_path(values: Mapping[str, Any]) -> Path:
+    """The file every publication of this machine locks (with SQLite; PostgreSQL locks in the database)."""
+    return Path(values["INSTANCE_DIR"]) / "publish.lock"
+
+
+MIN_SECRET_LENGTH = 32
+# The docs write a value to fill in with an ellipsis ("…64 caractères hexadécimaux…"): long
+# enough to pass the length check when copied as it is, never part of a generated key.
+PLACEHOLDER_MARK = "…"
+
+
+def production_problems(values: Mapping[str, Any], secret_is_generated: bool) -> list[str]:
+    """Why these settings are unfit to serve in production ([] when they are fit)."""
+    problems = []
+    secret = values.get("SECRET_KEY") or ""
+    if secret_is_generated or not secret:
+        problems.append(
+            "KB_SECRET_KEY n'est pas réglé : la clé de développement (INSTANCE_DIR/secret_key) ne signe pas de "
+            "sessions en production ; réglez la même clé aléatoire sur chaque serveur, par exemple "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`"
+        )
+    elif PLACEHOLDER_MARK in secret:
+        problems.append("KB_SECRET_KEY est l'exemple de la documentation : remplacez-le par une clé aléatoire")
+    elif len(secret) < MIN_SECRET_LENGTH or len(set(secret)) < 8:
+        problems.append(f"KB_SECRET_KEY est trop faible : {MIN_SECRET_LENGTH} caractères aléatoires au moins")
+    return problems
+

@@ -1,0 +1,149 @@
+"""Reading one content file's front matter: typed fields, each bad one recorded as a problem.
+
+Reading is lenient on purpose: a file with a missing field still yields an object (with None
+where the value is missing) and a list of problems, so `kb check` can report every problem of
+every file in one run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from kb.content import frontmatter
+from kb.content.files import display_path
+from kb.content.model import ID_PATTERN, Evidence, Problem
+
+DATE_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+URL = re.compile(r"^https?://\S+$")
+EVIDENCE_KEYS = ("source", "quote")
+
+
+class Fields:
+    """Reads typed fields out of one YAML mapping, recording a problem for each bad one."""
+
+    def __init__(self, shown: str, lines: dict[str, int], problems: list[Problem]):
+        self.shown = shown
+        self.lines = lines
+        self.problems = problems
+
+    def line(self, path: str) -> int | None:
+        return frontmatter.nearest_line(self.lines, path)
+
+    def problem(self, path: str | None, message: str, severity: str = "error") -> None:
+        self.problems.append(Problem(self.shown, self.line(path or ""), path, message, severity))
+
+    def mapping(self, value: Any, path: str, what: str) -> dict | None:
+        if isinstance(value, dict):
+            return value
+        self.problem(path or None, f"{what} doit être une table « clé: valeur »")
+        return None
+
+    def unknown_keys(self, data: dict, prefix: str, known: tuple[str, ...]) -> None:
+        for key in data:
+            if str(key) not in known:
+                hint = difflib.get_close_matches(str(key), known, n=1)
+                also = f" ; vouliez-vous dire « {hint[0]} » ?" if hint else f" (champs connus : {', '.join(known)})"
+                self.problem(prefix + str(key), f"champ inconnu{also}")
+
+    def text(self, data: dict, key: str, prefix: str = "", required: bool = False) -> str | None:
+        path = prefix + key
+        value = data.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                self.problem(path, "champ obligatoire manquant ou vide")
+            return None
+        if not isinstance(value, str):
+            self.problem(path, f"doit être du texte (lu : {value!r} ; mettez la valeur entre guillemets)")
+            return None
+        bad = next((ch for ch in value if ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cs")), None)
+        if bad is not None:
+            self.problem(path, f"caractère interdit U+{ord(bad):04X} (caractère de contrôle ou invalide)")
+            return None
+        return value.strip()
+
+    def date(self, data: dict, key: str, prefix: str = "", required: bool = False) -> date | None:
+        path = prefix + key
+        value = data.get(key)
+        if value is None:
+            if required:
+                self.problem(path, "date obligatoire manquante")
+            return None
+        text = str(value).strip()
+        try:
+            if not DATE_FORMAT.match(text):
+                raise ValueError
+            return date.fromisoformat(text)
+        except ValueError:
+            self.problem(path, f"date invalide « {text} » (attendu AAAA-MM-JJ, par exemple 2022-11-08)")
+            return None
+
+    def identifier(self, value: Any, path: str) -> str | None:
+        if not isinstance(value, str) or not ID_PATTERN.match(value):
+            self.problem(path, f"identifiant invalide « {value} » (minuscules, chiffres et tirets)")
+            return None
+        return value
+
+    def items(self, data: dict, key: str, prefix: str = "") -> list:
+        value = data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.problem(prefix + key, "doit être une liste (lignes commençant par « - »)")
+            return []
+        return value
+
+    def quote(self, data: dict, path: str, keys: tuple[str, ...] = EVIDENCE_KEYS, position: int | None = None) -> Evidence | None:
+        """A quoted passage (source + quote, and a note where `keys` allow one) at `path` in the file."""
+        self.unknown_keys(data, path + ".", keys)
+        source = self.text(data, "source", path + ".", required=True)
+        quote = self.text(data, "quote", path + ".", required=True)
+        note = self.text(data, "note", path + ".") if "note" in keys else None
+        if not (source and quote):
+            return None
+        return Evidence(source, quote, note=note, line=self.line(path + ".quote"), position=position)
+
+
+def open_document(path: Path, text: str, keys: tuple[str, ...]):
+    """Split a file's text and check what every kind shares; (document, fields, problems) or (None, None, problems)."""
+    shown = display_path(path)
+    problems: list[Problem] = []
+    try:
+        document = frontmatter.load(text)
+    except frontmatter.FrontMatterError as error:
+        return None, None, [Problem(shown, error.line, None, error.message)]
+    fields = Fields(shown, document.lines, problems)
+    if fields.mapping(document.data, "", "le front matter") is None:
+        return None, None, problems
+    for key, line in document.duplicate_keys:
+        problems.append(Problem(shown, line, key, "champ en double (la deuxième valeur écraserait la première)"))
+    fields.unknown_keys(document.data, "", keys)
+    _check_file_id(path, document.data, fields)
+    return document, fields, problems
+
+
+def _check_file_id(path: Path, data: dict, fields: Fields) -> None:
+    if not ID_PATTERN.match(path.stem):
+        fields.problem(
+            None, f"nom de fichier invalide : l'identifiant « {path.stem} » doit être en minuscules, chiffres et tirets"
+        )
+    if "id" in data and data["id"] != path.stem:
+        fields.problem("id", f"l'identifiant « {data['id']} » ne correspond pas au nom du fichier « {path.stem} »")
+
+
+def quote_to_data(proof: Evidence) -> dict[str, Any]:
+    """A quoted passage as the file writes it."""
+    data = {"source": proof.source, "quote": proof.quote}
+    if proof.note:
+        data["note"] = proof.note
+    return data
+
+
+def problem_at(item: Any, field: str, message: str, severity: str = "error") -> Problem:
+    """A problem of an item already read, at the line of `field` in its file."""
+    return Problem(display_path(item.path), frontmatter.nearest_line(item.lines, field), field, message, severity)

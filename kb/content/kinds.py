@@ -1,0 +1,58 @@
+"""The content kinds kb ships, each declared once: promises, source documents, claims (fact-checks).
+
+Everything that depends on a kind reads this registry (see kb.content.registry); to add a kind,
+write its module (parse, checks, what search indexes), add its entry here, and its templates.
+"""
+
+from __future__ import annotations
+
+from kb.content import claims, promises, sources
+from kb.content.registry import Kind, Kinds
+
+PROMISE = Kind(
+    name="promise",
+    folder="promises",
+    label="Promesse",
+    plural="promesses",
+    parse=promises.parse,
+    to_text=promises.to_text,
+    max_bytes=promises.MAX_BYTES,
+    keys=promises.KEYS,
+    check=promises.check,
+    check_together=promises.check_together,
+    quotes=promises.quotes,
+    indexed=promises.indexed,
+    state_key="status",
+    url="/promesses/{id}",
+)
+SOURCE = Kind(
+    name="source",
+    folder="sources",
+    label="Document source",
+    plural="sources",
+    parse=sources.parse,
+    to_text=sources.to_text,
+    max_bytes=sources.MAX_BYTES,
+    keys=sources.KEYS,
+    check=sources.check,
+    indexed=sources.indexed,
+    url="/sources/{id}",
+)
+CLAIM = Kind(
+    name="claim",
+    folder="claims",
+    label="Vérification",
+    plural="vérifications",
+    parse=claims.parse,
+    to_text=claims.to_text,
+    max_bytes=claims.MAX_BYTES,
+    keys=claims.KEYS,
+    check=claims.check,
+    quotes=claims.quotes,
+    indexed=claims.indexed,
+    state_key="verdict",
+    url="/affirmations/{id}",
+    optional=True,  # came after the first trees
+)
+
+KINDS = Kinds([PROMISE, SOURCE, CLAIM])

@@ -1,0 +1,155 @@
+"""The published content as plain data: promises, their dated history, evidence, sources.
+
+These objects are what a content file means. Equality compares meaning only: where an
+object came from (path, line numbers) is carried alongside, never compared.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+@dataclass
+class Evidence:
+    """A passage quoted from a source document, backing one history entry."""
+
+    source: str
+    quote: str
+    note: str | None = None  # claims only: what the passage shows
+    line: int | None = field(default=None, compare=False, repr=False)
+    position: int | None = field(default=None, compare=False, repr=False)  # index in the file's list
+
+
+@dataclass
+class HistoryEntry:
+    """One dated step in a promise's life: the status it reached and why we say so."""
+
+    date: date
+    status: str
+    note: str | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    line: int | None = field(default=None, compare=False, repr=False)
+    position: int | None = field(default=None, compare=False, repr=False)  # index in the file's list
+
+
+@dataclass
+class Promise:
+    """A commitment made by an elected official or an institution, and how it fared."""
+
+    id: str
+    title: str
+    made_by: str
+    territory: str
+    theme: str
+    made_on: date
+    status: str
+    history: list[HistoryEntry]
+    party: str | None = None
+    list_name: str | None = None  # the electoral list; `list` in the file
+    due: date | None = None
+    reply: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    body: str = ""
+    path: Path | None = field(default=None, compare=False, repr=False)
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def updated_on(self) -> date:
+        """The date of the latest history entry (when the promise was last assessed)."""
+        return self.history[-1].date if self.history else self.made_on
+
+    def is_overdue(self, today: date, final_statuses: set[str]) -> bool:
+        """Past its deadline and not in a final status."""
+        return self.due is not None and self.due < today and self.status not in final_statuses
+
+
+@dataclass
+class Source:
+    """A source document (deliberation, press release, article…) and its full text."""
+
+    id: str
+    title: str
+    publisher: str
+    document_type: str  # deliberation, press-release… (the file's `kind:` field)
+    date: date
+    text: str
+    reference: str | None = None
+    url: str | None = None
+    sha256: str | None = None
+    date_note: str | None = None
+    path: Path | None = field(default=None, compare=False, repr=False)
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass
+class Claim:
+    """A claim of fact made by an official or an institution, and the verdict of its fact-check."""
+
+    id: str
+    title: str
+    claimed_by: str
+    claimed_on: date
+    quote: Evidence | None  # the claim as stated, verbatim, in the source it appears in
+    verdict: str
+    reviewed_on: date
+    evidence: list[Evidence] = field(default_factory=list)
+    territory: str | None = None
+    theme: str | None = None
+    promises: list[str] = field(default_factory=list)  # ids of related promises
+    body: str = ""  # the fact-checker's explanation, Markdown
+    path: Path | None = field(default=None, compare=False, repr=False)
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def proofs(self) -> list[tuple[str, Evidence]]:
+        """Every quote of the file with its field: the claim's own, then the evidence."""
+        found = [("claim", self.quote)] if self.quote else []
+        return found + [(f"evidence[{proof.position}]", proof) for proof in self.evidence]
+
+
+@dataclass(frozen=True)
+class Status:
+    """An entry of the status vocabulary."""
+
+    key: str
+    label: str
+    color: str
+    final: bool
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An entry of the verdict vocabulary of fact-checks."""
+
+    key: str
+    label: str
+    color: str
+    rating: int | None  # 1 (false) to 5 (accurate); None off that scale (unverifiable)
+
+
+class ContentError(Exception):
+    """The content tree cannot be read at all (missing directory…), or a file kb must not write."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong in the content tree, said so a person can find and fix it."""
+
+    path: str
+    line: int | None
+    field: str | None
+    message: str
+    severity: str = "error"  # or "warning": reported, but `kb check` still passes
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        what = f"{self.field}: " if self.field else ""
+        tag = "" if self.severity == "error" else "avertissement: "
+        return f"{where}: {tag}{what}{self.message}"
+
+    def sort_key(self) -> tuple:
+        return (self.path, self.line or 0, self.field or "", self.message)

@@ -1,0 +1,224 @@
+"""Published content as open data: JSON documents and a CSV table, the same fields everywhere."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from kb.content.model import Claim, Evidence, Promise, Source, Status, Verdict
+from kb.content.verdicts import BEST_RATING, WORST_RATING
+
+CSV_COLUMNS = (
+    "id", "titre", "statut", "statut_libelle", "en_retard", "auteur", "parti", "liste", "territoire",
+    "theme", "promis_le", "echeance", "mis_a_jour_le", "entrees_historique", "citations", "url",
+)  # fmt: skip
+
+
+CLAIM_CSV_COLUMNS = (
+    "id", "titre", "verdict", "verdict_libelle", "auteur", "affirme_le", "citation", "source", "territoire",
+    "theme", "verifie_le", "preuves", "promesses", "url",
+)  # fmt: skip
+
+
+def status_label(statuses: dict[str, Status], key: str) -> str:
+    """The French label of a status key (the key itself when the vocabulary lacks it)."""
+    return statuses[key].label if key in statuses else key
+
+
+def verdict_label(verdicts: dict[str, Verdict], key: str) -> str:
+    """The French label of a verdict key (the key itself when the vocabulary lacks it)."""
+    return verdicts[key].label if key in verdicts else key
+
+
+def claim_review(claim: Claim, verdicts: dict[str, Verdict], page_url: str, appearance_url: str | None, site_name: str) -> dict:
+    """schema.org ClaimReview of a fact-check (the format Google and fact-check aggregators read)."""
+    verdict = verdicts.get(claim.verdict)
+    rating: dict = {"@type": "Rating", "alternateName": verdict_label(verdicts, claim.verdict)}
+    if verdict is not None and verdict.rating is not None:
+        rating.update(ratingValue=verdict.rating, bestRating=BEST_RATING, worstRating=WORST_RATING)
+    claimed: dict = {
+        "@type": "Claim",
+        "author": {"@type": "Organization", "name": claim.claimed_by},
+        "datePublished": claim.claimed_on.isoformat(),
+    }
+    if appearance_url:
+        claimed["appearance"] = [{"@type": "CreativeWork", "url": appearance_url}]
+    return {
+        "@context": "https://schema.org",
+        "@type": "ClaimReview",
+        "url": page_url,
+        "claimReviewed": claim.quote.quote if claim.quote else claim.title,
+        "datePublished": claim.reviewed_on.isoformat(),
+        "author": {"@type": "Organization", "name": site_name},
+        "itemReviewed": claimed,
+        "reviewRating": rating,
+    }
+
+
+def promise_review(promise: Promise, statuses: dict[str, Status], page_url: str, appearance_urls: list[str], site_name: str) -> dict:
+    """schema.org ClaimReview of a promise, for search engines and fact-check aggregators."""
+    return {
+        "@context": "https://schema.org",
+        "@type": "ClaimReview",
+        "url": page_url,
+        "claimReviewed": promise.title,
+        "datePublished": promise.updated_on.isoformat(),
+        "author": {"@type": "Organization", "name": site_name},
+        "itemReviewed": {
+            "@type": "Claim",
+            "author": {"@type": "Person" if promise.party or promise.list_name else "Organization", "name": promise.made_by},
+            "datePublished": promise.made_on.isoformat(),
+            "appearance": [{"@type": "CreativeWork", "url": url} for url in appearance_urls],
+        },
+        # The verdict is a label, not a score: statuses are not points on one scale.
+        "reviewRating": {"@type": "Rating", "alternateName": status_label(statuses, promise.status)},
+    }
+
+
+def promise_data(promise: Promise, statuses: dict[str, Status], today: date, final: set[str], url: str) -> dict:
+    """A promise as a JSON document (the read API)."""
+    return {
+        "id": promise.id,
+        "url": url,
+        "title": promise.title,
+        "made_by": promise.made_by,
+        "party": promise.party,
+        "list": promise.list_name,
+        "territory": promise.territory,
+        "theme": promise.theme,
+        "made_on": promise.made_on.isoformat(),
+        "due": promise.due.isoformat() if promise.due else None,
+        "status": promise.status,
+        "status_label": status_label(statuses, promise.status),
+        "overdue": promise.is_overdue(today, final),
+        "updated_on": promise.updated_on.isoformat(),
+        "history": [
+            {
+                "date": entry.date.isoformat(),
+                "status": entry.status,
+                "status_label": status_label(statuses, entry.status),
+                "note": entry.note,
+                "evidence": [{"source": proof.source, "quote": proof.quote} for proof in entry.evidence],
+            }
+            for entry in promise.history
+        ],
+        "reply": promise.reply,
+        "analysis": promise.body,
+        "aliases": list(promise.aliases),
+    }
+
+
+def _quote_data(proof: Evidence) -> dict:
+    return {"source": proof.source, "quote": proof.quote, "note": proof.note}
+
+
+def claim_data(claim: Claim, verdicts: dict[str, Verdict], url: str) -> dict:
+    """A claim and its fact-check as a JSON document (the read API)."""
+    verdict = verdicts.get(claim.verdict)
+    return {
+        "id": claim.id,
+        "url": url,
+        "title": claim.title,
+        "claimed_by": claim.claimed_by,
+        "claimed_on": claim.claimed_on.isoformat(),
+        "claim": {"source": claim.quote.source, "quote": claim.quote.quote} if claim.quote else None,
+        "territory": claim.territory,
+        "theme": claim.theme,
+        "verdict": claim.verdict,
+        "verdict_label": verdict_label(verdicts, claim.verdict),
+        "rating": verdict.rating if verdict else None,
+        "reviewed_on": claim.reviewed_on.isoformat(),
+        "evidence": [_quote_data(proof) for proof in claim.evidence],
+        "promises": list(claim.promises),
+        "explanation": claim.body,
+    }
+
+
+def source_data(source: Source, url: str, cited_by: list[str], claims: list[str] | None = None) -> dict:
+    """A source document as a JSON document, with its full text and who cites it."""
+    return {
+        "id": source.id,
+        "url": url,
+        "title": source.title,
+        "publisher": source.publisher,
+        "kind": source.document_type,
+        "date": source.date.isoformat(),
+        "date_note": source.date_note,
+        "reference": source.reference,
+        "original_url": source.url,
+        "sha256": source.sha256,
+        "cited_by": cited_by,
+        "cited_by_claims": claims or [],
+        "text": source.text,
+    }
+
+
+def _cell(value):
+    """A spreadsheet cell that can never be read as a formula (=, +, -, @, tab, return)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def promises_csv(promises: list[Promise], statuses: dict[str, Status], today: date, final: set[str], url_of) -> str:
+    """One row per promise, UTF-8 with a byte order mark so spreadsheets read the accents right."""
+    return _csv(
+        CSV_COLUMNS,
+        (
+            (
+                promise.id,
+                promise.title,
+                promise.status,
+                status_label(statuses, promise.status),
+                "oui" if promise.is_overdue(today, final) else "non",
+                promise.made_by,
+                promise.party or "",
+                promise.list_name or "",
+                promise.territory,
+                promise.theme,
+                promise.made_on.isoformat(),
+                promise.due.isoformat() if promise.due else "",
+                promise.updated_on.isoformat(),
+                len(promise.history),
+                sum(len(entry.evidence) for entry in promise.history),
+                url_of(promise),
+            )
+            for promise in promises
+        ),
+    )
+
+
+def claims_csv(claims: list[Claim], verdicts: dict[str, Verdict], url_of) -> str:
+    """One row per claim, UTF-8 with a byte order mark, like the promises' table."""
+    return _csv(
+        CLAIM_CSV_COLUMNS,
+        (
+            (
+                claim.id,
+                claim.title,
+                claim.verdict,
+                verdict_label(verdicts, claim.verdict),
+                claim.claimed_by,
+                claim.claimed_on.isoformat(),
+                claim.quote.quote if claim.quote else "",
+                claim.quote.source if claim.quote else "",
+                claim.territory or "",
+                claim.theme or "",
+                claim.reviewed_on.isoformat(),
+                len(claim.evidence),
+                " ".join(claim.promises),
+                url_of(claim),
+            )
+            for claim in claims
+        ),
+    )
+
+
+def _csv(columns: tuple[str, ...], rows) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(_cell(value) for value in row)
+    return "\ufeff" + buffer.getvalue()

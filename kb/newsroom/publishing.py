@@ -1,0 +1,224 @@
+"""The one publishing operation: every content file kb writes goes through `Publisher.publish`.
+
+Approval, revert (an approval like any other), the recovery of publications a killed process left
+half done, and `kb source add` all call it, so each of them takes the same steps in the same order:
+
+    lock → base check → atomic write → audit row (`<kind>.publish`) → git commit → hooks
+
+The lock serializes publications across processes and servers; the base check refuses to
+overwrite a file that changed since the change was made (StaleBase); the audit row is the
+publication log other servers follow; the git commit (when the content tree is a repository)
+keeps the history of the published truth; hooks re-index and re-render what is derived.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from kb.config.settings import publish_lock_path
+from kb.content import frontmatter
+from kb.content.files import StaleBase, current_file, write_over
+from kb.content.kinds import KINDS
+from kb.content.registry import Key, Kinds
+from kb.store import audit
+from kb.store.accounts import User
+from kb.store.locks import exclusive
+
+log = logging.getLogger(__name__)
+
+# An arbitrary constant naming kb's publish lock among PostgreSQL advisory locks.
+PUBLISH_LOCK_KEY = 0x6B620002
+# Who commits when nobody is named (GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL override it).
+DEFAULT_AUTHOR = ("kb", "kb@localhost")
+
+
+class PublishFailed(Exception):
+    """Writing the file failed (disk full, permissions…); nothing was recorded, the old file is intact."""
+
+
+@contextmanager
+def publish_lock(lock_path: Path, engine: Engine | None = None) -> Iterator[None]:
+    """Held while a publication checks and writes: one at a time, across processes and servers.
+
+    A PostgreSQL advisory lock when `engine` is PostgreSQL's, else an flock on `lock_path`;
+    released when its holder dies, so a killed publish never leaves the newsroom locked.
+    """
+    with exclusive(PUBLISH_LOCK_KEY, lock_path, engine):
+        yield
+
+
+@dataclass
+class Publisher:
+    """Where and how files are published, and who hears of it afterwards."""
+
+    content_root: Path
+    lock_path: Path
+    # Called with the key ("promise:<id>") once the file is written: re-index, static build…
+    after_publish: list[Callable[[str], None]] = field(default_factory=list)
+    git: bool = True
+    # The shared database: with PostgreSQL the publish lock is held there, for every server.
+    engine: Engine | None = None
+    kinds: Kinds = KINDS
+    _held: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+
+    @classmethod
+    def from_settings(cls, values: Mapping[str, Any], engine: Engine | None, after_publish=()) -> "Publisher":
+        """The publisher of an installation, as its settings describe it."""
+        return cls(
+            content_root=Path(values["CONTENT_DIR"]),
+            lock_path=publish_lock_path(values),
+            after_publish=list(after_publish),
+            git=bool(values["PUBLISH_GIT_COMMIT"]),
+            engine=engine,
+        )
+
+    def path_of(self, key: Key | str) -> Path:
+        return self.kinds.path(self.content_root, key)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """The publish lock; taken again by the same thread (an approval that publishes), it is already held."""
+        depth = getattr(self._held, "depth", 0)
+        if depth:
+            self._held.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._held.depth = depth
+            return
+        with publish_lock(self.lock_path, self.engine):
+            self._held.depth = 1
+            try:
+                yield
+            finally:
+                self._held.depth = 0
+
+    def publish(
+        self,
+        session: Session,
+        key: Key | str,
+        text: str,
+        base_sha256: str | None,
+        *,
+        by: User | None,
+        summary: str,
+        change_type: str,
+        base_text: str | None = None,
+        proposer: User | None = None,
+        change_id: int | None = None,
+        details: str | None = None,
+        before_commit: Callable[[str | None, str], None] | None = None,
+    ) -> tuple[str | None, str]:
+        """Write `text` as the file `key` names, if that file is still at `base_sha256` (None: it must not exist).
+
+        Raises StaleBase when the file changed since (nothing written, nothing recorded) and
+        PublishFailed when it cannot be written (the old file intact). `before_commit(old, new)`
+        adds the caller's own rows to the transaction that records the publication. Returns the
+        file's sha256 before and after.
+        """
+        key = key if isinstance(key, Key) else self.kinds.parse_key(key)
+        kind = self.kinds[key.kind]
+        path = self.path_of(key)
+        with self.lock():
+            if base_text is None:
+                base_text, _ = current_file(path)
+            try:
+                old_sha, new_sha = write_over(path, base_sha256, text)
+            except StaleBase:
+                raise
+            except OSError as error:
+                session.rollback()
+                log.error("publication de %s impossible : %s", key, error)
+                raise PublishFailed(
+                    f"la fiche n'a pas pu être écrite ({error.strerror or error}) ; l'ancienne version est intacte"
+                ) from error
+            if before_commit is not None:
+                before_commit(old_sha, new_sha)
+            audit.record(
+                session,
+                f"{kind.name}.publish",
+                by,
+                change_id=change_id,
+                target=str(key),
+                proposer_id=proposer.id if proposer else None,
+                old_sha256=old_sha,
+                new_sha256=new_sha,
+                data={
+                    "old_status": _state(base_text, kind.state_key),
+                    "new_status": _state(text, kind.state_key),
+                    "change_type": change_type,
+                    "summary": summary,
+                },
+            )
+            session.commit()
+            if self.git:
+                author = (proposer.name, proposer.email) if proposer else _environment_author()
+                message = f"{summary}\n\n{details}" if details else summary
+                git_commit(self.content_root, path, message, *author)
+            for hook in self.after_publish:
+                try:
+                    hook(str(key))
+                except Exception:  # the file is published: a derived copy lagging must not say otherwise
+                    log.exception("après publication de %s", key)
+        return old_sha, new_sha
+
+
+def _environment_author() -> tuple[str, str]:
+    return os.environ.get("GIT_AUTHOR_NAME") or DEFAULT_AUTHOR[0], os.environ.get("GIT_AUTHOR_EMAIL") or DEFAULT_AUTHOR[1]
+
+
+def _state(text: str | None, key: str | None) -> str | None:
+    """The value of the kind's state key (a promise's `status:`, a claim's `verdict:`) in a file's text; None if none."""
+    if not text or key is None:
+        return None
+    try:
+        data = frontmatter.load(text).data
+    except frontmatter.FrontMatterError:
+        return None
+    state = data.get(key) if isinstance(data, dict) else None
+    return state if isinstance(state, str) else None
+
+
+def is_git_repository(root: Path) -> bool:
+    """Whether the content directory is itself the top of a git repository."""
+    return (root / ".git").exists() and shutil.which("git") is not None
+
+
+def git_commit(root: Path, path: Path, message: str, author_name: str, author_email: str) -> bool:
+    """Commit one published file, the journalist as author; False (logged) when git refuses.
+
+    The file is already published: a failed commit must not undo it, only be reported.
+    """
+    if not is_git_repository(root):
+        return False
+    relative = str(path.relative_to(root))
+    environment = dict(
+        os.environ,
+        GIT_AUTHOR_NAME=author_name,
+        GIT_AUTHOR_EMAIL=author_email,
+        GIT_COMMITTER_NAME=os.environ.get("GIT_COMMITTER_NAME", DEFAULT_AUTHOR[0]),
+        GIT_COMMITTER_EMAIL=os.environ.get("GIT_COMMITTER_EMAIL", DEFAULT_AUTHOR[1]),
+    )
+    for command in (["add", "--", relative], ["commit", "--quiet", "--no-verify", "-m", message, "--", relative]):
+        try:
+            result = subprocess.run(
+                ["git", "-C", str(root), *command], env=environment, capture_output=True, text=True, timeout=60
+            )
+        except (OSError, subprocess.SubprocessError) as error:
+            log.error("git %s impossible pour %s : %s", command[0], relative, error)
+            return False
+        if result.returncode != 0:
+            log.error("git %s a échoué pour %s : %s", command[0], relative, result.stderr.strip() or result.stdout.strip())
+            return False
+    return True

@@ -1,0 +1,1 @@
+"""Running kb: the command line, the production server, backups."""

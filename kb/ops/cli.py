@@ -1,0 +1,598 @@
+"""The `kb` command line."""
+
+from __future__ import annotations
+
+import sys
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import click
+
+from kb.content.check import check_content
+from kb.content.tree import ContentError
+from kb.config.settings import SettingsError
+from kb.content.sources import DOCUMENT_TYPES
+
+CONTENT_OPTION = click.option(
+    "--content",
+    "content_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dossier de contenu (défaut : réglage CONTENT_DIR — $KB_CONTENT_DIR ou kb.toml —, sinon ./content).",
+)
+
+
+def _progress(label: str):
+    """A progress bar on the terminal; silent when output is piped (CI logs, scripts)."""
+
+    def wrap(items):
+        if not sys.stderr.isatty():
+            yield from items
+            return
+        with click.progressbar(items, label=label, file=sys.stderr) as bar:
+            yield from bar
+
+    return wrap
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version("kb"), prog_name="kb")
+def main() -> None:
+    """kb : suivi des promesses politiques et vérification des faits.
+
+    Les fichiers de content/ sont la vérité publiée ; la base de données porte le
+    travail de la rédaction ; l'index de recherche se reconstruit à partir des fichiers.
+    """
+
+
+@main.command()
+@CONTENT_OPTION
+@click.option("--strict", is_flag=True, help="Échoue aussi sur les avertissements.")
+def check(content_dir: Path | None, strict: bool) -> None:
+    """Vérifie tout le contenu et liste chaque problème (fichier, ligne, champ).
+
+    Contrôle le YAML, les champs obligatoires, les statuts et verdicts, les dates, l'ordre de
+    l'historique, les sources citées, la présence exacte de chaque citation dans sa
+    source (preuves des promesses, affirmations et preuves des vérifications), les
+    promesses liées, les identifiants et alias. Code de sortie 1 s'il y a au moins une erreur.
+    """
+    root = _content_root(content_dir)
+    started = time.perf_counter()
+    try:
+        report = check_content(root, progress=_progress("Lecture du contenu"))
+    except ContentError as error:
+        raise click.ClickException(str(error)) from None
+    elapsed = time.perf_counter() - started
+    for problem in report.problems:
+        click.echo(str(problem))
+    errors, warnings = len(report.errors), len(report.warnings)
+    click.echo(
+        ", ".join(f"{count} {report.labels[name]}" for name, count in report.counts.items())
+        + f", {report.history_entries} entrées d'historique, {report.verified_quotes} citations vérifiées — {errors} erreur(s), "
+        f"{warnings} avertissement(s) en {elapsed:.2f} s"
+    )
+    if errors or (strict and warnings):
+        sys.exit(1)
+
+
+@main.command()
+@CONTENT_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute (développement).")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port d'écoute (développement).")
+@click.option("--debug/--no-debug", default=False, help="Rechargement automatique et débogueur (développement).")
+@click.option("--production", is_flag=True, help="Serveur de production : gunicorn, plusieurs processus, réglages vérifiés.")
+@click.option("--bind", help="Production : adresse host:port (défaut : réglage BIND, 127.0.0.1:8000).")
+@click.option("--workers", type=click.IntRange(1, 256), help="Production : nombre de processus (défaut : réglage WORKERS).")
+@click.option("--threads", type=click.IntRange(1, 256), help="Production : fils par processus (défaut : réglage THREADS).")
+def serve(
+    content_dir: Path | None, host: str, port: int, debug: bool, production: bool, bind: str | None, workers: int | None, threads: int | None
+) -> None:
+    """Sert le site, la rédaction et l'API.
+
+    Sans option : serveur de développement sur les réglages embarqués (base SQLite et index
+    dans ./instance, clé secrète aléatoire), tables créées ou migrées au besoin.
+
+    --production : gunicorn avec plusieurs processus. Refuse de démarrer avec la clé secrète
+    de développement ou une base en retard sur le code (lancez d'abord « kb db upgrade »).
+    Réglages : variables KB_*, fichier INSTANCE/kb.toml (voir docs/settings.md).
+    """
+    overrides = {"CONTENT_DIR": str(content_dir.resolve())} if content_dir else {}
+    if production:
+        from kb.ops.server import RefusedToStart, finish_interrupted_publications, prepare_index, production_settings, run
+
+        overrides.update({key: value for key, value in (("BIND", bind), ("WORKERS", workers), ("THREADS", threads)) if value})
+        try:
+            values = production_settings(overrides)
+        except RefusedToStart as error:
+            raise click.ClickException(str(error)) from None
+        _say_finished(finish_interrupted_publications(values))
+        started = time.perf_counter()
+        report = prepare_index(values)
+        what = "construit" if report.rebuilt else "à jour"
+        click.echo(f"kb : index de recherche {what} en {time.perf_counter() - started:.1f} s ({values['INDEX_DIR']})", err=True)
+        click.echo(
+            f"kb : production, {values['WORKERS']} processus × {values['THREADS']} fils sur http://{values['BIND']}/ "
+            f"({values['CONTENT_DIR']})",
+            err=True,
+        )
+        run(values)
+        return
+    from kb.web import create_app
+
+    from kb.ops.server import finish_interrupted_publications
+
+    try:
+        app = create_app(overrides or None)
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from None
+    _say_finished(finish_interrupted_publications(dict(app.config)))
+    # Build or catch up the search index now, not during the first visitor's search.
+    started = time.perf_counter()
+    report = app.extensions["kb.search"].index.sync()
+    what = "construit" if report.rebuilt else "à jour"
+    click.echo(f"kb : index de recherche {what} en {time.perf_counter() - started:.1f} s ({app.config['INDEX_DIR']})", err=True)
+    click.echo(f"kb : {app.config['CONTENT_DIR']} servi sur http://{host}:{port}/", err=True)
+    app.run(host=host, port=port, debug=debug)
+
+
+def _say_finished(numbers: list[int]) -> None:
+    if numbers:
+        listed = ", ".join(f"n° {number}" for number in numbers)
+        click.echo(f"kb : publication(s) interrompue(s) terminée(s) : demande(s) {listed}", err=True)
+
+
+@main.group()
+def db() -> None:
+    """Schéma de la base de la rédaction (migrations Alembic).
+
+    La base est DATABASE_URL (ou KB_DATABASE_URL, ou le fichier INSTANCE/kb.toml), sinon
+    INSTANCE/kb.sqlite3.
+    """
+
+
+@db.command("upgrade")
+@click.option("--to", "revision", default="head", show_default=True, help="Révision visée.")
+def db_upgrade(revision: str) -> None:
+    """Crée les tables ou les migre jusqu'à la dernière révision (une fois, depuis un seul serveur)."""
+    from kb.store.db import first_line, make_engine, safe_url
+    from kb.store.schema import SchemaTooNew, known_revisions, prepare, state, upgrade_to
+
+    url = _database_url()
+    engine = make_engine(url)
+    try:
+        before, head = state(engine)
+        if revision != "head" and revision not in known_revisions():
+            raise click.ClickException(f"révision inconnue : {revision} (connues : {', '.join(sorted(known_revisions()))})")
+        if revision == "head":
+            prepare(engine, upgrade=True)
+        else:
+            upgrade_to(engine, revision)
+        after, _ = state(engine)
+    except SchemaTooNew as error:
+        raise click.ClickException(str(error)) from None
+    except click.ClickException:
+        raise
+    except Exception as error:  # noqa: BLE001 — unreachable server, refused migration: a message
+        raise click.ClickException(f"base {safe_url(url)} : {first_line(error)}") from None
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"{safe_url(url)} : déjà à la révision {after}")
+    else:
+        click.echo(f"{safe_url(url)} : révision {before or 'vide'} → {after}")
+
+
+@db.command("status")
+def db_status() -> None:
+    """Affiche la révision de la base et celle qu'attend ce code ; code de sortie 1 si elles diffèrent."""
+    from kb.store.db import first_line, make_engine, safe_url
+    from kb.store.schema import known_revisions, state
+
+    url = _database_url()
+    engine = make_engine(url)
+    try:
+        revision, head = state(engine)
+    except Exception as error:  # noqa: BLE001
+        raise click.ClickException(f"base {safe_url(url)} : {first_line(error)}") from None
+    finally:
+        engine.dispose()
+    click.echo(f"{safe_url(url)} : révision {revision or 'aucune'} ; ce code attend {head}")
+    if revision != head:
+        newer = revision is not None and revision not in known_revisions()
+        click.echo("base migrée par un kb plus récent : mettez kb à jour" if newer else "lancez « kb db upgrade »")
+        sys.exit(1)
+
+
+@main.command()
+@CONTENT_OPTION
+@click.option(
+    "--index-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dossier de l'index (défaut : réglage INDEX_DIR, sinon INSTANCE/index).",
+)
+@click.option("--changed-only", is_flag=True, help="Ne réindexe que les fichiers modifiés (par empreinte sha256).")
+def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool) -> None:
+    """Reconstruit l'index de recherche à partir des fichiers.
+
+    L'index est dérivé : le supprimer puis le reconstruire donne les mêmes résultats.
+    Les fichiers en erreur (voir kb check) ne sont pas indexés.
+    """
+    from kb.content.tree import read_tree
+    from kb.search.index import SearchIndex
+
+    root = _content_root(content_dir)
+    target = index_dir or Path(_settings()["INDEX_DIR"])
+    search_index = SearchIndex(target, root)
+    started = time.perf_counter()
+    try:
+        if changed_only:
+            report = search_index.sync()
+            click.echo(
+                f"Index à jour : {report.added} ajouté(s), {report.updated} mis à jour, "
+                f"{report.removed} retiré(s) en {time.perf_counter() - started:.2f} s"
+            )
+            return
+        tree = read_tree(root, _progress("Lecture du contenu"))
+    except ContentError as error:
+        raise click.ClickException(str(error)) from None
+    count = search_index.rebuild(tree, _progress("Indexation"))
+    unpublished = len(tree.broken_promises) + len(tree.broken_sources) + len(tree.broken_claims)
+    note = f" ({unpublished} fichier(s) en erreur non indexé(s) : voir kb check)" if unpublished else ""
+    click.echo(f"{count} documents indexés dans {target} en {time.perf_counter() - started:.2f} s{note}")
+
+
+@main.command()
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Dossier de travail : corpus synthétique (réutilisé d'une fois sur l'autre), index, base FTS5. "
+    "Défaut : INSTANCE/bench.",
+)
+@click.option("--promises", default=10_000, show_default=True, help="Nombre de promesses synthétiques.")
+@click.option("--sources", default=1_000, show_default=True, help="Nombre de documents sources synthétiques.")
+@click.option("--source-kb", default=40, show_default=True, help="Taille de chaque document source, en Ko.")
+@click.option("--rounds", default=3, show_default=True, help="Tours de l'ensemble des requêtes.")
+@click.option("--processes", default=2, show_default=True, help="Processus pour construire l'index Whoosh.")
+@click.option("--seed", default=1, show_default=True, help="Graine du corpus synthétique (déterministe).")
+def bench(workdir: Path | None, promises: int, sources: int, source_kb: int, rounds: int, processes: int, seed: int) -> None:
+    """Mesure la recherche à grande échelle : Whoosh et SQLite FTS5 côte à côte.
+
+    Construit un corpus synthétique déterministe (mots tirés du corpus de démonstration),
+    puis affiche dans la même exécution : temps de construction de l'index, latences
+    p50/p95 des recherches avec facettes et extraits, mémoire du processus qui cherche,
+    délai entre la réindexation d'une promesse et sa découverte, et les rapports à FTS5.
+    """
+    from kb.bench.search import run_benchmark
+
+    target = workdir or Path(_settings()["INSTANCE_DIR"]) / "bench"
+    run_benchmark(
+        target, promises, sources, source_kb * 1000, seed, rounds, processes, say=lambda line: click.echo(line)
+    )
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@CONTENT_OPTION
+@click.option(
+    "--base-url",
+    default="http://127.0.0.1:5000/",
+    show_default=True,
+    help="Adresse publique du site : elle figure dans les flux, le plan du site et les métadonnées des pages.",
+)
+@click.option("--live-url", default=None, help="Site dynamique (recherche, rédaction, filtres combinés) vers lequel pointer.")
+def build(directory: Path, content_dir: Path | None, base_url: str, live_url: str | None) -> None:
+    """Écrit tout le site public en fichiers statiques dans DIRECTORY.
+
+    Pages, flux Atom, documents de l'API de lecture et export CSV, rendus par les mêmes
+    gabarits que le site dynamique, avec des liens relatifs : le dossier se sert tel quel
+    par n'importe quel serveur statique ou CDN. La recherche et la rédaction restent
+    dynamiques (--live-url). Le dossier est remplacé d'un bloc à la fin.
+    """
+    from kb.web import create_app
+    from kb.web.static_build import BuildError, build_site
+
+    config = {"CONTENT_DIR": str(content_dir.resolve())} if content_dir else None
+    app = create_app(config)
+    counted = 0
+
+    def progress(url: str) -> None:
+        nonlocal counted
+        counted += 1
+        if sys.stderr.isatty() and counted % 50 == 0:
+            click.echo(f"\r{counted} adresses rendues…", err=True, nl=False)
+
+    try:
+        report = build_site(app, directory, base_url, live_url, progress)
+    except BuildError as error:
+        raise click.ClickException(str(error)) from None
+    if sys.stderr.isatty():
+        click.echo("", err=True)
+    for failure in report.failures:
+        click.echo(f"non rendu : {failure}", err=True)
+    click.echo(
+        f"{report.files} fichiers ({report.pages} pages HTML, {report.bytes / 1_000_000:.1f} Mo) "
+        f"écrits dans {directory} en {report.seconds:.2f} s"
+    )
+    if report.failures:
+        sys.exit(1)
+
+
+@main.command("bench-web")
+@CONTENT_OPTION
+@click.option("--seconds", default=10, show_default=True, help="Durée de chaque charge.")
+@click.option("--connections", default=64, show_default=True, help="Connexions simultanées (wrk -c).")
+@click.option("--workers", default=2, show_default=True, help="Processus gunicorn.")
+@click.option("--threads", default=8, show_default=True, help="Fils par processus gunicorn.")
+def bench_web(content_dir: Path | None, seconds: int, connections: int, workers: int, threads: int) -> None:
+    """Mesure une page de promesse sous charge : site vivant et construction statique côte à côte.
+
+    Sert la page par gunicorn (site vivant, avec son cache) et par nginx (construction
+    kb build), la charge avec wrk sur 127.0.0.1, et affiche requêtes/s, p50, p99 et le
+    rapport. Demande les paquets Debian nginx et wrk.
+    """
+    from kb.bench.web import BenchError, run_web_benchmark
+
+    try:
+        run_web_benchmark(
+            _content_root(content_dir).resolve(), seconds, connections, workers, threads, say=click.echo
+        )
+    except BenchError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _content_root(content_dir: Path | None) -> Path:
+    """--content when given, else the CONTENT_DIR setting (environment, kb.toml, ./content)."""
+    return content_dir or Path(_settings()["CONTENT_DIR"])
+
+
+def _settings() -> dict:
+    """kb's settings as the web app reads them (kb.toml, then the environment)."""
+    from kb.config import settings
+
+    try:
+        return settings.finish(settings.load())
+    except settings.SettingsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _database_url() -> str:
+    return _settings()["DATABASE_URL"]
+
+
+def _sessions():
+    """Sessions on the configured database, its connections closed when the command ends."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from kb.store.db import first_line, open_database, safe_url
+    from kb.store.schema import SchemaOutdated, SchemaTooNew
+
+    url = _database_url()
+    try:
+        sessions = open_database(url)
+    except (SchemaOutdated, SchemaTooNew) as error:
+        raise click.ClickException(str(error)) from None
+    except SQLAlchemyError as error:  # unreachable server, bad credentials: said as kb db says it, no traceback
+        raise click.ClickException(f"base {safe_url(url)} : {first_line(error)}") from None
+    click.get_current_context().call_on_close(sessions.kw["bind"].dispose)
+    return sessions
+
+
+@main.group()
+def user() -> None:
+    """Gère les comptes de la rédaction (journalistes, éditeurs, administrateurs).
+
+    Aucun compte n'existe par défaut. La base est $DATABASE_URL, sinon INSTANCE/kb.sqlite3.
+    """
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["journalist", "editor", "admin"]), required=True, help="Rôle du compte.")
+@click.option("--name", help="Nom affiché (publiquement : « approuvé par … ») ; par défaut, le début de l'adresse.")
+@click.password_option("--password", help="Mot de passe (demandé sans écho s'il n'est pas donné).", prompt="Mot de passe")
+def user_add(email: str, role: str, name: str | None, password: str) -> None:
+    """Crée un compte ; le mot de passe est demandé deux fois, sans écho."""
+    from kb.store.accounts import AccountError, add_user
+
+    with _sessions()() as session:
+        try:
+            created = add_user(session, email, password, role, name)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"compte créé : {created.email} ({created.role})")
+
+
+@user.command("list")
+def user_list() -> None:
+    """Liste les comptes, leur rôle et s'ils sont actifs."""
+    from kb.store.accounts import list_users
+
+    with _sessions()() as session:
+        users = list_users(session)
+    for account in users:
+        click.echo(f"{account.email}\t{account.name}\t{account.role}\t{'actif' if account.active else 'désactivé'}")
+    if not users:
+        click.echo("aucun compte (kb user add EMAIL --role …)")
+
+
+@user.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["journalist", "editor", "admin"]))
+def user_set_role(email: str, role: str) -> None:
+    """Change le rôle d'un compte."""
+    from kb.store.accounts import AccountError, set_role
+
+    with _sessions()() as session:
+        try:
+            changed = set_role(session, email, role)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"{changed.email} : {changed.role}")
+
+
+@user.command("disable")
+@click.argument("email")
+def user_disable(email: str) -> None:
+    """Désactive un compte : il ne peut plus se connecter, son historique reste."""
+    from kb.store.accounts import AccountError, disable
+
+    with _sessions()() as session:
+        try:
+            changed = disable(session, email)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"{changed.email} : désactivé")
+
+
+DEMO_ACCOUNTS = (
+    ("journaliste@demo.kb", "journalist", "Julie Journaliste"),
+    ("editeur@demo.kb", "editor", "Étienne Éditeur"),
+    ("editrice@demo.kb", "editor", "Emma Éditrice"),
+    ("admin@demo.kb", "admin", "Alex Admin"),
+)
+
+
+@user.command("demo")
+def user_demo() -> None:
+    """Crée des comptes de démonstration (un par rôle, deux éditeurs) et affiche leurs mots de passe.
+
+    Seulement sur demande : aucun compte n'existe sinon. Les mots de passe sont tirés au
+    hasard à chaque fois ; ne l'utilisez pas sur un site en production.
+    """
+    import secrets
+
+    from kb.store.accounts import add_user, find_user
+
+    with _sessions()() as session:
+        for email, role, name in DEMO_ACCOUNTS:
+            if find_user(session, email) is not None:
+                click.echo(f"{email}\t(existe déjà, inchangé)")
+                continue
+            password = secrets.token_urlsafe(12)
+            add_user(session, email, password, role, name)
+            click.echo(f"{email}\t{password}\t{role}")
+    click.echo("Connexion : http://127.0.0.1:5000/redaction/connexion")
+
+
+@main.group()
+def source() -> None:
+    """Gère les documents sources."""
+
+
+@source.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--id", "source_id", help="Identifiant (par défaut, tiré du titre).")
+@click.option("--title", required=True, help="Titre du document.")
+@click.option("--publisher", required=True, help="Qui publie le document.")
+@click.option("--kind", type=click.Choice(DOCUMENT_TYPES), required=True)
+@click.option("--date", "when", required=True, help="Date du document (AAAA-MM-JJ).")
+@click.option("--reference", help="Référence officielle.")
+@click.option("--url", help="Adresse en ligne.")
+@click.option("--content", "content_dir", type=click.Path(file_okay=False, path_type=Path), help="Dossier du contenu.")
+def source_add(file: Path, source_id, title, publisher, kind, when, reference, url, content_dir) -> None:
+    """Ajoute un document source (PDF, texte ou Markdown) au contenu, texte extrait et sha256 du fichier noté.
+
+    Écrit directement content/sources/<id>.md, sous le verrou de publication, et l'inscrit au
+    journal des publications (les autres serveurs l'indexent aussitôt) ; dans la rédaction,
+    passez par « Nouvelle source » pour qu'un éditeur relise.
+    """
+    from kb.content.check import check_text
+    from kb.content.extract import UploadError, extract_text
+    from kb.content.files import StaleBase
+    from kb.content.registry import InvalidKey
+    from kb.content.tree import read_tree
+    from kb.newsroom.proposals import FormError, slugify
+    from kb.newsroom.proposals import source as source_file
+    from kb.newsroom.publishing import PublishFailed, Publisher
+
+    values = _settings()
+    root = (content_dir or Path(values["CONTENT_DIR"])).resolve()
+    try:
+        text, digest = extract_text(file.name, file.read_bytes())
+        source_id = source_id or slugify(title)
+        fields = {"title": title, "publisher": publisher, "kind": kind, "date": when, "reference": reference, "url": url}
+        document = source_file(source_id, fields, text, digest)
+        tree = read_tree(root)
+        key = tree.kinds.key("source", source_id)
+    except (UploadError, FormError, InvalidKey, ContentError) as error:
+        raise click.ClickException(str(error)) from None
+    path = tree.kinds.path(root, key)
+    if path.exists():
+        raise click.ClickException(f"{path} existe déjà : choisissez un autre --id")
+    errors = [problem for problem in check_text(tree, key, document) if problem.severity == "error"]
+    if errors:
+        raise click.ClickException("source non écrite : " + "; ".join(str(problem) for problem in errors))
+    sessions = _sessions()
+    publishing = Publisher.from_settings({**values, "CONTENT_DIR": str(root)}, sessions.kw["bind"])
+    with sessions() as session:
+        try:
+            publishing.publish(
+                session, key, document, None, by=None, summary=f"Nouvelle source : {title}", change_type="source",
+                details=f"Ajoutée par « kb source add {file.name} ».",
+            )  # fmt: skip
+        except StaleBase:
+            raise click.ClickException(f"{path} existe déjà : choisissez un autre --id") from None
+        except PublishFailed as error:
+            raise click.ClickException(f"{path} : {error} ; rien n'a été écrit") from None
+    click.echo(f"{path} : {len(text):,} caractères, sha256 {digest[:12]}…".replace(",", " "))
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} Mo" if size >= 100_000 else f"{size / 1000:.1f} Ko"
+
+
+def _rows(rows: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in rows.items()) or "aucune table"
+
+
+@main.command("export")
+@click.argument("archive", metavar="FICHIER", type=click.Path(dir_okay=False, path_type=Path))
+@CONTENT_OPTION
+def export_command(archive: Path, content_dir: Path | None) -> None:
+    """Sauvegarde le contenu et toute la base de la rédaction dans une archive .tar.gz.
+
+    Lit sous le verrou de publication et dans une seule transaction : aucune publication ne
+    se glisse entre les fichiers et les lignes. Sans le dépôt git du contenu (.git) ni l'index
+    de recherche (dérivé). Voir docs/backups.md.
+    """
+    from kb.ops.backup import BackupError, export
+
+    values = _settings()
+    root = content_dir or Path(values["CONTENT_DIR"])
+    try:
+        summary = export(archive, root, _database_url(), Path(values["INSTANCE_DIR"]))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    excluded = f" ; non inclus : {', '.join(summary.excluded)}" if summary.excluded else ""
+    click.echo(
+        f"{summary.archive} : {summary.files} fichiers ({_megabytes(summary.content_bytes)}), lignes : {_rows(summary.rows)}, "
+        f"révision {summary.revision} — archive de {_megabytes(summary.archive_bytes)} en {summary.seconds:.2f} s{excluded}"
+    )
+
+
+@main.command("import")
+@click.argument("archive", metavar="FICHIER", type=click.Path(dir_okay=False, path_type=Path))
+@CONTENT_OPTION
+def import_command(archive: Path, content_dir: Path | None) -> None:
+    """Restaure une archive de « kb export » sur une installation neuve.
+
+    Le dossier de contenu doit être absent ou vide, la base sans compte, demande ni journal ;
+    sinon rien n'est changé. L'archive est vérifiée entière (empreintes, nombres de lignes)
+    avant que rien ne soit écrit. L'index de recherche est reconstruit ensuite.
+    """
+    from kb.ops.backup import BackupError, import_archive
+
+    values = _settings()
+    root = content_dir or Path(values["CONTENT_DIR"])
+    try:
+        summary = import_archive(archive, root, _database_url())
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    revision = summary.revision if summary.archive_revision == summary.revision else f"{summary.archive_revision} → {summary.revision}"
+    click.echo(
+        f"{summary.archive} restaurée : {summary.files} fichiers ({_megabytes(summary.content_bytes)}) dans {summary.content_dir}, "
+        f"lignes : {_rows(summary.rows)}, révision {revision} en {summary.seconds:.2f} s ; {summary.index_note}"
+    )

@@ -1,0 +1,120 @@
+"""`kb serve --production`: gunicorn, several processes with threads, on the production settings.
+
+Everything that can be refused is refused here, in the master, before any worker starts: unfit
+settings (the development secret key), a database behind the code (run `kb db upgrade`). Here
+too, once: publications a killed server left half done are finished, and the search index is
+brought up to date, so the workers find it ready.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from gunicorn.app.base import BaseApplication
+
+from kb.config import settings
+from kb.store.db import first_line, make_engine, open_database, safe_url
+from kb.search.index import SearchIndex
+from kb.store.schema import SchemaOutdated, SchemaTooNew, known_revisions, state
+from kb.newsroom.publishing import Publisher
+from kb.newsroom.workflow import finish_interrupted
+
+
+class RefusedToStart(RuntimeError):
+    """The production server would not be safe or would not work with these settings."""
+
+
+def production_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings with PRODUCTION on, checked; RefusedToStart says everything that is wrong at once."""
+    try:
+        values = settings.load()
+        values.update(overrides or {})
+        values["PRODUCTION"] = True
+        settings.finish(values)
+    except settings.SettingsError as error:
+        raise RefusedToStart(str(error)) from None
+    problems = settings.production_problems(values, secret_is_generated=not values.get("SECRET_KEY"))
+    url = values["DATABASE_URL"]
+    engine = make_engine(url)
+    try:
+        revision, head = state(engine)
+        if revision is not None and revision not in known_revisions():
+            problems.append(f"la base {safe_url(url)} a été migrée par un kb plus récent (révision {revision}, ce code : {head}) : mettez kb à jour")
+        elif revision != head:
+            problems.append(
+                f"la base {safe_url(url)} est à la révision {revision or 'vide'}, ce code attend {head} : lancez « kb db upgrade »"
+            )
+    except (SchemaOutdated, SchemaTooNew) as error:
+        problems.append(str(error))
+    except Exception as error:  # noqa: BLE001 — unreachable server, bad credentials…: said, not a traceback
+        problems.append(f"base de données {safe_url(url)} injoignable : {first_line(error)}")
+    finally:
+        engine.dispose()
+    if problems:
+        raise RefusedToStart("refus de démarrer en production :\n- " + "\n- ".join(problems))
+    return values
+
+
+def finish_interrupted_publications(values: dict[str, Any]) -> list[int]:
+    """Finish the publications a killed process left written but unrecorded (see workflow.finish_interrupted)."""
+    url = values["DATABASE_URL"]
+    sessions = open_database(url, upgrade=not values.get("PRODUCTION"))
+    engine = sessions.kw["bind"]
+    publisher = Publisher.from_settings(values, engine)
+    try:
+        with sessions() as session:
+            return finish_interrupted(session, publisher)
+    finally:
+        engine.dispose()
+
+
+def prepare_index(values: dict[str, Any]) -> Any:
+    """Build or catch up this machine's index from the files before the workers start."""
+    return SearchIndex(Path(values["INDEX_DIR"]), Path(values["CONTENT_DIR"])).sync()
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict[str, Any], load: Callable):
+        self.options = options
+        self._load = load
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings:  # control_socket_disable is gunicorn 23's
+                self.cfg.set(key, value)
+
+    def load(self):
+        return self._load()
+
+
+def gunicorn_options(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "bind": values["BIND"],
+        "workers": values["WORKERS"],
+        "worker_class": "gthread",
+        "threads": values["THREADS"],
+        "timeout": values["TIMEOUT"],
+        "graceful_timeout": 30,
+        # kb logs each request itself (structured, with its request id): no second access log.
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": str(values["LOG_LEVEL"]).lower(),
+        "proc_name": "kb",
+        # Each worker opens its own database connections and index; nothing is shared by fork.
+        "preload_app": False,
+        # gunicorn's control socket sits in $HOME: two kb servers on one machine would share it.
+        "control_socket_disable": True,
+    }
+
+
+def run(values: dict[str, Any]) -> None:
+    """Serve until stopped (SIGTERM/SIGINT: workers finish their requests first)."""
+
+    def load():
+        from kb.web import create_app
+
+        return create_app({"PRODUCTION": True, **{name: values[name] for name in settings.BY_NAME}})
+
+    _Gunicorn(gunicorn_options(values), load).run()

@@ -1,0 +1,461 @@
+"""Searching promises, sources and claims: queries from anyone, facets, highlighted snippets, suggestions.
+
+Anyone can type anything, so the query language is deliberately small — words (all
+required), "phrases", -exclusions, OR/OU — and every other input is read as plain words.
+Field syntax (`title:`), wildcards and ranges are switched off: they are not for citizens,
+and a lone `*` would otherwise ask for every term of the index.
+
+Speed: facet counts are computed from column values cached per index generation, over the
+document numbers of the match (no scoring, no stored fields); snippets are cut only for the
+page's hits, by a scan of the stored text that stems each distinct word once. The naive
+Whoosh way (groupedby + highlights on long stored texts) costs seconds per query.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import logging
+import re
+import threading
+import time
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from markupsafe import Markup
+from whoosh import query as q
+from whoosh.qparser import (
+    GroupPlugin,
+    OperatorsPlugin,
+    PhrasePlugin,
+    PlusMinusPlugin,
+    QueryParser,
+)
+
+from kb.search.analysis import normalize_numbers, term_for, tokens
+from kb.content.kinds import KINDS
+from kb.content.registry import Kinds
+from kb.search.index import FACETS, SearchIndex
+
+logger = logging.getLogger(__name__)
+
+MAX_QUERY_CHARS = 200
+MAX_PAGE = 1000
+PER_PAGE = 10
+SNIPPET_WORDS = 30
+SNIPPET_SCAN_TOKENS = 3000
+SEARCH_FIELDS = ("content",)
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# People type field syntax from other search engines; only names that look like fields are
+# stripped, so "14:30" or "article 3:" stay as typed.
+_FIELD_SYNTAX = re.compile(
+    r"(?<![\w\"])(?:title|titre|status|statut|verdict|territory|territoire|theme|thème|made_by|auteur|kind|type|"
+    r"body|content|text|texte|source|id|date|party|parti):(?=[\w\"])",
+    re.IGNORECASE,
+)
+OPERATORS = {"AND", "OR", "NOT", "ET", "OU", "SAUF", "ANDNOT"}
+_OPERATOR = r"(?:AND|OR|NOT|ET|OU|SAUF|ANDNOT)"
+# An operator with nothing on one side ("lille OR", "OR lille", "a SAUF SAUF b") is dropped.
+_DANGLING = re.compile(rf"^(?:{_OPERATOR}\s+)+|(?:\s+{_OPERATOR})+$")
+_REPEATED = re.compile(rf"(?<=\s){_OPERATOR}(?:\s+{_OPERATOR})+(?=\s)")
+_QUOTE_MARKS = re.compile(r"[«»“”„‟]")
+
+
+@dataclass
+class Hit:
+    """One result: what a results page or the JSON API shows of a document."""
+
+    kind: str
+    id: str
+    title: str
+    status: str | None
+    snippet: Markup
+    verdict: str | None = None  # claims only
+
+    def as_json(self, url: str) -> dict:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "title": self.title,
+            "url": url,
+            "status": self.status,
+            "verdict": self.verdict,
+            "snippet": str(self.snippet),
+        }
+
+
+@dataclass
+class Results:
+    """A page of results with the facet counts and the suggestion that go with it."""
+
+    query: str
+    total: int
+    page: int
+    per_page: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]]
+    filters: dict[str, str]
+    suggestion: str | None = None
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return min(MAX_PAGE, max(1, -(-self.total // self.per_page)))
+
+    def as_json(self, url_of: Callable[[Hit], str]) -> dict:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "page": self.page,
+            "results": [hit.as_json(url_of(hit)) for hit in self.hits],
+            "facets": self.facets,
+            "suggestion": self.suggestion,
+        }
+
+
+def clean_query(text: str | None) -> tuple[str, list[str]]:
+    """The query as kb will read it, and notices for the person when it had to be changed."""
+    notices = []
+    text = unicodedata.normalize("NFC", text or "")
+    text = _CONTROL.sub(" ", text)
+    text = _QUOTE_MARKS.sub('"', text)
+    text = " ".join(text.split())
+    if len(text) > MAX_QUERY_CHARS:
+        text = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
+        notices.append(f"Votre recherche était trop longue : seuls ses {MAX_QUERY_CHARS} premiers caractères ont été pris en compte.")
+    if _FIELD_SYNTAX.search(text):
+        text = _FIELD_SYNTAX.sub("", text)
+        notices.append("La recherche par champ (« titre: ») n'existe pas ici : utilisez les filtres à côté des résultats.")
+    if text.count('"') % 2:
+        # An unbalanced quote would swallow the rest of the query into a phrase.
+        text = " ".join(text.replace('"', " ").split())
+    text = _REPEATED.sub(lambda match: match.group().split()[-1], text)
+    text = _DANGLING.sub("", text).strip()
+    return text, notices
+
+
+def _parser(schema) -> QueryParser:
+    parser = QueryParser(
+        "content",
+        schema,
+        plugins=[
+            PhrasePlugin(),
+            GroupPlugin(),
+            OperatorsPlugin(
+                And=r"(?<=\s)(?:AND|ET)(?=\s)",
+                Or=r"(?<=\s)(?:OR|OU)(?=\s)",
+                AndNot=r"(?<=\s)(?:ANDNOT|SAUF)(?=\s)",
+                AndMaybe=r"(?!x)x",  # never: not for citizens
+                Not=r"(^|(?<=(\s|[()])))NOT(?=\s)",
+                Require=r"(?!x)x",
+            ),
+            # "-" excludes only at the start of a word: Marcq-en-Barœul is a name, not an exclusion.
+            PlusMinusPlugin(plusexpr=r"(?!x)x", minusexpr=r"(?:^|(?<=[\s(]))-(?=\S)"),
+        ],
+    )
+    return parser
+
+
+def positive_terms(query) -> set[str]:
+    """Index terms that the query asks for (not those it excludes), for highlighting."""
+    found: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, (q.Not, q.AndNot)):
+            if isinstance(node, q.AndNot):
+                walk(node.a)
+            return
+        if isinstance(node, q.Term) and node.fieldname in SEARCH_FIELDS:
+            found.add(node.text)
+        elif isinstance(node, q.Phrase) and node.fieldname in SEARCH_FIELDS:
+            found.update(node.words)
+        for child in node.children():
+            walk(child)
+
+    walk(query)
+    return found
+
+
+def snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> Markup:
+    """The passage of `text` with the most distinct query terms, matches wrapped in <mark>.
+
+    The scan stops at the first window that holds every query term, and in any case after
+    SNIPPET_SCAN_TOKENS words: a 40 KB source is not read to the end for every hit.
+    """
+    spans: list[tuple[int, int, str]] = []
+    hits: list[int] = []
+    best, best_score = 0, 0
+    for index, span in enumerate(tokens(text or "")):
+        spans.append(span)
+        if span[2] in terms:
+            hits.append(index)
+        # Judge the window that starts at the oldest hit still in reach of this word.
+        while hits and hits[0] <= index - words:
+            window = {spans[i][2] for i in hits if i < hits[0] + words}
+            if len(window) > best_score:
+                best, best_score = hits[0], len(window)
+            hits.pop(0)
+        if (terms and best_score == len(terms)) or index >= (SNIPPET_SCAN_TOKENS if terms else words):
+            break
+    if hits and best_score < len(terms):
+        window = {spans[i][2] for i in hits if i < hits[0] + words}
+        if len(window) > best_score:
+            best, best_score = hits[0], len(window)
+    if not spans:
+        return Markup("")
+    start_token = max(0, best - words // 4) if best_score else 0
+    end_token = min(len(spans), start_token + words)
+    start = spans[start_token][0] if start_token else 0
+    end = spans[end_token - 1][1]
+    pieces = ["… " if start else ""]
+    cursor = start
+    for index in range(start_token, end_token):
+        begin, finish, term = spans[index]
+        if term in terms:
+            pieces.append(html.escape(text[cursor:begin], quote=False))
+            pieces.append(f"<mark>{html.escape(text[begin:finish], quote=False)}</mark>")
+            cursor = finish
+    pieces.append(html.escape(text[cursor:end], quote=False))
+    if end < len(text.rstrip()):
+        pieces.append(" …")
+    return Markup(" ".join("".join(pieces).split()))
+
+
+# Column values of index segments, by segment id. A segment never changes once written (its
+# deletions do not touch its columns), so after a publish only the new small segment is read.
+_SEGMENT_COLUMNS: dict[str, dict[str, list]] = {}
+_SEGMENT_CACHE_SIZE = 256
+COLUMNS = (*FACETS, "date", "key")
+
+
+def _column_values(reader) -> dict[str, list]:
+    """Every document slot's value of each column in COLUMNS, segment caches reused."""
+    values: dict[str, list] = {name: [] for name in COLUMNS}
+    for segment_reader, _offset in reader.leaf_readers():
+        segment_id = segment_reader.segment().segment_id()
+        cached = _SEGMENT_COLUMNS.get(segment_id)
+        if cached is None:
+            cached = {name: list(segment_reader.column_reader(name)) for name in COLUMNS}
+            if len(_SEGMENT_COLUMNS) >= _SEGMENT_CACHE_SIZE:
+                _SEGMENT_COLUMNS.pop(next(iter(_SEGMENT_COLUMNS)))
+            _SEGMENT_COLUMNS[segment_id] = cached
+        for name in COLUMNS:
+            values[name].extend(cached[name])
+    return values
+
+
+class _ReaderState:
+    """A Whoosh searcher and the column values of its documents, for one thread."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self.columns = _column_values(searcher.reader())
+        self.facet_values = {name: self.columns[name] for name in FACETS}
+        self._by_date: list[int] | None = None
+
+    @property
+    def by_date(self) -> list[int]:
+        """Live documents, newest first (for browsing without a query); ties by key."""
+        if self._by_date is None:
+            dates, keys = self.columns["date"], self.columns["key"]
+            live = self.searcher.reader().all_doc_ids()
+            self._by_date = sorted(live, key=lambda docnum: (dates[docnum], keys[docnum]), reverse=True)
+        return self._by_date
+
+
+class Search:
+    """Runs searches on an index, catching it up with the files now and then."""
+
+    def __init__(self, index: SearchIndex, sync_seconds: float | None = 2.0):
+        self.index = index
+        self.sync_seconds = sync_seconds
+        self._synced_at = float("-inf")
+        self._sync_lock = threading.Lock()
+        self._local = threading.local()
+        self._parser = None
+
+    # -- keeping up ---------------------------------------------------------------------
+
+    def _maybe_sync(self) -> None:
+        if self.sync_seconds is None:  # the caller keeps the index up to date itself
+            return
+        if time.monotonic() - self._synced_at < self.sync_seconds:
+            return
+        if not self._sync_lock.acquire(blocking=False):
+            return  # another thread is catching up; search what is there
+        try:
+            self.index.sync()
+        except Exception:  # noqa: BLE001 — catching up is best effort: search what is indexed
+            logger.exception("kb: l'index n'a pas pu rattraper les fichiers ; recherche sur l'index existant")
+        finally:
+            self._synced_at = time.monotonic()
+            self._sync_lock.release()
+
+    def _state(self) -> _ReaderState:
+        state = getattr(self._local, "state", None)
+        if state is None:
+            ix = self.index.open()
+            self._parser = self._parser or _parser(ix.schema)
+            state = self._local.state = _ReaderState(ix.searcher())
+        elif not state.searcher.up_to_date():
+            # Not Searcher.refresh(): it reuses segment readers and so misses deletions
+            # committed since (a removed promise would still be found).
+            state.searcher.close()
+            state = self._local.state = _ReaderState(self.index.open().searcher())
+        return state
+
+    # -- searching ----------------------------------------------------------------------
+
+    def parse(self, text: str):
+        """The Whoosh query for cleaned text; None for an empty query (everything)."""
+        text = normalize_numbers(text)
+        if not text:
+            return None
+        try:
+            parsed = self._parser.parse(text)
+        except Exception:  # noqa: BLE001 — Whoosh's parser asserts on some inputs; read them as words
+            parsed = q.NullQuery
+        if parsed is q.NullQuery and all(word.startswith("-") for word in text.split()):
+            # Only exclusions ("-mutualisation -lille"): everything except what has any of them.
+            excluded = [self._parse_words(word[1:]) for word in text.split()]
+            excluded = [part for part in excluded if part is not None]
+            if excluded:
+                return q.AndNot(q.Every(), q.Or(excluded))
+        if parsed is q.NullQuery or not list(parsed.leaves()):
+            # Operators alone ("AND OR") or syntax the parser choked on: plain words.
+            return self._parse_words(text)
+        return parsed
+
+    def _parse_words(self, text: str):
+        words = [word for word in re.findall(r"\w+", text) if word not in OPERATORS]
+        try:
+            parsed = self._parser.parse(" ".join(words)) if words else q.NullQuery
+        except Exception:  # noqa: BLE001 — words alone always parse; belt and braces
+            return None
+        return None if parsed is q.NullQuery else parsed
+
+    def search(self, text: str | None, filters: dict[str, str] | None = None, page: int = 1, per_page: int = PER_PAGE) -> Results:
+        """Search; never raises on user input."""
+        self._maybe_sync()
+        state = self._state()
+        searcher = state.searcher
+        cleaned, notices = clean_query(text)
+        filters = {name: value for name, value in (filters or {}).items() if name in FACETS and value}
+        page = min(max(1, page), MAX_PAGE)
+        user_query = self.parse(cleaned)
+
+        # One pass of Whoosh over the query's matches, unfiltered; filters and facet counts
+        # are then applied in Python from the cached column values, so a query with facets
+        # costs one traversal, not one per facet.
+        if user_query is None:
+            ranked = state.by_date
+        else:
+            ranked = [docnum for docnum, _ in searcher.search(user_query, limit=None).items()]
+        values = state.facet_values
+        if not filters:
+            # The common case, at C speed: every match counts for every facet.
+            kept = ranked
+            counts = {name: Counter(map(values[name].__getitem__, ranked)) for name in FACETS}
+        else:
+            kept = []
+            counts = {name: Counter() for name in FACETS}
+            for docnum in ranked:
+                failed = [name for name, value in filters.items() if values[name][docnum] != value]
+                if not failed:
+                    kept.append(docnum)
+                    for name in FACETS:
+                        counts[name][values[name][docnum]] += 1
+                elif len(failed) == 1:
+                    # A facet's counts ignore its own filter, so its other values stay choosable.
+                    counts[failed[0]][values[failed[0]][docnum]] += 1
+        facets = {}
+        for name, counter in counts.items():
+            counter.pop("", None)
+            counter.pop(None, None)
+            facets[name] = dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
+
+        terms = positive_terms(user_query) if user_query is not None else set()
+        hits = []
+        page = min(page, max(1, -(-len(kept) // per_page)))  # past the end: the last page
+        for docnum in kept[(page - 1) * per_page : page * per_page]:
+            stored = searcher.stored_fields(docnum)
+            hits.append(
+                Hit(
+                    kind=stored["kind"],
+                    id=stored["id"],
+                    title=stored["title"],
+                    status=stored.get("status"),
+                    verdict=stored.get("verdict"),
+                    snippet=snippet(stored.get("snippet_text", ""), terms),
+                )
+            )
+        return Results(
+            query=cleaned,
+            total=len(kept),
+            page=page,
+            per_page=per_page,
+            hits=hits,
+            facets=facets,
+            filters=filters,
+            suggestion=self.suggest(cleaned, searcher),
+            notices=notices,
+        )
+
+    def suggest(self, cleaned: str, searcher) -> str | None:
+        """The query with unknown words replaced by the closest indexed word, if any.
+
+        The index holds stems, not words: the closest stem is found with Whoosh's corrector,
+        then shown as a real word, the form it takes in a document that contains it.
+        """
+        corrector = None
+        changed = False
+        corrections: dict[str, str | None] = {}
+        words = re.split(r"(\w+)", cleaned)
+        for index in range(1, len(words), 2):
+            word = words[index]
+            stem = term_for(word)
+            # Stems under four letters are too short to correct: "ceci" (cec) is one edit from "cee".
+            if word in OPERATORS or stem is None or len(stem) < 4 or stem[0].isdigit():
+                continue
+            if stem not in corrections:
+                corrections[stem] = None
+                if not searcher.doc_frequency("content", stem):
+                    corrector = corrector or searcher.corrector("content")
+                    # One edit for short words: two would turn "ceci" into "cam".
+                    distance = 1 if len(stem) < 6 else 2
+                    for candidate in corrector.suggest(stem, limit=3, maxdist=distance, prefix=1):
+                        corrections[stem] = _surface_form(searcher, candidate)
+                        if corrections[stem]:
+                            break
+            if corrections[stem]:
+                surface = corrections[stem]
+                words[index] = surface.capitalize() if word[0].isupper() else surface
+                changed = True
+        if not changed:
+            return None
+        suggestion = "".join(words)
+        # Only a suggestion that finds something is worth offering.
+        suggested = self.parse(suggestion)
+        if suggested is None or not any(True for _ in searcher.docs_for_query(suggested)):
+            return None
+        return suggestion
+
+
+def _surface_form(searcher, stem: str) -> str | None:
+    """A word of the indexed texts whose stem is `stem` (as written there, in lower case)."""
+    for docnum in itertools.islice(searcher.docs_for_query(q.Term("content", stem)), 3):
+        stored = searcher.stored_fields(docnum)
+        for text in (stored.get("title", ""), stored.get("snippet_text", "")):
+            for start, end, term in tokens(text):
+                if term == stem:
+                    return text[start:end].lower()
+    return None
+
+
+def open_search(index_dir: Path, content_root: Path, sync_seconds: float = 2.0, kinds: Kinds = KINDS) -> Search:
+    """A Search over the index at `index_dir` for the content tree at `content_root`."""
+    return Search(SearchIndex(index_dir, content_root, kinds), sync_seconds)

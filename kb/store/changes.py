@@ -1,0 +1,76 @@
+"""Change requests as stored: a proposed new version of one content file, and where it stands.
+
+The table and the words people read for its states and types; the state machine that moves a
+request from one state to another is kb.newsroom.workflow's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kb.store import audit
+from kb.store.accounts import User
+from kb.store.db import Base
+
+STATES = {
+    "draft": "brouillon",
+    "submitted": "en relecture",
+    "changes_requested": "corrections demandées",
+    "approved": "approuvée",
+    "published": "publiée",
+    "rejected": "refusée",
+    "conflict": "en conflit",
+    "withdrawn": "retirée",
+}
+CHANGE_TYPES = {
+    "status": "nouveau statut",
+    "edit": "modification",
+    "create": "nouvelle promesse",
+    "source": "nouvelle source",
+    "claim": "nouvelle vérification",
+    "verdict": "nouveau verdict",
+    "revert": "retour à une version antérieure",
+}
+
+
+class ChangeRequest(Base):
+    """A proposed new version of one content file, and where it stands."""
+
+    __tablename__ = "change_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    change_type: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(200), index=True)  # "promise:<id>" or "source:<id>"
+    summary: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(20), index=True, default="draft")
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # The file the proposal was made against: None when it did not exist (a creation).
+    base_sha256: Mapped[str | None] = mapped_column(String(64))
+    base_text: Mapped[str | None] = mapped_column(Text)
+    proposed_text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=audit.now)
+    updated_at: Mapped[datetime] = mapped_column(default=audit.now)
+    submitted_at: Mapped[datetime | None] = mapped_column(index=True)
+    published_at: Mapped[datetime | None]
+    published_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    author: Mapped[User] = relationship(lazy="joined")
+
+    @property
+    def target_kind(self) -> str:
+        return self.target.partition(":")[0]
+
+    @property
+    def target_id(self) -> str:
+        return self.target.partition(":")[2]
+
+    @property
+    def state_label(self) -> str:
+        return STATES[self.state]
+
+    @property
+    def change_type_label(self) -> str:
+        return CHANGE_TYPES[self.change_type]

@@ -42,7 +42,7 @@ def test_the_overdue_badge_follows_the_calendar_not_the_cache(client, content_di
     import datetime
 
     import kb.web.page_cache as page_cache
-    import kb.web.public as public
+    import kb.web.public.promises as public
 
     path = content_dir / "promises" / "balayeuses-communes.md"
     text = path.read_text(encoding="utf-8").replace("status: done", "status: in_progress")

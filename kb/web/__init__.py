@@ -25,7 +25,7 @@ from kb.content.registry import Kinds
 from kb.content.sources import DOCUMENT_TYPE_LABELS
 from kb.newsroom.publishing import Publisher
 from kb.search.query import open_search
-from kb.web import api, auth, claims, content_store, csrf, database, errors, health, newsroom, public, publication_log, request_log
+from kb.web import api, auth, content_store, csrf, database, errors, health, newsroom, public, publication_log, request_log
 from kb.web.page_cache import PageCache
 from kb.web.pages import RENDERERS, item_view
 
@@ -60,7 +60,6 @@ def create_app(test_config: dict[str, Any] | None = None, kinds: Kinds = KINDS) 
     app.add_template_global(verdict_label)
     app.add_template_global(DOCUMENT_TYPE_LABELS, "document_type_labels")
     app.register_blueprint(public.bp)
-    app.register_blueprint(claims.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(newsroom.bp)
     app.register_blueprint(health.bp)

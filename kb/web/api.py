@@ -8,10 +8,10 @@ from flask import Blueprint, jsonify, request, url_for
 
 from kb.content.listing import list_claims
 from kb.content.opendata import claim_data, promise_data, source_data
-from kb.web.claims import CLAIM_FILTER_LABELS
 from kb.web.content_store import current_tree, find_promise
-from kb.web.page_cache import cached_page
 from kb.web.list_request import current_listing, page_of
+from kb.web.page_cache import cached_page
+from kb.web.public.claims import CLAIM_FILTER_LABELS
 from kb.web.search_request import hit_url, page_number, run_search
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -106,7 +106,7 @@ def _page_json(name: str, items: list, listing, as_data):
 
 
 def _claim_url(claim_id: str) -> str:
-    return url_for("claims.claim", claim_id=claim_id, _external=True)
+    return url_for("public.claim", claim_id=claim_id, _external=True)
 
 
 def _promise_url(promise_id: str) -> str:

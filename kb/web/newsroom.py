@@ -18,6 +18,7 @@ from kb.content.check import prefix_hint
 from kb.content.extract import UploadError, extract_text
 from kb.content.files import current_file, sha256_text
 from kb.content.quotes import FoldedText
+from kb.content.registry import Key
 from kb.content.sources import DOCUMENT_TYPES
 from kb.newsroom import forms, proposals, workflow
 from kb.newsroom.diff import file_diff
@@ -156,6 +157,11 @@ def _kinds():
     return current_tree().kinds
 
 
+def _key(kind: str, item) -> str:
+    """The target a request about this published item names."""
+    return str(Key.of(_kinds()[kind], item))
+
+
 def _status_context(promise, change=None) -> dict:
     tree = current_tree()
     return {
@@ -194,7 +200,7 @@ def _status_form(promise, change):
         )
         label = current_tree().statuses.get(request.form.get("status", ""))
         summary = f"{promise.title} : {label.label if label else request.form.get('status')}"
-        return _save("status", f"promise:{promise.id}", text, summary, change, base=base)
+        return _save("status", _key("promise", promise), text, summary, change, base=base)
     except (proposals.FormError, workflow.WorkflowError) as error:
         return _form_failed("newsroom/status_form.html", error, **context)
 
@@ -229,7 +235,7 @@ def _promise_form(promise, change, creating=False):
             promise, base = forms.fresh(_kinds(), "promise", promise)
             forms.ensure_unchanged(request.form.get("base_sha256"), base, "la fiche")
         text = proposals.edited(promise, promise.id, request.form, request.form.get("body", ""))
-        return _save("edit", f"promise:{promise.id}", text, f"{promise.title} : modification", change, base=base)
+        return _save("edit", _key("promise", promise), text, f"{promise.title} : modification", change, base=base)
     except (proposals.FormError, workflow.WorkflowError) as error:
         return _form_failed("newsroom/promise_form.html", error, **context)
 
@@ -341,7 +347,7 @@ def _claim_form(claim, change, creating=False):
             forms.ensure_unchanged(request.form.get("base_sha256"), base, "la vérification")
         text = proposals.claim(claim.id, request.form, rows, form["promises"], request.form.get("body", ""))
         change_type, summary = forms.claim_change(claim, request.form.get("verdict", ""), tree.verdicts)
-        return _save(change.change_type if change else change_type, f"claim:{claim.id}", text, summary, change, base=base)
+        return _save(change.change_type if change else change_type, _key("claim", claim), text, summary, change, base=base)
     except (proposals.FormError, workflow.WorkflowError) as error:
         return _form_failed("newsroom/claim_form.html", error, form=form, **context)
 
@@ -523,7 +529,7 @@ def versions(promise_id: str):
     current_text, current_sha = current_file(promise.path)
     rows = [
         {"sha": sha, "at": at, "current": sha == current_sha, "diff": file_diff(current_text, text, *_labels())}
-        for sha, text, at in workflow.versions(db(), f"promise:{promise_id}")
+        for sha, text, at in workflow.versions(db(), _key("promise", promise))
     ]
     return render_template("newsroom/versions.html", promise=promise, rows=rows)
 
@@ -532,7 +538,7 @@ def versions(promise_id: str):
 @requires("change.revert")
 def revert(promise_id: str, sha: str):
     tree, promise = _published_promise(promise_id)
-    found = workflow.propose_revert(db(), tree, current_user, f"promise:{promise_id}", sha)
+    found = workflow.propose_revert(db(), tree, current_user, _key("promise", promise), sha)
     workflow.submit(db(), tree, found, current_user)
     flash("Retour à cette version proposé : un autre éditeur doit l'approuver.", "success")
     return redirect(url_for("newsroom.change", number=found.id))

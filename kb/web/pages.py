@@ -39,15 +39,20 @@ def render_item_page(tree: ContentTree, kind: str, item, preview_of=None) -> str
     )
 
 
+def item_page(kind: str, item_id: str) -> str:
+    """The public page of the published item `kind:item_id`; 404 when there is none."""
+    tree = current_tree()
+    found = tree.items[kind].get(item_id)
+    if found is None:
+        abort(404)
+    return render_item_page(tree, kind, found)
+
+
 def item_view(kind: str) -> Callable:
     """The view of a kind's pages at its registry URL, for kinds without a view of their own."""
 
     def view(item_id: str):
-        tree = current_tree()
-        found = tree.items[kind].get(item_id)
-        if found is None:
-            abort(404)
-        return render_item_page(tree, kind, found)
+        return item_page(kind, item_id)
 
     view.__name__ = f"{kind}_page"
     return view

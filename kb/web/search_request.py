@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 
 from kb.search.index import FACETS
 from kb.search.query import Hit, Results

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Response, current_app, render_template, request, url_for
 
 from kb.content.listing import list_claims
 from kb.content.opendata import claim_review, claims_csv, verdict_label
+from kb.content.registry import Key
 from kb.content.render import markdown_to_html, markdown_to_text
 from kb.web.content_store import current_tree
 from kb.web.database import change_record
 from kb.web.list_request import page_of, url_with_args
 from kb.web.page_cache import cached_page
-from kb.web.pages import renders
-
-bp = Blueprint("claims", __name__)
+from kb.web.pages import item_page, renders
+from kb.web.public import bp, claim_anchor
 
 CLAIM_FILTER_LABELS = {
     "verdict": "Verdict",
@@ -34,11 +34,6 @@ def _excerpt(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
-
-
-def claim_anchor(claim_id: str, field: str) -> str:
-    """The id of a passage a claim quotes, on its source page ("claim" or "evidence[2]")."""
-    return f"affirmation-{claim_id}-" + field.replace("[", "-").replace("]", "")
 
 
 def _listing():
@@ -72,11 +67,7 @@ def claims():
 @bp.get("/affirmations/<claim_id>")
 @cached_page
 def claim(claim_id: str):
-    tree = current_tree()
-    found = tree.claims.get(claim_id)
-    if found is None:
-        abort(404)
-    return render_claim_page(tree, found)
+    return item_page("claim", claim_id)
 
 
 @renders("claim")
@@ -100,14 +91,14 @@ def render_claim_page(tree, found, preview_of=None) -> str:
         explanation=markdown_to_html(found.body),
         anchor=claim_anchor,
         verified=lambda proof: tree.quote_verified(proof.source, proof.quote),
-        changes=change_record(f"claim:{found.id}"),
+        changes=change_record(str(Key("claim", found.id))),
         preview_of=preview_of,
     )
 
 
 @bp.get("/affirmations.atom")
 @cached_page
-def feed():
+def claims_feed():
     """The latest verdicts (each claim once, at the date of its verdict), or those matching the filters."""
     tree, listing = _listing()
     entries = listing.claims[:FEED_SIZE]
@@ -118,7 +109,7 @@ def feed():
         "feeds/claims.xml",
         title=f"Vérifications — {who}" if who else "Vérifications : derniers verdicts",
         feed_url=request.url,
-        page_url=url_for("claims.claims", _external=True, **listing.filters),
+        page_url=url_for("public.claims", _external=True, **listing.filters),
         updated=f"{updated}T00:00:00Z",
         claims=entries,
         label=lambda key: verdict_label(tree.verdicts, key),
@@ -132,7 +123,7 @@ def feed():
 def claims_csv_export():
     """Every published claim (or those matching the list's filters), one row each."""
     tree, listing = _listing()
-    body = claims_csv(listing.claims, tree.verdicts, lambda claim: url_for("claims.claim", claim_id=claim.id, _external=True))
+    body = claims_csv(listing.claims, tree.verdicts, lambda claim: url_for("public.claim", claim_id=claim.id, _external=True))
     return Response(
         body,
         mimetype="text/csv",

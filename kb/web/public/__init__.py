@@ -1,0 +1,26 @@
+"""Pages for citizens, no account needed: one blueprint, one module per family of pages.
+
+home (scorecards, people and territories, the sitemap, site assets) · promises (a promise, the
+list, its CSV and feeds) · sources · claims (fact-checks) · search. A page of any kind is drawn by
+kb.web.pages, which the newsroom's preview shares.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+
+def citation_anchor(promise_id: str, entry_position: int, proof_position: int) -> str:
+    """The id of a passage a promise quotes, on its source page, linked from the promise page."""
+    return f"citation-{promise_id}-{entry_position}-{proof_position}"
+
+
+def claim_anchor(claim_id: str, field: str) -> str:
+    """The id of a passage a claim quotes, on its source page ("claim" or "evidence[2]")."""
+    return f"affirmation-{claim_id}-" + field.replace("[", "-").replace("]", "")
+
+
+# The routes, registered on `bp` as their modules are imported.
+from kb.web.public import claims, home, promises, search, sources  # noqa: E402, F401

@@ -1,0 +1,148 @@
+"""A promise's page, the list of promises with its filters, its CSV export and the status feeds."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Response, abort, current_app, render_template, request, url_for
+
+from kb.content.listing import SORTS, status_changes
+from kb.content.opendata import promise_review, promises_csv, status_label
+from kb.content.registry import Key
+from kb.content.render import markdown_to_html
+from kb.web.content_store import current_tree, find_promise
+from kb.web.database import change_record
+from kb.web.list_request import LIST_FILTER_LABELS, LIST_PAGE_SIZE, current_listing, page_of, url_with_args
+from kb.web.page_cache import cached_page
+from kb.web.pages import renders
+from kb.web.public import bp, citation_anchor
+
+
+def _source_url(tree, source_id: str) -> str:
+    """Where a source appeared: its original address when known, else our archived copy."""
+    source = tree.sources.get(source_id)
+    if source is not None and source.url:
+        return source.url
+    return url_for("public.source", source_id=source_id, _external=True)
+
+
+@bp.get("/promesses/<promise_id>")
+@cached_page
+def promise(promise_id: str):
+    tree, found, moved = find_promise(promise_id, "public.promise")
+    if found is None:
+        return moved or abort(404)
+    return render_promise_page(tree, found)
+
+
+@renders("promise")
+def render_promise_page(tree, found, preview_of=None) -> str:
+    """A promise's page; also the newsroom's preview of a proposed version (`preview_of` the request)."""
+
+    def verified(proof) -> bool:
+        """Whether a quote really occurs in its source (else no link to a passage that is not there)."""
+        return tree.quote_verified(proof.source, proof.quote)
+
+    first_sources = dict.fromkeys(proof.source for proof in (found.history[0].evidence if found.history else []))
+    appearances = [_source_url(tree, key) for key in first_sources]
+    review = promise_review(found, tree.statuses, request.base_url, appearances, current_app.config["SITE_NAME"])
+    return render_template(
+        "public/promise.html",
+        promise=found,
+        statuses=tree.statuses,
+        sources=tree.sources,
+        today=date.today(),
+        final_statuses=tree.final_statuses,
+        related=tree.related(found),
+        claims=tree.claims_about(found.id),
+        verdicts=tree.verdicts,
+        claim_review=review,
+        analysis=markdown_to_html(found.body),
+        anchor=citation_anchor,
+        verified=verified,
+        changes=change_record(str(Key("promise", found.id))),
+        preview_of=preview_of,
+    )
+
+
+@bp.get("/promesses")
+@cached_page
+def promises():
+    tree, listing = current_listing()
+    shown, page, pages = page_of(listing.promises, LIST_PAGE_SIZE)
+
+    def url_with(**changes) -> str:
+        changes.setdefault("page", None)  # a new filter or sort starts again at page 1
+        return url_with_args("/promesses", set(listing.ignored), **changes)
+
+    return render_template(
+        "public/promises.html",
+        listing=listing,
+        page_promises=shown,
+        page=page,
+        pages=pages,
+        statuses=tree.statuses,
+        labels=LIST_FILTER_LABELS,
+        sorts=SORTS,
+        today=date.today(),
+        final_statuses=tree.final_statuses,
+        url_with=url_with,
+    )
+
+
+@bp.get("/export/promises.csv")
+@cached_page
+def promises_csv_export():
+    """Every published promise (or those matching the list's filters), one row each."""
+    tree, listing = current_listing()
+    body = promises_csv(
+        listing.promises,
+        tree.statuses,
+        date.today(),
+        tree.final_statuses,
+        lambda promise: url_for("public.promise", promise_id=promise.id, _external=True),
+    )
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="promesses.csv"', "Access-Control-Allow-Origin": "*"},
+    )
+
+
+FEED_SIZE = 50
+
+
+def _feed(title: str, promises, page_url: str):
+    tree = current_tree()
+    changes = status_changes(promises)[:FEED_SIZE]
+    updated = changes[0].entry.date.isoformat() if changes else date.today().isoformat()
+    xml = render_template(
+        "feeds/atom.xml",
+        title=title,
+        feed_url=request.url,
+        page_url=page_url,
+        updated=f"{updated}T00:00:00Z",
+        changes=changes,
+        label=lambda key: status_label(tree.statuses, key),
+    )
+    return Response(xml, mimetype="application/atom+xml")
+
+
+@bp.get("/flux.atom")
+@cached_page
+def feed():
+    """Status changes of every promise, or of those matching the list's filters (?made_by=…)."""
+    _tree, listing = current_listing()
+    who = " · ".join(listing.filters.values())
+    title = f"Promesses — {who} : changements de statut" if who else "Promesses : changements de statut"
+    return _feed(title, listing.promises, url_for("public.promises", _external=True, **listing.filters))
+
+
+@bp.get("/promesses/<promise_id>.atom")
+@cached_page
+def promise_feed(promise_id: str):
+    _tree, found, moved = find_promise(promise_id, "public.promise_feed")
+    if found is None:
+        return moved or abort(404)
+    page_url = url_for("public.promise", promise_id=found.id, _external=True)
+    return _feed(f"{found.title} : changements de statut", [found], page_url)

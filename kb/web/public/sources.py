@@ -1,0 +1,48 @@
+"""A source document's page: its full text, every quoted passage marked, and who quotes it."""
+
+from __future__ import annotations
+
+from flask import render_template
+
+from kb.content.quotes import FoldedText
+from kb.content.render import highlighted_text
+from kb.web.page_cache import cached_page
+from kb.web.pages import item_page, renders
+from kb.web.public import bp, citation_anchor, claim_anchor
+
+
+@bp.get("/sources/<source_id>")
+@cached_page
+def source(source_id: str):
+    return item_page("source", source_id)
+
+
+@renders("source")
+def render_source_page(tree, found, preview_of=None) -> str:
+    """A source's page, every quoted passage marked; also the newsroom's preview of a new source."""
+    folded = FoldedText.cached(found.text)
+    citing = tree.promises_citing(found.id)
+    claims = tree.claims_citing(found.id)
+    passages = []
+    for promise in citing:
+        for entry in promise.history:
+            for proof in entry.evidence:
+                spans = folded.locate(proof.quote) if proof.source == found.id else None
+                if spans:
+                    passages.append((citation_anchor(promise.id, entry.position, proof.position), spans))
+    for claim in claims:
+        for field, proof in claim.proofs:
+            spans = folded.locate(proof.quote) if proof.source == found.id else None
+            if spans:
+                passages.append((claim_anchor(claim.id, field), spans))
+    return render_template(
+        "public/source.html",
+        source=found,
+        text=highlighted_text(found.text, passages),
+        citing=citing,
+        claims=claims,
+        verdicts=tree.verdicts,
+        statuses=tree.statuses,
+        quotes=len(passages),
+        preview_of=preview_of,
+    )

@@ -1,5 +1,5 @@
 """kb: promise tracking and fact-checking backed by quoted source documents.
 
-Layers, each importing only those before it: content (model, frontmatter, quotes,
-statuses, content, check, render) → index → workflow → web. Flask stays in kb.web.
+Packages, each importing only those below it (tests/test_layers.py, docs/architecture.md):
+config → content → search, store → newsroom → web → bench → ops. Flask stays in kb.web.
 """

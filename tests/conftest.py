@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import subprocess
+import tempfile
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +18,30 @@ from kb.store.db import dispose_all
 from kb.web import create_app
 
 REPO = Path(__file__).resolve().parent.parent
-DEMO_CONTENT = REPO / "content"
+
+
+def _demo_corpus() -> Path:
+    """The demo corpus as the repository holds it, copied once for the session, outside the checkout.
+
+    Trying the demo writes into the checkout's content/ (a publication through the newsroom, `kb
+    source add`): tests never read that. In a git checkout they read the corpus as git's index
+    has it, so only a change staged on purpose (`git add content/…`) reaches them; elsewhere
+    (an unpacked archive) the directory as it is.
+    """
+    target = Path(tempfile.mkdtemp(prefix="kb-demo-corpus-"))
+    atexit.register(shutil.rmtree, target, ignore_errors=True)
+    if (REPO / ".git").exists() and shutil.which("git"):
+        listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--", "content"], capture_output=True, check=True).stdout
+        if listed:
+            subprocess.run(
+                ["git", "-C", str(REPO), "checkout-index", "-z", "--stdin", f"--prefix={target}/"], input=listed, check=True
+            )
+            return target / "content"
+    return Path(shutil.copytree(REPO / "content", target / "content"))
+
+
+# Read-only for tests: a test that writes copies it first (demo_copy).
+DEMO_CONTENT = _demo_corpus()
 
 SOURCE = """\
 ---
@@ -168,6 +194,18 @@ def content_dir(tmp_path: Path) -> Path:
     write(root / "promises" / "balayeuses-communes.md", PROMISE)
     shutil.copy(DEMO_CONTENT / "statuses.yml", root / "statuses.yml")
     return root
+
+
+def git_repository(root: Path):
+    """Make `root` a git repository with everything in it committed; returns a `git(*args)` that runs there."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True).stdout
+
+    git("init", "-q")
+    git("-c", "user.name=Init", "-c", "user.email=init@example.org", "add", ".")
+    git("-c", "user.name=Init", "-c", "user.email=init@example.org", "commit", "-q", "-m", "départ")
+    return git
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ import socket
 import pytest
 from sqlalchemy import select
 
-from kb.store.accounts import AccountError, User, add_user, authenticate, disable, list_users, set_role
 from kb.ops.cli import main
+from kb.store.accounts import AccountError, User, add_user, authenticate, disable, list_users, set_role
 from kb.store.db import open_database
 
 PASSWORD = "correct horse battery"
@@ -113,3 +113,13 @@ def test_kb_user_on_an_unreachable_database_is_a_message_without_the_password(ru
     result = runner.invoke(main, ["user", "list"], env=env)
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"base postgresql://kb:***@127.0.0.1:{port}/kb :" in result.output and "motdepasse" not in result.output
+
+
+def test_kb_user_demo_prints_the_address_of_the_server_as_configured(runner, tmp_path, database_url):
+    instance = tmp_path / "instance"
+    default = runner.invoke(main, ["user", "demo"], env={"KB_INSTANCE_DIR": str(instance)})
+    assert "Connexion : http://127.0.0.1:5000/redaction/connexion" in default.output
+    configured = runner.invoke(main, ["user", "demo"], env={"KB_INSTANCE_DIR": str(instance), "KB_PORT": "8080"})
+    assert "Connexion : http://127.0.0.1:8080/redaction/connexion" in configured.output
+    given = runner.invoke(main, ["user", "demo", "--port", "5001", "--host", "0.0.0.0"], env={"KB_INSTANCE_DIR": str(instance)})
+    assert "Connexion : http://127.0.0.1:5001/redaction/connexion" in given.output

@@ -20,14 +20,14 @@ import pytest
 from sqlalchemy import MetaData, inspect, select
 
 from kb.content.kinds import KINDS
-from kb.store import audit, schema, throttle
+from kb.content.tree import read_tree
 from kb.newsroom import workflow
-from kb.store.accounts import add_user
+from kb.newsroom.publishing import publish_lock
 from kb.ops.backup import BackupError, export, import_archive
 from kb.ops.cli import main
-from kb.content.tree import read_tree
+from kb.store import audit, schema, throttle
+from kb.store.accounts import add_user
 from kb.store.db import make_engine, open_database
-from kb.newsroom.publishing import publish_lock
 
 from .conftest import DEMO_CONTENT, write
 

@@ -6,14 +6,14 @@ from pathlib import Path
 import pytest
 
 from kb.content.check import check_content, check_text
-from kb.content.registry import Key
-from kb.ops.cli import main
-from kb.content.tree import read_tree
 from kb.content.claims import MAX_BYTES as MAX_CLAIM_BYTES
-from kb.content.claims import to_text as claim_to_text
 from kb.content.claims import parse as parse_claim
-from kb.content.kinds import CLAIM as CLAIM_KIND
+from kb.content.claims import to_text as claim_to_text
 from kb.content.files import display_path
+from kb.content.kinds import CLAIM as CLAIM_KIND
+from kb.content.registry import Key
+from kb.content.tree import read_tree
+from kb.ops.cli import main
 
 from .conftest import CLAIM, CLAIM_FILE, DEMO_CONTENT, SOURCE, write
 

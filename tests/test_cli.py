@@ -1,6 +1,10 @@
+import shutil
+
+import pytest
+
 from kb.ops.cli import main
 
-from .conftest import DEMO_CONTENT
+from .conftest import DEMO_CONTENT, git_repository
 
 
 def test_check_passes_on_a_valid_tree_and_prints_the_counts(runner, content_dir):
@@ -58,11 +62,11 @@ def test_help_documents_every_command(runner):
 def test_kb_source_add_extracts_a_pdf_and_records_its_sha256(runner, content_dir, tmp_path, database_url):
     import hashlib
 
-    from kb.store import audit
-    from kb.ops.cli import main
-    from kb.content.tree import read_tree
-    from kb.store.db import open_database
     from kb.content.files import sha256_text
+    from kb.content.tree import read_tree
+    from kb.ops.cli import main
+    from kb.store import audit
+    from kb.store.db import open_database
 
     from .pdfs import pdf_with_text
 
@@ -99,3 +103,23 @@ def test_kb_source_add_refuses_an_empty_pdf_and_writes_nothing(runner, content_d
     )  # fmt: skip
     assert result.exit_code == 1 and "ne contient pas de texte" in result.output
     assert not (content_dir / "sources" / "scan.md").exists()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_kb_source_add_commits_the_new_source_when_the_content_tree_is_a_git_repository(runner, content_dir, tmp_path):
+    from kb.ops.cli import main
+
+    git = git_repository(content_dir)
+    text = content_dir.parent / "communique.txt"
+    text.write_text("La Métropole annonce la mutualisation des achats.\n", encoding="utf-8")
+    result = runner.invoke(
+        main,
+        ["source", "add", str(text), "--id", "communique-achats", "--title", "Communiqué achats", "--publisher", "MEL",
+         "--kind", "press-release", "--date", "2026-02-03", "--content", str(content_dir)],
+        env={"KB_INSTANCE_DIR": str(tmp_path / "instance"), "GIT_AUTHOR_NAME": "Julie", "GIT_AUTHOR_EMAIL": "julie@redaction.fr"},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert git("status", "--porcelain") == ""
+    author, subject = git("log", "-1", "--format=%an <%ae>%n%s").splitlines()
+    assert (author, subject) == ("Julie <julie@redaction.fr>", "Nouvelle source : Communiqué achats")
+    assert git("show", "--name-only", "--format=", "HEAD").split() == ["sources/communique-achats.md"]

@@ -1,16 +1,16 @@
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import pytest
-
-from kb.content.tree import ContentError, read_tree
+from kb.content.kinds import PROMISE as PROMISE_KIND
+from kb.content.kinds import SOURCE as SOURCE_KIND
+from kb.content.model import Evidence, HistoryEntry, Promise
 from kb.content.promises import to_text as promise_to_text
 from kb.content.promises import write as write_promise
-from kb.content.kinds import PROMISE as PROMISE_KIND, SOURCE as SOURCE_KIND
-from kb.content.model import Evidence, HistoryEntry, Promise
 from kb.content.render import markdown_to_html
+from kb.content.tree import ContentError, read_tree
 
 from .conftest import DEMO_CONTENT
 

@@ -1,16 +1,16 @@
 """The shipped demo corpus: what the issue asks of it, checked on the real files."""
 
 import hashlib
+from datetime import date
 
 import pytest
-from datetime import date
 
 from kb.content.check import check_tree
 from kb.content.tree import read_tree
 
-from .conftest import DEMO_CONTENT
+from .conftest import DEMO_CONTENT, REPO
 
-SEEDS = DEMO_CONTENT.parent.parent / "shared" / "seeds"
+SEEDS = REPO.parent / "shared" / "seeds"
 
 
 def test_demo_corpus_has_no_problem():
@@ -52,3 +52,19 @@ def test_perspectives_without_later_evidence_are_not_done():
         if promise.status == "done":
             assert promise.history[-1].date <= date(2022, 11, 17), promise.id
             assert any(entry.evidence for entry in promise.history if entry.status == "done")
+
+
+def test_tests_read_the_demo_corpus_as_git_holds_it_never_the_checkouts_content():
+    """Trying the demo (a publication, `kb source add`) changes ./content: the tests must not see it."""
+    import shutil
+    import subprocess
+
+    assert REPO not in DEMO_CONTENT.parents
+    if not (REPO / ".git").exists() or shutil.which("git") is None:
+        pytest.skip("not a git checkout: the tests read a copy of ./content as it is")
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "--", "content"], capture_output=True, text=True, check=True)
+    tracked = sorted(line.removeprefix("content/") for line in listed.stdout.splitlines())
+    assert sorted(str(path.relative_to(DEMO_CONTENT)) for path in DEMO_CONTENT.rglob("*") if path.is_file()) == tracked
+    for name in tracked:
+        staged = subprocess.run(["git", "-C", str(REPO), "show", f":content/{name}"], capture_output=True, check=True).stdout
+        assert (DEMO_CONTENT / name).read_bytes() == staged, name

@@ -7,8 +7,8 @@ from contextlib import closing
 
 import pytest
 
-from kb.content.tree import read_tree
 from kb.bench.fts import build_fts, match_query, search_fts
+from kb.content.tree import read_tree
 
 from .conftest import DEMO_CONTENT, write
 

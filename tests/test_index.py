@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from kb.content.promises import write as write_promise
 from kb.content.kinds import PROMISE as PROMISE_KIND
+from kb.content.promises import write as write_promise
 from kb.search.index import SearchIndex
 from kb.search.query import Search
 

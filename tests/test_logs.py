@@ -8,8 +8,8 @@ import re
 
 import pytest
 
-from kb.store import audit
 from kb.config import logs
+from kb.store import audit
 from kb.web import create_app
 
 from .conftest import Newsroom

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from kb.store.accounts import disable, find_user, set_role
 from kb.newsroom.permissions import ACTIONS, PERMISSIONS
+from kb.store.accounts import disable, set_role
 from kb.web.auth import safe_next
 from kb.web.newsroom import ROUTE_ACTIONS
 

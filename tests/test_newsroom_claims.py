@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from kb.store import audit
 from kb.newsroom.workflow import ChangeRequest
+from kb.store import audit
 
 from .conftest import CLAIM, CLAIM_FILE, Newsroom, write
 

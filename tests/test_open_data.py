@@ -1,8 +1,8 @@
 """Open data: the read API, the CSV export, Atom feeds and the sitemap, as programs read them."""
 
 import csv
-import re
 import io
+import re
 
 import feedparser
 import pytest

@@ -19,13 +19,13 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from kb.newsroom import workflow
-from kb.store.accounts import add_user
-from kb.ops.cli import main
 from kb.content.tree import read_tree
+from kb.newsroom import workflow
+from kb.newsroom.workflow import ChangeRequest
+from kb.ops.cli import main
+from kb.store.accounts import add_user
 from kb.store.db import make_engine, open_database
 from kb.store.schema import FIRST_REVISION, upgrade_to
-from kb.newsroom.workflow import ChangeRequest
 
 from .conftest import EMAILS, PASSWORDS
 

@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from kb.content.tree import read_tree
 from kb.content.listing import list_promises
+from kb.content.tree import read_tree
 
 from .conftest import DEMO_CONTENT
 

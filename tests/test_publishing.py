@@ -4,21 +4,20 @@ import multiprocessing
 import os
 import shutil
 import signal
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from kb.store import audit
-from kb.newsroom import workflow
-from kb.store.accounts import find_user
-from kb.content.tree import read_tree
-from kb.store.db import open_database
 from kb.content.files import StaleBase, sha256_text, write_over
+from kb.content.tree import read_tree
+from kb.newsroom import workflow
 from kb.newsroom.publishing import git_commit
 from kb.newsroom.workflow import ChangeRequest, Publisher
+from kb.store import audit
+from kb.store.accounts import find_user
+from kb.store.db import open_database
 
-from .conftest import EMAILS
+from .conftest import EMAILS, git_repository
 
 PROMISE_ID = "balayeuses-communes"
 TARGET = f"promise:{PROMISE_ID}"
@@ -117,12 +116,7 @@ def test_two_editors_publishing_the_same_promise_at_once_one_gets_a_conflict(new
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_a_publication_is_committed_with_the_journalist_as_author(newsroom, content_dir, tmp_path):
-    def git(*args):
-        return subprocess.run(["git", "-C", str(content_dir), *args], check=True, capture_output=True, text=True).stdout
-
-    git("init", "-q")
-    git("-c", "user.name=Init", "-c", "user.email=init@example.org", "add", ".")
-    git("-c", "user.name=Init", "-c", "user.email=init@example.org", "commit", "-q", "-m", "départ")
+    git = git_repository(content_dir)
     with newsroom.session() as session:
         change_id = _submitted(session, content_dir, EMAILS["journalist"], "Titre versionné")
         change = session.get(ChangeRequest, change_id)

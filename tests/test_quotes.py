@@ -1,6 +1,6 @@
-from kb.content.quotes import FoldedText, fold
-
 import pytest
+
+from kb.content.quotes import FoldedText, fold
 
 
 def found(quote: str, text: str) -> bool:

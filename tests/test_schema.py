@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import MetaData, inspect, select, text
 
-from kb.store import schema
 from kb.ops.cli import main
+from kb.store import schema
 from kb.store.db import make_engine, open_database
 from kb.store.schema import FIRST_REVISION, SchemaOutdated, SchemaTooNew, head_revision, metadata, upgrade_to
 

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from kb.config import settings
+from kb.config.settings import BY_NAME, SETTINGS, SettingsError
 from kb.ops.cli import main
 from kb.store.db import open_database
-from kb.config.settings import BY_NAME, SETTINGS, SettingsError
 from kb.store.throttle import LIMITS, LoginFailure
 from kb.web import create_app
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from kb.store import audit
-from kb.newsroom import workflow
-from kb.store.accounts import find_user
 from kb.content.tree import read_tree
-from kb.store.db import make_engine, open_database
-from kb.search.index import SearchIndex
+from kb.newsroom import workflow
 from kb.newsroom.publishing import publish_lock
-from kb.web import create_app
 from kb.newsroom.workflow import ChangeRequest
+from kb.search.index import SearchIndex
+from kb.store import audit
+from kb.store.accounts import find_user
+from kb.store.db import make_engine, open_database
+from kb.web import create_app
 
 from .conftest import EMAILS, Newsroom, csrf_token
 

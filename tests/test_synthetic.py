@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from kb.content.check import check_tree
-from kb.content.tree import read_tree
-from kb.content.sources import DOCUMENT_TYPES as SOURCE_KINDS
 from kb.bench.synthetic import demo_vocabulary, words_of, write_corpus
+from kb.content.check import check_tree
+from kb.content.sources import DOCUMENT_TYPES as SOURCE_KINDS
+from kb.content.tree import read_tree
 
-SMALL = dict(promises=30, sources=5, source_bytes=3_000)
+from .conftest import DEMO_CONTENT
+
+SMALL = dict(promises=30, sources=5, source_bytes=3_000, demo=DEMO_CONTENT)
 
 
 def files_of(root: Path) -> dict[str, bytes]:
@@ -62,7 +64,7 @@ def test_another_seed_gives_other_text(corpus, tmp_path):
 
 def test_every_word_comes_from_the_demo_vocabulary(corpus):
     # Compare whitespace-separated pieces: two drawn numbers side by side ("12 345") read as one.
-    known = {piece.casefold() for word in demo_vocabulary().words for piece in word.split()}
+    known = {piece.casefold() for word in demo_vocabulary(DEMO_CONTENT).words for piece in word.split()}
     tree = read_tree(corpus)
     texts = [source.text for source in tree.sources.values()]
     texts += [promise.body for promise in tree.promises.values()]

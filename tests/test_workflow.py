@@ -1,16 +1,15 @@
 """The change-request state machine: every transition, every guard, and what publishing writes."""
 
-from pathlib import Path
 
 import pytest
 
-from kb.store import audit
-from kb.newsroom import workflow
-from kb.store.accounts import disable, find_user
-from kb.content.tree import read_tree
-from kb.newsroom.permissions import NotAuthorized
 from kb.content.files import sha256_text
+from kb.content.tree import read_tree
+from kb.newsroom import workflow
+from kb.newsroom.permissions import NotAuthorized
 from kb.newsroom.workflow import TRANSITIONS, ChangeRequest, InvalidTransition, Publisher, ValidationFailed, WorkflowError
+from kb.store import audit
+from kb.store.accounts import disable, find_user
 
 from .conftest import EMAILS
 

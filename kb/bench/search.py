@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from kb.content.tree import read_tree
-from kb.content.promises import write as write_promise
-from kb.content.kinds import PROMISE
 from kb.bench.fts import build_fts, search_fts
+from kb.bench.synthetic import write_corpus
+from kb.content.kinds import PROMISE
+from kb.content.promises import write as write_promise
+from kb.content.registry import Key
+from kb.content.tree import read_tree
 from kb.search.index import SearchIndex
 from kb.search.query import Search
-from kb.bench.synthetic import write_corpus
 
 # Words, phrases, exclusions, OR, numbers, accents, elisions, hyphenated names, a misspelling:
 # what citizens type, drawn from the demo corpus's vocabulary (which the synthetic corpus uses).
@@ -158,13 +159,13 @@ def _reindex_to_found(index: SearchIndex, corpus: Path, search: Search, trials: 
         promise.title = f"{promise.title} {marker}"
         started = time.perf_counter()
         write_promise(corpus, promise)
-        index.reindex([f"promise:{promise.id}"])
+        index.reindex([str(Key("promise", promise.id))])
         while search.search(marker).total == 0:
             if time.perf_counter() - started > 30:
                 raise RuntimeError("la promesse modifiée n'est pas trouvée après 30 s")
         timings.append((time.perf_counter() - started) * 1000)
         write_promise(corpus, original)  # leave the corpus as generated, for the next run
-        index.reindex([f"promise:{original.id}"])
+        index.reindex([str(Key("promise", original.id))])
     return timings
 
 

@@ -15,20 +15,20 @@ import bisect
 import os
 import re
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 from random import Random
 from typing import Callable, Iterable
 
-from kb.content import frontmatter
-from kb.content.tree import ContentTree, read_tree
-from kb.content.promises import to_text as promise_to_text
-from kb.content.model import Evidence, HistoryEntry, Promise
-from kb.content.sources import DOCUMENT_TYPES
 from kb.config.paths import PACKAGE
+from kb.content import frontmatter
+from kb.content.model import Evidence, HistoryEntry, Promise
+from kb.content.promises import to_text as promise_to_text
+from kb.content.sources import DOCUMENT_TYPES
 from kb.content.statuses import FILE_NAME
+from kb.content.tree import ContentTree, read_tree
 
 DEMO_CONTENT = PACKAGE.parent / "content"
 

@@ -59,6 +59,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_FORMAT", "str", None, "`json` (one object per line) or `text`", "`json` in production, else `text`"),
     Setting("LOG_LEVEL", "str", "INFO", "DEBUG, INFO, WARNING or ERROR"),
     Setting("PRODUCTION", "bool", False, "refuse to start with development settings (set by `kb serve --production`)"),
+    Setting("HOST", "str", "127.0.0.1", "where `kb serve` (development) listens; `kb user demo` prints its address"),
+    Setting("PORT", "int", 5000, "the port of `kb serve` (development); `kb user demo` prints its address", minimum=1),
     Setting("BIND", "str", "127.0.0.1:8000", "where `kb serve --production` listens (host:port)"),
     Setting("WORKERS", "int", None, "processes of `kb serve --production`", "2 × processors + 1", minimum=1),
     Setting("THREADS", "int", 4, "threads per process of `kb serve --production`", minimum=1),

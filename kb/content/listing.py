@@ -12,7 +12,6 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
-
 from typing import Callable, TypeVar
 
 from kb.content.model import Claim, HistoryEntry, Promise

@@ -89,6 +89,17 @@ class Key:
     def __str__(self) -> str:
         return f"{self.kind}:{self.id}"
 
+    @classmethod
+    def split(cls, text: str) -> "Key":
+        """The two halves of a key as written, unchecked (a registry's `parse_key` checks them)."""
+        kind, _, item_id = str(text).partition(":")
+        return cls(kind, item_id)
+
+    @classmethod
+    def of(cls, kind: "Kind", item) -> "Key":
+        """The key of an item already read."""
+        return cls(kind.name, item.id)
+
 
 class Kinds:
     """The registry: kinds by name, in the order they are listed."""

@@ -13,10 +13,10 @@ from dataclasses import replace
 from datetime import date
 
 from kb.content.claims import to_text as claim_to_text
-from kb.content.promises import to_text as promise_to_text
-from kb.content.sources import to_text as source_to_text
 from kb.content.model import ID_PATTERN, Claim, Evidence, HistoryEntry, Promise, Source
+from kb.content.promises import to_text as promise_to_text
 from kb.content.sources import DOCUMENT_TYPES
+from kb.content.sources import to_text as source_to_text
 
 PROMISE_FIELDS = ("title", "made_by", "party", "list_name", "territory", "theme", "made_on", "due", "reply")
 REQUIRED = {"title", "made_by", "territory", "theme", "made_on"}

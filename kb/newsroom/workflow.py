@@ -26,7 +26,9 @@ from kb.content.model import Problem
 from kb.content.registry import InvalidKey, Key
 from kb.content.tree import ContentTree
 from kb.newsroom.permissions import NotAuthorized, can, require
-from kb.newsroom.publishing import PublishFailed as _PublishFailed, Publisher, StaleBase
+from kb.newsroom.publishing import Publisher
+from kb.newsroom.publishing import PublishFailed as _PublishFailed
+from kb.newsroom.publishing import StaleBase
 from kb.store import audit
 from kb.store.accounts import User
 from kb.store.changes import CHANGE_TYPES, STATES, ChangeRequest

@@ -28,21 +28,24 @@ import time
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time as time_of_day, timezone
+from datetime import date, datetime
+from datetime import time as time_of_day
+from datetime import timezone
 from importlib.metadata import version
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Iterator
 
-from sqlalchemy import Connection, Engine, MetaData, Table, func, inspect, select, text
+from sqlalchemy import Connection, Engine, MetaData, Table, func, inspect, select
 from sqlalchemy import table as sql_table
+from sqlalchemy import text
 from sqlalchemy import types as sqltypes
 from sqlalchemy.exc import SQLAlchemyError
 
-from kb.store import schema
-from kb.store.db import first_line, make_engine, safe_url
 from kb.config.paths import default_instance_dir
 from kb.config.settings import publish_lock_path
 from kb.newsroom.publishing import publish_lock
+from kb.store import schema
+from kb.store.db import first_line, make_engine, safe_url
 
 log = logging.getLogger(__name__)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from importlib.metadata import version
@@ -9,10 +10,10 @@ from pathlib import Path
 
 import click
 
-from kb.content.check import check_content
-from kb.content.tree import ContentError
 from kb.config.settings import SettingsError
+from kb.content.check import check_content
 from kb.content.sources import DOCUMENT_TYPES
+from kb.content.tree import ContentError
 
 CONTENT_OPTION = click.option(
     "--content",
@@ -78,15 +79,15 @@ def check(content_dir: Path | None, strict: bool) -> None:
 
 @main.command()
 @CONTENT_OPTION
-@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute (développement).")
-@click.option("--port", default=5000, show_default=True, type=int, help="Port d'écoute (développement).")
+@click.option("--host", help="Adresse d'écoute (développement ; défaut : réglage HOST, 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port d'écoute (développement ; défaut : réglage PORT, 5000).")
 @click.option("--debug/--no-debug", default=False, help="Rechargement automatique et débogueur (développement).")
 @click.option("--production", is_flag=True, help="Serveur de production : gunicorn, plusieurs processus, réglages vérifiés.")
 @click.option("--bind", help="Production : adresse host:port (défaut : réglage BIND, 127.0.0.1:8000).")
 @click.option("--workers", type=click.IntRange(1, 256), help="Production : nombre de processus (défaut : réglage WORKERS).")
 @click.option("--threads", type=click.IntRange(1, 256), help="Production : fils par processus (défaut : réglage THREADS).")
 def serve(
-    content_dir: Path | None, host: str, port: int, debug: bool, production: bool, bind: str | None, workers: int | None, threads: int | None
+    content_dir: Path | None, host: str | None, port: int | None, debug: bool, production: bool, bind: str | None, workers: int | None, threads: int | None
 ) -> None:
     """Sert le site, la rédaction et l'API.
 
@@ -118,22 +119,31 @@ def serve(
         )
         run(values)
         return
+    from kb.ops.server import finish_interrupted_publications
     from kb.web import create_app
 
-    from kb.ops.server import finish_interrupted_publications
-
+    overrides.update({key: value for key, value in (("HOST", host), ("PORT", port)) if value})
     try:
         app = create_app(overrides or None)
     except SettingsError as error:
         raise click.ClickException(str(error)) from None
+    host, port = app.config["HOST"], int(app.config["PORT"])
     _say_finished(finish_interrupted_publications(dict(app.config)))
     # Build or catch up the search index now, not during the first visitor's search.
     started = time.perf_counter()
     report = app.extensions["kb.search"].index.sync()
     what = "construit" if report.rebuilt else "à jour"
     click.echo(f"kb : index de recherche {what} en {time.perf_counter() - started:.1f} s ({app.config['INDEX_DIR']})", err=True)
-    click.echo(f"kb : {app.config['CONTENT_DIR']} servi sur http://{host}:{port}/", err=True)
+    click.echo(f"kb : {app.config['CONTENT_DIR']} servi sur {_address(host, port)}/", err=True)
+    # kb logs each request itself (kb.web.request_log): werkzeug's own line would say it twice.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app.run(host=host, port=port, debug=debug)
+
+
+def _address(host: str, port: int) -> str:
+    """The address people type to reach a server listening on host:port."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
 def _say_finished(numbers: list[int]) -> None:
@@ -456,7 +466,9 @@ DEMO_ACCOUNTS = (
 
 
 @user.command("demo")
-def user_demo() -> None:
+@click.option("--host", help="Adresse du serveur à afficher (défaut : réglage HOST).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port du serveur à afficher (défaut : réglage PORT).")
+def user_demo(host: str | None, port: int | None) -> None:
     """Crée des comptes de démonstration (un par rôle, deux éditeurs) et affiche leurs mots de passe.
 
     Seulement sur demande : aucun compte n'existe sinon. Les mots de passe sont tirés au
@@ -474,7 +486,8 @@ def user_demo() -> None:
             password = secrets.token_urlsafe(12)
             add_user(session, email, password, role, name)
             click.echo(f"{email}\t{password}\t{role}")
-    click.echo("Connexion : http://127.0.0.1:5000/redaction/connexion")
+    values = _settings()
+    click.echo(f"Connexion : {_address(host or values['HOST'], port or int(values['PORT']))}/redaction/connexion")
 
 
 @main.group()
@@ -506,7 +519,7 @@ def source_add(file: Path, source_id, title, publisher, kind, when, reference, u
     from kb.content.tree import read_tree
     from kb.newsroom.proposals import FormError, slugify
     from kb.newsroom.proposals import source as source_file
-    from kb.newsroom.publishing import PublishFailed, Publisher
+    from kb.newsroom.publishing import Publisher, PublishFailed
 
     values = _settings()
     root = (content_dir or Path(values["CONTENT_DIR"])).resolve()

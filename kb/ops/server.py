@@ -14,11 +14,11 @@ from typing import Any, Callable
 from gunicorn.app.base import BaseApplication
 
 from kb.config import settings
-from kb.store.db import first_line, make_engine, open_database, safe_url
-from kb.search.index import SearchIndex
-from kb.store.schema import SchemaOutdated, SchemaTooNew, known_revisions, state
 from kb.newsroom.publishing import Publisher
 from kb.newsroom.workflow import finish_interrupted
+from kb.search.index import SearchIndex
+from kb.store.db import first_line, make_engine, open_database, safe_url
+from kb.store.schema import SchemaOutdated, SchemaTooNew, known_revisions, state
 
 
 class RefusedToStart(RuntimeError):

@@ -28,10 +28,10 @@ from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.writing import CLEAR
 
-from kb.search.analysis import PART_BREAK, FrenchPositions, french_analyzer
 from kb.content.kinds import KINDS
-from kb.content.registry import InvalidKey, Kind, Kinds
+from kb.content.registry import InvalidKey, Key, Kind, Kinds
 from kb.content.tree import ContentTree, read_tree
+from kb.search.analysis import PART_BREAK, FrenchPositions, french_analyzer
 
 # Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
 SCHEMA_VERSION = "10"
@@ -92,7 +92,8 @@ def index_document(kind: Kind, item, sha256: str) -> dict:
         id=item.id,
         title=indexed.title,
         content=_content(indexed.title, indexed.quotes, *indexed.texts),
-        date=_when(indexed.date),
+        # Undated items sort last; a missing value would be a column default Whoosh cannot read back as a date.
+        date=_when(indexed.date) or datetime.min,
         snippet_text=indexed.snippet,
     )
     document.update({name: value for name, value in indexed.facets.items() if name in FACETS and value})
@@ -378,7 +379,7 @@ class SearchIndex:
             raise ValueError(f"clé de document invalide : {key!r} (attendu {kinds})") from None
 
     def _file_document(self, key: str, path: Path) -> dict | None:
-        kind = self.kinds[key.partition(":")[0]]
+        kind = self.kinds[Key.split(key).kind]
         try:
             item, problems = kind.read(path)
             digest = self._hashes.sha256(path)

@@ -35,9 +35,9 @@ from whoosh.qparser import (
     QueryParser,
 )
 
-from kb.search.analysis import normalize_numbers, term_for, tokens
 from kb.content.kinds import KINDS
 from kb.content.registry import Kinds
+from kb.search.analysis import normalize_numbers, term_for, tokens
 from kb.search.index import FACETS, SearchIndex
 
 logger = logging.getLogger(__name__)

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, func, select
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, relationship
 
+from kb.content.kinds import KINDS
+from kb.content.registry import Key
 from kb.store.accounts import User
 from kb.store.db import Base
 
@@ -91,17 +93,16 @@ def entries(session: Session, action_prefix: str | None = None, limit: int = 100
 
 def publications(session: Session, target: str) -> list[AuditEntry]:
     """The publications of one file, newest first: the public change record of a promise or a claim."""
-    kind = target.partition(":")[0]
     query = (
         select(AuditEntry)
-        .where(AuditEntry.target == target, AuditEntry.action == f"{kind}.publish")
+        .where(AuditEntry.target == target, AuditEntry.action == f"{Key.split(target).kind}.publish")
         .order_by(AuditEntry.id.desc())
     )
     return list(session.scalars(query))
 
 
-# The actions that wrote a content file: the publication log other servers follow.
-PUBLISH_ACTIONS = ("promise.publish", "source.publish", "claim.publish")
+# The actions that wrote a content file, one per kind: the publication log other servers follow.
+PUBLISH_ACTIONS = KINDS.publish_actions()
 
 
 def publications_after(session: Session, after_id: int, limit: int = 1000) -> list[tuple[int, str]]:

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kb.content.registry import Key
 from kb.store import audit
 from kb.store.accounts import User
 from kb.store.db import Base
@@ -60,12 +61,16 @@ class ChangeRequest(Base):
     author: Mapped[User] = relationship(lazy="joined")
 
     @property
+    def key(self) -> Key:
+        return Key.split(self.target)
+
+    @property
     def target_kind(self) -> str:
-        return self.target.partition(":")[0]
+        return self.key.kind
 
     @property
     def target_id(self) -> str:
-        return self.target.partition(":")[2]
+        return self.key.id
 
     @property
     def state_label(self) -> str:

@@ -18,9 +18,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, inspect
 
+from kb.config.paths import MIGRATIONS
 from kb.store.db import safe_url
 from kb.store.locks import exclusive
-from kb.config.paths import MIGRATIONS
 
 FIRST_REVISION = "0001"
 # Tables of the first schema: a database holding them but no version is from before migrations.
@@ -39,8 +39,8 @@ class SchemaTooNew(RuntimeError):
 
 def metadata() -> MetaData:
     """Every workflow table, as the models declare them."""
-    from kb.store import accounts, audit, throttle  # noqa: F401 — register their tables on Base
     from kb.store import changes  # noqa: F401
+    from kb.store import accounts, audit, throttle  # noqa: F401 — register their tables on Base
     from kb.store.db import Base
 
     return Base.metadata

@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, flash, redirect, render_template, request, s
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from kb.store import audit, throttle
-from kb.store.accounts import User, authenticate, normalize_email, AccountError
+from kb.store.accounts import AccountError, User, authenticate, normalize_email
 from kb.web.database import db
 
 bp = Blueprint("auth", __name__, url_prefix="/redaction")

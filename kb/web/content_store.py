@@ -17,8 +17,8 @@ from flask import Flask, current_app, redirect, url_for
 
 from kb.content.kinds import KINDS
 from kb.content.registry import Kinds
-from kb.content.tree import ContentTree, read_tree
 from kb.content.statuses import FILE_NAME as STATUSES_FILE
+from kb.content.tree import ContentTree, read_tree
 from kb.content.verdicts import FILE_NAME as VERDICTS_FILE
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import logging
 
 from flask import Flask, current_app, g

@@ -13,7 +13,6 @@ from kb.content.listing import list_promises
 from kb.web.content_store import content_version, current_tree
 from kb.web.search_request import page_number
 
-
 LIST_FILTER_LABELS = {
     "status": "Statut",
     "overdue": "En retard",

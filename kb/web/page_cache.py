@@ -11,9 +11,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from functools import wraps
-
 from datetime import date
+from functools import wraps
 from importlib.metadata import version
 from urllib.parse import parse_qsl, urlencode
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from flask import Flask, current_app
 
+from kb.content.files import atomic_write
 from kb.store.audit import last_publication_id, publications_after
 from kb.store.db import first_line
-from kb.content.files import atomic_write
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ import hashlib
 import multiprocessing
 import os
 import re
-from contextlib import contextmanager
-from html import escape, unescape
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from html import escape, unescape
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 

@@ -119,7 +119,7 @@ def main() -> int:
                 findings.fail(f"approbation sur disque plein : « {outcome} » au lieu de PublishFailed")
             except workflow.PublishFailed as error:
                 message = str(error)
-                print(f"kb.workflow.approve → PublishFailed : {message}")
+                print(f"kb.newsroom.workflow.approve → PublishFailed : {message}")
                 findings.expect("n'a pas pu être écrite" in message and "réessayez" in message, f"message peu clair : {message}")
         _intact(scratch, findings, path, original, number, "après approve")
 

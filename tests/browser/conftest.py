@@ -11,7 +11,7 @@ from werkzeug.serving import make_server
 
 from kb.web import create_app
 
-from conftest import DEMO_CONTENT
+from ..conftest import DEMO_CONTENT
 
 CHROMIUM = "/usr/bin/chromium"
 # Without these, Chromium reaches for Google's servers at every start on a closed network.

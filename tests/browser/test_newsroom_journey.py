@@ -6,8 +6,8 @@ and the public page, its change record and the search show the new status at onc
 """
 
 import re
-from datetime import date
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 from kb.store.accounts import add_user
 from kb.web import create_app
 
-from conftest import DEMO_CONTENT, own_database
+from ..conftest import DEMO_CONTENT, own_database
 from .conftest import serving, watch_failures
 
 PROMISE_ID = "aubry-mutualisation-lille-lomme-hellemmes"

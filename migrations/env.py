@@ -1,4 +1,4 @@
-"""Alembic's entry point: kb passes the connection (kb/schema.py), so no URL is read here."""
+"""Alembic's entry point: kb passes the connection (kb/store/schema.py), so no URL is read here."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Settings: declared once (kb/settings.py), documented (docs/settings.md), read from defaults, kb.toml and the environment."""
+"""Settings: declared once (kb/config/settings.py), documented (docs/settings.md), read from defaults, kb.toml and the environment."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ app.config.update({"FIFTH_THING": 5})
 def test_every_config_key_kb_reads_is_a_declared_setting():
     libraries = set(flask.Flask.default_config) | _keys_under(Path(flask_login.__file__).parent)
     undeclared = _keys_under(REPO / "kb") - set(BY_NAME) - libraries - DERIVED
-    assert sorted(undeclared) == [], "declare these in kb/settings.py (and document them in docs/settings.md)"
+    assert sorted(undeclared) == [], "declare these in kb/config/settings.py (and document them in docs/settings.md)"
 
 
 # -- where values come from ---------------------------------------------------------------------

@@ -28,7 +28,7 @@ class SettingsError(ValueError):
 @dataclass(frozen=True)
 class Setting:
     name: str
-    kind: str  # "str", "path", "int", "float", "bool"
+    value_type: str  # "str", "path", "int", "float", "bool"
     default: Any
     meaning: str
     shown_default: str | None = None  # the default as the documentation says it, when computed
@@ -77,7 +77,7 @@ def _convert(setting: Setting, value: Any, where: str) -> Any:
     if value is None:
         return None
     try:
-        if setting.kind == "bool":
+        if setting.value_type == "bool":
             if isinstance(value, bool):
                 return value
             text = str(value).strip().lower()
@@ -86,14 +86,14 @@ def _convert(setting: Setting, value: Any, where: str) -> Any:
             if text in _FALSE:
                 return False
             raise ValueError("attendu true ou false")
-        if setting.kind == "int":
+        if setting.value_type == "int":
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError("attendu un nombre entier")
             number = int(str(value).strip()) if isinstance(value, str) else int(value)
             if number < setting.minimum:
                 raise ValueError(f"attendu un nombre entier d'au moins {setting.minimum}" if setting.minimum else "attendu un nombre positif")
             return number
-        if setting.kind == "float":
+        if setting.value_type == "float":
             if isinstance(value, bool):
                 raise ValueError("attendu un nombre")
             number = float(str(value).strip().replace(",", ".")) if isinstance(value, str) else float(value)
@@ -103,15 +103,15 @@ def _convert(setting: Setting, value: Any, where: str) -> Any:
         if not isinstance(value, (str, Path)):
             raise ValueError("attendu du texte")
         text = str(value)
-        if setting.kind == "path":
+        if setting.value_type == "path":
             return str(Path(text).expanduser().resolve()) if text else None
         return text or None
     except (TypeError, ValueError) as error:
-        message = str(error) if "attendu" in str(error) else f"attendu {_KIND_WORDS[setting.kind]}"
+        message = str(error) if "attendu" in str(error) else f"attendu {_TYPE_WORDS[setting.value_type]}"
         raise SettingsError(f"{where} : {setting.name} = {value!r} : {message}") from None
 
 
-_KIND_WORDS = {"int": "un nombre entier", "float": "un nombre", "bool": "true ou false", "str": "du texte", "path": "un chemin"}
+_TYPE_WORDS = {"int": "un nombre entier", "float": "un nombre", "bool": "true ou false", "str": "du texte", "path": "un chemin"}
 
 
 def _suggest(name: str) -> str:

@@ -30,7 +30,7 @@ class InvalidKey(ValueError):
 
 @dataclass
 class Indexed:
-    """What search knows of one item, said without Whoosh: kb.search turns it into an index document."""
+    """What search knows of one item, said without Whoosh: kb.search.index turns it into an index document."""
 
     title: str
     texts: list[str | None]  # searched, once each

@@ -3,7 +3,7 @@
 Every newsroom view names the action it performs (see kb.web.newsroom.requires); a test walks
 the URL map to prove none is left unchecked. Rules that depend on the request itself (nobody
 reviews their own; journalists see only their own requests) live with the state machine, in
-kb.workflow.
+kb.newsroom.workflow.
 """
 
 from __future__ import annotations

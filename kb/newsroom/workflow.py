@@ -1,7 +1,7 @@
 """Change requests: what journalists propose, editors review, and kb publishes.
 
 The one place that lists the states, the transitions and who may take each. Every operation
-checks the role (kb.permissions), the request's state and, for reviews, that the reviewer is
+checks the role (kb.newsroom.permissions), the request's state and, for reviews, that the reviewer is
 not its author; then it records the step in the audit log. Publishing happens under a lock and
 only over the exact file the request was based on: otherwise the request goes to `conflict`
 and its author rebases; nothing is ever overwritten.
@@ -250,7 +250,7 @@ def withdraw(session: Session, change: ChangeRequest, user: User, comment: str |
 def rebase(session: Session, tree: ContentTree, change: ChangeRequest, user: User) -> list[str]:
     """Bring a conflicting request onto the file as it is now: back to draft, to review and resubmit.
 
-    The author's changes are merged field by field into the current file (kb.merge); returns the
+    The author's changes are merged field by field into the current file (kb.newsroom.merge); returns the
     fields both sides changed, where the author's version was kept and should be checked.
     """
     from kb.newsroom.merge import merge_files

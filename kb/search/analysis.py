@@ -2,7 +2,7 @@
 
 "Barœul", "Baroeul" and "BAROEUL" are one word; "l'habitat" is "habitat"; "mutualisations"
 is "mutualisation"; "Marcq-en-Barœul" is found by `marcq baroeul`; "15 000" is one number.
-Words are folded the same way as quotes (kb.quotes.fold) *before* stemming, so a word typed
+Words are folded the same way as quotes (kb.content.quotes.fold) *before* stemming, so a word typed
 without accents always reaches the same stem as the accented one.
 
 Analysis dominates indexing time, so one tokenizer does splitting, folding, stop words and

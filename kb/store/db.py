@@ -2,7 +2,7 @@
 
 SQLite in the instance directory by default, so one command runs everything; PostgreSQL
 (or any SQLAlchemy URL) through DATABASE_URL when several servers share the work. The tables'
-shape is kept by migrations (kb/schema.py, migrations/).
+shape is kept by migrations (kb/store/schema.py, migrations/).
 """
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ AUDIT_PAGE_SIZE = 100
 
 
 def requires(action: str):
-    """Log in first, then hold the permission `action` (kb.permissions), or get a 403."""
+    """Log in first, then hold the permission `action` (kb.newsroom.permissions), or get a 403."""
 
     def decorate(view):
         ROUTE_ACTIONS[f"{bp.name}.{view.__name__}"] = action

@@ -5,7 +5,7 @@ promise files, every one made against the file as it is then (so for each promis
 be published; the others must go to `conflict`). Then PROCESSES processes, each logged in as its
 own editor, wait behind a barrier and approve their share as fast as they can: over HTTP through
 `kb serve --production` (several gunicorn workers, default) or, with --direct, by calling
-kb.workflow.approve in each process with a Publisher holding the engine (PostgreSQL advisory lock).
+kb.newsroom.workflow.approve in each process with a Publisher holding the engine (PostgreSQL advisory lock).
 
 Checks: kb check passes; every request is published or conflict; one <kind>.publish row per
 published request (none for the others); exactly one publication per promise; each file is the
@@ -81,7 +81,7 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=5, help="processus approbateurs simultanés (défaut 5)")
     parser.add_argument("--approvals-per-process", type=int, default=10, help="approbations par processus (défaut 10)")
     parser.add_argument("--promises", type=int, default=10, help="promesses visées (défaut 10)")
-    parser.add_argument("--direct", action="store_true", help="kb.workflow.approve dans chaque processus au lieu de HTTP")
+    parser.add_argument("--direct", action="store_true", help="kb.newsroom.workflow.approve dans chaque processus au lieu de HTTP")
     parser.add_argument("--workers", type=int, default=3, help="processus gunicorn (mode HTTP, défaut 3)")
     parser.add_argument("--threads", type=int, default=2, help="fils par processus gunicorn (défaut 2)")
     args = parser.parse_args()
@@ -90,7 +90,7 @@ def main() -> int:
     scratch = common.Scratch("concurrent", args.database, args.keep)
     server = None
     findings = common.Findings()
-    mode = "direct (kb.workflow.approve)" if args.direct else f"HTTP, kb serve --production {args.workers} processus × {args.threads} fils"
+    mode = "direct (kb.newsroom.workflow.approve)" if args.direct else f"HTTP, kb serve --production {args.workers} processus × {args.threads} fils"
     print(f"concurrent_publishes : base {scratch.kind}, {mode}, graine {seed}")
     try:
         scratch.setup()

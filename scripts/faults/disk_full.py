@@ -2,7 +2,7 @@
 
 The content tree is copied onto a small tmpfs (--size, default 2m) mounted for the run (needs
 root: skipped with a message otherwise), the rest of the tmpfs is filled, and an editor approves
-a journalist's edit: through kb.workflow.approve (PublishFailed expected), then over HTTP through
+a journalist's edit: through kb.newsroom.workflow.approve (PublishFailed expected), then over HTTP through
 `kb serve --production` with the « publier à nouveau » action (the change page must say the file
 could not be written). Each time: the old file byte-identical, the request `approved`, no
 publish row, no temporary file left, `kb check` passes. Then the filler is removed and the
@@ -67,7 +67,7 @@ def _intact(scratch: common.Scratch, findings: common.Findings, path: Path, orig
 def main() -> int:
     parser = common.arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="2m", help="taille du tmpfs (défaut 2m)")
-    parser.add_argument("--no-http", action="store_true", help="sans serveur : kb.workflow.approve puis kb.workflow.publish seulement")
+    parser.add_argument("--no-http", action="store_true", help="sans serveur : kb.newsroom.workflow.approve puis kb.newsroom.workflow.publish seulement")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("SKIP disk_full : il faut être root pour monter un tmpfs (sudo .venv/bin/python scripts/faults/disk_full.py)")
@@ -105,7 +105,7 @@ def main() -> int:
         free = os.statvfs(mount).f_bavail * os.statvfs(mount).f_frsize
         print(f"contenu copié sur le tmpfs, {filled} octets de remplissage, reste {free} octets libres ; demande n° {number} sur {promise_id}")
 
-        # 1. kb.workflow.approve on a full disk.
+        # 1. kb.newsroom.workflow.approve on a full disk.
         from kb.newsroom import workflow
         from kb.store.accounts import find_user
         from kb.content.tree import read_tree
@@ -146,7 +146,7 @@ def main() -> int:
             with scratch.sessions()() as session:
                 editor = find_user(session, common.EDITORS[0])
                 change = session.get(workflow.ChangeRequest, number)
-                print(f"place libérée ; kb.workflow.publish → {workflow.publish(session, read_tree(scratch.content), change, editor, publisher)}")
+                print(f"place libérée ; kb.newsroom.workflow.publish → {workflow.publish(session, read_tree(scratch.content), change, editor, publisher)}")
         state, rows = _state_and_rows(scratch, number)
         findings.expect(state == "published" and rows == 1, f"après le nouvel essai : « {state} », {rows} ligne(s) de publication")
         with scratch.sessions()() as session:

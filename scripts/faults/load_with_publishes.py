@@ -4,7 +4,7 @@
 it for --seconds with a Lua script mixing searches (varied French words of the corpus, on
 /recherche and /api/search) and page views (home, promise list and pages, source pages,
 /affirmations and fact-check pages). Meanwhile another thread publishes a change every few
-seconds: a journalist's edit proposed through kb.workflow, approved over HTTP by an editor, then
+seconds: a journalist's edit proposed through kb.newsroom.workflow, approved over HTTP by an editor, then
 /api/search polled from fresh connections until it finds the new version (the delay is reported).
 
 Reports requests/s, p50/p90/p99 latency (wrk --latency), wrk's non-2xx/3xx count and socket

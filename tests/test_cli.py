@@ -1,4 +1,5 @@
 import shutil
+import subprocess
 
 import pytest
 
@@ -123,3 +124,24 @@ def test_kb_source_add_commits_the_new_source_when_the_content_tree_is_a_git_rep
     author, subject = git("log", "-1", "--format=%an <%ae>%n%s").splitlines()
     assert (author, subject) == ("Julie <julie@redaction.fr>", "Nouvelle source : Communiqué achats")
     assert git("show", "--name-only", "--format=", "HEAD").split() == ["sources/communique-achats.md"]
+
+
+def test_kb_source_add_works_as_a_command_of_its_own(content_dir, tmp_path, database_url):
+    """A real process imports only what the command needs: the audit row must still be written."""
+    import sys
+
+    from kb.content.tree import read_tree
+    from kb.store import audit
+    from kb.store.db import open_database
+
+    note = tmp_path / "note.txt"
+    note.write_text("La Ville annonce une mutualisation des achats.\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", "from kb.ops.cli import main; main()", "source", "add", str(note), "--id", "note-achats",
+         "--title", "Note", "--publisher", "Ville", "--kind", "other", "--date", "2026-02-03", "--content", str(content_dir)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "mutualisation des achats" in read_tree(content_dir).sources["note-achats"].text
+    with open_database(database_url)() as session:
+        assert len(audit.publications(session, "source:note-achats")) == 1

@@ -2,6 +2,7 @@
 
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from kb.content.files import sha256_text
 from kb.content.tree import read_tree
@@ -243,6 +244,37 @@ def test_a_failed_write_keeps_the_request_approved_and_the_old_file(desk, monkey
     assert change.state == "approved" and desk.path.read_text(encoding="utf-8") == original
     monkeypatch.undo()
     assert workflow.publish(desk.session, desk.tree(), change, desk.people["editor"], desk.publisher) == "published"
+
+
+def test_a_publication_that_cannot_be_recorded_puts_the_file_back_and_stays_approved(desk, monkeypatch):
+    original = desk.path.read_bytes()
+    change = submitted(desk, text=proposal(desk, "Titre qui ne sera pas enregistré"))
+
+    record = audit.record
+
+    def database_gone_at_the_publication(session, action, *args, **kwargs):
+        if action.endswith(".publish"):
+            raise OperationalError("INSERT INTO audit_log", {}, Exception("server closed the connection unexpectedly"))
+        return record(session, action, *args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", database_gone_at_the_publication)
+    with pytest.raises(workflow.PublishFailed, match="n'a pas pu être enregistrée.*reste approuvée"):
+        workflow.approve(desk.session, desk.tree(), change, desk.people["editor"], desk.publisher)
+    assert desk.path.read_bytes() == original
+    desk.session.refresh(change)
+    assert change.state == "approved"
+    monkeypatch.undo()
+    assert workflow.publish(desk.session, desk.tree(), change, desk.people["editor"], desk.publisher) == "published"
+
+
+def test_a_new_file_whose_publication_cannot_be_recorded_is_removed(desk, monkeypatch):
+    from kb.content.kinds import KINDS
+    from kb.newsroom.publishing import PublishFailed
+
+    monkeypatch.setattr(audit, "record", lambda *args, **kwargs: 1 / 0)
+    with pytest.raises(PublishFailed, match="ZeroDivisionError|division by zero"):
+        desk.publisher.publish(desk.session, "source:nouvelle", "---\ntitle: x\n---\ntexte\n", None, by=None, summary="s", change_type="source")
+    assert not KINDS.path(desk.publisher.content_root, "source:nouvelle").exists()
 
 
 def test_hooks_hear_of_each_publication(desk):

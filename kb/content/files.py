@@ -10,8 +10,8 @@ from pathlib import Path
 from kb.content.model import Problem
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that readers see the old file or the new one, never half.
+def atomic_write(path: Path, text: str | bytes) -> None:
+    """Replace `path` with `text` (or bytes, written as they are) so that readers see the old file or the new one, never half.
 
     The temporary file lives in the same directory (a rename is only atomic within one
     file system) and is fsynced before the rename, and the directory after it, so that
@@ -20,7 +20,8 @@ def atomic_write(path: Path, text: str) -> None:
     path = Path(path)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        binary = isinstance(text, bytes)
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())

@@ -28,11 +28,12 @@ from sqlalchemy.orm import Session
 
 from kb.config.settings import publish_lock_path
 from kb.content import frontmatter
-from kb.content.files import StaleBase, current_file, write_over
+from kb.content.files import StaleBase, atomic_write, current_file, write_over
 from kb.content.kinds import KINDS
 from kb.content.registry import Key, Kinds
 from kb.store import audit
 from kb.store.accounts import User
+from kb.store.db import first_line
 from kb.store.locks import exclusive
 
 log = logging.getLogger(__name__)
@@ -131,8 +132,10 @@ class Publisher:
         kind = self.kinds[key.kind]
         path = self.path_of(key)
         with self.lock():
+            before_text, before_sha = current_file(path)
+            before_bytes = path.read_bytes() if before_sha is not None else None
             if base_text is None:
-                base_text, _ = current_file(path)
+                base_text = before_text
             try:
                 old_sha, new_sha = write_over(path, base_sha256, text)
             except StaleBase:
@@ -143,25 +146,34 @@ class Publisher:
                 raise PublishFailed(
                     f"la fiche n'a pas pu être écrite ({error.strerror or error}) ; l'ancienne version est intacte"
                 ) from error
-            if before_commit is not None:
-                before_commit(old_sha, new_sha)
-            audit.record(
-                session,
-                f"{kind.name}.publish",
-                by,
-                change_id=change_id,
-                target=str(key),
-                proposer_id=proposer.id if proposer else None,
-                old_sha256=old_sha,
-                new_sha256=new_sha,
-                data={
-                    "old_status": _state(base_text, kind.state_key),
-                    "new_status": _state(text, kind.state_key),
-                    "change_type": change_type,
-                    "summary": summary,
-                },
-            )
-            session.commit()
+            try:
+                if before_commit is not None:
+                    before_commit(old_sha, new_sha)
+                audit.record(
+                    session,
+                    f"{kind.name}.publish",
+                    by,
+                    change_id=change_id,
+                    target=str(key),
+                    proposer_id=proposer.id if proposer else None,
+                    old_sha256=old_sha,
+                    new_sha256=new_sha,
+                    data={
+                        "old_status": _state(base_text, kind.state_key),
+                        "new_status": _state(text, kind.state_key),
+                        "change_type": change_type,
+                        "summary": summary,
+                    },
+                )
+                session.commit()
+            except Exception as error:
+                # Not recorded, so not published: the file goes back to what it was, or a file
+                # nobody logged would be served, and the next try would find it "already there".
+                session.rollback()
+                if before_sha != new_sha:  # else nothing was written (a publication finished at restart)
+                    _put_back(path, before_bytes)
+                log.error("publication de %s non enregistrée, fichier remis en l'état : %s", key, error)
+                raise PublishFailed(f"la publication n'a pas pu être enregistrée ({first_line(error)}) ; le fichier est resté tel qu'il était") from error
             if self.git:
                 author = (proposer.name, proposer.email) if proposer else _environment_author()
                 message = f"{summary}\n\n{details}" if details else summary
@@ -172,6 +184,14 @@ class Publisher:
                 except Exception:  # the file is published: a derived copy lagging must not say otherwise
                     log.exception("après publication de %s", key)
         return old_sha, new_sha
+
+
+def _put_back(path: Path, content: bytes | None) -> None:
+    """Undo a write whose publication could not be recorded: the old bytes back, or no file."""
+    if content is None:
+        path.unlink(missing_ok=True)
+    else:
+        atomic_write(path, content)
 
 
 def _environment_author() -> tuple[str, str]:

@@ -11,7 +11,7 @@ rolled back (two editors acting at once) is not logged as if it had happened.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, func, select
@@ -19,8 +19,12 @@ from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, r
 
 from kb.content.kinds import KINDS
 from kb.content.registry import Key
+
+# Every table an audit row refers to (users, change requests) must be known when one is written,
+# whatever else the process imported: `kb source add` imports no workflow.
+from kb.store import changes  # noqa: F401
 from kb.store.accounts import User
-from kb.store.db import Base
+from kb.store.db import Base, utcnow
 
 log = logging.getLogger(__name__)
 # Log fields of the rows added in a session's transaction, logged when it commits.
@@ -28,8 +32,7 @@ _PENDING = "kb.audit.pending"
 LOGGED_FIELDS = ("action", "change_id", "target", "from_state", "to_state", "actor_id")
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
+now = utcnow
 
 
 class AuditEntry(Base):

@@ -12,9 +12,8 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kb.content.registry import Key
-from kb.store import audit
 from kb.store.accounts import User
-from kb.store.db import Base
+from kb.store.db import Base, utcnow
 
 STATES = {
     "draft": "brouillon",
@@ -52,8 +51,8 @@ class ChangeRequest(Base):
     base_sha256: Mapped[str | None] = mapped_column(String(64))
     base_text: Mapped[str | None] = mapped_column(Text)
     proposed_text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=audit.now)
-    updated_at: Mapped[datetime] = mapped_column(default=audit.now)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(index=True)
     published_at: Mapped[datetime | None]
     published_sha256: Mapped[str | None] = mapped_column(String(64))

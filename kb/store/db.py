@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -23,6 +24,11 @@ _engines: set[Engine] = set()
 
 class Base(DeclarativeBase):
     """Base of the workflow tables."""
+
+
+def utcnow() -> datetime:
+    """Now, in UTC: every timestamp of the workflow tables."""
+    return datetime.now(timezone.utc)
 
 
 def normalize_url(url: str) -> str:

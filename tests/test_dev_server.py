@@ -40,8 +40,8 @@ def test_the_development_server_logs_each_request_once_and_serves_every_resource
     try:
         status, body, _ = get(f"http://127.0.0.1:{port}/promesses/balayeuses-communes", time.monotonic() + 60)
         assert status == 200
-        resources = re.findall(r'(?:href|src)="(/(?:static/[^"]+|statuts\.css|favicon\.ico))"', body.decode("utf-8"))
-        assert "/static/favicon.svg" in resources
+        resources = re.findall(r'(?:href|src)="(/(?:static/[^"]+|statuts\.css|favicon\.(?:ico|svg)))"', body.decode("utf-8"))
+        assert "/favicon.svg" in resources
         for resource in [*resources, "/favicon.ico"]:
             assert get(f"http://127.0.0.1:{port}{resource}", time.monotonic() + 10)[0] == 200, resource
     finally:

@@ -117,11 +117,10 @@ def test_healthz_reports_503_when_a_table_is_missing(indexed):
 
 
 def test_healthz_reports_503_not_500_when_a_check_fails_unexpectedly(indexed):
-    class Broken:
-        def tree(self):
-            raise RuntimeError("panne imprévue")
+    def broken():
+        raise RuntimeError("panne imprévue")
 
-    indexed.extensions["kb.content"] = Broken()
+    indexed.extensions["kb.content"].view = broken
     response = indexed.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["checks"]["content"]["error"] == "RuntimeError: panne imprévue"

@@ -9,16 +9,17 @@ from pathlib import Path
 from .conftest import REPO, write
 
 # Which packages each package of kb/ may import (itself aside). The order of the layers:
-# config → content → search, store → newsroom → web → bench → ops.
+# config → content → search, store → catalog → newsroom → web → bench → ops.
 ALLOWED = {
     "config": set(),
     "content": {"config"},
     "search": {"config", "content"},
     "store": {"config", "content"},
-    "newsroom": {"config", "content", "store"},
-    "web": {"config", "content", "search", "store", "newsroom"},
-    "bench": {"config", "content", "search", "store", "newsroom", "web"},
-    "ops": {"config", "content", "search", "store", "newsroom", "web", "bench"},
+    "catalog": {"config", "content", "store"},
+    "newsroom": {"config", "content", "store", "catalog"},
+    "web": {"config", "content", "search", "store", "catalog", "newsroom"},
+    "bench": {"config", "content", "search", "store", "catalog", "newsroom", "web"},
+    "ops": {"config", "content", "search", "store", "catalog", "newsroom", "web", "bench"},
 }
 # Top-level modules: the package's docstring, and the WSGI entry point (it builds the web app).
 TOP_LEVEL = {"__init__": set(), "wsgi": {"config", "web"}}

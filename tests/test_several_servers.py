@@ -92,7 +92,7 @@ def test_a_server_that_was_down_catches_up_from_the_log_when_it_comes_back(conte
     del second
     _publish_on(first)
     back = _server(content_dir, tmp_path / "server-b", database_url)
-    assert back.extensions["kb.publications"].poll(force=True) == 1
+    assert back.extensions["kb.follower"].poll(force=True) == 1
     with back.extensions["kb.search"].index.open().searcher() as searcher:
         assert searcher.document(key=TARGET)["title"] == NEW_TITLE
 
@@ -104,9 +104,9 @@ def test_a_saved_place_past_the_end_of_the_log_does_not_skip_the_next_publicatio
     # Its place was saved against another database: a newer one, before an older backup was restored.
     (tmp_path / "server-b" / "index.publications").write_text("1000\n")
     back = _server(content_dir, tmp_path / "server-b", database_url)
-    back.extensions["kb.publications"].poll(force=True)
+    back.extensions["kb.follower"].poll(force=True)
     _publish_on(_server(content_dir, tmp_path / "server-a", database_url))
-    assert back.extensions["kb.publications"].poll(force=True) == 1
+    assert back.extensions["kb.follower"].poll(force=True) == 1
     assert _search(back, NEW_WORD) == ["balayeuses-communes"]
 
 
@@ -115,9 +115,9 @@ def test_servers_that_hear_of_a_publication_already_indexed_write_nothing(server
     assert _search(second, NEW_WORD) == []  # the second server is up before the publication
     _publish_on(first)
     # The publishing server indexed it itself: following the log finds the index current.
-    assert first.extensions["kb.publications"].poll(force=True) == 0
-    assert second.extensions["kb.publications"].poll(force=True) == 1
-    assert second.extensions["kb.publications"].poll(force=True) == 0
+    assert first.extensions["kb.follower"].poll(force=True) == 0
+    assert second.extensions["kb.follower"].poll(force=True) == 1
+    assert second.extensions["kb.follower"].poll(force=True) == 0
 
 
 def test_the_publication_log_lists_publications_only_in_order(newsroom, content_dir, tmp_path):

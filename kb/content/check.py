@@ -92,7 +92,7 @@ def check_text(tree: ContentTree, key: Key, text: str, today: date | None = None
     problems += kind.check(item, tree, today)
     if kind.quotes is not None:
         problems += check_quotes(item, kind.quotes(item), tree, {})[0]
-    others = [other for other in tree.every(kind.name) if other.id != key.id]
+    others = [other for other in tree.neighbours(kind.name, item) if other.id != key.id]
     shown = display_path(path)
     problems += [problem for problem in kind.check_together(others + [item], tree) if problem.path == shown]
     return sorted(set(problems), key=Problem.sort_key)

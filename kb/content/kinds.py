@@ -7,6 +7,7 @@ write its module (parse, checks, what search indexes), add its entry here, and i
 from __future__ import annotations
 
 from kb.content import claims, promises, sources
+from kb.content.model import Claim, Promise, Source
 from kb.content.registry import Kind, Kinds
 
 PROMISE = Kind(
@@ -24,6 +25,7 @@ PROMISE = Kind(
     indexed=promises.indexed,
     state_key="status",
     url="/promesses/{id}",
+    item_type=Promise,
 )
 SOURCE = Kind(
     name="source",
@@ -37,6 +39,7 @@ SOURCE = Kind(
     check=sources.check,
     indexed=sources.indexed,
     url="/sources/{id}",
+    item_type=Source,
 )
 CLAIM = Kind(
     name="claim",
@@ -53,6 +56,7 @@ CLAIM = Kind(
     state_key="verdict",
     url="/affirmations/{id}",
     optional=True,  # came after the first trees
+    item_type=Claim,
 )
 
 KINDS = Kinds([PROMISE, SOURCE, CLAIM])

@@ -235,7 +235,10 @@ def indexed(promise: Promise) -> Indexed:
         quotes=quoted,
         texts=[people, promise.territory, promise.theme, *notes, promise.reply, promise.body],
         snippet="\n\n".join(part for part in snippet_parts if part),
-        facets={"status": promise.status, "territory": promise.territory, "made_by": promise.made_by, "theme": promise.theme},
+        facets={
+            "status": promise.status, "territory": promise.territory, "made_by": promise.made_by, "theme": promise.theme,
+            "party": promise.party, "list": promise.list_name,
+        },  # fmt: skip
         date=promise.updated_on,
         due=promise.due,
     )

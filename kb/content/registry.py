@@ -36,7 +36,8 @@ class Indexed:
     texts: list[str | None]  # searched, once each
     snippet: str  # the text results are cut from (words, not Markdown)
     quotes: list[str] = field(default_factory=list)  # searched with more weight than `texts`
-    facets: dict[str, str | None] = field(default_factory=dict)  # status, verdict, territory, made_by, theme
+    # What lists filter and count on: status, verdict, territory, made_by, theme, party, list (search keeps its own).
+    facets: dict[str, str | None] = field(default_factory=dict)
     date: date | None = None
     due: date | None = None
 
@@ -67,6 +68,7 @@ class Kind:
     keys: tuple[str, ...] = ()  # front matter keys in the order kb writes them (diffs, merges)
     state_key: str | None = None  # the front matter key whose change a publication records: "status"
     optional: bool = False  # its folder may be missing (a kind added after trees were made)
+    item_type: type | None = None  # the dataclass items are: the catalog keeps them as JSON (else re-reads the file)
 
     def read(self, path: Path) -> tuple[Any, list[Problem]]:
         """Read and parse one file of this kind (None and why, when it cannot be read at all)."""

@@ -46,6 +46,14 @@ class ContentTree:
         """Every item of a kind that could be read, published or not: what kb check checks."""
         return list(self.items[kind].values()) + self.broken[kind]
 
+    def neighbours(self, kind: str, item) -> list:
+        """The other items of `kind` that a rule across files (kind.check_together) compares `item` with."""
+        return [other for other in self.every(kind) if other.id != item.id]
+
+    def summaries(self, kind: str) -> list:
+        """Published items of a kind by title, for a form's choices (the whole items: this tree holds them anyway)."""
+        return sorted(self.items[kind].values(), key=lambda item: (item.title or "").lower())
+
     # The shipped kinds by name, as templates and the code that relates them read them.
     promises = property(lambda self: self.items["promise"])
     sources = property(lambda self: self.items["source"])

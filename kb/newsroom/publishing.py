@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterator, Mapping
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from kb.catalog.update import Catalog
 from kb.config.settings import publish_lock_path
 from kb.content import frontmatter
 from kb.content.files import StaleBase, atomic_write, current_file, write_over
@@ -34,12 +35,10 @@ from kb.content.registry import Key, Kinds
 from kb.store import audit
 from kb.store.accounts import User
 from kb.store.db import first_line
-from kb.store.locks import exclusive
+from kb.store.locks import PUBLISH_LOCK_KEY, exclusive
 
 log = logging.getLogger(__name__)
 
-# An arbitrary constant naming kb's publish lock among PostgreSQL advisory locks.
-PUBLISH_LOCK_KEY = 0x6B620002
 # Who commits when nobody is named (GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL override it).
 DEFAULT_AUTHOR = ("kb", "kb@localhost")
 
@@ -71,17 +70,22 @@ class Publisher:
     # The shared database: with PostgreSQL the publish lock is held there, for every server.
     engine: Engine | None = None
     kinds: Kinds = KINDS
+    # The catalog pages read: refreshed in the transaction that records the publication.
+    catalog: Catalog | None = None
     _held: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @classmethod
-    def from_settings(cls, values: Mapping[str, Any], engine: Engine | None, after_publish=()) -> "Publisher":
+    def from_settings(cls, values: Mapping[str, Any], engine: Engine | None, after_publish=(), kinds: Kinds = KINDS) -> "Publisher":
         """The publisher of an installation, as its settings describe it."""
+        content_root, lock_path = Path(values["CONTENT_DIR"]), publish_lock_path(values)
         return cls(
-            content_root=Path(values["CONTENT_DIR"]),
-            lock_path=publish_lock_path(values),
+            content_root=content_root,
+            lock_path=lock_path,
             after_publish=list(after_publish),
             git=bool(values["PUBLISH_GIT_COMMIT"]),
             engine=engine,
+            kinds=kinds,
+            catalog=Catalog(engine, content_root, lock_path, kinds) if engine is not None else None,
         )
 
     def path_of(self, key: Key | str) -> Path:
@@ -165,6 +169,8 @@ class Publisher:
                         "summary": summary,
                     },
                 )
+                if self.catalog is not None and self.catalog.ready(session.connection()):
+                    self.catalog.refresh(session.connection(), [key])
                 session.commit()
             except Exception as error:
                 # Not recorded, so not published: the file goes back to what it was, or a file

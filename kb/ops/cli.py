@@ -224,10 +224,11 @@ def db_status() -> None:
 )
 @click.option("--changed-only", is_flag=True, help="Ne réindexe que les fichiers modifiés (par empreinte sha256).")
 def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool) -> None:
-    """Reconstruit l'index de recherche à partir des fichiers.
+    """Reconstruit l'index de recherche et le catalogue (ce que lisent les pages) à partir des fichiers.
 
-    L'index est dérivé : le supprimer puis le reconstruire donne les mêmes résultats.
-    Les fichiers en erreur (voir kb check) ne sont pas indexés.
+    Tous deux sont dérivés : les supprimer puis les reconstruire donne les mêmes résultats.
+    Les fichiers en erreur (voir kb check) ne sont ni indexés ni publiés. --changed-only ne
+    reprend que les fichiers modifiés (par empreinte sha256).
     """
     from kb.content.tree import read_tree
     from kb.search.index import SearchIndex
@@ -238,6 +239,9 @@ def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool) 
     started = time.perf_counter()
     try:
         if changed_only:
+            if index_dir is None:
+                scanned = _catalog(root).scan()
+                click.echo(f"catalogue à jour : {len(scanned.changed)} fichier(s) relu(s) en {scanned.seconds:.2f} s")
             report = search_index.sync()
             click.echo(
                 f"Index à jour : {report.added} ajouté(s), {report.updated} mis à jour, "
@@ -247,6 +251,10 @@ def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool) 
         tree = read_tree(root, _progress("Lecture du contenu"))
     except ContentError as error:
         raise click.ClickException(str(error)) from None
+    if index_dir is None:  # the installation's own index: its catalog is rebuilt with it
+        catalog_started = time.perf_counter()
+        files = _catalog(root).rebuild()
+        click.echo(f"catalogue reconstruit : {files} fichiers en {time.perf_counter() - catalog_started:.2f} s")
     count = search_index.rebuild(tree, _progress("Indexation"))
     unpublished = len(tree.broken_promises) + len(tree.broken_sources) + len(tree.broken_claims)
     note = f" ({unpublished} fichier(s) en erreur non indexé(s) : voir kb check)" if unpublished else ""
@@ -366,6 +374,15 @@ def _settings() -> dict:
         return settings.finish(settings.load())
     except settings.SettingsError as error:
         raise click.ClickException(str(error)) from None
+
+
+def _catalog(root: Path):
+    """The catalog of `root` in the configured database (its tables made or migrated first)."""
+    from kb.catalog.update import Catalog
+    from kb.config.settings import publish_lock_path
+
+    sessions = _sessions()
+    return Catalog(sessions.kw["bind"], root, publish_lock_path(_settings()))
 
 
 def _database_url() -> str:

@@ -13,7 +13,9 @@ from typing import Any, Callable
 
 from gunicorn.app.base import BaseApplication
 
+from kb.catalog.update import Catalog
 from kb.config import settings
+from kb.config.settings import publish_lock_path
 from kb.newsroom.publishing import Publisher
 from kb.newsroom.workflow import finish_interrupted
 from kb.search.index import SearchIndex
@@ -70,7 +72,15 @@ def finish_interrupted_publications(values: dict[str, Any]) -> list[int]:
 
 
 def prepare_index(values: dict[str, Any]) -> Any:
-    """Build or catch up this machine's index from the files before the workers start."""
+    """Build the catalog if it is missing, then build or catch up this machine's index, before the workers start.
+
+    The workers then find both ready: none of them reads the whole tree.
+    """
+    engine = make_engine(values["DATABASE_URL"])
+    try:
+        Catalog(engine, Path(values["CONTENT_DIR"]), publish_lock_path(values)).ensure()
+    finally:
+        engine.dispose()
     return SearchIndex(Path(values["INDEX_DIR"]), Path(values["CONTENT_DIR"])).sync()
 
 

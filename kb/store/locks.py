@@ -15,6 +15,10 @@ from typing import Iterator
 
 from sqlalchemy import Engine, text
 
+# An arbitrary constant naming kb's publish lock among PostgreSQL advisory locks: whoever holds it
+# may write content files and the catalog derived from them.
+PUBLISH_LOCK_KEY = 0x6B620002
+
 
 @contextmanager
 def exclusive(key: int, lock_path: Path | None, engine: Engine | None = None) -> Iterator[None]:
@@ -41,5 +45,41 @@ def exclusive(key: int, lock_path: Path | None, engine: Engine | None = None) ->
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def attempt(key: int, lock_path: Path | None, engine: Engine | None = None) -> Iterator[bool]:
+    """Take lock `key` (as `exclusive` does) only if it is free at once: yields whether it was taken.
+
+    For work that one process is enough to do (a scan of the files): whoever finds the lock taken
+    leaves it to its holder rather than waiting.
+    """
+    if engine is not None and engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            try:
+                taken = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
+                connection.commit()
+                yield taken
+                if taken:
+                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
+            except BaseException:
+                connection.invalidate()  # see exclusive: a pooled connection must not keep the lock
+                raise
+        return
+    if lock_path is None:
+        yield True
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -25,7 +25,7 @@ from kb.content.registry import Kinds
 from kb.content.sources import DOCUMENT_TYPE_LABELS
 from kb.newsroom.publishing import Publisher
 from kb.search.query import open_search
-from kb.web import api, auth, content_store, csrf, database, errors, health, newsroom, public, publication_log, request_log
+from kb.web import api, auth, content_store, csrf, database, errors, follower, health, newsroom, public, request_log
 from kb.web.page_cache import PageCache
 from kb.web.pages import RENDERERS, item_view
 
@@ -47,15 +47,17 @@ def create_app(test_config: dict[str, Any] | None = None, kinds: Kinds = KINDS) 
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     request_log.init_app(app)
-    content_store.init_app(app)
     database.init_app(app)
+    content_store.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)
     app.extensions["kb.pages"] = PageCache()
+    # The catalog's change log brings every change to the index (kb.web.follower): a periodic
+    # comparison of every file's hash is only done when INDEX_SYNC_SECONDS asks for it.
     app.extensions["kb.search"] = open_search(
-        Path(app.config["INDEX_DIR"]), Path(app.config["CONTENT_DIR"]), float(app.config["INDEX_SYNC_SECONDS"]), kinds
+        Path(app.config["INDEX_DIR"]), Path(app.config["CONTENT_DIR"]), float(app.config["INDEX_SYNC_SECONDS"]) or None, kinds
     )
-    publication_log.init_app(app)
+    follower.init_app(app)
     app.add_template_global(status_label)
     app.add_template_global(verdict_label)
     app.add_template_global(DOCUMENT_TYPE_LABELS, "document_type_labels")
@@ -79,8 +81,8 @@ def _publisher(app: Flask) -> Publisher:
     """This process's publisher: after each publication, pages are read again and the file re-indexed here at once."""
 
     def reindex(target: str) -> None:
-        app.extensions["kb.content"].invalidate()
-        app.extensions["kb.search"].index.reindex([target])
+        # The catalog's change is committed: index the file and drop the pages it touched, here, now.
+        app.extensions["kb.follower"].poll(force=True)
 
     # Looked up at each publication: tests and the static build may add hooks after the app is made.
     def derived(target: str) -> None:
@@ -90,9 +92,7 @@ def _publisher(app: Flask) -> Publisher:
             except Exception:  # the file is published: a derived copy lagging must not say otherwise
                 app.logger.exception("après publication de %s", target)
 
-    publisher = Publisher.from_settings(app.config, app.extensions["kb.db"].kw["bind"], after_publish=[reindex, derived])
-    publisher.kinds = app.extensions["kb.kinds"]
-    return publisher
+    return Publisher.from_settings(app.config, app.extensions["kb.db"].kw["bind"], [reindex, derived], app.extensions["kb.kinds"])
 
 
 def _session_settings(app: Flask) -> None:

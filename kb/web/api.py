@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import Blueprint, jsonify, request, url_for
 
-from kb.content.listing import list_claims
+from kb.catalog import queries
 from kb.content.opendata import claim_data, promise_data, source_data
 from kb.web.content_store import current_tree, find_promise
 from kb.web.list_request import current_listing, page_of
@@ -73,7 +73,7 @@ def claims():
     """Published claims and their verdicts, latest first; filters verdict, claimed_by, territory, theme."""
     tree = current_tree()
     filters = {name: request.args.get(name, "").strip() for name in CLAIM_FILTER_LABELS}
-    listing = list_claims(list(tree.claims.values()), filters)
+    listing = queries.list_claims(tree, filters)
     return _page_json("claims", listing.claims, listing, lambda claim: claim_data(claim, tree.verdicts, _claim_url(claim.id)))
 
 

@@ -1,108 +1,121 @@
-"""The content tree as the web app sees it: read once, re-read when files change on disk.
+"""The content as the web app reads it: the shared catalog, through a view per request.
 
-Files are the published truth and may be edited by hand or by git: a cheap look at the
-files' sizes and modification times (at most once per CONTENT_RECHECK_SECONDS) tells
-whether the tree must be read again, so a request never serves a stale page for long.
+No process holds the content tree: a request reads from the catalog (kb.catalog) what its page
+needs. Edits made by hand or by git are noticed by a scan of the files' sizes and times — one
+process at a time, at most every CONTENT_RECHECK_SECONDS, in a background thread (or at the start
+of each request when that setting is 0, as in tests) — which refreshes the catalog item by item;
+publications refresh it themselves. Every process then follows the catalog's change log
+(kb.web.follower) to refresh its search index and drop the pages a change touched.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
+import logging
 import threading
 import time
+import weakref
 from pathlib import Path
 
-from flask import Flask, current_app, redirect, url_for
+from flask import Flask, current_app, g, redirect, request, url_for
 
-from kb.content.kinds import KINDS
-from kb.content.registry import Kinds
-from kb.content.statuses import FILE_NAME as STATUSES_FILE
-from kb.content.tree import ContentTree, read_tree
-from kb.content.verdicts import FILE_NAME as VERDICTS_FILE
+from kb.catalog.reader import CatalogView, ItemCache, Vocabularies
+from kb.catalog.update import Catalog
+from kb.config.settings import publish_lock_path
+from kb.content.model import ContentError
+from kb.store.db import first_line
 
-
-def _signature(root: Path, kinds: Kinds) -> tuple:
-    entries = []
-    for folder in (kind.folder for kind in kinds):
-        try:
-            with os.scandir(root / folder) as scan:
-                for entry in scan:
-                    try:
-                        stat = entry.stat()
-                    except OSError:  # a broken or looping link: kb check reports it
-                        entries.append((folder, entry.name, None))
-                        continue
-                    # Inode and ctime too: an edit of the same size with its mtime restored
-                    # (cp -p, tar, some editors) still changes them.
-                    entries.append((folder, entry.name, stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns))
-        except OSError:
-            entries.append((folder, None))
-    for name in (STATUSES_FILE, VERDICTS_FILE):
-        try:
-            stat = (root / name).stat()
-            entries.append((name, stat.st_mtime_ns, stat.st_size, stat.st_ino, stat.st_ctime_ns))
-        except OSError:
-            pass
-    return tuple(sorted(entries, key=repr))
+log = logging.getLogger(__name__)
 
 
 class ContentStore:
-    """Holds the current tree for one app; thread-safe."""
+    """One per app: the catalog, the decoded items this process keeps, the scan for hand edits."""
 
-    def __init__(self, root: Path, recheck_seconds: float, kinds: Kinds = KINDS):
-        self.root = root
-        self.kinds = kinds
-        self.recheck_seconds = recheck_seconds
-        self._lock = threading.Lock()
-        self._tree: ContentTree | None = None
-        self._signature: tuple | None = None
-        self._checked_at = float("-inf")
-        self.version = ""
-        self._reads = 0
+    def __init__(self, app: Flask):
+        self.root = Path(app.config["CONTENT_DIR"])
+        self.kinds = app.extensions["kb.kinds"]
+        self.engine = app.extensions["kb.db"].kw["bind"]
+        self.catalog = Catalog(self.engine, self.root, publish_lock_path(app.config), self.kinds)
+        self.vocabularies = Vocabularies(self.root, float(app.config["CONTENT_RECHECK_SECONDS"]))
+        self.items = ItemCache()
+        self.recheck_seconds = float(app.config["CONTENT_RECHECK_SECONDS"])
+        self._scanner: threading.Thread | None = None
+        self._scanner_lock = threading.Lock()
+        self.on_changes = []  # called with the keys a scan of this process changed (the follower)
+
+    def view(self) -> CatalogView:
+        return CatalogView(self.engine, self.root, self.kinds, self.vocabularies, self.items)
+
+    def ensure(self) -> bool:
+        """Build the catalog if it is missing or outdated (first start, new version of kb); True when built."""
+        return self.catalog.ensure()
+
+    def scan(self) -> list[str]:
+        """Refresh the catalog from files changed on disk; the keys changed (told to `on_changes`)."""
+        try:
+            report = self.catalog.scan()
+        except Exception as error:  # noqa: BLE001 — a database hiccup must not fail a page: the next scan retries
+            log.warning("recherche des fichiers modifiés impossible : %s", first_line(error))
+            return []
+        if report.changed:
+            log.info(
+                "fichiers modifiés sur le disque : %s", ", ".join(report.changed[:20]),
+                extra={"event": "catalog.scan", "fields": {"changed": len(report.changed), "seconds": round(report.seconds, 3)}},
+            )  # fmt: skip
+            for listener in self.on_changes:
+                listener(report.changed)
+        return report.changed
+
+    def start_scanning(self) -> None:
+        """Scan in a background thread of this process, once every CONTENT_RECHECK_SECONDS (started on first use)."""
+        if self._scanner is not None:
+            return
+        with self._scanner_lock:
+            if self._scanner is None:
+                self._scanner = threading.Thread(
+                    target=_scan_forever, args=(weakref.ref(self), self.recheck_seconds), name="kb-catalog-scan", daemon=True
+                )
+                self._scanner.start()
 
     def invalidate(self, reread: bool = False) -> None:
-        """Look at the files again at the next request (after a publication in this process).
+        """Kept for callers of the in-memory tree: the catalog is refreshed by whoever writes a file."""
 
-        `reread`: read them again even if their sizes and times look unchanged — another server
-        published, and a network file system may still show this one the old attributes.
-        """
-        self._checked_at = float("-inf")
-        if reread:
-            self._signature = None
 
-    def tree(self) -> ContentTree:
-        now = time.monotonic()
-        if self._tree is not None and now - self._checked_at < self.recheck_seconds:
-            return self._tree
-        with self._lock:
-            signature = _signature(self.root, self.kinds)
-            if self._tree is None or self._signature is None or signature != self._signature:
-                self._tree = read_tree(self.root, kinds=self.kinds)
-                self._signature = signature
-                # Names this state of the files: pages rendered from it are cached under it.
-                self._reads += 1
-                self.version = hashlib.sha256(repr((signature, self._reads)).encode()).hexdigest()[:16]
-            self._checked_at = now
-            return self._tree
+def _scan_forever(store_ref: "weakref.ref[ContentStore]", seconds: float) -> None:
+    # A weak reference: an app that is gone (tests make many) takes its scanner with it.
+    while True:
+        time.sleep(seconds)
+        store = store_ref()
+        if store is None:
+            return
+        store.scan()
+        del store
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["kb.content"] = ContentStore(
-        Path(app.config["CONTENT_DIR"]), float(app.config["CONTENT_RECHECK_SECONDS"]), app.extensions["kb.kinds"]
-    )
+    store = ContentStore(app)
+    app.extensions["kb.content"] = store
+    store.ensure()
+    app.before_request(_before_request)
 
 
-def current_tree() -> ContentTree:
-    """The content tree of the running app."""
-    return current_app.extensions["kb.content"].tree()
+def _before_request() -> None:
+    if request.blueprint == "health":
+        return  # /healthz says what is wrong itself, as JSON
+    store: ContentStore = current_app.extensions["kb.content"]
+    if not store.root.is_dir():
+        # Unmounted, or moved: say so (a 503 page) rather than serve the catalog as if nothing happened.
+        raise ContentError(f"dossier de contenu introuvable : {store.root}")
+    if store.recheck_seconds <= 0:
+        store.scan()  # tests, and whoever wants every request to see a hand edit at once
+    else:
+        store.start_scanning()
 
 
-def content_version() -> str:
-    """A name for the current state of the content files (changes whenever any file does)."""
-    store = current_app.extensions["kb.content"]
-    store.tree()
-    return store.version
+def current_tree() -> CatalogView:
+    """What this request reads of the content (one view per request: it records what the page used)."""
+    if "kb_view" not in g:
+        g.kb_view = current_app.extensions["kb.content"].view()
+    return g.kb_view
 
 
 def find_promise(promise_id: str, endpoint: str):

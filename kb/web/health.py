@@ -84,7 +84,10 @@ def check_index() -> dict[str, Any]:
 
 
 def check_content() -> dict[str, Any]:
-    tree = current_app.extensions["kb.content"].tree()
+    store = current_app.extensions["kb.content"]
+    if not store.root.is_dir():
+        raise ContentError(f"dossier de contenu introuvable : {store.root}")
+    tree = store.view()
     return {"promises": len(tree.promises), "sources": len(tree.sources), "claims": len(tree.claims)}
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from datetime import date
 from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import request
 
-from kb.content.listing import list_promises
-from kb.web.content_store import content_version, current_tree
+from kb.catalog import queries
+from kb.web.content_store import current_tree
 from kb.web.search_request import page_number
 
 LIST_FILTER_LABELS = {
@@ -24,30 +22,14 @@ LIST_FILTER_LABELS = {
 }
 
 
-_LISTINGS_LOCK = threading.Lock()
-
-
 def current_listing():
-    """The published promises filtered and sorted as the request asks.
+    """The published promises filtered and sorted as the request asks: a query of the catalog.
 
-    Kept per state of the content, day, filters and sort: the pages of one list (and its
-    feed and CSV) filter 10,000 promises once, not once per page.
+    Only the page's promises are read; the list's pages, feed and CSV are kept by the page cache.
     """
     tree = current_tree()
     filters = {name: request.args.get(name, "").strip() for name in LIST_FILTER_LABELS}
-    sort = request.args.get("tri", "")
-    today = date.today()
-    key = (content_version(), today, tuple(sorted(filters.items())), sort)
-    listings: OrderedDict = current_app.extensions.setdefault("kb.listings", OrderedDict())
-    with _LISTINGS_LOCK:
-        listing = listings.get(key)
-    if listing is None:
-        listing = list_promises(list(tree.promises.values()), filters, sort, today, tree.final_statuses)
-        with _LISTINGS_LOCK:
-            listings[key] = listing
-            while len(listings) > 256:
-                listings.popitem(last=False)
-    return tree, listing
+    return tree, queries.list_promises(tree, filters, request.args.get("tri", ""), date.today())
 
 
 LIST_PAGE_SIZE = 50

@@ -94,7 +94,7 @@ def home():
 def pick():
     query = " ".join(request.args.get("q", "").split())
     needle = FoldedText.of(query).folded if query else ""
-    promises = sorted(current_tree().promises.values(), key=lambda promise: promise.title.lower())
+    promises = current_tree().summaries("promise")
     if needle:
         promises = [p for p in promises if needle in FoldedText.of(f"{p.title} {p.made_by} {p.territory} {p.id}").folded]
     return render_template("newsroom/pick.html", promises=promises[:100], total=len(promises), query=query, statuses=current_tree().statuses)
@@ -168,7 +168,7 @@ def _status_context(promise, change=None) -> dict:
         "promise": promise,
         "change": change,
         "statuses": tree.statuses,
-        "sources": sorted(tree.sources.values(), key=lambda source: source.title.lower()),
+        "sources": tree.summaries("source"),
         "rows": EVIDENCE_ROWS,
         "today": date.today().isoformat(),
         "base_sha256": current_file(promise.path)[1] if change is None and promise.path else None,
@@ -322,8 +322,8 @@ def _claim_form(claim, change, creating=False):
         "change": change,
         "creating": creating,
         "verdicts": tree.verdicts,
-        "sources": sorted(tree.sources.values(), key=lambda source: source.title.lower()),
-        "all_promises": sorted(tree.promises.values(), key=lambda promise: promise.title.lower()),
+        "sources": tree.summaries("source"),
+        "all_promises": tree.summaries("promise"),
         "today": date.today().isoformat(),
         "base_sha256": current_file(claim.path)[1] if claim is not None and change is None and claim.path else None,
     }

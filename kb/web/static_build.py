@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from flask import Flask
 
+from kb.catalog import queries
 from kb.content.listing import CLAIM_FILTERS, FILTERS, slug
 from kb.web.content_store import current_tree
 from kb.web.request_log import STATIC_BUILD
@@ -54,7 +55,8 @@ class BuildReport:
 def _seeds(app: Flask) -> list[str]:
     with app.test_request_context():
         tree = current_tree()
-        urls = ["/", "/promesses", "/flux.atom", "/sitemap.xml", "/statuts.css", "/export/promises.csv", "/api/promises"]
+        urls = ["/", "/promesses", "/flux.atom", "/sitemap.xml", "/statuts.css", "/favicon.svg", "/favicon.ico"]
+        urls += ["/export/promises.csv", "/api/promises"]
         urls += ["/affirmations", "/affirmations.atom", "/export/claims.csv", "/api/claims"]
         # Every item's page, at its kind's address; then what else the site says of each item.
         urls += [kind.path_of(key) for kind in tree.kinds for key in sorted(tree.items[kind.name])]
@@ -62,8 +64,7 @@ def _seeds(app: Flask) -> list[str]:
             urls += [f"/promesses/{promise_id}.atom", f"/api/promises/{promise_id}"]
         urls += [f"/api/sources/{source_id}" for source_id in sorted(tree.sources)]
         urls += [f"/api/claims/{claim_id}" for claim_id in sorted(tree.claims)]
-        people = {slug(promise.made_by) for promise in tree.promises.values()}
-        places = {slug(promise.territory) for promise in tree.promises.values()}
+        people, places = queries.people_and_places(tree)
         urls += [f"/elus/{name}" for name in sorted(people)] + [f"/territoires/{name}" for name in sorted(places)]
     return urls
 

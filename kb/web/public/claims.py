@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import Response, current_app, render_template, request, url_for
 
-from kb.content.listing import list_claims
+from kb.catalog import queries
 from kb.content.opendata import claim_review, claims_csv, verdict_label
 from kb.content.registry import Key
 from kb.content.render import markdown_to_html, markdown_to_text
@@ -39,7 +39,7 @@ def _excerpt(text: str, limit: int) -> str:
 def _listing():
     tree = current_tree()
     filters = {name: request.args.get(name, "").strip() for name in CLAIM_FILTER_LABELS}
-    return tree, list_claims(list(tree.claims.values()), filters)
+    return tree, queries.list_claims(tree, filters)
 
 
 @bp.get("/affirmations")

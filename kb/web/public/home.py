@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
+from pathlib import Path
 
-from flask import Response, abort, current_app, render_template, request, send_from_directory, url_for
+from flask import Response, abort, current_app, render_template, request, url_for
 
-from kb.content.listing import list_claims, scorecard, slug, status_changes
+from kb.catalog import queries, tables
 from kb.web.content_store import current_tree
 from kb.web.page_cache import cached_page
 from kb.web.public import bp
-
-
-def _groups(promises, attribute: str, statuses, today, final) -> list[dict]:
-    """One scorecard per value of `attribute` (made_by, territory), biggest first.
-
-    Grouped by slug, as their pages are: "MARTINE AUBRY" and "Martine Aubry" are one person.
-    """
-    grouped: dict[str, list] = {}
-    for promise in promises:
-        grouped.setdefault(slug(getattr(promise, attribute)), []).append(promise)
-    rows = [
-        {"name": getattr(items[0], attribute), "slug": key, "card": scorecard(items, list(statuses), today, final)}
-        for key, items in grouped.items()
-    ]
-    return sorted(rows, key=lambda row: (-row["card"].total, row["name"]))
 
 
 @bp.get("/")
@@ -32,16 +19,16 @@ def _groups(promises, attribute: str, statuses, today, final) -> list[dict]:
 def home():
     tree = current_tree()
     today = date.today()
-    promises = list(tree.promises.values())
+    claims = queries.list_claims(tree, {}).claims
     return render_template(
         "public/home.html",
-        card=scorecard(promises, list(tree.statuses), today, tree.final_statuses),
-        people=_groups(promises, "made_by", tree.statuses, today, tree.final_statuses),
-        territories=_groups(promises, "territory", tree.statuses, today, tree.final_statuses),
-        changes=status_changes(promises)[:10],
+        card=queries.scorecard(tree, today),
+        people=queries.groups(tree, "made_by", today),
+        territories=queries.groups(tree, "territory", today),
+        changes=queries.status_changes(tree, 10),
         statuses=tree.statuses,
-        claims=list_claims(list(tree.claims.values()), {}).claims[:5],
-        claim_count=len(tree.claims),
+        claims=claims[:5],
+        claim_count=len(claims),
         verdicts=tree.verdicts,
     )
 
@@ -51,18 +38,17 @@ def home():
 def _group_page(attribute: str, wanted_slug: str, kind: str):
     tree = current_tree()
     today = date.today()
-    promises = [p for p in tree.promises.values() if slug(getattr(p, attribute)) == wanted_slug]
+    promises = queries.group_members(tree, attribute, wanted_slug)
     if not promises:
         abort(404)
-    name = getattr(promises[0], attribute)
-    promises.sort(key=lambda promise: (promise.updated_on, promise.id), reverse=True)
+    name = getattr(min(promises, key=lambda promise: promise.id), attribute)  # as the home page names the group
     return render_template(
         "public/group.html",
         kind=kind,
         name=name,
         filter_name=attribute,
         parties=sorted({p.party for p in promises if p.party}),
-        card=scorecard(promises, list(tree.statuses), today, tree.final_statuses),
+        card=queries.scorecard(tree, today, tables.items.c[f"{attribute}_slug"] == wanted_slug),
         promises=promises,
         statuses=tree.statuses,
         today=today,
@@ -84,10 +70,22 @@ def territory(name_slug: str):
     return _group_page("territory", name_slug, "territory")
 
 
-@bp.get("/favicon.ico")
-def favicon():
-    """Browsers ask for /favicon.ico whatever the page says: the same picture as favicon.svg."""
-    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon", max_age=86400)
+ICONS = {"favicon.ico": "image/vnd.microsoft.icon", "favicon.svg": "image/svg+xml"}
+
+
+@bp.get("/<any(favicon.ico, favicon.svg):name>")
+def favicon(name: str):
+    """The site's icon; browsers ask for /favicon.ico whatever the page says.
+
+    Served from memory: a browser drops this request as soon as it leaves the page, and a file
+    left open by the aborted response would be reported as leaked.
+    """
+    return Response(_icon(current_app.static_folder, name), mimetype=ICONS[name], headers={"Cache-Control": "public, max-age=86400"})
+
+
+@functools.cache
+def _icon(folder: str, name: str) -> bytes:
+    return (Path(folder) / name).read_bytes()
 
 
 @bp.get("/statuts.css")

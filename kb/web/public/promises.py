@@ -6,7 +6,8 @@ from datetime import date
 
 from flask import Response, abort, current_app, render_template, request, url_for
 
-from kb.content.listing import SORTS, status_changes
+from kb.catalog import queries, tables
+from kb.content.listing import SORTS
 from kb.content.opendata import promise_review, promises_csv, status_label
 from kb.content.registry import Key
 from kb.content.render import markdown_to_html
@@ -112,9 +113,10 @@ def promises_csv_export():
 FEED_SIZE = 50
 
 
-def _feed(title: str, promises, page_url: str):
+def _feed(title: str, where: list, page_url: str):
+    """The feed of the status changes of the promises `where` selects."""
     tree = current_tree()
-    changes = status_changes(promises)[:FEED_SIZE]
+    changes = queries.status_changes(tree, FEED_SIZE, where)
     updated = changes[0].entry.date.isoformat() if changes else date.today().isoformat()
     xml = render_template(
         "feeds/atom.xml",
@@ -135,7 +137,7 @@ def feed():
     _tree, listing = current_listing()
     who = " · ".join(listing.filters.values())
     title = f"Promesses — {who} : changements de statut" if who else "Promesses : changements de statut"
-    return _feed(title, listing.promises, url_for("public.promises", _external=True, **listing.filters))
+    return _feed(title, listing.promises.where, url_for("public.promises", _external=True, **listing.filters))
 
 
 @bp.get("/promesses/<promise_id>.atom")
@@ -145,4 +147,4 @@ def promise_feed(promise_id: str):
     if found is None:
         return moved or abort(404)
     page_url = url_for("public.promise", promise_id=found.id, _external=True)
-    return _feed(f"{found.title} : changements de statut", [found], page_url)
+    return _feed(f"{found.title} : changements de statut", [tables.items.c.key == f"promise:{found.id}"], page_url)

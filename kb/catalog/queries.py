@@ -1,0 +1,201 @@
+"""Lists, counts, scorecards and feeds as queries over the catalog, not loops over every promise.
+
+The same answers as kb.content.listing gives over a tree in memory (tests compare the two): filters
+combine, each filter's counts ignore its own filter, unknown values are reported as ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import and_, case, func, literal, select
+
+from kb.catalog import tables
+from kb.catalog.reader import CatalogView
+from kb.content.listing import CLAIM_FILTERS, FILTERS, SORTS, Change, ClaimListing, Listing, Scorecard
+
+items_c = tables.items.c
+history_c = tables.history.c
+
+
+class LazyItems(Sequence):
+    """Items in a known order, decoded only when looked at: a list page reads 50 of 10,000."""
+
+    def __init__(self, view: CatalogView, keys: list[str], where: list | None = None):
+        self.view = view
+        self.keys = keys
+        self.where = where if where is not None else [items_c.key.in_(keys)]  # what selects them (a feed's query reuses it)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return self._load(self.keys[index])
+        return self._load([self.keys[index]])[0]
+
+    def __iter__(self):
+        for start in range(0, len(self.keys), 500):
+            yield from self._load(self.keys[start : start + 500])
+
+    def _load(self, keys: list[str]) -> list:
+        if not keys:
+            return []
+        found = {item_key: item for item_key, item in zip(*self._rows(keys))}
+        return [found[key] for key in keys if key in found]
+
+    def _rows(self, keys: list[str]):
+        rows = self.view.query(self.view.select_items(items_c.key.in_(keys)))
+        return [row.key for row in rows], self.view.load(rows)
+
+
+def _overdue(today: date, final: set[str]):
+    late = and_(items_c.due.is_not(None), items_c.due < today, items_c.status.not_in(sorted(final) or [""]))
+    return case((late, literal("oui")), else_=literal("non"))
+
+
+def _promise_column(name: str, today: date, final: set[str]):
+    if name == "overdue":
+        return _overdue(today, final)
+    return items_c.list_name if name == "list" else items_c[name]
+
+
+def _filtered(view: CatalogView, kind: str, names: tuple[str, ...], column_of, filters: dict[str, str]):
+    """(conditions kept, counts per name and value, filters applied, filters ignored) — as listing._filtered."""
+    view.used.add(f"list:{kind}")
+    base = [items_c.kind == kind, items_c.state == "published"]
+    wanted = {name: value for name, value in filters.items() if name in names and value}
+    ignored = {}
+    for name, value in wanted.items():
+        if not view.scalar(select(func.count()).select_from(tables.items).where(*base, column_of(name) == value)):
+            ignored[name] = value
+    wanted = {name: value for name, value in wanted.items() if name not in ignored}
+    counts: dict[str, dict[str, int]] = {}
+    for name in names:
+        others = [column_of(other) == value for other, value in wanted.items() if other != name]
+        column = column_of(name)
+        rows = view.query(
+            select(column.label("value"), func.count().label("count"))
+            .select_from(tables.items)
+            .where(*base, *others, column.is_not(None), column != "")
+            .group_by(column)
+        )
+        counts[name] = dict(sorted(((row.value, row.count) for row in rows), key=lambda item: (-item[1], item[0])))
+    return base + [column_of(name) == value for name, value in wanted.items()], counts, wanted, ignored
+
+
+def list_promises(view: CatalogView, filters: dict[str, str], sort: str, today: date) -> Listing:
+    """Filter, count and sort published promises; unknown filter names are dropped, unknown values reported."""
+    final = view.final_statuses
+    where, counts, wanted, ignored = _filtered(view, "promise", FILTERS, lambda name: _promise_column(name, today, final), filters)
+    sort = sort if sort in SORTS else "maj"
+    if sort == "titre":
+        order = [items_c.title_sort, items_c.item_id]
+    elif sort == "echeance":
+        order = [items_c.due.is_(None), items_c.due, items_c.title_sort, items_c.item_id]
+    else:
+        order = [items_c.sort_date.desc(), items_c.item_id.desc()]
+    keys = [row.key for row in view.query(select(items_c.key).where(*where).order_by(*order))]
+    return Listing(promises=LazyItems(view, keys, where), counts=counts, filters=wanted, sort=sort, ignored=ignored)
+
+
+CLAIM_COLUMNS = {"verdict": "verdict", "claimed_by": "made_by", "territory": "territory", "theme": "theme"}
+
+
+def list_claims(view: CatalogView, filters: dict[str, str]) -> ClaimListing:
+    """Filter and count published claims; latest verdict first."""
+    where, counts, wanted, ignored = _filtered(view, "claim", CLAIM_FILTERS, lambda name: items_c[CLAIM_COLUMNS[name]], filters)
+    keys = [row.key for row in view.query(select(items_c.key).where(*where).order_by(items_c.sort_date.desc(), items_c.item_id.desc()))]
+    return ClaimListing(claims=LazyItems(view, keys, where), counts=counts, filters=wanted, ignored=ignored)
+
+
+def scorecard(view: CatalogView, today: date, *where) -> Scorecard:
+    """The scorecard of the published promises matching `where`, statuses in the vocabulary's order."""
+    view.used.add("list:promise")
+    base = [items_c.kind == "promise", items_c.state == "published", *where]
+    counted = dict(view.query(select(items_c.status, func.count()).where(*base).group_by(items_c.status)))
+    statuses = list(view.statuses)
+    order = [key for key in statuses if counted.get(key)] + sorted(key for key in counted if key not in statuses)
+    overdue = view.scalar(select(func.count()).select_from(tables.items).where(*base, _overdue(today, view.final_statuses) == "oui"))
+    return Scorecard(total=sum(counted.values()), counts={key: counted[key] for key in order}, overdue=overdue or 0)
+
+
+def groups(view: CatalogView, attribute: str, today: date) -> list[dict]:
+    """One scorecard per value of `attribute` (made_by, territory), grouped by slug, biggest first."""
+    view.used.add("list:promise")
+    slug_column = items_c[f"{attribute}_slug"]
+    base = [items_c.kind == "promise", items_c.state == "published"]
+    late = _overdue(today, view.final_statuses)
+    rows = view.query(
+        select(slug_column.label("slug"), items_c.status,
+               func.count().label("count"), func.sum(case((late == "oui", 1), else_=0)).label("late"))
+        .where(*base).group_by(slug_column, items_c.status)
+    )  # fmt: skip
+    grouped: dict[str, dict] = {}
+    statuses = list(view.statuses)
+    for row in rows:
+        group = grouped.setdefault(row.slug, {"counts": {}, "late": 0})
+        group["counts"][row.status] = row.count
+        group["late"] += row.late or 0
+    result = []
+    for key, group in grouped.items():
+        counted = group["counts"]
+        order = [status for status in statuses if counted.get(status)] + sorted(status for status in counted if status not in statuses)
+        card = Scorecard(total=sum(counted.values()), counts={status: counted[status] for status in order}, overdue=group["late"])
+        result.append({"name": _first_name(view, attribute, key), "slug": key, "card": card})
+    return sorted(result, key=lambda row: (-row["card"].total, row["name"]))
+
+
+def _first_name(view: CatalogView, attribute: str, key: str) -> str:
+    """The name as the most recently assessed promise of the group writes it (as a tree in memory did: the first met)."""
+    return view.scalar(
+        select(items_c[attribute]).where(items_c.kind == "promise", items_c.state == "published", items_c[f"{attribute}_slug"] == key)
+        .order_by(items_c.item_id).limit(1)
+    )  # fmt: skip
+
+
+def status_changes(view: CatalogView, limit: int | None, keys_where=None) -> list[Change]:
+    """The latest status changes of the published promises (those matching `keys_where`), newest first."""
+    view.used.add("list:promise")
+    published = select(items_c.key).where(items_c.kind == "promise", items_c.state == "published", *(keys_where or []))
+    query = (
+        select(history_c.key, history_c.position, history_c.before)
+        .where(history_c.key.in_(published))
+        .order_by(history_c.date.desc(), history_c.key.desc(), history_c.position.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    rows = view.query(query)
+    promises = {f"promise:{item.id}": item for item in LazyItems(view, list(dict.fromkeys(row.key for row in rows)))}
+    changes = []
+    for row in rows:
+        promise = promises.get(row.key)
+        if promise is not None and row.position < len(promise.history):
+            changes.append(Change(promise, promise.history[row.position], row.before, row.position))
+    return changes
+
+
+def group_members(view: CatalogView, attribute: str, wanted_slug: str) -> list:
+    """The published promises whose `attribute` has this slug, latest first."""
+    view.used.add("list:promise")
+    keys = [
+        row.key for row in view.query(
+            select(items_c.key).where(items_c.kind == "promise", items_c.state == "published", items_c[f"{attribute}_slug"] == wanted_slug)
+            .order_by(items_c.sort_date.desc(), items_c.item_id.desc())
+        )
+    ]  # fmt: skip
+    return list(LazyItems(view, keys))
+
+
+def ids(view: CatalogView, kind: str) -> list[str]:
+    """The ids of a kind's published items, sorted (the sitemap, the static build)."""
+    return list(view.items[kind])
+
+
+def people_and_places(view: CatalogView) -> tuple[set[str], set[str]]:
+    """The slugs of every author and territory of published promises (the static build's pages)."""
+    view.used.add("list:promise")
+    rows = view.query(select(items_c.made_by_slug, items_c.territory_slug).where(items_c.kind == "promise", items_c.state == "published"))
+    return {row.made_by_slug for row in rows}, {row.territory_slug for row in rows}
+

@@ -1,0 +1,310 @@
+"""The content tree as the catalog holds it: ContentTree's interface, read lazily from the database.
+
+Pages, the API and the newsroom ask a `CatalogView` what they used to ask the tree read into
+memory; each answer is a query for what it needs (one item, the promises related to one, the
+quotes of one source), so no process holds the whole tree. A view records what it read (`used`):
+the keys of the items, and tags for the sets it listed, so that a page rendered from it is kept
+until one of those changes, and no longer.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import Engine, func, select
+
+from kb.catalog import codec, tables
+from kb.content.model import Claim, Promise, Source, Status, Verdict
+from kb.content.quotes import FoldedText
+from kb.content.registry import Kinds
+from kb.content.statuses import FILE_NAME as STATUSES_FILE
+from kb.content.statuses import load_statuses
+from kb.content.verdicts import FILE_NAME as VERDICTS_FILE
+from kb.content.verdicts import load_verdicts
+
+ITEM_CACHE_SIZE = 2000
+items_c = tables.items.c
+links_c = tables.links.c
+
+
+class ItemCache:
+    """Items decoded from their rows, one per key (its latest revision), least recently used dropped: bounded in count."""
+
+    def __init__(self, size: int = ITEM_CACHE_SIZE):
+        self.size = size
+        self._items: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, revision: int):
+        with self._lock:
+            found = self._items.get(key)
+            if found is None or found[0] != revision:
+                return None
+            self._items.move_to_end(key)
+            return found[1]
+
+    def put(self, key: str, revision: int, item: Any) -> None:
+        with self._lock:
+            self._items[key] = (revision, item)  # an older revision of the same item goes with it
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Vocabularies:
+    """statuses.yml and verdicts.yml, read again when their files change (a stat, at most once a second)."""
+
+    def __init__(self, root: Path, recheck_seconds: float = 1.0):
+        self.root = Path(root)
+        self.recheck_seconds = recheck_seconds
+        self._signature: tuple | None = None
+        self._checked_at = float("-inf")
+        self._lock = threading.Lock()
+        self.statuses: dict[str, Status] = {}
+        self.verdicts: dict[str, Verdict] = {}
+
+    def current(self) -> "Vocabularies":
+        import time
+
+        now = time.monotonic()
+        if self._signature is not None and now - self._checked_at < self.recheck_seconds:
+            return self
+        with self._lock:
+            signature = tuple(_stat(self.root / name) for name in (STATUSES_FILE, VERDICTS_FILE))
+            if signature != self._signature:
+                self.statuses = load_statuses(self.root)[0]
+                self.verdicts = load_verdicts(self.root)[0]
+                self._signature = signature
+            self._checked_at = now
+        return self
+
+    @property
+    def final_statuses(self) -> set[str]:
+        return {key for key, status in self.statuses.items() if status.final}
+
+
+def _stat(path: Path) -> tuple | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)
+
+
+class CatalogView:
+    """What a request reads of the content: the catalog, asked lazily; records what it read in `used`."""
+
+    def __init__(self, engine: Engine, root: Path, kinds: Kinds, vocabularies: Vocabularies, cache: ItemCache):
+        self.engine = engine
+        self.root = Path(root)
+        self.kinds = kinds
+        vocabularies = vocabularies.current()
+        self.statuses = vocabularies.statuses
+        self.verdicts = vocabularies.verdicts
+        self.final_statuses = vocabularies.final_statuses
+        self.cache = cache
+        self.used: set[str] = set()
+        self.items = {kind.name: _Items(self, kind.name, "published") for kind in kinds}
+        self.broken_items = {kind.name: _Items(self, kind.name, "broken") for kind in kinds}
+
+    # -- reading rows --------------------------------------------------------------------------
+
+    def query(self, statement) -> list:
+        with self.engine.connect() as connection:
+            return connection.execute(statement).all()
+
+    def scalar(self, statement):
+        with self.engine.connect() as connection:
+            return connection.execute(statement).scalar()
+
+    def load(self, rows) -> list:
+        """Items from (key, kind, revision, data) rows, decoded once per revision and kept."""
+        found = []
+        for row in rows:
+            self.used.add(row.key)
+            item = self.cache.get(row.key, row.revision)
+            if item is None:
+                item = self._decode(row)
+                if item is None:
+                    continue
+                self.cache.put(row.key, row.revision, item)
+            found.append(item)
+        return found
+
+    def _decode(self, row):
+        kind = self.kinds[row.kind]
+        if row.data is not None and kind.item_type is not None:
+            return codec.decode(kind.item_type, row.data)
+        item, _ = kind.read(self.kinds.path(self.root, row.key))  # a kind kept as its file
+        return item
+
+    def select_items(self, *where, order=None):
+        statement = select(items_c.key, items_c.kind, items_c.revision, items_c.data).where(*where)
+        return statement.order_by(*(order if order is not None else [items_c.item_id]))
+
+    # -- ContentTree's interface -----------------------------------------------------------------
+
+    promises = property(lambda self: self.items["promise"])
+    sources = property(lambda self: self.items["source"])
+    claims = property(lambda self: self.items["claim"])
+    broken_promises = property(lambda self: self.broken_items["promise"].values())
+    broken_sources = property(lambda self: self.broken_items["source"].values())
+    broken_claims = property(lambda self: self.broken_items["claim"].values())
+    unreadable_promises = property(lambda self: self._unreadable("promise"))
+    unreadable_sources = property(lambda self: self._unreadable("source"))
+    unreadable_claims = property(lambda self: self._unreadable("claim"))
+
+    def _unreadable(self, kind: str) -> set[str]:
+        return {row.item_id for row in self.query(select(items_c.item_id).where(items_c.kind == kind, items_c.state == "unreadable"))}
+
+    def every(self, kind: str) -> list:
+        """Every item of a kind that could be read, published or not (the newsroom's checks)."""
+        self.used.add(f"list:{kind}")
+        return self.load(self.query(self.select_items(items_c.kind == kind, items_c.state != "unreadable")))
+
+    def neighbours(self, kind: str, item) -> list:
+        """The other items that share an id or an old id with `item`: all a rule across files can find at fault."""
+        names = [item.id, *getattr(item, "aliases", [])]
+        self.used.add(f"list:{kind}")
+        sharing = select(links_c.key).where(links_c.relation == "alias", links_c.target.in_(names))
+        rows = self.query(
+            self.select_items(
+                items_c.kind == kind, items_c.state != "unreadable", items_c.item_id != item.id,
+                (items_c.item_id.in_(names)) | items_c.key.in_(sharing),
+            )
+        )  # fmt: skip
+        return self.load(rows)
+
+    def summaries(self, kind: str) -> list["Summary"]:
+        """Published items of a kind by title — id, title, date only — for a form's choices."""
+        self.used.add(f"list:{kind}")
+        rows = self.query(
+            select(items_c.item_id, items_c.title, items_c.sort_date, items_c.made_by, items_c.territory, items_c.status)
+            .where(items_c.kind == kind, items_c.state == "published")
+        )  # fmt: skip
+        found = [Summary(row.item_id, row.title, row.sort_date, row.made_by, row.territory, row.status) for row in rows]
+        return sorted(found, key=lambda summary: (summary.title or "").lower())
+
+    @property
+    def quotable_sources(self) -> Mapping[str, Source]:
+        """Sources quotes are checked against, as kb check does: one with errors of its own still exists."""
+        return _Items(self, "source", None)
+
+    def alias_target(self, old_id: str) -> str | None:
+        """The current id of a promise that used to be called `old_id`, if any."""
+        self.used.add(f"alias:{old_id}")
+        key = self.scalar(select(links_c.key).where(links_c.relation == "alias", links_c.target == old_id).order_by(links_c.key).limit(1))
+        return key.partition(":")[2] if key else None
+
+    def related(self, promise: Promise, count: int = 5) -> list[Promise]:
+        """Promises of the same territory and theme first, then of either; latest first."""
+        self.used.update({f"territory:{promise.territory}", f"theme:{promise.theme}"})
+        published = (items_c.kind == "promise", items_c.state == "published", items_c.item_id != promise.id)
+        latest = [items_c.sort_date.desc(), items_c.item_id.desc()]
+        found: list[Promise] = []
+        for where in (
+            (items_c.territory == promise.territory, items_c.theme == promise.theme),
+            (items_c.territory == promise.territory,),
+            (items_c.theme == promise.theme,),
+        ):
+            for item in self.load(self.query(self.select_items(*published, *where, order=latest).limit(count))):
+                if len(found) == count:
+                    return found
+                if all(item.id != other.id for other in found):
+                    found.append(item)
+        return found
+
+    def quote_verified(self, source_id: str, quote: str) -> bool:
+        """Whether `quote` occurs in source `source_id` (the rule of kb check), as the catalog verified it."""
+        self.used.add(f"source:{source_id}")
+        answer = self.scalar(
+            select(links_c.verified).where(links_c.relation == "quotes", links_c.target == source_id, links_c.quote == quote).limit(1)
+        )
+        if answer is not None:
+            return bool(answer)
+        source = self.quotable_sources.get(source_id)  # a quote from outside the catalog (a newsroom draft…)
+        return source is not None and FoldedText.cached(source.text).contains(quote)
+
+    def _quoting(self, kind: str, relation: str, target: str, order) -> list:
+        self.used.add(f"{relation}:{target}")
+        keys = select(links_c.key).where(links_c.relation == relation, links_c.target == target)
+        return self.load(self.query(self.select_items(items_c.kind == kind, items_c.state == "published", items_c.key.in_(keys), order=order)))
+
+    def promises_citing(self, source_id: str) -> list[Promise]:
+        """Published promises with at least one quote from `source_id`, by title."""
+        return self._quoting("promise", "quotes", source_id, [items_c.title, items_c.item_id])
+
+    def claims_citing(self, source_id: str) -> list[Claim]:
+        """Published claims quoting `source_id` (the claim itself or its evidence), by title."""
+        return self._quoting("claim", "quotes", source_id, [items_c.title, items_c.item_id])
+
+    def claims_about(self, promise_id: str) -> list[Claim]:
+        """Published claims that name promise `promise_id` (or one of its old ids) as related, latest verdict first."""
+        self.used.add(f"about:{promise_id}")
+        aliases = [old for (old,) in self.query(select(links_c.target).where(links_c.relation == "alias", links_c.key == f"promise:{promise_id}"))]
+        keys = select(links_c.key).where(links_c.relation == "about", links_c.target.in_([promise_id, *aliases]))
+        order = [items_c.sort_date.desc(), items_c.item_id.desc()]
+        self.used.update(f"about:{old}" for old in aliases)
+        return self.load(self.query(self.select_items(items_c.kind == "claim", items_c.state == "published", items_c.key.in_(keys), order=order)))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a list of choices shows of an item."""
+
+    id: str
+    title: str
+    date: Any
+    made_by: str | None = None
+    territory: str | None = None
+    status: str | None = None
+
+
+class _Items(Mapping):
+    """The items of one kind in one state (None: published or broken), by id, read on demand."""
+
+    def __init__(self, view: CatalogView, kind: str, state: str | None):
+        self.view = view
+        self.kind = kind
+        self.state = state
+
+    def _where(self):
+        where = [items_c.kind == self.kind]
+        where.append(items_c.state == self.state if self.state else items_c.state != "unreadable")
+        return where
+
+    def __getitem__(self, item_id: str):
+        if not isinstance(item_id, str):
+            raise KeyError(item_id)
+        self.view.used.add(f"{self.kind}:{item_id}")
+        found = self.view.load(self.view.query(self.view.select_items(*self._where(), items_c.item_id == item_id)))
+        if not found:
+            raise KeyError(item_id)
+        return found[0]
+
+    def __contains__(self, item_id: object) -> bool:
+        if not isinstance(item_id, str):
+            return False
+        self.view.used.add(f"{self.kind}:{item_id}")
+        return bool(self.view.scalar(select(func.count()).where(*self._where(), items_c.item_id == item_id)))
+
+    def __iter__(self) -> Iterator[str]:
+        self.view.used.add(f"list:{self.kind}")
+        return iter([row.item_id for row in self.view.query(select(items_c.item_id).where(*self._where()).order_by(items_c.item_id))])
+
+    def __len__(self) -> int:
+        self.view.used.add(f"list:{self.kind}")
+        return self.view.scalar(select(func.count()).select_from(tables.items).where(*self._where())) or 0
+
+    def values(self) -> list:  # type: ignore[override]
+        self.view.used.add(f"list:{self.kind}")
+        return self.view.load(self.view.query(self.view.select_items(*self._where())))

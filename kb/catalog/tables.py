@@ -1,0 +1,92 @@
+"""The catalog's tables, in the workflow database but not in its migrations: they are derived.
+
+They have a version of their own (VERSION); a catalog of another version, or one whose build never
+finished, is dropped and built again from the files, never served half-made.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
+
+# Bumped whenever what the catalog stores changes: catalogs of another version are rebuilt.
+VERSION = "1"
+
+metadata = MetaData()
+
+# Small facts about the catalog itself: its version, whether its build finished, the vocabularies' signatures.
+meta = Table(
+    "catalog_meta",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# One row per content file: where it stands on disk, what lists filter, sort and count on, and the item.
+items = Table(
+    "catalog_items",
+    metadata,
+    Column("key", String(200), primary_key=True),  # "promise:<id>"
+    Column("kind", String(40), nullable=False),
+    Column("item_id", String(160), nullable=False),
+    Column("state", String(12), nullable=False),  # published | broken (read with errors) | unreadable
+    # The file as the scanner last saw it: an edit by hand or by git changes one of these.
+    Column("size", BigInteger),
+    Column("mtime_ns", BigInteger),
+    Column("ino", BigInteger),
+    Column("ctime_ns", BigInteger),
+    Column("sha256", String(64)),
+    Column("title", Text),
+    Column("title_sort", Text),
+    Column("status", String(100)),
+    Column("verdict", String(100)),
+    Column("made_by", Text),
+    Column("made_by_slug", String(250)),
+    Column("party", Text),
+    Column("list_name", Text),
+    Column("territory", Text),
+    Column("territory_slug", String(250)),
+    Column("theme", Text),
+    Column("sort_date", Date),  # a promise's last assessment, a claim's verdict, a source's date
+    Column("due", Date),
+    Column("data", Text),  # the item, as JSON (kb.catalog.codec); None: read from the file
+    Column("revision", BigInteger, nullable=False),  # the change that last touched the row
+    Index("ix_catalog_items_kind_state", "kind", "state"),
+    Index("ix_catalog_items_made_by_slug", "made_by_slug"),
+    Index("ix_catalog_items_territory_slug", "territory_slug"),
+)
+
+# A promise's history entries: the status changes feeds list and the scorecards count.
+history = Table(
+    "catalog_history",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("date", Date),
+    Column("status", String(100)),
+    Column("before", String(100)),  # the previous entry's status (None for the first)
+    Index("ix_catalog_history_date", "date"),
+)
+
+# What items say of other items: the passages they quote (and whether each is found in its
+# source), the promises a fact-check is about, a promise's old ids.
+links = Table(
+    "catalog_links",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),
+    Column("relation", String(10), nullable=False),  # quotes | about | alias
+    Column("target", String(160), nullable=False),  # a source id, a promise id, an old id
+    Column("field", String(100)),  # quotes: where in the file ("history[1].evidence[0]")
+    Column("quote", Text),
+    Column("verified", Boolean),
+    Index("ix_catalog_links_key", "key"),
+    Index("ix_catalog_links_target", "relation", "target"),
+)
+
+# Every change of the catalog, in order: each process follows it to refresh its index and its pages.
+changes = Table(
+    "catalog_changes",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),  # a content key, or "*" for everything (a rebuild, a vocabulary)
+)

@@ -1,0 +1,325 @@
+"""Keeping the catalog equal to the files: a full build, item-by-item refreshes, and the scan for hand edits.
+
+Every write runs under the publish lock (kb.newsroom.publishing holds it around a publication and
+refreshes the catalog in the transaction that records it; `rebuild` waits for it; `scan` leaves its
+round to whoever holds it), so the catalog's rows follow the files in the order they were written.
+Each refresh appends to `catalog_changes`; every process follows that log to refresh its own index
+and pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, delete, func, insert, inspect, select, update
+
+from kb.catalog import tables
+from kb.catalog.rows import FileState, Rows, rows_of
+from kb.content.kinds import KINDS
+from kb.content.model import Source
+from kb.content.quotes import FoldedText
+from kb.content.registry import Key, Kinds
+from kb.content.statuses import FILE_NAME as STATUSES_FILE
+from kb.content.verdicts import FILE_NAME as VERDICTS_FILE
+from kb.store.locks import PUBLISH_LOCK_KEY, attempt, exclusive
+
+log = logging.getLogger(__name__)
+
+VOCABULARIES = (STATUSES_FILE, VERDICTS_FILE)
+EVERYTHING = "*"
+
+
+@dataclass
+class ScanReport:
+    """What a scan found: files changed, added and gone, and the time it took."""
+
+    changed: list[str] = field(default_factory=list)
+    files: int = 0
+    hashed: int = 0
+    seconds: float = 0.0
+    skipped: bool = False  # somebody else holds the lock (a publication, another scanner)
+
+
+class Catalog:
+    """The catalog of one content tree in one database."""
+
+    def __init__(self, engine: Engine, content_root: Path, lock_path: Path | None, kinds: Kinds = KINDS):
+        self.engine = engine
+        self.content_root = Path(content_root)
+        self.lock_path = lock_path
+        self.kinds = kinds
+
+    # -- state -------------------------------------------------------------------------------
+
+    def ready(self, connection: Connection | None = None) -> bool:
+        """Whether a finished catalog of this version is there."""
+        if connection is None:
+            with self.engine.connect() as connection:
+                return self.ready(connection)
+        if not inspect(connection).has_table(tables.meta.name):
+            return False
+        values = dict(connection.execute(select(tables.meta.c.name, tables.meta.c.value)).all())
+        return values.get("version") == tables.VERSION and values.get("complete") == "1"
+
+    def ensure(self) -> bool:
+        """Build the catalog if it is missing, of another version, or was left half-built; True when built."""
+        if self.ready():
+            return False
+        with exclusive(PUBLISH_LOCK_KEY, self.lock_path, self.engine):
+            if self.ready():  # another process built it while this one waited
+                return False
+            self._rebuild_locked()
+        return True
+
+    def rebuild(self) -> int:
+        """Build the catalog again from every file (`kb index`); the number of files."""
+        with exclusive(PUBLISH_LOCK_KEY, self.lock_path, self.engine):
+            return self._rebuild_locked()
+
+    def _rebuild_locked(self) -> int:
+        started = time.perf_counter()
+        files = self.kinds.files(self.content_root)
+        # Sources first: the quotes of the others are verified against their text.
+        order = sorted(files, key=lambda key: (key.kind != "source", str(key)))
+        texts = _SourceTexts(self, None)
+        built: list[Rows] = []
+        for key in order:
+            rows = self._read(key, files[key], texts)
+            if rows is not None:
+                built.append(rows)
+                if key.kind == "source":
+                    texts.known[key.id] = rows
+        with self.engine.begin() as connection:
+            # One transaction: readers see the old catalog or the new one, never a half-made one.
+            if inspect(connection).has_table(tables.meta.name):
+                version = connection.execute(select(tables.meta.c.value).where(tables.meta.c.name == "version")).scalar()
+                if version != tables.VERSION:
+                    tables.metadata.drop_all(connection)
+            tables.metadata.create_all(connection)
+            for table in (tables.items, tables.history, tables.links, tables.meta):
+                connection.execute(delete(table))
+            revision = _record(connection, [EVERYTHING])
+            _insert(connection, built, revision)
+            connection.execute(
+                insert(tables.meta),
+                [{"name": "version", "value": tables.VERSION}, {"name": "complete", "value": "1"}]
+                + [{"name": f"vocabulary:{name}", "value": _signature(self.content_root / name)} for name in VOCABULARIES],
+            )
+        log.info("catalogue construit : %d fichiers en %.1f s", len(built), time.perf_counter() - started)
+        return len(built)
+
+    # -- item by item ----------------------------------------------------------------------------
+
+    def refresh(self, connection: Connection, keys: list[Key | str]) -> list[str]:
+        """Bring these files' rows in line with the files as they are now, in `connection`'s transaction.
+
+        A file gone is removed; a source whose text changed has the quotes citing it verified
+        again. Call under the publish lock. Returns the keys whose rows changed, as recorded in
+        the change log.
+        """
+        keys = [key if isinstance(key, Key) else self.kinds.parse_key(key) for key in keys]
+        texts = _SourceTexts(self, connection)
+        changed: list[str] = []
+        for key in dict.fromkeys(keys):
+            path = self.kinds.path(self.content_root, key)
+            rows = self._read(key, path, texts) if path.is_file() else None
+            old_sha = connection.execute(select(tables.items.c.sha256).where(tables.items.c.key == str(key))).scalar()
+            _remove(connection, [str(key)])
+            if rows is not None:
+                _insert(connection, [rows], 0)
+            if rows is None and old_sha is None:
+                continue  # nothing there before, nothing now
+            changed.append(str(key))
+            if key.kind == "source":
+                texts.forget(key.id)
+                changed += self._verify_again(connection, key.id, texts)
+        if changed:
+            revision = _record(connection, changed)
+            connection.execute(update(tables.items).where(tables.items.c.key.in_(changed)).values(revision=revision))
+        return list(dict.fromkeys(changed))
+
+    def _verify_again(self, connection: Connection, source_id: str, texts: "_SourceTexts") -> list[str]:
+        """Verify again every quote of `source_id` (its text changed); the keys whose answer changed."""
+        links = tables.links.c
+        quoting = connection.execute(
+            select(links.id, links.key, links.quote, links.verified).where(links.relation == "quotes", links.target == source_id)
+        ).all()
+        changed = []
+        for link_id, key, quote, verified in quoting:
+            now = texts.verified(source_id, quote)
+            if now != verified:
+                connection.execute(update(tables.links).where(links.id == link_id).values(verified=now))
+                changed.append(key)
+        return changed
+
+    def _read(self, key: Key, path: Path, texts: "_SourceTexts") -> Rows | None:
+        """The rows of one file as it is on disk (None when it is gone)."""
+        kind = self.kinds[key.kind]
+        try:
+            stat = path.stat()
+            raw = path.read_bytes()
+        except OSError:
+            return None
+        item, problems = kind.read(path)
+        if item is None:
+            state = "unreadable"
+        elif any(problem.severity == "error" for problem in problems):
+            state = "broken"
+        else:
+            state = "published"
+        return rows_of(kind, key, item, state, FileState.of(stat, hashlib.sha256(raw).hexdigest()), texts.verified)
+
+    # -- hand edits ----------------------------------------------------------------------------------
+
+    def scan(self) -> ScanReport:
+        """Find the files changed on disk since the catalog last saw them (by hand, by git) and refresh them.
+
+        A look at every file's size, times and inode first; only files that moved are hashed, and
+        only those whose content changed are read again. One process scans at a time: another one
+        holding the publish lock (a publication, another scan) makes this round a no-op.
+        """
+        started = time.perf_counter()
+        report = ScanReport()
+        with attempt(PUBLISH_LOCK_KEY, self.lock_path, self.engine) as taken:
+            if not taken:
+                report.skipped = True
+                return report
+            missing = [kind.folder for kind in self.kinds if not kind.optional and not (self.content_root / kind.folder).is_dir()]
+            if not self.content_root.is_dir() or missing:
+                # An unmounted or half-copied tree is not "every file deleted": leave the catalog as it is.
+                log.warning("contenu illisible (%s) : catalogue laissé tel quel", ", ".join(missing) or self.content_root)
+                report.skipped = True
+                return report
+            files = {str(key): path for key, path in self.kinds.files(self.content_root).items()}
+            report.files = len(files)
+            with self.engine.begin() as connection:
+                columns = tables.items.c
+                known = {
+                    row.key: row
+                    for row in connection.execute(select(columns.key, columns.size, columns.mtime_ns, columns.ino, columns.ctime_ns, columns.sha256))
+                }
+                moved, touched = [], []
+                for key, path in files.items():
+                    try:
+                        stat = path.stat()
+                    except OSError:
+                        continue  # gone between the listing and now: the next scan settles it
+                    row = known.get(key)
+                    seen = FileState(row.size, row.mtime_ns, row.ino, row.ctime_ns, row.sha256) if row is not None else None
+                    if seen is not None and seen.same_file(stat):
+                        continue
+                    report.hashed += 1
+                    try:
+                        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                    except OSError:
+                        continue
+                    if seen is not None and seen.sha256 == digest:
+                        touched.append((key, FileState.of(stat, digest)))  # same bytes (touch, cp -p): remember the new stat
+                    else:
+                        moved.append(key)
+                gone = [key for key in known if key not in files]
+                for key, state in touched:
+                    connection.execute(
+                        update(tables.items).where(columns.key == key)
+                        .values(size=state.size, mtime_ns=state.mtime_ns, ino=state.ino, ctime_ns=state.ctime_ns)
+                    )  # fmt: skip
+                report.changed = self.refresh(connection, moved + gone) if moved or gone else []
+                report.changed += self._vocabularies(connection)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _vocabularies(self, connection: Connection) -> list[str]:
+        """A change of statuses.yml or verdicts.yml changes every page: recorded as a change of everything."""
+        changed = False
+        for name in VOCABULARIES:
+            signature = _signature(self.content_root / name)
+            row_name = f"vocabulary:{name}"
+            known = connection.execute(select(tables.meta.c.value).where(tables.meta.c.name == row_name)).scalar()
+            if known != signature:
+                connection.execute(delete(tables.meta).where(tables.meta.c.name == row_name))
+                connection.execute(insert(tables.meta).values(name=row_name, value=signature))
+                changed = True
+        if not changed:
+            return []
+        _record(connection, [EVERYTHING])
+        return [EVERYTHING]
+
+    # -- the change log ------------------------------------------------------------------------------
+
+    def changes_after(self, connection: Connection, cursor: int, limit: int = 10_000) -> list[tuple[int, str]]:
+        """(change id, key) of the changes after `cursor`, oldest first."""
+        query = select(tables.changes.c.id, tables.changes.c.key).where(tables.changes.c.id > cursor).order_by(tables.changes.c.id)
+        return [(row.id, row.key) for row in connection.execute(query.limit(limit))]
+
+    def last_change(self, connection: Connection) -> int:
+        return connection.execute(select(func.max(tables.changes.c.id))).scalar() or 0
+
+
+class _SourceTexts:
+    """Source texts for verifying quotes, read from the catalog (or from rows being built), folded once each."""
+
+    def __init__(self, catalog: Catalog, connection: Connection | None):
+        self.catalog = catalog
+        self.connection = connection
+        self.known: dict[str, Rows] = {}
+        self._folded: dict[str, FoldedText | None] = {}
+
+    def forget(self, source_id: str) -> None:
+        self._folded.pop(source_id, None)
+
+    def _text(self, source_id: str) -> FoldedText | None:
+        if source_id not in self._folded:
+            from kb.catalog import codec
+
+            data = self.known[source_id].item["data"] if source_id in self.known else None
+            if data is None and self.connection is not None:
+                data = self.connection.execute(
+                    select(tables.items.c.data).where(tables.items.c.key == f"source:{source_id}", tables.items.c.state != "unreadable")
+                ).scalar()
+            source = codec.decode(Source, data) if data else None
+            self._folded[source_id] = FoldedText.of(source.text) if source is not None and source.text else None
+        return self._folded[source_id]
+
+    def verified(self, source_id: str, quote: str) -> bool:
+        text = self._text(source_id)
+        return bool(text and text.contains(quote))
+
+
+def _insert(connection: Connection, built: list[Rows], revision: int) -> None:
+    if not built:
+        return
+    for start in range(0, len(built), 500):
+        batch = built[start : start + 500]
+        connection.execute(insert(tables.items), [rows.item | {"revision": revision} for rows in batch])
+        history = [entry for rows in batch for entry in rows.history]
+        if history:
+            connection.execute(insert(tables.history), history)
+        links = [link for rows in batch for link in rows.links]
+        if links:
+            connection.execute(insert(tables.links), [{"field": None, "quote": None, "verified": None} | link for link in links])
+
+
+def _remove(connection: Connection, keys: list[str]) -> None:
+    for table in (tables.items, tables.history, tables.links):
+        connection.execute(delete(table).where(table.c.key.in_(keys)))
+
+
+def _record(connection: Connection, keys: list[str]) -> int:
+    """Append the changes to the log; the id of the last one (the rows' new revision)."""
+    last = 0
+    for key in dict.fromkeys(keys):
+        last = connection.execute(insert(tables.changes).values(key=key)).inserted_primary_key[0]
+    return last
+
+
+def _signature(path: Path) -> str:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return "absent"
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}:{stat.st_ctime_ns}"

@@ -1,0 +1,150 @@
+"""Following the catalog's change log: what another process or server changed shows here at once.
+
+Every change of a content file — a publication, in the transaction that records it; an edit by
+hand or by git, found by the scan — is a row of `catalog_changes`. Each process reads the rows
+after the last one it has seen (at most every PUBLICATION_POLL_SECONDS, at the start of a request),
+re-indexes those files in this machine's own index when the index does not hold them as they are,
+and drops the rendered pages that read them (kb.web.page_cache). Where the index stopped is kept
+beside it, so a server that was down catches up from the log when it comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from kb.catalog import tables
+from kb.catalog.update import EVERYTHING
+from kb.content.files import atomic_write
+from kb.content.registry import Key
+from kb.store.db import first_line
+
+log = logging.getLogger(__name__)
+
+
+class ChangeFollower:
+    """One per process: a cursor in the catalog's change log, and the index and pages it keeps current."""
+
+    def __init__(self, app: Flask):
+        self.store = app.extensions["kb.content"]
+        self.search_index = app.extensions["kb.search"].index
+        self.pages = app.extensions["kb.pages"]
+        self.poll_seconds = float(app.config["PUBLICATION_POLL_SECONDS"])
+        index_dir = Path(app.config["INDEX_DIR"])
+        self.cursor_path = index_dir.parent / f"{index_dir.name}.catalog-changes"
+        self._cursor: int | None = None
+        self._polled_at = float("-inf")
+        self._lock = threading.Lock()
+        self.store.on_changes.append(self.apply)
+
+    def _read_cursor(self) -> int | None:
+        try:
+            return int(self.cursor_path.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def _save_cursor(self, cursor: int, rewind: bool = False) -> None:
+        try:
+            # Several workers share the file: never move it back behind what another one saved
+            # (unless `rewind`: the saved place is past the end of this database's log).
+            saved = self._read_cursor()
+            if rewind or saved is None or saved < cursor:
+                atomic_write(self.cursor_path, f"{cursor}\n")
+        except OSError as error:
+            log.warning("position dans le journal des changements non enregistrée (%s) : %s", self.cursor_path, error)
+
+    def poll(self, force: bool = False) -> int:
+        """Apply what changed since the last look; the number of files re-indexed."""
+        now = time.monotonic()
+        if not force and now - self._polled_at < self.poll_seconds:
+            return 0
+        if not self._lock.acquire(blocking=False):
+            return 0  # another thread of this process is at it
+        try:
+            self._polled_at = now
+            return self._follow()
+        except Exception as error:  # noqa: BLE001 — a database hiccup must not fail the page: the next poll retries
+            # One line, no traceback: during an outage this runs at every poll of every worker.
+            log.warning("journal des changements illisible : %s", first_line(error))
+            return 0
+        finally:
+            self._lock.release()
+
+    def _follow(self) -> int:
+        catalog = self.store.catalog
+        with catalog.engine.connect() as connection:
+            last = catalog.last_change(connection)
+            if self._cursor is None:
+                saved = self._read_cursor()
+                if saved is None:
+                    # First start of this index: it was built from the files, which already hold
+                    # every change logged so far.
+                    self._cursor = last
+                    self._save_cursor(last)
+                    return 0
+                if saved > last:
+                    # A place past the log's end belongs to another database (an older backup
+                    # restored, a catalog built anew in a new database): start again from its end.
+                    saved = last
+                    self._save_cursor(saved, rewind=True)
+                self._cursor = saved
+            rows = catalog.changes_after(connection, self._cursor)
+            if not rows:
+                return 0
+            keys = list(dict.fromkeys(key for _, key in rows))
+            tags = _tags(connection, keys)
+        updated = self._reindex(keys)
+        if updated is None:
+            return 0  # another process is writing the index: the next poll tries again
+        self.pages.invalidate(tags)
+        self._cursor = rows[-1][0]
+        self._save_cursor(self._cursor)
+        log.info(
+            "changements du catalogue suivis : %s", ", ".join(keys[:20]),
+            extra={"event": "index.catch_up", "fields": {"targets": keys[:100], "cursor": self._cursor}},
+        )  # fmt: skip
+        return updated
+
+    def apply(self, keys: list[str]) -> None:
+        """Apply changes this process made itself (a scan) at once, before its next poll."""
+        with self.store.catalog.engine.connect() as connection:
+            tags = _tags(connection, keys)
+        self._reindex(keys)
+        self.pages.invalidate(tags)
+
+    def _reindex(self, keys: list[str]) -> int | None:
+        if EVERYTHING in keys:
+            report = self.search_index.sync()
+        else:
+            report = self.search_index.catch_up(keys)
+        if report.skipped:
+            return None
+        return report.added + report.updated + report.removed
+
+
+def _tags(connection, keys: list[str]) -> set[str]:
+    """What pages that depend on these items recorded having read (kb.catalog.reader's `used`)."""
+    if EVERYTHING in keys:
+        return {EVERYTHING}
+    tags = set(keys)
+    tags.update(f"list:{Key.split(key).kind}" for key in keys)
+    items, links = tables.items.c, tables.links.c
+    for row in connection.execute(select(items.territory, items.theme).where(items.key.in_(keys))):
+        tags.update(f"{name}:{value}" for name, value in (("territory", row.territory), ("theme", row.theme)) if value)
+    for row in connection.execute(select(links.relation, links.target).where(links.key.in_(keys))):
+        tags.add(f"{row.relation}:{row.target}")
+    return tags
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["kb.follower"] = ChangeFollower(app)
+    app.before_request(_poll)
+
+
+def _poll() -> None:
+    current_app.extensions["kb.follower"].poll()

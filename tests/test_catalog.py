@@ -1,0 +1,297 @@
+"""The catalog stays equal to what the files say: built, refreshed by publications, scanned after hand edits.
+
+Every comparison is with a fresh rebuild from the same files (in another database) and with the
+content tree read into memory (kb.content), whose lists and counts the site used to compute.
+"""
+
+from __future__ import annotations
+
+import gc
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, select, update
+
+from kb.catalog import queries, tables
+from kb.catalog.reader import CatalogView, ItemCache, Vocabularies
+from kb.catalog.update import Catalog
+from kb.content import listing
+from kb.content.kinds import KINDS
+from kb.content.model import Promise
+from kb.content.tree import read_tree
+from kb.newsroom.publishing import Publisher
+from kb.store.db import make_engine, open_database
+
+from .conftest import DEMO_CONTENT, own_database
+
+TODAY = date(2026, 6, 1)
+PROMISE_FILTERS = [
+    {}, {"status": "partial"}, {"status": "done", "overdue": "non"}, {"overdue": "oui"}, {"made_by": "Martine Aubry"},
+    {"territory": "Lille", "theme": "Gouvernance"}, {"party": "Parti socialiste (PS)"}, {"status": "inconnu"}, {"list": "x"},
+]  # fmt: skip
+CLAIM_FILTERS = [{}, {"verdict": "needs_context"}, {"territory": "Lille"}, {"claimed_by": "personne"}]
+
+
+class Scratch:
+    """A copy of the demo corpus, its catalog in a database, and a second database for fresh rebuilds."""
+
+    def __init__(self, tmp_path: Path, database_url: str):
+        self.root = Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
+        self.sessions = open_database(database_url)
+        self.engine = self.sessions.kw["bind"]
+        self.catalog = Catalog(self.engine, self.root, tmp_path / "publish.lock")
+        self.catalog.ensure()
+        self.fresh_url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        self.publisher = Publisher(self.root, tmp_path / "publish.lock", git=False, engine=self.engine, catalog=self.catalog)
+
+    def view(self, engine=None) -> CatalogView:
+        return CatalogView(engine or self.engine, self.root, KINDS, Vocabularies(self.root, 0), ItemCache())
+
+    def path(self, key: str) -> Path:
+        return KINDS.path(self.root, key)
+
+    def publish(self, key: str, text: str) -> None:
+        from kb.content.files import current_file
+
+        _, sha = current_file(self.path(key))
+        with self.sessions() as session:
+            self.publisher.publish(session, key, text, sha, by=None, summary="essai", change_type="edit")
+
+
+def rows(engine) -> dict:
+    """Every row of the catalog's tables, less what differs between two builds of the same files."""
+    found = {}
+    with engine.connect() as connection:
+        items = tables.items.c
+        kept = [column for column in tables.items.columns if column.name not in ("revision", "ino", "ctime_ns", "mtime_ns")]
+        found["items"] = sorted(tuple(row) for row in connection.execute(select(*kept)))
+        found["history"] = sorted(tuple(row) for row in connection.execute(select(tables.history)))
+        links = [column for column in tables.links.columns if column.name != "id"]
+        found["links"] = sorted(tuple(row) for row in connection.execute(select(*links)))
+        assert items is not None
+    return found
+
+
+def fresh(scratch: Scratch):
+    """A catalog built from scratch from the same files, in a database of its own."""
+    engine = make_engine(scratch.fresh_url)
+    with engine.begin() as connection:
+        tables.metadata.drop_all(connection)
+    Catalog(engine, scratch.root, None).rebuild()
+    return engine
+
+
+def assert_same_as_the_files(scratch: Scratch) -> None:
+    engine = fresh(scratch)
+    try:
+        assert rows(scratch.engine) == rows(engine)
+    finally:
+        engine.dispose()
+    tree, view = read_tree(scratch.root), scratch.view()
+    for filters in PROMISE_FILTERS:
+        for sort in ("", "titre", "echeance"):
+            memory = listing.list_promises(list(tree.promises.values()), filters, sort, TODAY, tree.final_statuses)
+            catalog = queries.list_promises(view, filters, sort, TODAY)
+            assert [p.id for p in catalog.promises] == [p.id for p in memory.promises], (filters, sort)
+            assert (catalog.counts, catalog.filters, catalog.ignored) == (memory.counts, memory.filters, memory.ignored), filters
+    for filters in CLAIM_FILTERS:
+        memory = listing.list_claims(list(tree.claims.values()), filters)
+        catalog = queries.list_claims(view, filters)
+        assert [c.id for c in catalog.claims] == [c.id for c in memory.claims] and catalog.counts == memory.counts
+    promises = list(tree.promises.values())
+    assert queries.scorecard(view, TODAY) == listing.scorecard(promises, list(tree.statuses), TODAY, tree.final_statuses)
+    memory_changes = [(c.promise.id, c.position, c.before) for c in listing.status_changes(promises)[:50]]
+    assert [(c.promise.id, c.position, c.before) for c in queries.status_changes(view, 50)] == memory_changes
+    for promise in promises:
+        assert view.promises[promise.id] == promise
+        assert [p.id for p in view.related(promise)] == [p.id for p in tree.related(promise)]
+        assert [c.id for c in view.claims_about(promise.id)] == [c.id for c in tree.claims_about(promise.id)]
+        for alias in promise.aliases:
+            assert view.alias_target(alias) == tree.alias_target(alias)
+    for source_id in tree.sources:
+        assert [p.id for p in view.promises_citing(source_id)] == [p.id for p in tree.promises_citing(source_id)]
+        assert [c.id for c in view.claims_citing(source_id)] == [c.id for c in tree.claims_citing(source_id)]
+    for kind in KINDS:
+        assert sorted(view.items[kind.name]) == sorted(tree.items[kind.name])
+        assert view._unreadable(kind.name) == tree.unreadable[kind.name]
+
+
+@pytest.fixture
+def scratch(tmp_path, database_url) -> Scratch:
+    return Scratch(tmp_path, database_url)
+
+
+def test_a_catalog_built_from_the_demo_answers_as_the_tree_in_memory(scratch):
+    assert_same_as_the_files(scratch)
+
+
+def test_home_groups_are_those_of_the_tree_in_memory(scratch):
+    tree, view = read_tree(scratch.root), scratch.view()
+    for attribute in ("made_by", "territory"):
+        memory = {}
+        for promise in tree.promises.values():
+            memory.setdefault(listing.slug(getattr(promise, attribute)), []).append(promise)
+        expected = sorted(
+            ({"name": getattr(items[0], attribute), "slug": key,
+              "card": listing.scorecard(items, list(tree.statuses), TODAY, tree.final_statuses)} for key, items in memory.items()),
+            key=lambda row: (-row["card"].total, row["name"]),
+        )  # fmt: skip
+        assert queries.groups(view, attribute, TODAY) == expected
+
+
+# -- the operations a newsroom's files go through ----------------------------------------------------
+
+
+def edit_status(text: str, number: int) -> str:
+    return text.replace("title: ", f"title: ({number}) ", 1)
+
+
+OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["publish", "hand-edit", "delete", "rename", "break", "unreadable", "source-edit", "touch"]),
+        st.integers(min_value=0, max_value=10_000),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+def apply(scratch: Scratch, operation: str, number: int) -> None:
+    promises = sorted(path.stem for path in (scratch.root / "promises").glob("*.md"))
+    promise = promises[number % len(promises)]
+    key, path = f"promise:{promise}", scratch.path(f"promise:{promise}")
+    text = path.read_text(encoding="utf-8")
+    if operation == "publish" and "title: " in text and read_tree(scratch.root).promises.get(promise):
+        scratch.publish(key, edit_status(text, number))
+    elif operation == "hand-edit":
+        path.write_text(edit_status(text, number), encoding="utf-8")
+    elif operation == "delete":
+        path.unlink()
+    elif operation == "rename":
+        new = scratch.root / "promises" / f"{promise}-{number}.md"
+        if not new.exists():
+            path.rename(new)
+            new.write_text(new.read_text(encoding="utf-8").replace("aliases: []", f"aliases:\n- {promise}"), encoding="utf-8")
+    elif operation == "break":
+        path.write_text(text.replace("status:", "statut:", 1), encoding="utf-8")
+    elif operation == "unreadable":
+        path.write_bytes(b"---\ntitle: [\n---\n\xff")
+    elif operation == "source-edit":
+        sources = sorted((scratch.root / "sources").glob("*.md"))
+        source = sources[number % len(sources)]
+        # Cutting a source's text makes quotes of it fail: their pages must say so.
+        source.write_text(source.read_text(encoding="utf-8")[: 600 + number % 400], encoding="utf-8")
+    elif operation == "touch":
+        path.touch()
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(operations=OPERATIONS)
+def test_after_publications_hand_edits_deletions_renames_and_broken_files_the_catalog_equals_a_fresh_build(
+    tmp_path_factory, postgres_admin, operations
+):
+    here = tmp_path_factory.mktemp("catalog")
+    with own_database(postgres_admin, here / "kb.sqlite3") as url:  # each example its own database
+        scratch = Scratch(here, url)
+        for operation, number in operations:
+            apply(scratch, operation, number)
+            scratch.catalog.scan()
+        assert_same_as_the_files(scratch)
+
+
+def test_a_scan_reads_again_only_the_files_that_moved(scratch):
+    assert scratch.catalog.scan().hashed == 0
+    path = scratch.path("promise:aubry-mutualisation-lille-lomme-hellemmes")
+    path.write_text(edit_status(path.read_text(encoding="utf-8"), 1), encoding="utf-8")
+    (scratch.root / "promises" / "nouvelle-piscine.md").write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    report = scratch.catalog.scan()
+    assert report.hashed == 2 and sorted(report.changed) == [
+        "promise:aubry-mutualisation-lille-lomme-hellemmes", "promise:nouvelle-piscine",
+    ]  # fmt: skip
+    assert scratch.catalog.scan().changed == []
+
+
+def test_a_file_touched_without_change_is_hashed_once_and_changes_nothing(scratch):
+    scratch.path("source:mel-communique-bilan-mutualisation-2019").touch()
+    first = scratch.catalog.scan()
+    assert (first.hashed, first.changed) == (1, [])
+    assert scratch.catalog.scan().hashed == 0
+
+
+def test_a_source_cut_short_makes_the_quotes_it_no_longer_holds_unverified(scratch):
+    source = scratch.path("source:mediacites-aubry-mutualisation-2026")
+    view = scratch.view()
+    assert view.quote_verified("mediacites-aubry-mutualisation-2026", "Promesse en partie appliquée")
+    source.write_text(source.read_text(encoding="utf-8").replace("Promesse en partie appliquée", "Promesse tenue"), encoding="utf-8")
+    changed = scratch.catalog.scan().changed
+    assert "promise:aubry-mutualisation-lille-lomme-hellemmes" in changed  # its page shows the quote as not found
+    assert not scratch.view().quote_verified("mediacites-aubry-mutualisation-2026", "Promesse en partie appliquée")
+
+
+def test_an_unmounted_content_directory_is_not_taken_for_every_file_deleted(scratch):
+    shutil.move(scratch.root / "promises", scratch.root.parent / "elsewhere")
+    report = scratch.catalog.scan()
+    assert report.skipped and report.changed == []
+    assert len(scratch.view().promises) == 45
+
+
+@pytest.mark.parametrize("damage", ["no-tables", "half-built", "other-version"])
+def test_a_missing_half_built_or_outdated_catalog_is_built_again_before_it_is_read(scratch, damage):
+    with scratch.engine.begin() as connection:
+        if damage == "no-tables":
+            tables.metadata.drop_all(connection)
+        elif damage == "half-built":
+            connection.execute(delete(tables.meta).where(tables.meta.c.name == "complete"))
+            connection.execute(delete(tables.items).where(tables.items.c.kind == "promise"))
+        else:
+            connection.execute(update(tables.meta).where(tables.meta.c.name == "version").values(value="0"))
+    assert not scratch.catalog.ready()
+    assert scratch.catalog.ensure() is True
+    assert_same_as_the_files(scratch)
+    assert scratch.catalog.ensure() is False
+
+
+def test_a_publication_refreshes_the_catalog_in_the_transaction_that_records_it(scratch):
+    key = "promise:aubry-mutualisation-lille-lomme-hellemmes"
+    with scratch.engine.connect() as connection:
+        before = scratch.catalog.last_change(connection)
+    scratch.publish(key, edit_status(scratch.path(key).read_text(encoding="utf-8"), 7))
+    assert scratch.view().promises["aubry-mutualisation-lille-lomme-hellemmes"].title.startswith("(7) ")
+    with scratch.engine.connect() as connection:
+        assert [changed for _, changed in scratch.catalog.changes_after(connection, before)] == [key]
+    assert scratch.catalog.scan().changed == []  # the scan finds nothing left to do
+
+
+def test_two_hundred_publications_do_not_grow_the_content_objects_a_worker_keeps(tmp_path, database_url):
+    from kb.web import create_app
+
+    content = Path(shutil.copytree(DEMO_CONTENT, tmp_path / "content"))
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INSTANCE_DIR": str(tmp_path / "instance")})
+    client = app.test_client()
+    publisher = app.extensions["kb.publisher"]
+    key = "promise:aubry-mutualisation-lille-lomme-hellemmes"
+    pages = ["/", "/promesses", f"/promesses/{key.partition(':')[2]}", "/flux.atom", "/sources/mediacites-aubry-mutualisation-2026"]
+
+    def live_promises() -> int:
+        gc.collect()
+        return sum(1 for thing in gc.get_objects() if isinstance(thing, Promise))
+
+    def publish(number: int) -> None:
+        from kb.content.files import current_file
+
+        text, sha = current_file(KINDS.path(content, key))
+        with app.extensions["kb.db"]() as session:
+            publisher.publish(session, key, edit_status(text, number), sha, by=None, summary="essai", change_type="edit")
+        for page in pages:
+            assert client.get(page).status_code == 200
+
+    for number in range(20):  # warm: every page rendered, every cache filled once
+        publish(number)
+    before = live_promises()
+    for number in range(20, 220):
+        publish(number)
+    assert live_promises() <= before

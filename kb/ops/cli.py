@@ -361,6 +361,36 @@ def bench_web(content_dir: Path | None, seconds: int, connections: int, workers:
         raise click.ClickException(str(error)) from None
 
 
+@main.command("bench-live")
+@click.option("--database", default="sqlite", show_default=True, help="« sqlite », ou une URL postgresql://… (un schéma neuf y est créé puis supprimé).")
+@click.option("--promises", default=10_000, show_default=True, help="Promesses synthétiques (0 : le corpus de démonstration).")
+@click.option("--sources", default=1_000, show_default=True, help="Documents sources synthétiques.")
+@click.option("--source-kb", default=40, show_default=True, help="Taille de chaque document source, en Ko.")
+@click.option("--seconds", default=120, show_default=True, help="Durée de la charge pendant les publications.")
+@click.option("--connections", default=32, show_default=True, help="Connexions simultanées (wrk -c).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processus (défaut : comme kb serve --production, 2 × processeurs + 1).")
+@click.option("--threads", default=4, show_default=True, help="Fils par processus.")
+@click.option("--publish-every", default=5.0, show_default=True, help="Secondes entre deux publications.")
+@click.option("--growth", default=200, show_default=True, help="Publications de plus pour mesurer la croissance de la mémoire.")
+@click.option("--seed", default=1, show_default=True, help="Graine du corpus et du hasard.")
+@click.option("--keep", is_flag=True, help="Garder l'installation de l'essai pour l'examiner.")
+def bench_live(database, promises, sources, source_kb, seconds, connections, workers, threads, publish_every, growth, seed, keep) -> None:
+    """Mesure le site vivant à l'échelle d'une rédaction pendant qu'elle publie ; chaque chiffre à côté de sa cible.
+
+    Sert un corpus synthétique par kb serve --production, le charge avec wrk (accueil, listes
+    filtrées, pages, flux, recherches) pendant qu'un éditeur publie un changement de statut toutes
+    les 5 s, et mesure : erreurs, p99, délai avant qu'une publication soit visible sur chaque
+    processus (page, compteurs, accueil, recherche), mémoire et sa croissance sur 200 publications,
+    première page d'un processus neuf, 100 fichiers modifiés à la main, débit à chaud. Demande wrk.
+    """
+    from kb.bench.live import run_live_benchmark
+
+    run_live_benchmark(
+        database, promises, sources, source_kb * 1000, seconds, connections, workers, threads, publish_every, growth, seed, keep,
+        say=click.echo,
+    )  # fmt: skip
+
+
 def _content_root(content_dir: Path | None) -> Path:
     """--content when given, else the CONTENT_DIR setting (environment, kb.toml, ./content)."""
     return content_dir or Path(_settings()["CONTENT_DIR"])

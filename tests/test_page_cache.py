@@ -65,3 +65,31 @@ def test_the_overdue_badge_follows_the_calendar_not_the_cache(client, content_di
 def test_a_star_etag_does_not_hide_a_missing_page(client):
     response = client.get("/promesses/inexistante", headers={"If-None-Match": "*"})
     assert response.status_code == 404
+
+
+def test_a_change_drops_the_pages_that_read_it_and_keeps_the_others(demo_copy, tmp_path):
+    from kb.web import create_app
+
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(demo_copy), "INSTANCE_DIR": str(tmp_path / "instance"), "CONTENT_RECHECK_SECONDS": 0})
+    client = app.test_client()
+    edited, untouched = "aubry-mutualisation-lille-lomme-hellemmes", "marcq-la-madeleine-balayeuses"
+    pages = {path: client.get(path).headers["ETag"] for path in (f"/promesses/{edited}", f"/promesses/{untouched}", "/", "/promesses")}
+    cache = app.extensions["kb.pages"]
+    kept = len(cache)
+    path = demo_copy / "promises" / f"{edited}.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: (modifiée) ", 1), encoding="utf-8")
+    assert "(modifiée)" in client.get(f"/promesses/{edited}").get_data(as_text=True)  # the scan at the request's start
+    assert client.get(f"/promesses/{untouched}").headers["ETag"] == pages[f"/promesses/{untouched}"]  # not rendered again
+    assert client.get("/promesses").headers["ETag"] != pages["/promesses"]  # the list shows its title
+    assert len(cache) <= kept
+
+
+def test_a_page_rendered_across_a_change_is_not_kept():
+    from kb.web.page_cache import Page, PageCache
+
+    cache = PageCache()
+    generation = cache.generation
+    cache.invalidate({"promise:x"})  # a change arrived while the page was being rendered
+    assert cache.put(("k",), Page(b"old", 200, {}, "e", frozenset({"promise:y"})), generation) is False
+    assert cache.put(("k",), Page(b"new", 200, {}, "e", frozenset({"promise:y"})), cache.generation) is True
+    assert cache.invalidate({"list:claim"}) == 0 and cache.invalidate({"promise:y"}) == 1 and len(cache) == 0

@@ -28,17 +28,21 @@ from kb.content.statuses import load_statuses
 from kb.content.verdicts import FILE_NAME as VERDICTS_FILE
 from kb.content.verdicts import load_verdicts
 
-ITEM_CACHE_SIZE = 2000
+ITEM_CACHE_BYTES = 16 * 1024 * 1024
 items_c = tables.items.c
 links_c = tables.links.c
 
 
 class ItemCache:
-    """Items decoded from their rows, one per key (its latest revision), least recently used dropped: bounded in count."""
+    """Items decoded from their rows, one per key (its latest revision), least recently used dropped.
 
-    def __init__(self, size: int = ITEM_CACHE_SIZE):
-        self.size = size
-        self._items: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+    Bounded in bytes (of the rows' JSON, which a source's whole text makes large), not in count.
+    """
+
+    def __init__(self, max_bytes: int = ITEM_CACHE_BYTES):
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._items: OrderedDict[str, tuple[int, Any, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: str, revision: int):
@@ -49,12 +53,17 @@ class ItemCache:
             self._items.move_to_end(key)
             return found[1]
 
-    def put(self, key: str, revision: int, item: Any) -> None:
+    def put(self, key: str, revision: int, item: Any, size: int = 0) -> None:
+        if size > self.max_bytes // 4:
+            return  # one huge document must not push everything else out
         with self._lock:
-            self._items[key] = (revision, item)  # an older revision of the same item goes with it
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            previous = self._items.pop(key, None)  # an older revision of the same item goes with it
+            self.bytes -= previous[2] if previous else 0
+            self._items[key] = (revision, item, size)
+            self.bytes += size
+            while self.bytes > self.max_bytes and self._items:
+                _, (_, _, dropped) = self._items.popitem(last=False)
+                self.bytes -= dropped
 
     def __len__(self) -> int:
         return len(self._items)
@@ -136,15 +145,18 @@ class CatalogView:
                 item = self._decode(row)
                 if item is None:
                     continue
-                self.cache.put(row.key, row.revision, item)
+                self.cache.put(row.key, row.revision, item, len(row.data or ""))
             found.append(item)
         return found
 
     def _decode(self, row):
         kind = self.kinds[row.kind]
+        path = self.kinds.path(self.root, row.key)
         if row.data is not None and kind.item_type is not None:
-            return codec.decode(kind.item_type, row.data)
-        item, _ = kind.read(self.kinds.path(self.root, row.key))  # a kind kept as its file
+            item = codec.decode(kind.item_type, row.data)
+            item.path = path  # where the file is now (the tree may have moved since the row was written)
+            return item
+        item, _ = kind.read(path)  # a kind kept as its file
         return item
 
     def select_items(self, *where, order=None):

@@ -161,8 +161,8 @@ class Scratch:
 
 def propose_edit(scratch: Scratch, promise_id: str, word: str, author_email: str | None = None, base_text: str | None = None) -> int:
     """A journalist proposes (and submits) the promise with a new marker word, against the file as it is now; the request's number."""
-    from kb.newsroom import workflow
     from kb.content.tree import read_tree
+    from kb.newsroom import workflow
 
     tree = read_tree(scratch.content)
     target = f"promise:{promise_id}"

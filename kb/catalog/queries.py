@@ -7,13 +7,15 @@ combine, each filter's counts ignore its own filter, unknown values are reported
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import and_, case, func, literal, select
 
 from kb.catalog import tables
 from kb.catalog.reader import CatalogView
-from kb.content.listing import CLAIM_FILTERS, FILTERS, SORTS, Change, ClaimListing, Listing, Scorecard
+from kb.content import listing
+from kb.content.listing import CLAIM_FILTERS, Change, ClaimListing, Listing, Scorecard
 
 items_c = tables.items.c
 history_c = tables.history.c
@@ -48,6 +50,45 @@ class LazyItems(Sequence):
     def _rows(self, keys: list[str]):
         rows = self.view.query(self.view.select_items(items_c.key.in_(keys)))
         return [row.key for row in rows], self.view.load(rows)
+
+
+@dataclass(frozen=True)
+class Listed:
+    """What lists, counts and scorecards read of a promise, from its catalog row: a few columns, no item decoded."""
+
+    id: str
+    key: str
+    title: str
+    status: str | None
+    made_by: str | None
+    made_by_slug: str | None
+    party: str | None
+    list_name: str | None
+    territory: str | None
+    territory_slug: str | None
+    theme: str | None
+    updated_on: date | None
+    due: date | None
+
+    def is_overdue(self, today: date, final_statuses: set[str]) -> bool:
+        return self.due is not None and self.due < today and self.status not in final_statuses
+
+
+LISTED_COLUMNS = (
+    items_c.item_id, items_c.key, items_c.title, items_c.status, items_c.made_by, items_c.made_by_slug, items_c.party,
+    items_c.list_name, items_c.territory, items_c.territory_slug, items_c.theme, items_c.sort_date, items_c.due,
+)  # fmt: skip
+
+
+def listed_promises(view: CatalogView, *where) -> list[Listed]:
+    """Every published promise (matching `where`) as lists read them: one query, kept for the request's view."""
+    view.used.add("list:promise")
+    cache_key = ("listed", tuple(str(condition.compile(compile_kwargs={"literal_binds": True})) for condition in where))
+    cached = view.memo.get(cache_key)
+    if cached is None:
+        rows = view.query(select(*LISTED_COLUMNS).where(items_c.kind == "promise", items_c.state == "published", *where).order_by(items_c.item_id))
+        cached = view.memo[cache_key] = [Listed(*row) for row in rows]
+    return cached
 
 
 def _overdue(today: date, final: set[str]):
@@ -86,18 +127,12 @@ def _filtered(view: CatalogView, kind: str, names: tuple[str, ...], column_of, f
 
 
 def list_promises(view: CatalogView, filters: dict[str, str], sort: str, today: date) -> Listing:
-    """Filter, count and sort published promises; unknown filter names are dropped, unknown values reported."""
-    final = view.final_statuses
-    where, counts, wanted, ignored = _filtered(view, "promise", FILTERS, lambda name: _promise_column(name, today, final), filters)
-    sort = sort if sort in SORTS else "maj"
-    if sort == "titre":
-        order = [items_c.title_sort, items_c.item_id]
-    elif sort == "echeance":
-        order = [items_c.due.is_(None), items_c.due, items_c.title_sort, items_c.item_id]
-    else:
-        order = [items_c.sort_date.desc(), items_c.item_id.desc()]
-    keys = [row.key for row in view.query(select(items_c.key).where(*where).order_by(*order))]
-    return Listing(promises=LazyItems(view, keys, where), counts=counts, filters=wanted, sort=sort, ignored=ignored)
+    """Filter, count and sort published promises, as kb.content.listing does, over the catalog's columns."""
+    listed = listing.list_promises(listed_promises(view), filters, sort, today, view.final_statuses)
+    keys = [row.key for row in listed.promises]
+    where = [items_c.kind == "promise", items_c.state == "published"]
+    where += [_promise_column(name, today, view.final_statuses) == value for name, value in listed.filters.items()]
+    return Listing(promises=LazyItems(view, keys, where), counts=listed.counts, filters=listed.filters, sort=listed.sort, ignored=listed.ignored)
 
 
 CLAIM_COLUMNS = {"verdict": "verdict", "claimed_by": "made_by", "territory": "territory", "theme": "theme"}
@@ -112,47 +147,20 @@ def list_claims(view: CatalogView, filters: dict[str, str]) -> ClaimListing:
 
 def scorecard(view: CatalogView, today: date, *where) -> Scorecard:
     """The scorecard of the published promises matching `where`, statuses in the vocabulary's order."""
-    view.used.add("list:promise")
-    base = [items_c.kind == "promise", items_c.state == "published", *where]
-    counted = dict(view.query(select(items_c.status, func.count()).where(*base).group_by(items_c.status)))
-    statuses = list(view.statuses)
-    order = [key for key in statuses if counted.get(key)] + sorted(key for key in counted if key not in statuses)
-    overdue = view.scalar(select(func.count()).select_from(tables.items).where(*base, _overdue(today, view.final_statuses) == "oui"))
-    return Scorecard(total=sum(counted.values()), counts={key: counted[key] for key in order}, overdue=overdue or 0)
+    return listing.scorecard(listed_promises(view, *where), list(view.statuses), today, view.final_statuses)
 
 
 def groups(view: CatalogView, attribute: str, today: date) -> list[dict]:
     """One scorecard per value of `attribute` (made_by, territory), grouped by slug, biggest first."""
-    view.used.add("list:promise")
-    slug_column = items_c[f"{attribute}_slug"]
-    base = [items_c.kind == "promise", items_c.state == "published"]
-    late = _overdue(today, view.final_statuses)
-    rows = view.query(
-        select(slug_column.label("slug"), items_c.status,
-               func.count().label("count"), func.sum(case((late == "oui", 1), else_=0)).label("late"))
-        .where(*base).group_by(slug_column, items_c.status)
-    )  # fmt: skip
-    grouped: dict[str, dict] = {}
-    statuses = list(view.statuses)
-    for row in rows:
-        group = grouped.setdefault(row.slug, {"counts": {}, "late": 0})
-        group["counts"][row.status] = row.count
-        group["late"] += row.late or 0
-    result = []
-    for key, group in grouped.items():
-        counted = group["counts"]
-        order = [status for status in statuses if counted.get(status)] + sorted(status for status in counted if status not in statuses)
-        card = Scorecard(total=sum(counted.values()), counts={status: counted[status] for status in order}, overdue=group["late"])
-        result.append({"name": _first_name(view, attribute, key), "slug": key, "card": card})
+    grouped: dict[str, list[Listed]] = {}
+    for row in listed_promises(view):  # by id: a group is named as its first promise writes it
+        grouped.setdefault(getattr(row, f"{attribute}_slug"), []).append(row)
+    statuses, final = list(view.statuses), view.final_statuses
+    result = [
+        {"name": getattr(rows[0], attribute), "slug": key, "card": listing.scorecard(rows, statuses, today, final)}
+        for key, rows in grouped.items()
+    ]
     return sorted(result, key=lambda row: (-row["card"].total, row["name"]))
-
-
-def _first_name(view: CatalogView, attribute: str, key: str) -> str:
-    """The name as the most recently assessed promise of the group writes it (as a tree in memory did: the first met)."""
-    return view.scalar(
-        select(items_c[attribute]).where(items_c.kind == "promise", items_c.state == "published", items_c[f"{attribute}_slug"] == key)
-        .order_by(items_c.item_id).limit(1)
-    )  # fmt: skip
 
 
 def status_changes(view: CatalogView, limit: int | None, keys_where=None) -> list[Change]:

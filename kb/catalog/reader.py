@@ -122,6 +122,7 @@ class CatalogView:
         self.final_statuses = vocabularies.final_statuses
         self.cache = cache
         self.used: set[str] = set()
+        self.memo: dict = {}  # what this request already asked (the same rows for a page's several counts)
         self.items = {kind.name: _Items(self, kind.name, "published") for kind in kinds}
         self.broken_items = {kind.name: _Items(self, kind.name, "broken") for kind in kinds}
 

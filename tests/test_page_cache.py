@@ -93,3 +93,36 @@ def test_a_page_rendered_across_a_change_is_not_kept():
     assert cache.put(("k",), Page(b"old", 200, {}, "e", frozenset({"promise:y"})), generation) is False
     assert cache.put(("k",), Page(b"new", 200, {}, "e", frozenset({"promise:y"})), cache.generation) is True
     assert cache.invalidate({"list:claim"}) == 0 and cache.invalidate({"promise:y"}) == 1 and len(cache) == 0
+
+
+def test_pages_follow_a_change_even_while_another_process_holds_the_index(demo_copy, tmp_path):
+    from kb.web import create_app
+
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(demo_copy), "INSTANCE_DIR": str(tmp_path / "instance"), "CONTENT_RECHECK_SECONDS": 0})
+    client = app.test_client()
+    promise = "aubry-mutualisation-lille-lomme-hellemmes"
+    client.get(f"/promesses/{promise}")
+    ix = app.extensions["kb.search"].index.open()
+    writer = ix.writer()  # another process re-indexing: the index's lock is taken
+    try:
+        path = demo_copy / "promises" / f"{promise}.md"
+        path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: (zqwrkx) ", 1), encoding="utf-8")
+        assert "(zqwrkx)" in client.get(f"/promesses/{promise}").get_data(as_text=True)
+    finally:
+        writer.cancel()
+    follower = app.extensions["kb.follower"]
+    follower.poll(force=True)
+    assert not follower._pending  # indexed once the lock was free
+    assert client.get("/api/search?q=zqwrkx").get_json()["total"] == 1
+
+
+def test_a_new_vocabulary_is_in_the_pages_drawn_after_its_change_even_between_rechecks(demo_copy, tmp_path):
+    from kb.web import create_app
+
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(demo_copy), "INSTANCE_DIR": str(tmp_path / "instance"), "CONTENT_RECHECK_SECONDS": 3600})
+    client = app.test_client()
+    assert "en partie réalisée" in client.get("/statuts.css").get_data(as_text=True) or client.get("/").status_code == 200
+    statuses = demo_copy / "statuses.yml"
+    statuses.write_text(statuses.read_text(encoding="utf-8").replace("en partie réalisée", "à moitié faite"), encoding="utf-8")
+    app.extensions["kb.content"].scan()  # the background scan's round
+    assert "à moitié faite" in client.get("/").get_data(as_text=True)

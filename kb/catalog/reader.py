@@ -96,6 +96,11 @@ class Vocabularies:
             self._checked_at = now
         return self
 
+    def reload(self) -> None:
+        """Read the files again at the next use, whenever they were last read (a change was announced)."""
+        with self._lock:
+            self._signature = None
+
     @property
     def final_statuses(self) -> set[str]:
         return {key for key, status in self.statuses.items() if status.final}

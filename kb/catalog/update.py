@@ -23,7 +23,7 @@ from kb.catalog.rows import FileState, Rows, rows_of
 from kb.content.kinds import KINDS
 from kb.content.model import Source
 from kb.content.quotes import FoldedText
-from kb.content.registry import Key, Kinds
+from kb.content.registry import InvalidKey, Key, Kinds
 from kb.content.statuses import FILE_NAME as STATUSES_FILE
 from kb.content.verdicts import FILE_NAME as VERDICTS_FILE
 from kb.store.locks import PUBLISH_LOCK_KEY, attempt, exclusive
@@ -99,7 +99,8 @@ class Catalog:
             if inspect(connection).has_table(tables.meta.name):
                 version = connection.execute(select(tables.meta.c.value).where(tables.meta.c.name == "version")).scalar()
                 if version != tables.VERSION:
-                    tables.metadata.drop_all(connection)
+                    # The change log stays: its ids must keep growing, or followers would skip changes.
+                    tables.metadata.drop_all(connection, tables=[table for table in tables.metadata.sorted_tables if table is not tables.changes])
             tables.metadata.create_all(connection)
             for table in (tables.items, tables.history, tables.links, tables.meta):
                 connection.execute(delete(table))
@@ -122,7 +123,15 @@ class Catalog:
         again. Call under the publish lock. Returns the keys whose rows changed, as recorded in
         the change log.
         """
-        keys = [key if isinstance(key, Key) else self.kinds.parse_key(key) for key in keys]
+        parsed = []
+        for key in keys:
+            try:
+                parsed.append(key if isinstance(key, Key) else self.kinds.parse_key(key))
+            except InvalidKey:
+                # A row of a kind no longer declared, or a name no key can hold: its rows go.
+                log.warning("clé inconnue retirée du catalogue : %s", key)
+                _remove(connection, [str(key)])
+        keys = parsed
         texts = _SourceTexts(self, connection)
         changed: list[str] = []
         for key in dict.fromkeys(keys):
@@ -162,7 +171,7 @@ class Catalog:
         kind = self.kinds[key.kind]
         try:
             stat = path.stat()
-            raw = path.read_bytes()
+            digest = _sha256(path)
         except OSError:
             return None
         item, problems = kind.read(path)
@@ -172,7 +181,7 @@ class Catalog:
             state = "broken"
         else:
             state = "published"
-        return rows_of(kind, key, item, state, FileState.of(stat, hashlib.sha256(raw).hexdigest()), texts.verified)
+        return rows_of(kind, key, item, state, FileState.of(stat, digest), texts.verified)
 
     # -- hand edits ----------------------------------------------------------------------------------
 
@@ -215,7 +224,7 @@ class Catalog:
                         continue
                     report.hashed += 1
                     try:
-                        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                        digest = _sha256(path)
                     except OSError:
                         continue
                     if seen is not None and seen.sha256 == digest:
@@ -315,6 +324,12 @@ def _record(connection: Connection, keys: list[str]) -> int:
     for key in dict.fromkeys(keys):
         last = connection.execute(insert(tables.changes).values(key=key)).inserted_primary_key[0]
     return last
+
+
+def _sha256(path: Path) -> str:
+    """A file's sha256, read in blocks (a stray huge file is not loaded whole)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _signature(path: Path) -> str:

@@ -155,8 +155,12 @@ class Kinds:
             directory = Path(root) / kind.folder
             if directory.is_dir():
                 for path in directory.glob("*.md"):
-                    if not path.name.startswith(".") and ID_PATTERN.match(path.stem) and path.is_file():
-                        found[Key(kind.name, path.stem)] = path
+                    if path.name.startswith(".") or not path.is_file():
+                        continue
+                    try:
+                        found[self.key(kind.name, path.stem)] = path
+                    except InvalidKey:
+                        continue  # a name no key can hold: kb check reports the file
         return found
 
     def publish_actions(self) -> tuple[str, ...]:

@@ -172,12 +172,22 @@ class Publisher:
                 if self.catalog is not None and self.catalog.ready(session.connection()):
                     self.catalog.refresh(session.connection(), [key])
                 session.commit()
-            except Exception as error:
+            except BaseException as error:
                 # Not recorded, so not published: the file goes back to what it was, or a file
                 # nobody logged would be served, and the next try would find it "already there".
+                # BaseException too: a worker stopped by its timeout between the write and the commit.
                 session.rollback()
                 if before_sha != new_sha:  # else nothing was written (a publication finished at restart)
-                    _put_back(path, before_bytes)
+                    try:
+                        _put_back(path, before_bytes)
+                    except OSError as failure:
+                        log.critical(
+                            "publication de %s non enregistrée ET fichier non remis en l'état (%s) : il sera traité "
+                            "comme une modification à la main ; la demande reste approuvée", key, failure,
+                        )  # fmt: skip
+                        raise PublishFailed(f"la publication n'a pas pu être enregistrée ({first_line(error)}) et le fichier n'a pas pu être remis en l'état ({failure})") from error
+                if not isinstance(error, Exception):
+                    raise
                 log.error("publication de %s non enregistrée, fichier remis en l'état : %s", key, error)
                 raise PublishFailed(f"la publication n'a pas pu être enregistrée ({first_line(error)}) ; le fichier est resté tel qu'il était") from error
             if self.git:

@@ -40,6 +40,8 @@ class ChangeFollower:
         self._cursor: int | None = None
         self._polled_at = float("-inf")
         self._lock = threading.Lock()
+        # Files whose re-indexing waits for the index's writer (another process held it): tried again at each poll.
+        self._pending: set[str] = set()
         self.store.on_changes.append(self.apply)
 
     def _read_cursor(self) -> int | None:
@@ -63,7 +65,8 @@ class ChangeFollower:
         now = time.monotonic()
         if not force and now - self._polled_at < self.poll_seconds:
             return 0
-        if not self._lock.acquire(blocking=False):
+        # A publication of this process waits for a poll in progress: its editor must see the page at once.
+        if not self._lock.acquire(blocking=force, timeout=10 if force else -1):
             return 0  # another thread of this process is at it
         try:
             self._polled_at = now
@@ -93,17 +96,21 @@ class ChangeFollower:
                     saved = last
                     self._save_cursor(saved, rewind=True)
                 self._cursor = saved
+            elif last < self._cursor:
+                self._cursor = last  # the log was made anew below us (a restored database): follow it from its end
             rows = catalog.changes_after(connection, self._cursor)
             if not rows:
-                return 0
+                return self._retry_pending()
             keys = list(dict.fromkeys(key for _, key in rows))
             tags = _tags(connection, keys)
-        updated = self._reindex(keys)
-        if updated is None:
-            return 0  # another process is writing the index: the next poll tries again
+        if EVERYTHING in keys:
+            self.store.vocabularies.reload()  # statuses.yml or verdicts.yml may have changed: before any page is drawn again
+        # Pages first, whatever the index does: a busy or broken index must not keep stale pages.
         self.pages.invalidate(tags)
         self._cursor = rows[-1][0]
         self._save_cursor(self._cursor)
+        self._pending.update(keys)
+        updated = self._retry_pending()
         log.info(
             "changements du catalogue suivis : %s", ", ".join(keys[:20]),
             extra={"event": "index.catch_up", "fields": {"targets": keys[:100], "cursor": self._cursor}},
@@ -114,16 +121,25 @@ class ChangeFollower:
         """Apply changes this process made itself (a scan) at once, before its next poll."""
         with self.store.catalog.engine.connect() as connection:
             tags = _tags(connection, keys)
-        self._reindex(keys)
-        self.pages.invalidate(tags)
-
-    def _reindex(self, keys: list[str]) -> int | None:
         if EVERYTHING in keys:
-            report = self.search_index.sync()
-        else:
-            report = self.search_index.catch_up(keys)
+            self.store.vocabularies.reload()
+        self.pages.invalidate(tags)
+        self._pending.update(keys)
+        self._retry_pending()
+
+    def _retry_pending(self) -> int:
+        """Re-index the files waiting for it; those the index's writer could not take stay pending."""
+        if not self._pending:
+            return 0
+        keys = sorted(self._pending)
+        try:
+            report = self.search_index.sync() if EVERYTHING in keys else self.search_index.catch_up(keys)
+        except Exception as error:  # noqa: BLE001 — pages are current already; the index is retried at the next poll
+            log.warning("réindexation de %d fichier(s) remise à plus tard : %s", len(keys), first_line(error))
+            return 0
         if report.skipped:
-            return None
+            return 0  # another process is writing the index: the next poll tries again
+        self._pending.difference_update(keys)
         return report.added + report.updated + report.removed
 
 

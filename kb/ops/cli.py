@@ -137,6 +137,7 @@ def serve(
     click.echo(f"kb : {app.config['CONTENT_DIR']} servi sur {_address(host, port)}/", err=True)
     # kb logs each request itself (kb.web.request_log): werkzeug's own line would say it twice.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    app.extensions["kb.content"].background = True  # a server: edits by hand are looked for in the background
     app.run(host=host, port=port, debug=debug)
 
 

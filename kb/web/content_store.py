@@ -2,8 +2,9 @@
 
 No process holds the content tree: a request reads from the catalog (kb.catalog) what its page
 needs. Edits made by hand or by git are noticed by a scan of the files' sizes and times — one
-process at a time, at most every CONTENT_RECHECK_SECONDS, in a background thread (or at the start
-of each request when that setting is 0, as in tests) — which refreshes the catalog item by item;
+process at a time, every CONTENT_RECHECK_SECONDS, in a background thread of each server process
+(an app driven otherwise, as in tests, scans at the start of a request, at most that often) —
+which refreshes the catalog item by item;
 publications refresh it themselves. Every process then follows the catalog's change log
 (kb.web.follower) to refresh its search index and drop the pages a change touched.
 """
@@ -38,6 +39,10 @@ class ContentStore:
         self.vocabularies = Vocabularies(self.root, float(app.config["CONTENT_RECHECK_SECONDS"]))
         self.items = ItemCache()
         self.recheck_seconds = float(app.config["CONTENT_RECHECK_SECONDS"])
+        # Servers scan in a background thread (kb serve sets it, production turns it on); an app
+        # driven otherwise (tests, scripts) scans at the start of a request, at most that often.
+        self.background = bool(app.config["PRODUCTION"])
+        self._scanned_at = float("-inf")
         self._scanner: threading.Thread | None = None
         self._scanner_lock = threading.Lock()
         self.on_changes = []  # called with the keys a scan of this process changed (the follower)
@@ -105,10 +110,11 @@ def _before_request() -> None:
     if not store.root.is_dir():
         # Unmounted, or moved: say so (a 503 page) rather than serve the catalog as if nothing happened.
         raise ContentError(f"dossier de contenu introuvable : {store.root}")
-    if store.recheck_seconds <= 0:
-        store.scan()  # tests, and whoever wants every request to see a hand edit at once
-    else:
+    if store.background and store.recheck_seconds > 0:
         store.start_scanning()
+    elif time.monotonic() - store._scanned_at >= store.recheck_seconds:
+        store._scanned_at = time.monotonic()
+        store.scan()
 
 
 def current_tree() -> CatalogView:

@@ -81,9 +81,6 @@ class ContentStore:
                 )
                 self._scanner.start()
 
-    def invalidate(self, reread: bool = False) -> None:
-        """Kept for callers of the in-memory tree: the catalog is refreshed by whoever writes a file."""
-
 
 def _scan_forever(store_ref: "weakref.ref[ContentStore]", seconds: float) -> None:
     # A weak reference: an app that is gone (tests make many) takes its scanner with it.

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
 from kb.catalog import queries, tables
+from kb.catalog.listed import ListedCache, read_listed
 from kb.catalog.reader import CatalogView, ItemCache, Vocabularies
 from kb.catalog.update import Catalog
 from kb.content import listing
@@ -47,9 +48,27 @@ class Scratch:
         self.catalog.ensure()
         self.fresh_url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
         self.publisher = Publisher(self.root, tmp_path / "publish.lock", git=False, engine=self.engine, catalog=self.catalog)
+        # A server process's rows of every promise, kept by following the change log as kb.web.follower does.
+        self.listed = ListedCache(self.engine)
+        with self.engine.connect() as connection:
+            self.cursor = self.catalog.last_change(connection)
 
     def view(self, engine=None) -> CatalogView:
-        return CatalogView(engine or self.engine, self.root, KINDS, Vocabularies(self.root, 0), ItemCache())
+        if engine is None:
+            self.follow()
+            return CatalogView(self.engine, self.root, KINDS, Vocabularies(self.root, 0), ItemCache(), self.listed)
+        return CatalogView(engine, self.root, KINDS, Vocabularies(self.root, 0), ItemCache())
+
+    def follow(self) -> None:
+        """Refresh the kept rows from the changes logged since the last look (everything: read again)."""
+        with self.engine.connect() as connection:
+            changes = self.catalog.changes_after(connection, self.cursor)
+            keys = [key for _, key in changes]
+            if "*" in keys:
+                self.listed.clear()
+            else:
+                self.listed.refresh(connection, keys)
+        self.cursor = changes[-1][0] if changes else self.cursor
 
     def path(self, key: str) -> Path:
         return KINDS.path(self.root, key)
@@ -85,11 +104,14 @@ def fresh(scratch: Scratch):
 
 def assert_same_as_the_files(scratch: Scratch) -> None:
     engine = fresh(scratch)
+    view = scratch.view()
     try:
         assert rows(scratch.engine) == rows(engine)
+        with engine.connect() as connection:
+            assert scratch.listed.rows() == read_listed(connection)  # the rows kept by following the log: as read anew
     finally:
         engine.dispose()
-    tree, view = read_tree(scratch.root), scratch.view()
+    tree = read_tree(scratch.root)
     for filters in PROMISE_FILTERS:
         for sort in ("", "titre", "echeance"):
             memory = listing.list_promises(list(tree.promises.values()), filters, sort, TODAY, tree.final_statuses)
@@ -195,9 +217,11 @@ def test_after_publications_hand_edits_deletions_renames_and_broken_files_the_ca
     here = tmp_path_factory.mktemp("catalog")
     with own_database(postgres_admin, here / "kb.sqlite3") as url:  # each example its own database
         scratch = Scratch(here, url)
+        scratch.listed.rows()  # read once at the start, then refreshed change by change
         for operation, number in operations:
             apply(scratch, operation, number)
             scratch.catalog.scan()
+            scratch.follow()
         assert_same_as_the_files(scratch)
 
 

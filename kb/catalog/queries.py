@@ -7,12 +7,12 @@ combine, each filter's counts ignore its own filter, unknown values are reported
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import and_, case, func, literal, select
 
 from kb.catalog import tables
+from kb.catalog.listed import Listed, read_listed
 from kb.catalog.reader import CatalogView
 from kb.content import listing
 from kb.content.listing import CLAIM_FILTERS, Change, ClaimListing, Listing, Scorecard
@@ -52,42 +52,16 @@ class LazyItems(Sequence):
         return [row.key for row in rows], self.view.load(rows)
 
 
-@dataclass(frozen=True)
-class Listed:
-    """What lists, counts and scorecards read of a promise, from its catalog row: a few columns, no item decoded."""
-
-    id: str
-    key: str
-    title: str
-    status: str | None
-    made_by: str | None
-    made_by_slug: str | None
-    party: str | None
-    list_name: str | None
-    territory: str | None
-    territory_slug: str | None
-    theme: str | None
-    updated_on: date | None
-    due: date | None
-
-    def is_overdue(self, today: date, final_statuses: set[str]) -> bool:
-        return self.due is not None and self.due < today and self.status not in final_statuses
-
-
-LISTED_COLUMNS = (
-    items_c.item_id, items_c.key, items_c.title, items_c.status, items_c.made_by, items_c.made_by_slug, items_c.party,
-    items_c.list_name, items_c.territory, items_c.territory_slug, items_c.theme, items_c.sort_date, items_c.due,
-)  # fmt: skip
-
-
 def listed_promises(view: CatalogView, *where) -> list[Listed]:
-    """Every published promise (matching `where`) as lists read them: one query, kept for the request's view."""
+    """Every published promise (matching `where`) as lists read them, by id: the process's rows, or one query."""
     view.used.add("list:promise")
+    if not where and view.listed is not None:
+        return view.listed.rows()
     cache_key = ("listed", tuple(str(condition.compile(compile_kwargs={"literal_binds": True})) for condition in where))
     cached = view.memo.get(cache_key)
     if cached is None:
-        rows = view.query(select(*LISTED_COLUMNS).where(items_c.kind == "promise", items_c.state == "published", *where).order_by(items_c.item_id))
-        cached = view.memo[cache_key] = [Listed(*row) for row in rows]
+        with view.engine.connect() as connection:
+            cached = view.memo[cache_key] = read_listed(connection, *where)
     return cached
 
 

@@ -20,6 +20,7 @@ from typing import Any, Iterator
 from sqlalchemy import Engine, func, select
 
 from kb.catalog import codec, tables
+from kb.catalog.listed import ListedCache
 from kb.content.model import Claim, Promise, Source, Status, Verdict
 from kb.content.quotes import FoldedText
 from kb.content.registry import Kinds
@@ -28,7 +29,7 @@ from kb.content.statuses import load_statuses
 from kb.content.verdicts import FILE_NAME as VERDICTS_FILE
 from kb.content.verdicts import load_verdicts
 
-ITEM_CACHE_BYTES = 16 * 1024 * 1024
+ITEM_CACHE_BYTES = 8 * 1024 * 1024  # of JSON: about twice that once decoded
 items_c = tables.items.c
 links_c = tables.links.c
 
@@ -117,7 +118,9 @@ def _stat(path: Path) -> tuple | None:
 class CatalogView:
     """What a request reads of the content: the catalog, asked lazily; records what it read in `used`."""
 
-    def __init__(self, engine: Engine, root: Path, kinds: Kinds, vocabularies: Vocabularies, cache: ItemCache):
+    def __init__(
+        self, engine: Engine, root: Path, kinds: Kinds, vocabularies: Vocabularies, cache: ItemCache, listed: "ListedCache | None" = None
+    ):
         self.engine = engine
         self.root = Path(root)
         self.kinds = kinds
@@ -126,6 +129,7 @@ class CatalogView:
         self.verdicts = vocabularies.verdicts
         self.final_statuses = vocabularies.final_statuses
         self.cache = cache
+        self.listed = listed  # a server process's rows of every published promise, kept by its change follower
         self.used: set[str] = set()
         self.memo: dict = {}  # what this request already asked (the same rows for a page's several counts)
         self.items = {kind.name: _Items(self, kind.name, "published") for kind in kinds}

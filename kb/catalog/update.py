@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 VOCABULARIES = (STATUSES_FILE, VERDICTS_FILE)
 EVERYTHING = "*"
+# A scan asks the database about every file this often (else only about those that moved since the last
+# scan of this process): a catalog row changed from elsewhere without its file moving here is caught then.
+FULL_SCAN_SECONDS = 60.0
 
 
 @dataclass
@@ -53,6 +56,10 @@ class Catalog:
         self.content_root = Path(content_root)
         self.lock_path = lock_path
         self.kinds = kinds
+        # The scan's memory, in this process: each file's stat when last seen matching the catalog.
+        self._seen: dict[str, tuple] = {}
+        self._full_scan_at = float("-inf")
+        self._keys: dict[tuple[str, str], str | None] = {}
 
     # -- state -------------------------------------------------------------------------------
 
@@ -185,15 +192,21 @@ class Catalog:
 
     # -- hand edits ----------------------------------------------------------------------------------
 
-    def scan(self) -> ScanReport:
+    def scan(self, every: float = 0.0) -> ScanReport:
         """Find the files changed on disk since the catalog last saw them (by hand, by git) and refresh them.
 
-        A look at every file's size, times and inode first; only files that moved are hashed, and
-        only those whose content changed are read again. One process scans at a time: another one
-        holding the publish lock (a publication, another scan) makes this round a no-op.
+        A look at every file's size, times and inode first, against what this process saw at its last
+        scan (a database look only for the files that moved since, and all of them once a minute);
+        only files that moved are hashed, and only those whose content changed are read again.
+        One process of the machine scans at a time, and with `every`, at most that often between
+        them all (a stamp file beside the publish lock): another one holding the publish lock (a
+        publication, another scan) makes this round a no-op.
         """
         started = time.perf_counter()
         report = ScanReport()
+        if every > 0 and self._scanned_recently(every):
+            report.skipped = True
+            return report
         with attempt(PUBLISH_LOCK_KEY, self.lock_path, self.engine) as taken:
             if not taken:
                 report.skipped = True
@@ -204,43 +217,106 @@ class Catalog:
                 log.warning("contenu illisible (%s) : catalogue laissé tel quel", ", ".join(missing) or self.content_root)
                 report.skipped = True
                 return report
-            files = {str(key): path for key, path in self.kinds.files(self.content_root).items()}
+            files = self._file_states()
             report.files = len(files)
+            full = time.monotonic() - self._full_scan_at >= FULL_SCAN_SECONDS
+            # What moved since this process last looked (all, for a full look): only those are asked of the database.
+            moved_here = files if full else {key: state for key, state in files.items() if self._seen.get(key) != state[1]}
+            vanished = [key for key in self._seen if key not in files]
             with self.engine.begin() as connection:
                 columns = tables.items.c
-                known = {
-                    row.key: row
-                    for row in connection.execute(select(columns.key, columns.size, columns.mtime_ns, columns.ino, columns.ctime_ns, columns.sha256))
-                }
+                wanted = select(columns.key, columns.size, columns.mtime_ns, columns.ino, columns.ctime_ns, columns.sha256)
+                if full:
+                    known = {row.key: row for row in connection.execute(wanted)}
+                else:
+                    asked = [*moved_here, *vanished]
+                    known = {}
+                    for start in range(0, len(asked), 500):
+                        known.update((row.key, row) for row in connection.execute(wanted.where(columns.key.in_(asked[start : start + 500]))))
                 moved, touched = [], []
-                for key, path in files.items():
-                    try:
-                        stat = path.stat()
-                    except OSError:
-                        continue  # gone between the listing and now: the next scan settles it
+                for key, (path, signature) in moved_here.items():
                     row = known.get(key)
-                    seen = FileState(row.size, row.mtime_ns, row.ino, row.ctime_ns, row.sha256) if row is not None else None
-                    if seen is not None and seen.same_file(stat):
+                    if row is not None and (row.size, row.mtime_ns, row.ino, row.ctime_ns) == signature:
                         continue
                     report.hashed += 1
                     try:
                         digest = _sha256(path)
                     except OSError:
-                        continue
-                    if seen is not None and seen.sha256 == digest:
-                        touched.append((key, FileState.of(stat, digest)))  # same bytes (touch, cp -p): remember the new stat
+                        continue  # gone between the listing and now: the next scan settles it
+                    if row is not None and row.sha256 == digest:
+                        touched.append((key, signature))  # same bytes (touch, cp -p): remember the new stat
                     else:
                         moved.append(key)
                 gone = [key for key in known if key not in files]
-                for key, state in touched:
+                for key, (size, mtime_ns, ino, ctime_ns) in touched:
                     connection.execute(
-                        update(tables.items).where(columns.key == key)
-                        .values(size=state.size, mtime_ns=state.mtime_ns, ino=state.ino, ctime_ns=state.ctime_ns)
+                        update(tables.items).where(columns.key == key).values(size=size, mtime_ns=mtime_ns, ino=ino, ctime_ns=ctime_ns)
                     )  # fmt: skip
                 report.changed = self.refresh(connection, moved + gone) if moved or gone else []
                 report.changed += self._vocabularies(connection)
+            # Remembered only once committed: a failed round is looked at again in full next time.
+            self._seen = {key: signature for key, (_, signature) in files.items()}
+            if full:
+                self._full_scan_at = time.monotonic()
+            self._stamp()
         report.seconds = time.perf_counter() - started
         return report
+
+    def _file_states(self) -> dict[str, tuple[str, tuple]]:
+        """Every content file by key: its path and (size, mtime, inode, ctime), from one directory listing each."""
+        found = {}
+        for kind in self.kinds:
+            try:
+                entries = os.scandir(self.content_root / kind.folder)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            with entries:
+                for entry in entries:
+                    name = entry.name
+                    if not name.endswith(".md") or name.startswith("."):
+                        continue
+                    key = self._key_of(kind.name, name[:-3])
+                    if key is None:
+                        continue  # a name no key can hold: kb check reports the file
+                    try:
+                        if not entry.is_file():
+                            continue
+                        stat = entry.stat()
+                    except OSError:
+                        continue  # gone between the listing and now: the next scan settles it
+                    found[key] = (entry.path, (stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns))
+        return found
+
+    def _key_of(self, kind: str, stem: str) -> str | None:
+        # Checking a name is the costly part of listing 10,000 files: each name once per process.
+        cache_key = (kind, stem)
+        if cache_key not in self._keys:
+            if len(self._keys) > 200_000:
+                self._keys.clear()
+            try:
+                self._keys[cache_key] = str(self.kinds.key(kind, stem))
+            except InvalidKey:
+                self._keys[cache_key] = None
+        return self._keys[cache_key]
+
+    def _stamp_path(self) -> Path | None:
+        return self.lock_path.with_name(self.lock_path.name + ".scanned") if self.lock_path is not None else None
+
+    def _scanned_recently(self, every: float) -> bool:
+        path = self._stamp_path()
+        try:
+            return path is not None and time.time() - path.stat().st_mtime < every
+        except OSError:
+            return False
+
+    def _stamp(self) -> None:
+        path = self._stamp_path()
+        if path is None:
+            return
+        try:
+            path.touch()
+        except OSError as error:  # then every process scans as often as it likes: slower, still right
+            log.warning("marque du dernier parcours des fichiers non écrite (%s) : %s", path, error)
 
     def _vocabularies(self, connection: Connection) -> list[str]:
         """A change of statuses.yml or verdicts.yml changes every page: recorded as a change of everything."""

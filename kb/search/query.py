@@ -20,6 +20,7 @@ import re
 import threading
 import time
 import unicodedata
+import weakref
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,6 +268,17 @@ class _ReaderState:
         return self._by_date
 
 
+def _close_all(searchers: set, lock: threading.Lock) -> None:
+    with lock:
+        opened = list(searchers)
+        searchers.clear()
+    for searcher in opened:
+        try:
+            searcher.close()
+        except Exception:  # noqa: BLE001 — closing what is already closed or half-open: nothing left to free
+            pass
+
+
 class Search:
     """Runs searches on an index, catching it up with the files now and then."""
 
@@ -277,6 +289,11 @@ class Search:
         self._sync_lock = threading.Lock()
         self._local = threading.local()
         self._parser = None
+        # Every searcher still open, whichever thread opened it: each holds its segments' files open
+        # (kb.search.index reads them, not maps them), closed with this object rather than left to the GC.
+        self._open: set = set()
+        self._open_lock = threading.Lock()
+        weakref.finalize(self, _close_all, self._open, self._open_lock)
 
     # -- keeping up ---------------------------------------------------------------------
 
@@ -300,13 +317,28 @@ class Search:
         if state is None:
             ix = self.index.open()
             self._parser = self._parser or _parser(ix.schema)
-            state = self._local.state = _ReaderState(ix.searcher())
+            state = self._local.state = _ReaderState(self._opened(ix.searcher()))
         elif not state.searcher.up_to_date():
             # Not Searcher.refresh(): it reuses segment readers and so misses deletions
             # committed since (a removed promise would still be found).
-            state.searcher.close()
-            state = self._local.state = _ReaderState(self.index.open().searcher())
+            self._close(state.searcher)
+            state = self._local.state = _ReaderState(self._opened(self.index.open().searcher()))
         return state
+
+    def _opened(self, searcher):
+        with self._open_lock:
+            self._open.add(searcher)
+        return searcher
+
+    def _close(self, searcher) -> None:
+        with self._open_lock:
+            self._open.discard(searcher)
+        searcher.close()
+
+    def close(self) -> None:
+        """Close every searcher this object opened (the next search opens one again)."""
+        _close_all(self._open, self._open_lock)
+        self._local = threading.local()
 
     # -- searching ----------------------------------------------------------------------
 

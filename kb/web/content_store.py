@@ -19,6 +19,7 @@ from pathlib import Path
 
 from flask import Flask, current_app, g, redirect, request, url_for
 
+from kb.catalog.listed import ListedCache
 from kb.catalog.reader import CatalogView, ItemCache, Vocabularies
 from kb.catalog.update import Catalog
 from kb.config.settings import publish_lock_path
@@ -38,6 +39,7 @@ class ContentStore:
         self.catalog = Catalog(self.engine, self.root, publish_lock_path(app.config), self.kinds)
         self.vocabularies = Vocabularies(self.root, float(app.config["CONTENT_RECHECK_SECONDS"]))
         self.items = ItemCache()
+        self.listed = ListedCache(self.engine)  # kept in step by the change follower (kb.web.follower)
         self.recheck_seconds = float(app.config["CONTENT_RECHECK_SECONDS"])
         # Servers scan in a background thread (kb serve sets it, production turns it on); an app
         # driven otherwise (tests, scripts) scans at the start of a request, at most that often.
@@ -48,16 +50,19 @@ class ContentStore:
         self.on_changes = []  # called with the keys a scan of this process changed (the follower)
 
     def view(self) -> CatalogView:
-        return CatalogView(self.engine, self.root, self.kinds, self.vocabularies, self.items)
+        return CatalogView(self.engine, self.root, self.kinds, self.vocabularies, self.items, self.listed)
 
     def ensure(self) -> bool:
         """Build the catalog if it is missing or outdated (first start, new version of kb); True when built."""
         return self.catalog.ensure()
 
-    def scan(self) -> list[str]:
-        """Refresh the catalog from files changed on disk; the keys changed (told to `on_changes`)."""
+    def scan(self, every: float = 0.0) -> list[str]:
+        """Refresh the catalog from files changed on disk; the keys changed (told to `on_changes`).
+
+        With `every`, a no-op when any process of this machine scanned less than that ago.
+        """
         try:
-            report = self.catalog.scan()
+            report = self.catalog.scan(every)
         except Exception as error:  # noqa: BLE001 — a database hiccup must not fail a page: the next scan retries
             log.warning("recherche des fichiers modifiés impossible : %s", first_line(error))
             return []
@@ -89,7 +94,7 @@ def _scan_forever(store_ref: "weakref.ref[ContentStore]", seconds: float) -> Non
         store = store_ref()
         if store is None:
             return
-        store.scan()
+        store.scan(every=seconds)  # the workers take turns: about one scan a period for the machine
         del store
 
 

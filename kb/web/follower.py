@@ -87,6 +87,7 @@ class ChangeFollower:
                 if saved is None:
                     # First start of this index: it was built from the files, which already hold
                     # every change logged so far.
+                    self._forget_reads()
                     self._cursor = last
                     self._save_cursor(last)
                     return 0
@@ -95,16 +96,17 @@ class ChangeFollower:
                     # restored, a catalog built anew in a new database): start again from its end.
                     saved = last
                     self._save_cursor(saved, rewind=True)
+                self._forget_reads()
                 self._cursor = saved
             elif last < self._cursor:
                 self._cursor = last  # the log was made anew below us (a restored database): follow it from its end
+                self._forget_reads()
             rows = catalog.changes_after(connection, self._cursor)
             if not rows:
                 return self._retry_pending()
             keys = list(dict.fromkeys(key for _, key in rows))
             tags = _tags(connection, keys)
-        if EVERYTHING in keys:
-            self.store.vocabularies.reload()  # statuses.yml or verdicts.yml may have changed: before any page is drawn again
+            self._refresh_reads(connection, keys)
         # Pages first, whatever the index does: a busy or broken index must not keep stale pages.
         self.pages.invalidate(tags)
         self._cursor = rows[-1][0]
@@ -121,11 +123,23 @@ class ChangeFollower:
         """Apply changes this process made itself (a scan) at once, before its next poll."""
         with self.store.catalog.engine.connect() as connection:
             tags = _tags(connection, keys)
-        if EVERYTHING in keys:
-            self.store.vocabularies.reload()
+            self._refresh_reads(connection, keys)
         self.pages.invalidate(tags)
         self._pending.update(keys)
         self._retry_pending()
+
+    def _forget_reads(self) -> None:
+        """From a new place in the log, what this process read before (rows, pages) may be older than it: read again."""
+        self.store.listed.clear()
+        self.pages.invalidate({EVERYTHING})
+
+    def _refresh_reads(self, connection, keys: list[str]) -> None:
+        """What this process keeps of the catalog, made current for `keys`: before any page is drawn again."""
+        if EVERYTHING in keys:
+            self.store.vocabularies.reload()  # statuses.yml or verdicts.yml may have changed
+            self.store.listed.clear()
+        else:
+            self.store.listed.refresh(connection, keys)
 
     def _retry_pending(self) -> int:
         """Re-index the files waiting for it; those the index's writer could not take stay pending."""

@@ -1,0 +1,101 @@
+"""What lists, counts and scorecards read of every published promise: a few columns, kept per process.
+
+At 10,000 promises, reading these rows from the database takes longer than everything else a
+list or the home page does (about 150 ms). A server process keeps them, and whoever follows the
+catalog's change log (kb.web.follower) refreshes the rows of the items a change touched — before
+the pages that showed them are dropped, so no page is drawn again from rows older than it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Connection, Engine, select
+
+from kb.catalog import tables
+
+items_c = tables.items.c
+
+
+@dataclass(frozen=True)
+class Listed:
+    """What lists, counts and scorecards read of a promise, from its catalog row: no item decoded."""
+
+    id: str
+    key: str
+    title: str
+    status: str | None
+    made_by: str | None
+    made_by_slug: str | None
+    party: str | None
+    list_name: str | None
+    territory: str | None
+    territory_slug: str | None
+    theme: str | None
+    updated_on: date | None
+    due: date | None
+
+    def is_overdue(self, today: date, final_statuses: set[str]) -> bool:
+        return self.due is not None and self.due < today and self.status not in final_statuses
+
+
+LISTED_COLUMNS = (
+    items_c.item_id, items_c.key, items_c.title, items_c.status, items_c.made_by, items_c.made_by_slug, items_c.party,
+    items_c.list_name, items_c.territory, items_c.territory_slug, items_c.theme, items_c.sort_date, items_c.due,
+)  # fmt: skip
+PUBLISHED_PROMISES = (items_c.kind == "promise", items_c.state == "published")
+
+
+def read_listed(connection: Connection, *where) -> list[Listed]:
+    """The published promises (matching `where`) as lists read them, by id (as Python orders them, whatever the database's collation)."""
+    statement = select(*LISTED_COLUMNS).where(*PUBLISHED_PROMISES, *where)
+    return sorted((Listed(*row) for row in connection.execute(statement)), key=lambda row: row.id)
+
+
+class ListedCache:
+    """Every published promise's Listed row, read once, then refreshed key by key as the change log says."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._by_key: dict[str, Listed] | None = None
+        self._rows: list[Listed] | None = None
+
+    def rows(self) -> list[Listed]:
+        """Every published promise, by id (the same list until a change: callers must not modify it)."""
+        rows = self._rows
+        if rows is None:
+            # Read under the lock a refresh takes too: a refresh never lands before a full read older than it.
+            with self._lock:
+                if self._rows is None:
+                    with self.engine.connect() as connection:
+                        self._by_key = {row.key: row for row in read_listed(connection)}
+                    self._rows = list(self._by_key.values())
+                rows = self._rows
+        return rows
+
+    def refresh(self, connection: Connection, keys: list[str]) -> None:
+        """Read again the rows of `keys` (published or not any more); nothing to do before the first read."""
+        promise_keys = [key for key in keys if key.startswith("promise:")]
+        if not promise_keys:
+            return
+        with self._lock:
+            if self._by_key is None:
+                return
+            fresh = {}
+            for start in range(0, len(promise_keys), 500):
+                fresh.update((row.key, row) for row in read_listed(connection, items_c.key.in_(promise_keys[start : start + 500])))
+            by_key = dict(self._by_key)
+            for key in promise_keys:
+                by_key.pop(key, None)
+            by_key.update(fresh)
+            self._by_key = by_key
+            self._rows = sorted(by_key.values(), key=lambda row: row.id)
+
+    def clear(self) -> None:
+        """Forget every row (a change of everything, a log started anew): read again at the next use."""
+        with self._lock:
+            self._by_key = None
+            self._rows = None

@@ -126,6 +126,14 @@ def assert_same_as_the_files(scratch: Scratch) -> None:
     assert queries.scorecard(view, TODAY) == listing.scorecard(promises, list(tree.statuses), TODAY, tree.final_statuses)
     memory_changes = [(c.promise.id, c.position, c.before) for c in listing.status_changes(promises)[:50]]
     assert [(c.promise.id, c.position, c.before) for c in queries.status_changes(view, 50)] == memory_changes
+    with pytest.MonkeyPatch.context() as patch:  # the way a newsroom's thousands of promises take: batches from the end
+        patch.setattr(queries, "FEW_PROMISES", 0)
+        patch.setattr(queries, "HISTORY_BATCH", 3)
+        assert [(c.promise.id, c.position, c.before) for c in queries.status_changes(view, 50)] == memory_changes
+        everything = [(c.promise.id, c.position, c.before) for c in listing.status_changes(promises)]
+        assert [(c.promise.id, c.position, c.before) for c in queries.status_changes(view, None)] == everything
+        lille = [change for change in everything if tree.promises[change[0]].territory == "Lille"][:4]
+        assert [(c.promise.id, c.position, c.before) for c in queries.status_changes(view, 4, [tables.items.c.territory == "Lille"])] == lille
     for promise in promises:
         assert view.promises[promise.id] == promise
         assert [p.id for p in view.related(promise)] == [p.id for p in tree.related(promise)]
@@ -184,7 +192,7 @@ def apply(scratch: Scratch, operation: str, number: int) -> None:
     promises = sorted(path.stem for path in (scratch.root / "promises").glob("*.md"))
     promise = promises[number % len(promises)]
     key, path = f"promise:{promise}", scratch.path(f"promise:{promise}")
-    text = path.read_text(encoding="utf-8")
+    text = path.read_bytes().decode("utf-8", "replace")  # an earlier step may have made it unreadable
     if operation == "publish" and "title: " in text and read_tree(scratch.root).promises.get(promise):
         scratch.publish(key, edit_status(text, number))
     elif operation == "hand-edit":

@@ -93,6 +93,79 @@ def test_a_page_rendered_across_a_change_is_not_kept():
     assert cache.put(("k",), Page(b"old", 200, {}, "e", frozenset({"promise:y"})), generation) is False
     assert cache.put(("k",), Page(b"new", 200, {}, "e", frozenset({"promise:y"})), cache.generation) is True
     assert cache.invalidate({"list:claim"}) == 0 and cache.invalidate({"promise:y"}) == 1 and len(cache) == 0
+    assert cache.get(("k",)).stale  # kept only to be given while it is drawn again
+
+
+def drawing_app():
+    """A Flask app with one cached page whose drawing waits for the test to let it finish."""
+    import threading
+
+    from flask import Flask, abort
+
+    from kb.web.page_cache import PageCache, cached_page
+
+    app = Flask(__name__)
+    app.extensions["kb.pages"] = PageCache()
+    app.drawings, app.version, app.release = [], ["v1"], threading.Event()
+
+    @app.get("/page")
+    @cached_page
+    def page():
+        app.drawings.append(app.version[0])
+        app.release.wait(10)
+        if app.version[0] == "gone":
+            abort(404)
+        return app.version[0]
+
+    return app
+
+
+def test_while_one_request_draws_a_changed_page_the_others_get_the_previous_copy_not_to_be_kept():
+    import threading
+
+    app = drawing_app()
+    app.release.set()
+    assert app.test_client().get("/page").get_data(as_text=True) == "v1"
+    app.extensions["kb.pages"].invalidate({"*"})
+    app.version[0], answers = "v2", []
+    app.release.clear()
+    drawer = threading.Thread(target=lambda: answers.append(app.test_client().get("/page").get_data(as_text=True)))
+    drawer.start()
+    while not app.drawings[1:]:
+        pass
+    meanwhile = app.test_client().get("/page")
+    assert (meanwhile.get_data(as_text=True), meanwhile.headers["Cache-Control"]) == ("v1", "no-cache")
+    app.release.set()
+    drawer.join()
+    after = app.test_client().get("/page")
+    assert answers == ["v2"] and after.get_data(as_text=True) == "v2" and "max-age=60" in after.headers["Cache-Control"]
+    assert app.drawings == ["v1", "v2"]
+
+
+def test_requests_for_a_page_nobody_has_drawn_yet_wait_for_one_drawing_of_it():
+    import threading
+
+    app = drawing_app()
+    answers = []
+    readers = [threading.Thread(target=lambda: answers.append(app.test_client().get("/page").get_data(as_text=True))) for _ in range(8)]
+    for reader in readers:
+        reader.start()
+    while not app.drawings:
+        pass
+    app.release.set()
+    for reader in readers:
+        reader.join()
+    assert answers == ["v1"] * 8 and app.drawings == ["v1"]
+
+
+def test_a_page_that_is_gone_is_no_longer_given_from_its_previous_copy():
+    app = drawing_app()
+    app.release.set()
+    assert app.test_client().get("/page").status_code == 200
+    app.extensions["kb.pages"].invalidate({"*"})
+    app.version[0] = "gone"
+    assert app.test_client().get("/page").status_code == 404
+    assert len(app.extensions["kb.pages"]._pages) == 0  # no copy left for a request arriving while it is drawn again
 
 
 def test_pages_follow_a_change_even_while_another_process_holds_the_index(demo_copy, tmp_path):

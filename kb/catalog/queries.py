@@ -137,18 +137,41 @@ def groups(view: CatalogView, attribute: str, today: date) -> list[dict]:
     return sorted(result, key=lambda row: (-row["card"].total, row["name"]))
 
 
+FEW_PROMISES = 500  # status_changes: up to this many promises, their history is asked by key
+HISTORY_BATCH = 200  # status_changes: else, entries read from the latest end this many at a time
+
+
 def status_changes(view: CatalogView, limit: int | None, keys_where=None) -> list[Change]:
     """The latest status changes of the published promises (those matching `keys_where`), newest first."""
     view.used.add("list:promise")
-    published = select(items_c.key).where(items_c.kind == "promise", items_c.state == "published", *(keys_where or []))
-    query = (
-        select(history_c.key, history_c.position, history_c.before)
-        .where(history_c.key.in_(published))
-        .order_by(history_c.date.desc(), history_c.key.desc(), history_c.position.desc())
+    if keys_where is None:
+        wanted = {row.key for row in listed_promises(view)}
+    else:
+        wanted = {row.key for row in view.query(select(items_c.key).where(items_c.kind == "promise", items_c.state == "published", *keys_where))}
+    # The history read from its latest end (its index is in that order), in batches, keeping the wanted
+    # promises' entries: a join would make the database sort every entry to give the first ten.
+    latest = select(history_c.key, history_c.position, history_c.before, history_c.date).order_by(
+        history_c.date.desc(), history_c.key.desc(), history_c.position.desc()
     )
-    if limit is not None:
-        query = query.limit(limit)
-    rows = view.query(query)
+    rows: list = []
+    if len(wanted) <= FEW_PROMISES:  # a few promises (a narrow filter): their entries, found by key, are few to sort
+        keys = sorted(wanted)
+        for start in range(0, len(keys), 250):
+            rows += view.query(latest.where(history_c.key.in_(keys[start : start + 250])))
+        rows.sort(key=lambda row: (row.date or date.min, row.key, row.position), reverse=True)
+        return _changes(view, rows[:limit] if limit is not None else rows)
+    batch = max(HISTORY_BATCH, 4 * (limit or 0))
+    offset = 0
+    while limit is None or len(rows) < limit:
+        found = view.query(latest if limit is None else latest.offset(offset).limit(batch))
+        rows += [row for row in found if row.key in wanted]
+        if limit is None or len(found) < batch:
+            break
+        offset += batch
+    return _changes(view, rows[:limit] if limit is not None else rows)
+
+
+def _changes(view: CatalogView, rows: list) -> list[Change]:
     promises = {f"promise:{item.id}": item for item in LazyItems(view, list(dict.fromkeys(row.key for row in rows)))}
     changes = []
     for row in rows:

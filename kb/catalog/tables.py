@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
 # Bumped whenever what the catalog stores changes: catalogs of another version are rebuilt.
-VERSION = "1"
+VERSION = "2"
 
 metadata = MetaData()
 
@@ -64,7 +64,8 @@ history = Table(
     Column("date", Date),
     Column("status", String(100)),
     Column("before", String(100)),  # the previous entry's status (None for the first)
-    Index("ix_catalog_history_date", "date"),
+    # In the order of "the latest changes": the home page's ten are read from its end, not sorted out of all.
+    Index("ix_catalog_history_latest", "date", "key", "position"),
 )
 
 # What items say of other items: the passages they quote (and whether each is found in its

@@ -6,6 +6,11 @@ the catalog: the items (their keys) and the sets it listed ("list:promise", "ter
 as kb.catalog.reader records them. A change drops the pages that read what changed — the item's
 page, the lists and feeds it appears in, the pages that show it as related — and no other. The
 page's ETag lets a browser or a CDN revalidating an unchanged page get a 304 and no body.
+
+A dropped page is drawn again by one thread at a time: while it does, the other requests for
+it get the page as it was (marked `no-cache`) rather than each drawing it too — after a
+publication, thirty requests for the home page would otherwise each spend its 100 ms at once.
+A request that arrives when nobody is drawing it always gets it drawn anew.
 """
 
 from __future__ import annotations
@@ -13,15 +18,18 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import wraps
 from importlib.metadata import version
 from urllib.parse import parse_qsl, urlencode
 
 from flask import Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
 
 MAX_BYTES = 32 * 1024 * 1024
+# How long a request waits for the page another thread is drawing (when there is no older copy to give).
+DRAW_WAIT_SECONDS = 30.0
 # A deploy can change templates without touching content: it must change every page too.
 KB_VERSION = version("kb")
 EVERYTHING = "*"
@@ -34,6 +42,7 @@ class Page:
     headers: dict
     etag: str
     tags: frozenset[str]
+    stale: bool = False  # something it showed changed: given only while another thread draws it again
 
 
 class PageCache:
@@ -47,6 +56,7 @@ class PageCache:
         self._lock = threading.Lock()
         # Moves at every invalidation: a page rendered across one may show what was just changed.
         self.generation = 0
+        self._drawing: dict[tuple, threading.Event] = {}  # pages a thread is drawing now
 
     def get(self, key: tuple) -> Page | None:
         with self._lock:
@@ -72,25 +82,48 @@ class PageCache:
             return True
 
     def invalidate(self, tags: set[str]) -> int:
-        """Drop every page that read one of `tags` ("*": every page); how many were dropped."""
+        """Mark stale every page that read one of `tags` ("*": every page); how many were marked."""
         with self._lock:
             self.generation += 1
             if EVERYTHING in tags:
-                dropped = len(self._pages)
-                self._pages.clear()
-                self._by_tag.clear()
-                self.bytes = 0
-                return dropped
-            keys = set().union(*(self._by_tag.get(tag, ()) for tag in tags)) if tags else set()
+                keys = [key for key, page in self._pages.items() if not page.stale]
+            else:
+                keys = set().union(*(self._by_tag.get(tag, ()) for tag in tags)) if tags else set()
             for key in keys:
-                self._drop(key)
+                page = self._pages[key]
+                self._untag(key, page)
+                self._pages[key] = replace(page, stale=True)
             return len(keys)
+
+    def discard(self, key: tuple) -> None:
+        """Forget a page (it is no longer a 200 to keep: gone, moved, drawn without the database)."""
+        with self._lock:
+            self._drop(key)
+
+    def draw(self, key: tuple) -> threading.Event | None:
+        """None: the caller draws the page now (then calls `drawn`); else the event set when another thread has drawn it."""
+        with self._lock:
+            drawing = self._drawing.get(key)
+            if drawing is not None:
+                return drawing
+            self._drawing[key] = threading.Event()
+            return None
+
+    def drawn(self, key: tuple) -> None:
+        with self._lock:
+            event = self._drawing.pop(key, None)
+        if event is not None:
+            event.set()
 
     def _drop(self, key: tuple) -> None:
         page = self._pages.pop(key, None)
         if page is None:
             return
         self.bytes -= len(page.body)
+        if not page.stale:
+            self._untag(key, page)
+
+    def _untag(self, key: tuple, page: Page) -> None:
         for tag in page.tags:
             keys = self._by_tag.get(tag)
             if keys is not None:
@@ -99,7 +132,8 @@ class PageCache:
                     del self._by_tag[tag]
 
     def __len__(self) -> int:
-        return len(self._pages)
+        """Pages kept fresh (stale ones wait for their next drawing)."""
+        return sum(1 for page in self._pages.values() if not page.stale)
 
 
 def cached_page(view):
@@ -113,26 +147,56 @@ def cached_page(view):
         key = (request.host_url, request.path, query, date.today().isoformat(), KB_VERSION)
         cache: PageCache = current_app.extensions["kb.pages"]
         page = cache.get(key)
+        if page is None or page.stale:
+            page = _draw_once(cache, key, page, lambda: view(*args, **kwargs))
+            if isinstance(page, Response):
+                return page  # not a page to keep (an error, a redirect, a stream)
         # Only a page known to exist is revalidated: "If-None-Match: *" must not hide a 404.
-        if page is not None and not request.if_none_match.star_tag and request.if_none_match.contains(page.etag):
+        if not request.if_none_match.star_tag and request.if_none_match.contains(page.etag):
             return Response(status=304, headers={"ETag": f'"{page.etag}"'})
-        if page is None:
-            generation = cache.generation
-            response = current_app.make_response(view(*args, **kwargs))
-            if response.status_code != 200 or response.direct_passthrough:
-                return response
-            if g.get("kb_degraded"):  # rendered without the database: not a page to keep
-                response.headers["Cache-Control"] = "no-store"
-                return response
-            headers = {name: value for name, value in response.headers.items() if name.lower() != "content-length"}
-            body = response.get_data()
-            view_used = g.kb_view.used if "kb_view" in g else set()
-            etag = hashlib.sha256(repr(key).encode() + body).hexdigest()[:20]
-            page = Page(body, response.status_code, headers, etag, frozenset(view_used))
-            cache.put(key, page, generation)
         response = Response(page.body, status=page.status, headers=page.headers)
         response.set_etag(page.etag)
-        response.headers["Cache-Control"] = "public, max-age=60, must-revalidate"
+        # A stale copy is given once, while the page is drawn again: nobody is to keep it.
+        response.headers["Cache-Control"] = "no-cache" if page.stale else "public, max-age=60, must-revalidate"
         return response
 
     return wrapper
+
+
+def _draw_once(cache: PageCache, key: tuple, stale: Page | None, render) -> Page | Response:
+    """The page drawn anew by this thread; or, while another thread draws it, the stale copy, else its result."""
+    drawing = cache.draw(key)
+    if drawing is None:
+        try:
+            return _render(cache, key, render)
+        finally:
+            cache.drawn(key)
+    if stale is not None:
+        return stale
+    drawing.wait(DRAW_WAIT_SECONDS)
+    page = cache.get(key)
+    if page is not None and not page.stale:
+        return page
+    return _render(cache, key, render)  # the other drawing kept nothing (an error, a change meanwhile): draw it here
+
+
+def _render(cache: PageCache, key: tuple, render) -> Page | Response:
+    generation = cache.generation
+    try:
+        response = current_app.make_response(render())
+    except HTTPException:
+        cache.discard(key)  # abort(404), a redirect…: no older copy of a page that is now gone or elsewhere
+        raise
+    if response.status_code != 200 or response.direct_passthrough:
+        cache.discard(key)  # no older copy of a page that is now gone or elsewhere
+        return response
+    if g.get("kb_degraded"):  # rendered without the database: not a page to keep
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    headers = {name: value for name, value in response.headers.items() if name.lower() != "content-length"}
+    body = response.get_data()
+    view_used = g.kb_view.used if "kb_view" in g else set()
+    etag = hashlib.sha256(repr(key).encode() + body).hexdigest()[:20]
+    page = Page(body, response.status_code, headers, etag, frozenset(view_used))
+    cache.put(key, page, generation)
+    return page

@@ -25,7 +25,7 @@ from kb.content.registry import Kinds
 from kb.content.sources import DOCUMENT_TYPE_LABELS
 from kb.newsroom.publishing import Publisher
 from kb.search.query import open_search
-from kb.web import api, auth, content_store, csrf, database, errors, follower, health, newsroom, public, request_log
+from kb.web import api, auth, content_store, csrf, database, errors, follower, health, kept_pages, newsroom, public, request_log
 from kb.web.page_cache import PageCache
 from kb.web.pages import RENDERERS, item_view
 
@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None, kinds: Kinds = KINDS) 
         problems = settings.production_problems(app.config, app.config["SECRET_KEY_GENERATED"])
         if problems:
             raise settings.SettingsError("refus de démarrer en production : " + " ; ".join(problems))
+    kept_pages.init_app(app)  # first: the proxy fix goes around it
     if app.config["PROXY_HOPS"]:
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)

@@ -75,6 +75,18 @@ class ContentStore:
                 listener(report.changed)
         return report.changed
 
+    def keep_current(self) -> bool:
+        """At a request's start: look for hand edits as this app does (a background thread, or now if due);
+        False when the content directory is not there."""
+        if not self.root.is_dir():
+            return False
+        if self.background and self.recheck_seconds > 0:
+            self.start_scanning()
+        elif time.monotonic() - self._scanned_at >= self.recheck_seconds:
+            self._scanned_at = time.monotonic()
+            self.scan()
+        return True
+
     def start_scanning(self) -> None:
         """Scan in a background thread of this process, once every CONTENT_RECHECK_SECONDS (started on first use)."""
         if self._scanner is not None:
@@ -109,14 +121,9 @@ def _before_request() -> None:
     if request.blueprint == "health":
         return  # /healthz says what is wrong itself, as JSON
     store: ContentStore = current_app.extensions["kb.content"]
-    if not store.root.is_dir():
+    if not store.keep_current():
         # Unmounted, or moved: say so (a 503 page) rather than serve the catalog as if nothing happened.
         raise ContentError(f"dossier de contenu introuvable : {store.root}")
-    if store.background and store.recheck_seconds > 0:
-        store.start_scanning()
-    elif time.monotonic() - store._scanned_at >= store.recheck_seconds:
-        store._scanned_at = time.monotonic()
-        store.scan()
 
 
 def current_tree() -> CatalogView:

@@ -43,6 +43,9 @@ class Page:
     etag: str
     tags: frozenset[str]
     stale: bool = False  # something it showed changed: given only while another thread draws it again
+    # The headers Flask sent with it (its after-request functions' too), less those of one answer:
+    # what kb.web.kept_pages sends when it serves the page without Flask. None until seen.
+    wire: tuple | None = None
 
 
 class PageCache:
@@ -95,6 +98,13 @@ class PageCache:
                 self._pages[key] = replace(page, stale=True)
             return len(keys)
 
+    def keep_wire(self, key: tuple, etag: str, headers: list[tuple[str, str]]) -> None:
+        """Remember the headers sent with the page `etag` under `key` (still that page, still fresh)."""
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None and page.etag == etag and not page.stale and page.wire is None:
+                self._pages[key] = replace(page, wire=tuple(headers))
+
     def discard(self, key: tuple) -> None:
         """Forget a page (it is no longer a 200 to keep: gone, moved, drawn without the database)."""
         with self._lock:
@@ -136,15 +146,22 @@ class PageCache:
         return sum(1 for page in self._pages.values() if not page.stale)
 
 
+def page_key(request) -> tuple:
+    """Under what a page is kept: a werkzeug request's host, path, sorted query, today's date, kb's version.
+
+    Pages hold absolute URLs (feeds, sitemap, metadata) and "en retard" depends on the day: the
+    host and the date belong to the key as much as the path does.
+    """
+    query = urlencode(sorted(parse_qsl(request.query_string.decode("utf-8", "replace"))))
+    return (request.host_url, request.path, query, date.today().isoformat(), KB_VERSION)
+
+
 def cached_page(view):
     """Serve the view's 200 responses from the cache, with an ETag, until what they read changes."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        # Pages hold absolute URLs (feeds, sitemap, metadata) and "en retard" depends on the
-        # day: the host and the date belong to the key as much as the path does.
-        query = urlencode(sorted(parse_qsl(request.query_string.decode("utf-8", "replace"))))
-        key = (request.host_url, request.path, query, date.today().isoformat(), KB_VERSION)
+        key = page_key(request)
         cache: PageCache = current_app.extensions["kb.pages"]
         page = cache.get(key)
         if page is None or page.stale:

@@ -41,8 +41,7 @@ def init_app(app: Flask) -> None:
 def request_id() -> str:
     """This request's id (the proxy's, when safe, else a new one)."""
     if "kb_request_id" not in g:
-        given = request.headers.get(HEADER, "")
-        g.kb_request_id = given if SAFE_ID.fullmatch(given) else secrets.token_hex(16)
+        g.kb_request_id = given_id(request.environ)
     return g.kb_request_id
 
 
@@ -71,23 +70,36 @@ def _log_request(error: BaseException | None) -> None:
 def _write_line(started: float) -> None:
     # No response recorded: an exception went past every error handler (the server answers 500).
     status, size = g.pop("kb_response", (500, None))
-    duration = round((time.perf_counter() - started) * 1000, 1)
+    write_line(request.environ, status, time.perf_counter() - started, size, request_id(), _user_id())
+
+
+def write_line(environ: dict, status: int, seconds: float, size: int | None, the_request_id: str, user_id: int | None = None) -> None:
+    """The request's log line, from its WSGI environ (kb.web.kept_pages answers without Flask)."""
+    duration = round(seconds * 1000, 1)
+    method = environ.get("REQUEST_METHOD", "")
+    path = environ.get("PATH_INFO", "").encode("latin-1", "replace").decode("utf-8", "replace")  # WSGI's bytes-as-latin-1
     fields = {
-        "method": request.method,
-        "path": request.path,
-        "query_length": len(request.query_string),
+        "method": method,
+        "path": path,
+        "query_length": len(environ.get("QUERY_STRING", "").encode("latin-1", "replace")),
         "status": status,
         "duration_ms": duration,
         "bytes": size,
-        "remote_addr": request.remote_addr,
-        "user_id": _user_id(),
-        "request_id": request_id(),
+        "remote_addr": environ.get("REMOTE_ADDR"),
+        "user_id": user_id,
+        "request_id": the_request_id,
         "pid": os.getpid(),
     }
     level = logging.ERROR if status >= 500 else logging.INFO
-    if level == logging.INFO and request.environ.get(STATIC_BUILD):
+    if level == logging.INFO and environ.get(STATIC_BUILD):
         level = logging.DEBUG  # a static build renders every page: hundreds of lines, not visits
-    log.log(level, "%s %s %s %s ms", request.method, request.path, status, duration, extra={"event": "request", "fields": fields})
+    log.log(level, "%s %s %s %s ms", method, path, status, duration, extra={"event": "request", "fields": fields})
+
+
+def given_id(environ: dict) -> str:
+    """The proxy's request id when it is a short safe token, else a new one."""
+    given = environ.get("HTTP_X_REQUEST_ID", "")
+    return given if SAFE_ID.fullmatch(given) else secrets.token_hex(16)
 
 
 def _user_id() -> int | None:

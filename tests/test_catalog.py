@@ -87,7 +87,8 @@ def rows(engine) -> dict:
     with engine.connect() as connection:
         kept = [column for column in tables.items.columns if column.name not in ("revision", "ino", "ctime_ns", "mtime_ns")]
         found["items"] = sorted(tuple(row) for row in connection.execute(select(*kept)))
-        found["history"] = sorted(tuple(row) for row in connection.execute(select(tables.history)))
+        entries = [column for column in tables.history.columns if column.name != "revision"]
+        found["history"] = sorted(tuple(row) for row in connection.execute(select(*entries)))
         links = [column for column in tables.links.columns if column.name != "id"]
         found["links"] = sorted(tuple(row) for row in connection.execute(select(*links)))
     return found
@@ -124,13 +125,15 @@ def assert_same_as_the_files(scratch: Scratch) -> None:
         assert [c.id for c in catalog.claims] == [c.id for c in memory.claims] and catalog.counts == memory.counts
     promises = list(tree.promises.values())
     assert queries.scorecard(view, TODAY) == listing.scorecard(promises, list(tree.statuses), TODAY, tree.final_statuses)
-    memory_changes = [(c.promise.id, c.position, c.before) for c in listing.status_changes(promises)[:50]]
+    with scratch.engine.connect() as connection:  # the order of publication, which the files do not say
+        revisions = dict(connection.execute(select(tables.items.c.item_id, tables.items.c.revision).where(tables.items.c.kind == "promise")).all())
+    memory_changes = [(c.promise.id, c.position, c.before) for c in listing.status_changes(promises, revisions)[:50]]
     assert [(c.promise.id, c.position, c.before) for c in queries.status_changes(view, 50)] == memory_changes
     with pytest.MonkeyPatch.context() as patch:  # the way a newsroom's thousands of promises take: batches from the end
         patch.setattr(queries, "FEW_PROMISES", 0)
         patch.setattr(queries, "HISTORY_BATCH", 3)
         assert [(c.promise.id, c.position, c.before) for c in queries.status_changes(view, 50)] == memory_changes
-        everything = [(c.promise.id, c.position, c.before) for c in listing.status_changes(promises)]
+        everything = [(c.promise.id, c.position, c.before) for c in listing.status_changes(promises, revisions)]
         assert [(c.promise.id, c.position, c.before) for c in queries.status_changes(view, None)] == everything
         lille = [change for change in everything if tree.promises[change[0]].territory == "Lille"][:4]
         assert [(c.promise.id, c.position, c.before) for c in queries.status_changes(view, 4, [tables.items.c.territory == "Lille"])] == lille
@@ -354,3 +357,21 @@ def test_a_rebuild_for_a_new_catalog_version_keeps_the_change_log_growing(scratc
     scratch.catalog.ensure()
     with scratch.engine.connect() as connection:
         assert scratch.catalog.last_change(connection) > before
+
+
+def test_of_two_changes_of_the_same_day_the_one_published_last_is_first_whatever_the_names(scratch):
+    from kb.newsroom.proposals import status_update
+
+    def new_status(promise_id: str, status: str) -> None:
+        promise = scratch.view().promises[promise_id]
+        proof = next((p.source, p.quote) for entry in promise.history for p in entry.evidence)
+        scratch.publish(f"promise:{promise_id}", status_update(promise, "2030-01-02", status, "Le même jour.", [proof]))
+
+    def latest() -> list[str]:
+        return [change.promise.id for change in queries.status_changes(scratch.view(), 3)][:3]
+
+    new_status("mel-reseau-impression", "in_progress")
+    new_status("aubry-mutualisation-lille-lomme-hellemmes", "done")
+    assert latest()[:2] == ["aubry-mutualisation-lille-lomme-hellemmes", "mel-reseau-impression"]
+    new_status("mel-reseau-impression", "done")  # its two entries of that day, then the other promise's
+    assert latest() == ["mel-reseau-impression", "mel-reseau-impression", "aubry-mutualisation-lille-lomme-hellemmes"]

@@ -142,7 +142,10 @@ HISTORY_BATCH = 200  # status_changes: else, entries read from the latest end th
 
 
 def status_changes(view: CatalogView, limit: int | None, keys_where=None) -> list[Change]:
-    """The latest status changes of the published promises (those matching `keys_where`), newest first."""
+    """The latest status changes of the published promises (those matching `keys_where`), newest first.
+
+    Of two entries of the same day, the one whose promise was published (or edited) last comes first.
+    """
     view.used.add("list:promise")
     if keys_where is None:
         wanted = {row.key for row in listed_promises(view)}
@@ -150,15 +153,15 @@ def status_changes(view: CatalogView, limit: int | None, keys_where=None) -> lis
         wanted = {row.key for row in view.query(select(items_c.key).where(items_c.kind == "promise", items_c.state == "published", *keys_where))}
     # The history read from its latest end (its index is in that order), in batches, keeping the wanted
     # promises' entries: a join would make the database sort every entry to give the first ten.
-    latest = select(history_c.key, history_c.position, history_c.before, history_c.date).order_by(
-        history_c.date.desc(), history_c.key.desc(), history_c.position.desc()
+    latest = select(history_c.key, history_c.position, history_c.before, history_c.date, history_c.revision).order_by(
+        history_c.date.desc(), history_c.revision.desc(), history_c.key.desc(), history_c.position.desc()
     )
     rows: list = []
     if len(wanted) <= FEW_PROMISES:  # a few promises (a narrow filter): their entries, found by key, are few to sort
         keys = sorted(wanted)
         for start in range(0, len(keys), 250):
             rows += view.query(latest.where(history_c.key.in_(keys[start : start + 250])))
-        rows.sort(key=lambda row: (row.date or date.min, row.key, row.position), reverse=True)
+        rows.sort(key=lambda row: (row.date or date.min, row.revision or 0, row.key, row.position), reverse=True)
         return _changes(view, rows[:limit] if limit is not None else rows)
     batch = max(HISTORY_BATCH, 4 * (limit or 0))
     offset = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
 # Bumped whenever what the catalog stores changes: catalogs of another version are rebuilt.
-VERSION = "2"
+VERSION = "3"
 
 metadata = MetaData()
 
@@ -64,8 +64,11 @@ history = Table(
     Column("date", Date),
     Column("status", String(100)),
     Column("before", String(100)),  # the previous entry's status (None for the first)
+    # The item's revision (its last change in the log): of two entries of the same day, the one
+    # published last comes first in "the latest changes", whatever the promises' names.
+    Column("revision", Integer),
     # In the order of "the latest changes": the home page's ten are read from its end, not sorted out of all.
-    Index("ix_catalog_history_latest", "date", "key", "position"),
+    Index("ix_catalog_history_latest", "date", "revision", "key", "position"),
 )
 
 # What items say of other items: the passages they quote (and whether each is found in its

@@ -156,7 +156,8 @@ class Catalog:
                 changed += self._verify_again(connection, key.id, texts)
         if changed:
             revision = _record(connection, changed)
-            connection.execute(update(tables.items).where(tables.items.c.key.in_(changed)).values(revision=revision))
+            for table in (tables.items, tables.history):
+                connection.execute(update(table).where(table.c.key.in_(changed)).values(revision=revision))
         return list(dict.fromkeys(changed))
 
     def _verify_again(self, connection: Connection, source_id: str, texts: "_SourceTexts") -> list[str]:
@@ -381,7 +382,7 @@ def _insert(connection: Connection, built: list[Rows], revision: int) -> None:
     for start in range(0, len(built), 500):
         batch = built[start : start + 500]
         connection.execute(insert(tables.items), [rows.item | {"revision": revision} for rows in batch])
-        history = [entry for rows in batch for entry in rows.history]
+        history = [entry | {"revision": revision} for rows in batch for entry in rows.history]
         if history:
             connection.execute(insert(tables.history), history)
         links = [link for rows in batch for link in rows.links]

@@ -159,12 +159,17 @@ class Change:
     position: int
 
 
-def status_changes(promises) -> list[Change]:
-    """Every status change of these promises, newest first."""
+def status_changes(promises, published_order: dict[str, int] | None = None) -> list[Change]:
+    """Every status change of these promises, newest first.
+
+    Entries of the same day: the promise published last first, when `published_order` (promise id →
+    a number that grows with each publication, the catalog's revision) says it, else by id.
+    """
+    order = published_order or {}
     changes = [
         Change(promise, entry, promise.history[position - 1].status if position else None, position)
         for promise in promises
         for position, entry in enumerate(promise.history)
     ]
-    changes.sort(key=lambda change: (change.entry.date, change.promise.id, change.position), reverse=True)
+    changes.sort(key=lambda change: (change.entry.date, order.get(change.promise.id, 0), change.promise.id, change.position), reverse=True)
     return changes

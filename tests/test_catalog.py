@@ -206,7 +206,8 @@ def apply(scratch: Scratch, operation: str, number: int) -> None:
         new = scratch.root / "promises" / f"{promise}-{number}.md"
         if not new.exists():
             path.rename(new)
-            new.write_text(new.read_text(encoding="utf-8").replace("aliases: []", f"aliases:\n- {promise}"), encoding="utf-8")
+            if "aliases: []" in text:  # (an unreadable file is only moved)
+                new.write_text(text.replace("aliases: []", f"aliases:\n- {promise}"), encoding="utf-8")
     elif operation == "break":
         path.write_text(text.replace("status:", "statut:", 1), encoding="utf-8")
     elif operation == "unreadable":

@@ -216,6 +216,16 @@ class CatalogView:
         found = [Summary(row.item_id, row.title, row.sort_date, row.made_by, row.territory, row.status) for row in rows]
         return sorted(found, key=lambda summary: (summary.title or "").lower())
 
+    def titles(self, kind: str, ids) -> dict[str, "Summary"]:
+        """Published items of a kind by id — id, title, date only, nothing decoded — for the names a page shows."""
+        wanted = list(dict.fromkeys(ids))
+        self.used.update(f"{kind}:{item_id}" for item_id in wanted)
+        rows = self.query(
+            select(items_c.item_id, items_c.title, items_c.sort_date)
+            .where(items_c.state == "published", items_c.key.in_([f"{kind}:{item_id}" for item_id in wanted]))
+        ) if wanted else []  # fmt: skip
+        return {row.item_id: Summary(row.item_id, row.title, row.sort_date) for row in rows}
+
     @property
     def quotable_sources(self) -> Mapping[str, Source]:
         """Sources quotes are checked against, as kb check does: one with errors of its own still exists."""
@@ -308,7 +318,8 @@ class _Items(Mapping):
         if not isinstance(item_id, str):
             raise KeyError(item_id)
         self.view.used.add(f"{self.kind}:{item_id}")
-        found = self.view.load(self.view.query(self.view.select_items(*self._where(), items_c.item_id == item_id)))
+        # By key (the primary key), not by kind and id: one row looked up, not a kind's rows scanned.
+        found = self.view.load(self.view.query(self.view.select_items(*self._where(), items_c.key == f"{self.kind}:{item_id}")))
         if not found:
             raise KeyError(item_id)
         return found[0]
@@ -317,7 +328,7 @@ class _Items(Mapping):
         if not isinstance(item_id, str):
             return False
         self.view.used.add(f"{self.kind}:{item_id}")
-        return bool(self.view.scalar(select(func.count()).where(*self._where(), items_c.item_id == item_id)))
+        return bool(self.view.scalar(select(func.count()).where(*self._where(), items_c.key == f"{self.kind}:{item_id}")))
 
     def __iter__(self) -> Iterator[str]:
         self.view.used.add(f"list:{self.kind}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
 # Bumped whenever what the catalog stores changes: catalogs of another version are rebuilt.
-VERSION = "3"
+VERSION = "5"
 
 metadata = MetaData()
 
@@ -53,6 +53,10 @@ items = Table(
     Index("ix_catalog_items_kind_state", "kind", "state"),
     Index("ix_catalog_items_made_by_slug", "made_by_slug"),
     Index("ix_catalog_items_territory_slug", "territory_slug"),
+    # A promise page's related promises: same territory and theme, then either, latest first.
+    Index("ix_catalog_items_related", "territory", "theme", "sort_date"),
+    Index("ix_catalog_items_territory", "territory", "sort_date"),
+    Index("ix_catalog_items_theme", "theme", "sort_date"),
 )
 
 # A promise's history entries: the status changes feeds list and the scorecards count.

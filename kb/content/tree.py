@@ -54,6 +54,10 @@ class ContentTree:
         """Published items of a kind by title, for a form's choices (the whole items: this tree holds them anyway)."""
         return sorted(self.items[kind].values(), key=lambda item: (item.title or "").lower())
 
+    def titles(self, kind: str, ids) -> dict:
+        """Published items of a kind among `ids`, by id, for the names a page shows (the whole items here)."""
+        return {item_id: self.items[kind][item_id] for item_id in dict.fromkeys(ids) if item_id in self.items[kind]}
+
     # The shipped kinds by name, as templates and the code that relates them read them.
     promises = property(lambda self: self.items["promise"])
     sources = property(lambda self: self.items["source"])

@@ -51,7 +51,8 @@ def render_promise_page(tree, found, preview_of=None) -> str:
         "public/promise.html",
         promise=found,
         statuses=tree.statuses,
-        sources=tree.sources,
+        # Only their titles are shown: a source's whole text is not decoded for it.
+        sources=tree.titles("source", (proof.source for entry in found.history for proof in entry.evidence)),
         today=date.today(),
         final_statuses=tree.final_statuses,
         related=tree.related(found),

@@ -92,3 +92,19 @@ def test_a_search_page_drawn_before_the_index_holds_a_change_is_drawn_again_once
         index.catch_up = catch_up
     follower.poll(force=True)  # the next poll re-indexes the waiting file
     assert "balayeuses-communes" in client.get("/recherche?q=zorglub").get_data(as_text=True)
+
+
+def test_in_a_server_the_index_follows_in_a_thread_of_its_own_and_search_pages_then_show_the_change(app, client, content_dir):
+    import time
+
+    follower = app.extensions["kb.follower"]
+    follower.background = True  # as in kb serve: no reader's request waits for Whoosh to write
+    assert "balayeuses-communes" not in client.get("/recherche?q=zorglub").get_data(as_text=True)
+    promise = content_dir / "promises" / "balayeuses-communes.md"
+    promise.write_text(promise.read_text(encoding="utf-8").replace("title: ", "title: Zorglub ", 1), encoding="utf-8")
+    client.get("/promesses/balayeuses-communes")  # the request that brings the change in
+    deadline = time.monotonic() + 10
+    while "balayeuses-communes" not in client.get("/recherche?q=zorglub").get_data(as_text=True):
+        assert time.monotonic() < deadline, "the index never caught up"
+        time.sleep(0.05)
+    assert follower._indexer is not None and follower._indexer.is_alive()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -43,6 +44,13 @@ class ChangeFollower:
         self._lock = threading.Lock()
         # Files whose re-indexing waits for the index's writer (another process held it): tried again at each poll.
         self._pending: set[str] = set()
+        self._pending_lock = threading.Lock()
+        # In a server, the index is caught up by a thread of its own: a reader's request that happens
+        # to bring a change in must not wait for Whoosh to write (and merge) it. Elsewhere, at once.
+        self.background = bool(self.store.background)
+        self._indexer: threading.Thread | None = None
+        self._indexer_lock = threading.Lock()
+        self._wake = threading.Event()
         self.store.on_changes.append(self.apply)
 
     def _read_cursor(self) -> int | None:
@@ -71,7 +79,7 @@ class ChangeFollower:
             return 0  # another thread of this process is at it
         try:
             self._polled_at = now
-            return self._follow()
+            return self._follow(now=force)
         except Exception as error:  # noqa: BLE001 — a database hiccup must not fail the page: the next poll retries
             # One line, no traceback: during an outage this runs at every poll of every worker.
             log.warning("journal des changements illisible : %s", first_line(error))
@@ -79,7 +87,7 @@ class ChangeFollower:
         finally:
             self._lock.release()
 
-    def _follow(self) -> int:
+    def _follow(self, now: bool = False) -> int:
         catalog = self.store.catalog
         with catalog.engine.connect() as connection:
             last = catalog.last_change(connection)
@@ -104,7 +112,7 @@ class ChangeFollower:
                 self._forget_reads()
             rows = catalog.changes_after(connection, self._cursor)
             if not rows:
-                return self._retry_pending()
+                return self._retry_pending(now)
             keys = list(dict.fromkeys(key for _, key in rows))
             tags = _tags(connection, keys)
             self._refresh_reads(connection, keys)
@@ -112,8 +120,9 @@ class ChangeFollower:
         self.pages.invalidate(tags)
         self._cursor = rows[-1][0]
         self._save_cursor(self._cursor)
-        self._pending.update(keys)
-        updated = self._retry_pending()
+        with self._pending_lock:
+            self._pending.update(keys)
+        updated = self._retry_pending(now)
         log.info(
             "changements du catalogue suivis : %s", ", ".join(keys[:20]),
             extra={"event": "index.catch_up", "fields": {"targets": keys[:100], "cursor": self._cursor}},
@@ -126,7 +135,8 @@ class ChangeFollower:
             tags = _tags(connection, keys)
             self._refresh_reads(connection, keys)
         self.pages.invalidate(tags)
-        self._pending.update(keys)
+        with self._pending_lock:
+            self._pending.update(keys)
         self._retry_pending()
 
     def _forget_reads(self) -> None:
@@ -142,11 +152,22 @@ class ChangeFollower:
         else:
             self.store.listed.refresh(connection, keys)
 
-    def _retry_pending(self) -> int:
-        """Re-index the files waiting for it; those the index's writer could not take stay pending."""
+    def _retry_pending(self, now: bool = False) -> int:
+        """Re-index the files waiting for it (in a server, by the indexing thread, unless `now`); how many were."""
         if not self._pending:
             return 0
-        keys = sorted(self._pending)
+        if self.background and not now:
+            self._start_indexer()
+            self._wake.set()
+            return 0
+        return self._index_pending()
+
+    def _index_pending(self) -> int:
+        """Re-index the files waiting for it; those the index's writer could not take stay pending."""
+        with self._pending_lock:
+            keys = sorted(self._pending)
+        if not keys:
+            return 0
         try:
             report = self.search_index.sync() if EVERYTHING in keys else self.search_index.catch_up(keys)
         except Exception as error:  # noqa: BLE001 — pages are current already; the index is retried at the next poll
@@ -154,10 +175,37 @@ class ChangeFollower:
             return 0
         if report.skipped:
             return 0  # another process is writing the index: the next poll tries again
-        self._pending.difference_update(keys)
+        with self._pending_lock:
+            self._pending.difference_update(keys)
         # Search pages drawn since the change came in were drawn from the index before it: again.
         self.pages.invalidate({SEARCH})
         return report.added + report.updated + report.removed
+
+    def _start_indexer(self) -> None:
+        if self._indexer is None:
+            with self._indexer_lock:
+                if self._indexer is None:
+                    self._indexer = threading.Thread(target=_index_forever, args=(weakref.ref(self),), name="kb-index-follow", daemon=True)
+                    self._indexer.start()
+
+
+def _index_forever(follower_ref: "weakref.ref[ChangeFollower]") -> None:
+    # A weak reference: an app that is gone takes its indexing thread with it.
+    while True:
+        follower = follower_ref()
+        if follower is None:
+            return
+        wake = follower._wake
+        del follower
+        woken = wake.wait(1.0)  # every second anyway: what another process held the writer for is tried again
+        follower = follower_ref()
+        if follower is None:
+            return
+        if woken:
+            wake.clear()
+        if follower._pending:
+            follower._index_pending()
+        del follower
 
 
 def _tags(connection, keys: list[str]) -> set[str]:

@@ -14,6 +14,7 @@ again, once). Before answering, the same upkeep as a request's start: the scan f
 
 from __future__ import annotations
 
+import logging
 import time
 
 from flask import Flask
@@ -22,6 +23,7 @@ from werkzeug.wrappers import Request
 from kb.web import request_log
 from kb.web.page_cache import PageCache, page_key
 
+log = logging.getLogger(__name__)
 # Headers of one answer, not of the page: never replayed.
 NOT_KEPT = {"content-length", "etag", "cache-control", "x-request-id", "set-cookie", "date", "server"}
 
@@ -37,6 +39,13 @@ class KeptPages:
     def __call__(self, environ, start_response):
         if not self._may_answer(environ):
             return self.wsgi_app(environ, start_response)
+        try:
+            return self._answer(environ, start_response)
+        except Exception:  # noqa: BLE001 — whatever went wrong here, Flask answers (and its error pages say it)
+            log.exception("page gardée non servie : %s", environ.get("PATH_INFO"))
+            return self.wsgi_app(environ, start_response)
+
+    def _answer(self, environ, start_response):
         started = time.perf_counter()
         store, follower = self.app.extensions["kb.content"], self.app.extensions["kb.follower"]
         if not store.keep_current():
@@ -55,8 +64,8 @@ class KeptPages:
             (request_log.HEADER, request_id),
             ("Content-Length", str(len(page.body))),
         ]
-        start_response("200 OK", headers)
         request_log.write_line(environ, 200, time.perf_counter() - started, len(page.body), request_id)
+        start_response("200 OK", headers)  # last: anything failing before it is still Flask's to answer
         return [page.body]
 
     def _may_answer(self, environ) -> bool:

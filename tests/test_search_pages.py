@@ -68,32 +68,6 @@ def test_api_search_follows_the_contract(demo_client):
     assert data["facets"]["status"] == {"done": 1}
 
 
-@pytest.mark.parametrize("path", ["/recherche?q=zorglub", "/api/search?q=zorglub"])
-def test_a_kept_search_page_follows_a_change_of_content(client, content_dir, path):
-    assert "balayeuses-communes" not in client.get(path).get_data(as_text=True)
-    assert client.get(path).status_code == 200  # kept
-    promise = content_dir / "promises" / "balayeuses-communes.md"
-    promise.write_text(promise.read_text(encoding="utf-8").replace("title: ", "title: Zorglub ", 1), encoding="utf-8")
-    assert "balayeuses-communes" in client.get(path).get_data(as_text=True)
-
-
-def test_a_search_page_drawn_before_the_index_holds_a_change_is_drawn_again_once_it_does(app, client, content_dir):
-    follower = app.extensions["kb.follower"]
-    assert "balayeuses-communes" not in client.get("/recherche?q=zorglub").get_data(as_text=True)
-    promise = content_dir / "promises" / "balayeuses-communes.md"
-    promise.write_text(promise.read_text(encoding="utf-8").replace("title: ", "title: Zorglub ", 1), encoding="utf-8")
-    index, catch_up = follower.search_index, follower.search_index.catch_up
-    from kb.search.index import SyncReport
-
-    index.catch_up = lambda keys, timeout=0.5: SyncReport(skipped=True)  # another process holds the index's writer
-    try:
-        assert "balayeuses-communes" not in client.get("/recherche?q=zorglub").get_data(as_text=True)
-    finally:
-        index.catch_up = catch_up
-    follower.poll(force=True)  # the next poll re-indexes the waiting file
-    assert "balayeuses-communes" in client.get("/recherche?q=zorglub").get_data(as_text=True)
-
-
 def test_in_a_server_the_index_follows_in_a_thread_of_its_own_and_search_pages_then_show_the_change(app, client, content_dir):
     import time
 

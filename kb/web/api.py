@@ -28,7 +28,6 @@ def open_to_every_origin(response):
 
 
 @bp.get("/search")
-@cached_page
 def search():
     return jsonify(run_search().as_json(hit_url))
 

@@ -24,7 +24,6 @@ from kb.catalog.update import EVERYTHING
 from kb.content.files import atomic_write
 from kb.content.registry import Key
 from kb.store.db import first_line
-from kb.web.page_cache import SEARCH
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +176,6 @@ class ChangeFollower:
             return 0  # another process is writing the index: the next poll tries again
         with self._pending_lock:
             self._pending.difference_update(keys)
-        # Search pages drawn since the change came in were drawn from the index before it: again.
-        self.pages.invalidate({SEARCH})
         return report.added + report.updated + report.removed
 
     def _start_indexer(self) -> None:
@@ -212,7 +209,7 @@ def _tags(connection, keys: list[str]) -> set[str]:
     """What pages that depend on these items recorded having read (kb.catalog.reader's `used`)."""
     if EVERYTHING in keys:
         return {EVERYTHING}
-    tags = set(keys) | {SEARCH}
+    tags = set(keys)
     tags.update(f"list:{Key.split(key).kind}" for key in keys)
     items, links = tables.items.c, tables.links.c
     for row in connection.execute(select(items.territory, items.theme).where(items.key.in_(keys))):

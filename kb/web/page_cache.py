@@ -33,9 +33,6 @@ DRAW_WAIT_SECONDS = 30.0
 # A deploy can change templates without touching content: it must change every page too.
 KB_VERSION = version("kb")
 EVERYTHING = "*"
-# What a search page records having read: any change of content may change its results; and it is
-# dropped again once the index holds the change (the index follows the pages: kb.web.follower).
-SEARCH = "search"
 
 
 @dataclass

@@ -6,8 +6,6 @@ from flask import current_app, request
 
 from kb.search.index import FACETS
 from kb.search.query import Hit, Results
-from kb.web.content_store import current_tree
-from kb.web.page_cache import SEARCH
 
 
 def page_number(value: str | None) -> int:
@@ -19,8 +17,7 @@ def page_number(value: str | None) -> int:
 
 
 def run_search() -> Results:
-    """Search with the request's q, facet filters and page (a page kept until the next change of content)."""
-    current_tree().used.add(SEARCH)
+    """Search with the request's q, facet filters and page."""
     filters = {name: request.args.get(name, "").strip() for name in FACETS}
     return current_app.extensions["kb.search"].search(
         request.args.get("q", ""), filters, page_number(request.args.get("page"))

@@ -6,7 +6,6 @@ from flask import render_template
 
 from kb.web.content_store import current_tree
 from kb.web.list_request import url_with_args
-from kb.web.page_cache import cached_page
 from kb.web.public import bp
 from kb.web.search_request import hit_url, run_search
 
@@ -21,7 +20,6 @@ FACET_LABELS = {
 
 
 @bp.get("/recherche")
-@cached_page
 def search():
     results = run_search()
     tree = current_tree()

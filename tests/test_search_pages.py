@@ -66,19 +66,3 @@ def test_api_search_follows_the_contract(demo_client):
     assert "<mark>balayeuses</mark>" in hit["snippet"]
     assert data["facets"]["kind"] == {"promise": 1, "source": 1}  # kind's own filter is not applied to its counts
     assert data["facets"]["status"] == {"done": 1}
-
-
-def test_in_a_server_the_index_follows_in_a_thread_of_its_own_and_search_pages_then_show_the_change(app, client, content_dir):
-    import time
-
-    follower = app.extensions["kb.follower"]
-    follower.background = True  # as in kb serve: no reader's request waits for Whoosh to write
-    assert "balayeuses-communes" not in client.get("/recherche?q=zorglub").get_data(as_text=True)
-    promise = content_dir / "promises" / "balayeuses-communes.md"
-    promise.write_text(promise.read_text(encoding="utf-8").replace("title: ", "title: Zorglub ", 1), encoding="utf-8")
-    client.get("/promesses/balayeuses-communes")  # the request that brings the change in
-    deadline = time.monotonic() + 10
-    while "balayeuses-communes" not in client.get("/recherche?q=zorglub").get_data(as_text=True):
-        assert time.monotonic() < deadline, "the index never caught up"
-        time.sleep(0.05)
-    assert follower._indexer is not None and follower._indexer.is_alive()

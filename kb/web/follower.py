@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import weakref
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -44,12 +43,6 @@ class ChangeFollower:
         # Files whose re-indexing waits for the index's writer (another process held it): tried again at each poll.
         self._pending: set[str] = set()
         self._pending_lock = threading.Lock()
-        # In a server, the index is caught up by a thread of its own: a reader's request that happens
-        # to bring a change in must not wait for Whoosh to write (and merge) it. Elsewhere, at once.
-        self.background = bool(self.store.background)
-        self._indexer: threading.Thread | None = None
-        self._indexer_lock = threading.Lock()
-        self._wake = threading.Event()
         self.store.on_changes.append(self.apply)
 
     def _read_cursor(self) -> int | None:
@@ -152,12 +145,8 @@ class ChangeFollower:
             self.store.listed.refresh(connection, keys)
 
     def _retry_pending(self, now: bool = False) -> int:
-        """Re-index the files waiting for it (in a server, by the indexing thread, unless `now`); how many were."""
+        """Re-index the files waiting for it; how many were."""
         if not self._pending:
-            return 0
-        if self.background and not now:
-            self._start_indexer()
-            self._wake.set()
             return 0
         return self._index_pending()
 
@@ -177,32 +166,6 @@ class ChangeFollower:
         with self._pending_lock:
             self._pending.difference_update(keys)
         return report.added + report.updated + report.removed
-
-    def _start_indexer(self) -> None:
-        if self._indexer is None:
-            with self._indexer_lock:
-                if self._indexer is None:
-                    self._indexer = threading.Thread(target=_index_forever, args=(weakref.ref(self),), name="kb-index-follow", daemon=True)
-                    self._indexer.start()
-
-
-def _index_forever(follower_ref: "weakref.ref[ChangeFollower]") -> None:
-    # A weak reference: an app that is gone takes its indexing thread with it.
-    while True:
-        follower = follower_ref()
-        if follower is None:
-            return
-        wake = follower._wake
-        del follower
-        woken = wake.wait(1.0)  # every second anyway: what another process held the writer for is tried again
-        follower = follower_ref()
-        if follower is None:
-            return
-        if woken:
-            wake.clear()
-        if follower._pending:
-            follower._index_pending()
-        del follower
 
 
 def _tags(connection, keys: list[str]) -> set[str]:

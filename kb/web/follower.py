@@ -71,7 +71,7 @@ class ChangeFollower:
             return 0  # another thread of this process is at it
         try:
             self._polled_at = now
-            return self._follow(now=force)
+            return self._follow()
         except Exception as error:  # noqa: BLE001 — a database hiccup must not fail the page: the next poll retries
             # One line, no traceback: during an outage this runs at every poll of every worker.
             log.warning("journal des changements illisible : %s", first_line(error))
@@ -79,7 +79,7 @@ class ChangeFollower:
         finally:
             self._lock.release()
 
-    def _follow(self, now: bool = False) -> int:
+    def _follow(self) -> int:
         catalog = self.store.catalog
         with catalog.engine.connect() as connection:
             last = catalog.last_change(connection)
@@ -104,7 +104,7 @@ class ChangeFollower:
                 self._forget_reads()
             rows = catalog.changes_after(connection, self._cursor)
             if not rows:
-                return self._retry_pending(now)
+                return self._retry_pending()
             keys = list(dict.fromkeys(key for _, key in rows))
             tags = _tags(connection, keys)
             self._refresh_reads(connection, keys)
@@ -114,7 +114,7 @@ class ChangeFollower:
         self._save_cursor(self._cursor)
         with self._pending_lock:
             self._pending.update(keys)
-        updated = self._retry_pending(now)
+        updated = self._retry_pending()
         log.info(
             "changements du catalogue suivis : %s", ", ".join(keys[:20]),
             extra={"event": "index.catch_up", "fields": {"targets": keys[:100], "cursor": self._cursor}},
@@ -144,13 +144,7 @@ class ChangeFollower:
         else:
             self.store.listed.refresh(connection, keys)
 
-    def _retry_pending(self, now: bool = False) -> int:
-        """Re-index the files waiting for it; how many were."""
-        if not self._pending:
-            return 0
-        return self._index_pending()
-
-    def _index_pending(self) -> int:
+    def _retry_pending(self) -> int:
         """Re-index the files waiting for it; those the index's writer could not take stay pending."""
         with self._pending_lock:
             keys = sorted(self._pending)

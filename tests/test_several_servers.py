@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 from pathlib import Path
 
 import pytest
@@ -176,8 +177,21 @@ def test_catching_up_reindexes_only_files_whose_hash_differs(content_dir, tmp_pa
     path = content_dir / "promises" / "balayeuses-communes.md"
     path.write_text(path.read_text(encoding="utf-8").replace("Acheter deux balayeuses en commun", NEW_TITLE), encoding="utf-8")
     assert index.catch_up([TARGET, TARGET]).updated == 1
+    assert index.catch_up([TARGET]).changed is False  # the new hash is indexed now
     path.unlink()
     assert index.catch_up([TARGET]).removed == 1
+    assert index.catch_up([TARGET]).changed is False  # nothing left to remove
+
+
+def test_catching_up_reads_an_index_built_anew_since_the_last_time(content_dir, tmp_path):
+    index = SearchIndex(tmp_path / "index", content_dir)
+    index.rebuild()
+    assert index.catch_up([TARGET]).changed is False
+    # Another process finds the index unreadable and builds it aside, then renames it into place.
+    shutil.rmtree(tmp_path / "index")
+    (content_dir / "promises" / "balayeuses-communes.md").unlink()
+    SearchIndex(tmp_path / "index", content_dir).rebuild()
+    assert index.catch_up([TARGET]).changed is False  # the new index, which never held it
 
 
 def test_pages_and_searches_still_answer_when_the_publication_log_cannot_be_read(content_dir, tmp_path, database_url):

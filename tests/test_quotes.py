@@ -97,3 +97,15 @@ typography = st.text(alphabet=st.sampled_from(list("aé œÆ’«»“”–—:
 @given(typography)
 def test_fast_fold_equals_the_streaming_fold(text):
     assert fold(text) == fold_with_offsets(text)[0]
+
+
+def test_fast_fold_equals_the_streaming_fold_for_every_character():
+    # Planes 0–2 (everything a document may hold), each character alone, between spaces,
+    # after a mark that drops spaces, and run together with its neighbours.
+    characters = [chr(point) for point in range(0x30000) if not 0xD800 <= point < 0xE000]
+    for character in characters:  # alone: no other character decides which passes run
+        assert fold(character) == fold_with_offsets(character)[0], hex(ord(character))
+    for start in range(0, len(characters), 2000):
+        chunk = characters[start : start + 2000]
+        for text in (" ".join(chunk), "".join(chunk), " : ".join(chunk), "É’ ".join(chunk)):
+            assert fold(text) == fold_with_offsets(text)[0]

@@ -266,6 +266,18 @@ def test_a_source_cut_short_makes_the_quotes_it_no_longer_holds_unverified(scrat
     assert not scratch.view().quote_verified("mediacites-aubry-mutualisation-2026", "Promesse en partie appliquée")
 
 
+def test_a_promise_edited_with_its_source_in_one_scan_is_verified_against_the_new_text(scratch):
+    # The promise is read first ("promise:" sorts before "source:"), while the catalog still
+    # records its quote as found in the old text: the source's refresh must verify it again.
+    promise = scratch.path("promise:aubry-mutualisation-lille-lomme-hellemmes")
+    promise.write_text(promise.read_text(encoding="utf-8") + "\nModifié à la main.\n", encoding="utf-8")
+    source = scratch.path("source:mediacites-aubry-mutualisation-2026")
+    source.write_text(source.read_text(encoding="utf-8").replace("Promesse en partie appliquée", "Promesse tenue"), encoding="utf-8")
+    scratch.catalog.scan()
+    assert not scratch.view().quote_verified("mediacites-aubry-mutualisation-2026", "Promesse en partie appliquée")
+    assert_same_as_the_files(scratch)
+
+
 def test_an_unmounted_content_directory_is_not_taken_for_every_file_deleted(scratch):
     shutil.move(scratch.root / "promises", scratch.root.parent / "elsewhere")
     report = scratch.catalog.scan()

@@ -98,7 +98,7 @@ def _queries() -> list[tuple[str, dict]]:
 def _measure_whoosh(index_dir: str, content_dir: str, rounds: int, queue) -> None:
     index = SearchIndex(Path(index_dir), Path(content_dir))
     index.sync()  # what a serving process does first: its hash cache is part of its memory
-    search = Search(index, sync_seconds=None)
+    search = Search(index, sync_seconds=None, results_kept=0)  # each search measured, none answered from memory
     _measure(lambda text, filters: search.search(text, filters).total, rounds, queue)
 
 
@@ -204,7 +204,7 @@ def run_benchmark(
 
     whoosh = _in_fresh_process(_measure_whoosh, str(index_dir), str(corpus), rounds)
     fts = _in_fresh_process(_measure_fts, str(db_path), rounds)
-    reindex = _reindex_to_found(index, corpus, Search(index, sync_seconds=None))
+    reindex = _reindex_to_found(index, corpus, Search(index, sync_seconds=None, results_kept=0))
 
     figures = {
         "documents": documents,

@@ -1,0 +1,55 @@
+"""One-word searches are ranked block by block (kb.search.ranking): exactly as Whoosh ranks them."""
+
+from whoosh import query as q
+
+from kb.search.index import SearchIndex
+from kb.search.ranking import rank_term, top
+
+
+def _index_with_segments_and_deletions(demo_copy, tmp_path):
+    index = SearchIndex(tmp_path / "index", demo_copy)
+    index.rebuild()
+    # Edits indexed one by one: new small segments, and deleted documents in the first one.
+    for number, path in enumerate(sorted((demo_copy / "promises").glob("*.md"))[:6]):
+        path.write_text(path.read_text(encoding="utf-8") + f"\nMutualisation revue, note {number}.\n", encoding="utf-8")
+        index.reindex([f"promise:{path.stem}"])
+    return index.open()
+
+
+def test_every_word_of_the_index_ranks_as_whoosh_ranks_it(demo_copy, tmp_path):
+    ix = _index_with_segments_and_deletions(demo_copy, tmp_path)
+    with ix.searcher() as searcher:
+        assert len(searcher.reader().leaf_readers()) > 1 and searcher.reader().has_deletions()
+        words = list(searcher.reader().field_terms("content"))
+        assert len(words) > 1000
+        for word in words:
+            term = q.Term("content", word)
+            scored = rank_term(searcher, term)
+            whoosh = [(score, docnum) for docnum, score in searcher.search(term, limit=None).items()]
+            assert sorted((-score, docnum) for score, docnum in whoosh) == [(-score, docnum) for score, docnum in whoosh]
+            assert top(scored, len(scored) + 1) == [docnum for _, docnum in whoosh], word
+            assert sorted((-score, -negated) for score, negated in scored) == [(-score, docnum) for score, docnum in whoosh], word
+
+
+def test_other_queries_are_left_to_whoosh(demo_copy, tmp_path):
+    ix = _index_with_segments_and_deletions(demo_copy, tmp_path)
+    with ix.searcher() as searcher:
+        assert rank_term(searcher, q.And([q.Term("content", "mutualis"), q.Term("content", "lill")])) is None
+        assert rank_term(searcher, q.Term("content", "mutualis", boost=2.0)) is None
+        assert rank_term(searcher, q.Term("content", "zzzzqq")) == []
+
+
+def test_a_search_is_answered_from_memory_until_the_index_changes(demo_copy, tmp_path):
+    from kb.search.query import open_search
+
+    search = open_search(tmp_path / "index", demo_copy, sync_seconds=None)
+    first = search.search("balayeuses")
+    assert search.search("balayeuses") is first
+    assert search.search("balayeuses", page=2) is not first  # another page, another answer
+    path = demo_copy / "promises" / "aubry-mutualisation-lille-lomme-hellemmes.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nAvec des balayeuses partagées.\n", encoding="utf-8")
+    search.index.reindex([f"promise:{path.stem}"])
+    again = search.search("balayeuses")
+    assert again is not first
+    assert "aubry-mutualisation-lille-lomme-hellemmes" in [hit.id for hit in again.hits]
+    assert again.total == first.total + 1

@@ -30,3 +30,18 @@ def test_wrk_report_gives_rate_percentiles_and_every_kind_of_error():
 def test_wrk_latencies_in_microseconds_and_seconds_are_converted():
     load = parse_wrk(WRK_OUTPUT.replace("19.99ms", "850.00us").replace("330.16ms", "1.20s"))
     assert (load.p50_ms, load.p99_ms) == (0.85, 1200.0)
+
+
+def test_the_live_benchmark_script_holds_french_paths_as_ascii_lua_can_read():
+    # A JSON escape such as \u00e9 is no Lua escape: wrk would drop the script and load "/" alone.
+    import json
+    import re
+    from urllib.parse import unquote
+
+    from kb.bench.live import _lua
+
+    paths = ["/recherche?q=entrée", "/promesses?status=done&page=2", "/sources/délibération-2024"]
+    script = _lua(paths, seed=1)
+    assert script.isascii() and "\\u" not in script
+    table = re.search(r"local paths = \{(.*)\}", script).group(1)
+    assert [unquote(path) for path in json.loads(f"[{table}]")] == paths

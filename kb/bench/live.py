@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 from typing import Callable
 
 from kb.bench.harness import EDITORS, JOURNALISTS, Client, Scratch, Server
@@ -97,7 +98,9 @@ def _rss_mb(pid: int) -> float:
 
 
 def _lua(paths: list[str], seed: int) -> str:
-    table = "{" + ",".join(json.dumps(path) for path in paths) + "}"
+    # Percent-encoded, so pure ASCII: a JSON string escape such as \u00e9 is no Lua string escape,
+    # and wrk, unable to load the script, would load the bare URL alone without failing.
+    table = "{" + ",".join(json.dumps(quote(path, safe="/?=&%")) for path in paths) + "}"
     return f"""
 local paths = {table}
 local counter = 0
@@ -112,6 +115,8 @@ def _wrk(url: str, seconds: int, connections: int, script: Path | None = None) -
     if script is not None:
         command += ["-s", str(script)]
     result = subprocess.run([*command, url], capture_output=True, text=True, timeout=seconds + 120)
+    if script is not None and result.stderr.strip():
+        raise RuntimeError(f"wrk n'a pas pu charger son script {script} : {result.stderr.strip()[:300]}")
     load = parse_wrk(result.stdout)
     return {"rps": load.requests_per_second, "p50": load.p50_ms, "p99": load.p99_ms, "errors": load.errors, "output": result.stdout}
 

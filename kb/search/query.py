@@ -21,7 +21,7 @@ import threading
 import time
 import unicodedata
 import weakref
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -38,6 +38,7 @@ from whoosh.qparser import (
 
 from kb.content.kinds import KINDS
 from kb.content.registry import Kinds
+from kb.search.kept_results import KeptResults
 from kb.search.ranking import rank_term, top
 from kb.search.analysis import normalize_numbers, term_for, tokens
 from kb.search.index import FACETS, SearchIndex
@@ -287,7 +288,6 @@ class Search:
 
     def __init__(self, index: SearchIndex, sync_seconds: float | None = 2.0, results_kept: int = RESULTS_KEPT):
         self.index = index
-        self.results_kept = results_kept
         self.sync_seconds = sync_seconds
         self._synced_at = float("-inf")
         self._sync_lock = threading.Lock()
@@ -297,10 +297,7 @@ class Search:
         # (kb.search.index reads them, not maps them), closed with this object rather than left to the GC.
         self._open: set = set()
         self._open_lock = threading.Lock()
-        # Results of this process's last searches, for one index generation (see search()).
-        self._results: OrderedDict = OrderedDict()
-        self._results_generation: int | None = None
-        self._results_lock = threading.Lock()
+        self._kept = KeptResults(results_kept)  # this process's last results (see search())
         weakref.finalize(self, _close_all, self._open, self._open_lock)
 
     # -- keeping up ---------------------------------------------------------------------
@@ -384,29 +381,21 @@ class Search:
         state = self._state()
         filters = {name: value for name, value in (filters or {}).items() if name in FACETS and value}
         page = min(max(1, page), MAX_PAGE)
-        # Results are kept for the index generation they were found in: the same search again
-        # answers at once until the index changes, and a publication (a new generation, seen by
-        # every thread's next search) is found at once by every worker.
-        generation = state.searcher.reader().generation()
+        # Results are kept for the index generation they were found in, and carried over to the
+        # next one while no document added or deleted since holds their words (kb.search.kept_results):
+        # a publication (a new generation, seen by every thread's next search) is found at once by
+        # every worker, and costs a search again only for the words it touches.
+        reader = state.searcher.reader()
         key = (text, tuple(sorted(filters.items())), page, per_page)
-        with self._results_lock:
-            if self._results_generation != generation:
-                self._results.clear()
-                self._results_generation = generation
-            kept = self._results.get(key)
-            if kept is not None:
-                self._results.move_to_end(key)
-                return kept
-        results = self._search(state, text, filters, page, per_page)
-        if generation is not None and self.results_kept:
-            with self._results_lock:
-                if self._results_generation == generation:
-                    self._results[key] = results
-                    while len(self._results) > self.results_kept:
-                        self._results.popitem(last=False)
+        kept = self._kept.get(reader, key)
+        if kept is not None:
+            return kept
+        results, user_query = self._search(state, text, filters, page, per_page)
+        self._kept.put(reader, key, results, user_query)
         return results
 
-    def _search(self, state: _ReaderState, text: str | None, filters: dict[str, str], page: int, per_page: int) -> Results:
+    def _search(self, state: _ReaderState, text: str | None, filters: dict[str, str], page: int, per_page: int):
+        """The results, and the query they answer (None: no words, or none that parse)."""
         searcher = state.searcher
         cleaned, notices = clean_query(text)
         user_query = self.parse(cleaned)
@@ -483,7 +472,7 @@ class Search:
             filters=filters,
             suggestion=self.suggest(cleaned, searcher),
             notices=notices,
-        )
+        ), user_query
 
     def suggest(self, cleaned: str, searcher) -> str | None:
         """The query with unknown words replaced by the closest indexed word, if any.

@@ -92,6 +92,11 @@ def _rank(searcher, field: str, text) -> list[tuple[float, int]]:
     return matches
 
 
+def postings_ids(segment, field: str, text) -> array:
+    """The document numbers of a term's postings in a segment, deleted ones included."""
+    return _postings(segment, field, text)[0]
+
+
 def _postings(segment, field: str, text) -> tuple[array, array]:
     """Document numbers and weights of a term's postings in a segment, deleted documents included."""
     global _postings_held

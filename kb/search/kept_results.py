@@ -1,0 +1,125 @@
+"""Search results a process keeps, and carries from one index generation to the next when they still hold.
+
+Every publication makes a new index generation. Dropping every kept result then made each worker
+search again for every query after each publication (90 words × 5 workers every 5 s under
+`kb bench-live`: more CPU than the machine had). A result is only changed by the documents that
+were added or deleted since: a document that was added (it is in a new segment) or deleted (newly
+marked so in an old one) changes a query's matches only if it holds one of the query's words. So
+a result whose query is words that must all be there (one word, several words) is kept
+across a new generation when no added or deleted document holds any of them; anything else (a
+browse without words, a phrase, an exclusion, a prefix, a result with a suggestion, which depends on every
+word of the index) is searched again.
+
+Kept results keep their order: the BM25 statistics of the collection move a little with every
+change (inverse document frequency, average length), which can only swap results whose scores
+were nearly equal; the matches, the total and the facet counts stay exact.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from whoosh import query as q
+
+from kb.search.ranking import postings_ids
+
+# A Whoosh segment's deleted documents, by segment id: what a generation is made of.
+Snapshot = dict[str, frozenset[int]]
+
+
+@dataclass
+class _Kept:
+    results: object
+    words: tuple[tuple[str, object], ...] | None  # (field, term) all required, or None: never carried over
+
+
+class KeptResults:
+    """Results by search key for one index generation, carried over to the next where they hold."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._entries: OrderedDict[tuple, _Kept] = OrderedDict()
+        self._generation: int | None = None
+        self._snapshot: Snapshot = {}
+        self._lock = threading.Lock()
+
+    def get(self, reader, key: tuple):
+        """The kept results for `key`, if they hold for `reader`'s generation."""
+        generation = reader.generation()
+        if not self.limit or generation is None:
+            return None
+        with self._lock:
+            if self._generation is None or generation > self._generation:
+                self._move_to(reader, generation)
+            elif generation < self._generation:
+                return None  # a thread still reading an older generation: it searches for itself
+            kept = self._entries.get(key)
+            if kept is None:
+                return None
+            self._entries.move_to_end(key)
+            return kept.results
+
+    def put(self, reader, key: tuple, results, query) -> None:
+        generation = reader.generation()
+        if not self.limit or generation is None:
+            return
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._entries[key] = _Kept(results, None if getattr(results, "suggestion", None) else required_words(query))
+            while len(self._entries) > self.limit:
+                self._entries.popitem(last=False)
+
+    def _move_to(self, reader, generation: int) -> None:
+        snapshot = snapshot_of(reader)
+        if self._generation is not None and self._entries:
+            added = [segment for segment, _ in reader.leaf_readers() if segment.segment().segment_id() not in self._snapshot]
+            deleted = {
+                segment_id: deletions - self._snapshot[segment_id]
+                for segment_id, deletions in snapshot.items()
+                if segment_id in self._snapshot and deletions - self._snapshot[segment_id]
+            }
+            leaves = {segment.segment().segment_id(): segment for segment, _ in reader.leaf_readers()}
+            for key in list(self._entries):
+                words = self._entries[key].words
+                if words is None or _touched(words, added, deleted, leaves):
+                    del self._entries[key]
+        else:
+            self._entries.clear()
+        self._generation, self._snapshot = generation, snapshot
+
+
+def snapshot_of(reader) -> Snapshot:
+    snapshot = {}
+    for segment, _ in reader.leaf_readers():
+        deleted = frozenset(segment._perdoc.deleted_docs()) if segment.has_deletions() else frozenset()
+        snapshot[segment.segment().segment_id()] = deleted
+    return snapshot
+
+
+def required_words(query) -> tuple[tuple[str, object], ...] | None:
+    """The words a document must all hold to match `query`, or None when its matches are not that simple."""
+    if isinstance(query, q.Term):
+        return ((query.fieldname, query.text),)
+    if isinstance(query, q.And):
+        words = []
+        for sub in query.subqueries:
+            inner = required_words(sub)
+            if inner is None:
+                return None
+            words.extend(inner)
+        return tuple(words) or None
+    return None
+
+
+def _touched(words, added, deleted: dict[str, frozenset[int]], leaves) -> bool:
+    for field, text in words:
+        if any((field, text) in segment for segment in added):
+            return True
+        for segment_id, gone in deleted.items():
+            segment = leaves[segment_id]
+            if (field, text) in segment and not gone.isdisjoint(postings_ids(segment, field, text)):
+                return True
+    return False

@@ -1,0 +1,60 @@
+"""Search results kept across index generations: carried over only while no changed document holds their words."""
+
+import pytest
+
+from kb.search.query import Search, open_search
+
+AUBRY = "aubry-mutualisation-lille-lomme-hellemmes"
+SWEEPERS = "marcq-la-madeleine-balayeuses"
+
+
+@pytest.fixture
+def search(demo_copy, tmp_path):
+    return open_search(tmp_path / "index", demo_copy, sync_seconds=None)
+
+
+def _edit(search, promise_id, addition):
+    path = search.index.content_root / "promises" / f"{promise_id}.md"
+    path.write_text(path.read_text(encoding="utf-8") + f"\n{addition}\n", encoding="utf-8")
+    search.index.reindex([f"promise:{promise_id}"])
+
+
+def _fresh(search, text):
+    return Search(search.index, sync_seconds=None, results_kept=0).search(text)
+
+
+def test_a_result_whose_words_the_change_does_not_hold_is_carried_over(search):
+    before = search.search("balayeuses")
+    _edit(search, AUBRY, "Note ajoutée sans rapport.")
+    after = search.search("balayeuses")
+    assert after is before
+    fresh = _fresh(search, "balayeuses")
+    assert (after.total, after.facets, {hit.id for hit in after.hits}) == (fresh.total, fresh.facets, {hit.id for hit in fresh.hits})
+
+
+def test_a_result_whose_word_a_published_document_now_holds_is_searched_again(search):
+    before = search.search("balayeuses")
+    _edit(search, AUBRY, "Avec des balayeuses partagées.")
+    after = search.search("balayeuses")
+    assert after.total == before.total + 1 and AUBRY in [hit.id for hit in after.hits]
+
+
+def test_a_result_whose_word_a_deleted_document_held_is_searched_again(search):
+    before = search.search("balayeuses")
+    (search.index.content_root / "promises" / f"{SWEEPERS}.md").unlink()
+    search.index.reindex([f"promise:{SWEEPERS}"])
+    after = search.search("balayeuses")
+    assert SWEEPERS in [hit.id for hit in before.hits] and SWEEPERS not in [hit.id for hit in after.hits]
+
+
+def test_several_words_are_carried_over_only_when_none_of_them_changed(search):
+    both = search.search("mutualisation lille")
+    _edit(search, SWEEPERS, "Une note sur Lille.")
+    assert search.search("mutualisation lille") is not both
+
+
+@pytest.mark.parametrize("text", ['"plan de sauvegarde"', "", "marcq -balayeuses", "balay*"])
+def test_phrases_browsing_exclusions_and_prefixes_are_searched_again_after_any_change(search, text):
+    before = search.search(text)
+    _edit(search, AUBRY, "Note ajoutée sans rapport.")
+    assert search.search(text) is not before

@@ -27,6 +27,7 @@ from kb.newsroom.publishing import Publisher
 from kb.search.query import open_search
 from kb.web import api, auth, content_store, csrf, database, errors, follower, health, kept_pages, newsroom, public, request_log
 from kb.web.page_cache import PageCache
+from kb.web.shared_pages import SharedPages
 from kb.web.pages import RENDERERS, item_view
 
 
@@ -53,6 +54,8 @@ def create_app(test_config: dict[str, Any] | None = None, kinds: Kinds = KINDS) 
     csrf.init_app(app)
     auth.init_app(app)
     app.extensions["kb.pages"] = PageCache()
+    index_dir = Path(app.config["INDEX_DIR"])
+    app.extensions["kb.shared_pages"] = SharedPages(index_dir.parent / f"{index_dir.name}.pages")
     # The catalog's change log brings every change to the index (kb.web.follower): a periodic
     # comparison of every file's hash is only done when INDEX_SYNC_SECONDS asks for it.
     app.extensions["kb.search"] = open_search(

@@ -38,12 +38,21 @@ class ChangeFollower:
         index_dir = Path(app.config["INDEX_DIR"])
         self.cursor_path = index_dir.parent / f"{index_dir.name}.catalog-changes"
         self._cursor: int | None = None
+        self._applied = 0  # the log's last change when this process last applied changes of its own
         self._polled_at = float("-inf")
         self._lock = threading.Lock()
         # Files whose re-indexing waits for the index's writer (another process held it): tried again at each poll.
         self._pending: set[str] = set()
         self._pending_lock = threading.Lock()
         self.store.on_changes.append(self.apply)
+
+    @property
+    def position(self) -> int | None:
+        """How far in the log a page drawn now must know (None before the first look): the last change
+        followed, or past it the last one logged when this process applied its own scan's changes."""
+        if self._cursor is None:
+            return None
+        return max(self._cursor, self._applied)
 
     def _read_cursor(self) -> int | None:
         try:
@@ -108,9 +117,11 @@ class ChangeFollower:
             keys = list(dict.fromkeys(key for _, key in rows))
             tags = _tags(connection, keys)
             self._refresh_reads(connection, keys)
-        # Pages first, whatever the index does: a busy or broken index must not keep stale pages.
-        self.pages.invalidate(tags)
+        # The new place before the pages go stale: a page drawn again here, or taken from another
+        # worker (kb.web.shared_pages), must know these changes. Pages first, whatever the index
+        # does: a busy or broken index must not keep stale pages.
         self._cursor = rows[-1][0]
+        self.pages.invalidate(tags)
         self._save_cursor(self._cursor)
         with self._pending_lock:
             self._pending.update(keys)
@@ -126,6 +137,8 @@ class ChangeFollower:
         with self.store.catalog.engine.connect() as connection:
             tags = _tags(connection, keys)
             self._refresh_reads(connection, keys)
+            # Logged already: a page taken from another worker must know them (kb.web.shared_pages).
+            self._applied = max(self._applied, self.store.catalog.last_change(connection))
         self.pages.invalidate(tags)
         with self._pending_lock:
             self._pending.update(keys)

@@ -27,6 +27,8 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from kb.web.shared_pages import SharedPages
+
 MAX_BYTES = 32 * 1024 * 1024
 # How long a request waits for the page another thread is drawing (when there is no older copy to give).
 DRAW_WAIT_SECONDS = 30.0
@@ -185,7 +187,7 @@ def _draw_once(cache: PageCache, key: tuple, stale: Page | None, render) -> Page
     drawing = cache.draw(key)
     if drawing is None:
         try:
-            return _render(cache, key, render)
+            return _draw_or_take(cache, key, stale, render)
         finally:
             cache.drawn(key)
     if stale is not None:
@@ -195,6 +197,38 @@ def _draw_once(cache: PageCache, key: tuple, stale: Page | None, render) -> Page
     if page is not None and not page.stale:
         return page
     return _render(cache, key, render)  # the other drawing kept nothing (an error, a change meanwhile): draw it here
+
+
+def _draw_or_take(cache: PageCache, key: tuple, stale: Page | None, render) -> Page | Response:
+    """Drawn here, or taken from another worker of the machine that drew it knowing what this one knows."""
+    pages: SharedPages | None = current_app.extensions.get("kb.shared_pages")
+    if pages is None:
+        return _render(cache, key, render)
+    cursor = current_app.extensions["kb.follower"].position  # before drawing: what the copy will know at least
+    taken = _take(cache, key, pages, cursor)
+    if taken is not None:
+        return taken
+    with pages.drawing(key) as alone:
+        if not alone and stale is not None:
+            return stale  # another process draws it: its copy will be taken at a next request
+        taken = _take(cache, key, pages, cursor)  # it may have just finished
+        if taken is not None:
+            return taken
+        page = _render(cache, key, render)
+        if isinstance(page, Page):
+            pages.save(key, cursor, page.status, page.headers, page.etag, page.tags, page.body)
+        return page
+
+
+def _take(cache: PageCache, key: tuple, pages: SharedPages, cursor: int | None) -> Page | None:
+    generation = cache.generation
+    copy = pages.load(key, cursor)
+    if copy is None:
+        return None
+    header, body = copy
+    page = Page(body, int(header["status"]), dict(header["headers"]), str(header["etag"]), frozenset(header["tags"]))
+    cache.put(key, page, generation)
+    return page
 
 
 def _render(cache: PageCache, key: tuple, render) -> Page | Response:

@@ -58,3 +58,26 @@ def test_phrases_browsing_exclusions_and_prefixes_are_searched_again_after_any_c
     before = search.search(text)
     _edit(search, AUBRY, "Note ajoutée sans rapport.")
     assert search.search(text) is not before
+
+
+def test_a_search_another_worker_did_in_this_generation_is_taken_from_it(demo_copy, tmp_path):
+    first = open_search(tmp_path / "index", demo_copy, sync_seconds=None)
+    second = open_search(tmp_path / "index", demo_copy, sync_seconds=None)
+    found = first.search("balayeuses")
+    [copy] = (tmp_path / "index.results").glob("*.json")
+    copy.write_text(copy.read_text(encoding="utf-8").replace(found.hits[0].title, "Titre venu de l'autre processus"), encoding="utf-8")
+    taken = second.search("balayeuses")
+    assert taken.hits[0].title == "Titre venu de l'autre processus"
+    assert (taken.total, taken.facets, taken.hits[1:]) == (found.total, found.facets, found.hits[1:])
+
+
+def test_a_search_of_another_generation_is_not_taken(demo_copy, tmp_path):
+    first = open_search(tmp_path / "index", demo_copy, sync_seconds=None)
+    first.search("balayeuses")
+    [copy] = (tmp_path / "index.results").glob("*.json")
+    copy.write_text(copy.read_text(encoding="utf-8").replace("balayeuses", "balayeusez"), encoding="utf-8")
+    path = demo_copy / "promises" / f"{AUBRY}.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nAvec des balayeuses partagées.\n", encoding="utf-8")
+    first.index.reindex([f"promise:{AUBRY}"])
+    second = open_search(tmp_path / "index", demo_copy, sync_seconds=None)
+    assert AUBRY in [hit.id for hit in second.search("balayeuses").hits]

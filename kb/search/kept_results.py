@@ -17,13 +17,25 @@ were nearly equal; the matches, the total and the facet counts stay exact.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 from whoosh import query as q
 
 from kb.search.ranking import postings_ids
+
+log = logging.getLogger(__name__)
+
+# Shared results: the folder is pruned every PRUNE_EVERY results saved by a process, down to the
+# last GENERATIONS_KEPT generations.
+PRUNE_EVERY = 200
+GENERATIONS_KEPT = 3
 
 # A Whoosh segment's deleted documents, by segment id: what a generation is made of.
 Snapshot = dict[str, frozenset[int]]
@@ -123,3 +135,59 @@ def _touched(words, added, deleted: dict[str, frozenset[int]], leaves) -> bool:
             if (field, text) in segment and not gone.isdisjoint(postings_ids(segment, field, text)):
                 return True
     return False
+
+
+class SharedResults:
+    """Results of the machine's processes, by index generation, in a folder beside the index.
+
+    A generation is one state of the index for every process that reads it: results found in it
+    by one worker are the results of any other worker reading it — each search is done once per
+    machine and generation, not once per worker. Written aside and renamed (a reader sees all of a
+    file or none); older generations are removed now and then. Derived: deleting the folder costs
+    searches.
+    """
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self._saved = 0
+
+    def _path(self, generation: int, key: tuple) -> Path:
+        digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:40]
+        return self.directory / f"{generation}-{digest}.json"
+
+    def load(self, generation: int | None, key: tuple) -> dict | None:
+        if generation is None:
+            return None
+        try:
+            data = json.loads(self._path(generation, key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data["results"] if data.get("key") == repr(key) else None
+
+    def save(self, generation: int | None, key: tuple, results: dict) -> None:
+        if generation is None:
+            return
+        path = self._path(generation, key)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(json.dumps({"key": repr(key), "results": results}, ensure_ascii=False), encoding="utf-8")
+            os.replace(temporary, path)
+        except OSError as error:  # a full disk costs searches, never a result
+            log.warning("résultats partagés non enregistrés (%s) : %s", self.directory, error)
+        finally:
+            temporary.unlink(missing_ok=True)
+        self._saved += 1
+        if self._saved % PRUNE_EVERY == 0:
+            self._prune(generation)
+
+    def _prune(self, generation: int) -> None:
+        """Remove the results of generations before the last few (no reader asks for them again)."""
+        try:
+            with os.scandir(self.directory) as entries:
+                for entry in entries:
+                    found, _, _ = entry.name.partition("-")
+                    if found.isdigit() and int(found) < generation - GENERATIONS_KEPT:
+                        os.unlink(entry.path)
+        except OSError:
+            pass

@@ -22,7 +22,7 @@ import time
 import unicodedata
 import weakref
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -38,7 +38,7 @@ from whoosh.qparser import (
 
 from kb.content.kinds import KINDS
 from kb.content.registry import Kinds
-from kb.search.kept_results import KeptResults
+from kb.search.kept_results import KeptResults, SharedResults
 from kb.search.ranking import rank_term, top
 from kb.search.analysis import normalize_numbers, term_for, tokens
 from kb.search.index import FACETS, SearchIndex
@@ -185,6 +185,12 @@ def positive_terms(query) -> set[str]:
     return found
 
 
+def _results_from(data: dict) -> Results:
+    """Results as SharedResults keeps them (dataclasses.asdict), made objects again."""
+    hits = [Hit(**{**hit, "snippet": Markup(hit["snippet"])}) for hit in data["hits"]]
+    return Results(**{**data, "hits": hits})
+
+
 def snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> Markup:
     """The passage of `text` with the most distinct query terms, matches wrapped in <mark>.
 
@@ -298,6 +304,8 @@ class Search:
         self._open: set = set()
         self._open_lock = threading.Lock()
         self._kept = KeptResults(results_kept)  # this process's last results (see search())
+        # The machine's results, when results are kept at all.
+        self._shared = SharedResults(index.index_dir.parent / f"{index.index_dir.name}.results") if results_kept else None
         weakref.finalize(self, _close_all, self._open, self._open_lock)
 
     # -- keeping up ---------------------------------------------------------------------
@@ -385,12 +393,20 @@ class Search:
         # next one while no document added or deleted since holds their words (kb.search.kept_results):
         # a publication (a new generation, seen by every thread's next search) is found at once by
         # every worker, and costs a search again only for the words it touches.
+        # Another worker of the machine may have searched the same in this generation (kb.search.kept_results).
         reader = state.searcher.reader()
         key = (text, tuple(sorted(filters.items())), page, per_page)
         kept = self._kept.get(reader, key)
         if kept is not None:
             return kept
-        results, user_query = self._search(state, text, filters, page, per_page)
+        generation = reader.generation()
+        shared = self._shared.load(generation, key) if self._shared else None
+        if shared is not None:
+            results, user_query = _results_from(shared), self.parse(clean_query(text)[0])
+        else:
+            results, user_query = self._search(state, text, filters, page, per_page)
+            if self._shared:
+                self._shared.save(generation, key, asdict(results))
         self._kept.put(reader, key, results, user_query)
         return results
 

@@ -73,11 +73,25 @@ def test_a_search_another_worker_did_in_this_generation_is_taken_from_it(demo_co
 
 def test_a_search_of_another_generation_is_not_taken(demo_copy, tmp_path):
     first = open_search(tmp_path / "index", demo_copy, sync_seconds=None)
-    first.search("balayeuses")
+    found = first.search("balayeuses")
     [copy] = (tmp_path / "index.results").glob("*.json")
-    copy.write_text(copy.read_text(encoding="utf-8").replace("balayeuses", "balayeusez"), encoding="utf-8")
+    copy.write_text(copy.read_text(encoding="utf-8").replace(found.hits[0].title, "Titre d'une autre génération"), encoding="utf-8")
     path = demo_copy / "promises" / f"{AUBRY}.md"
     path.write_text(path.read_text(encoding="utf-8") + "\nAvec des balayeuses partagées.\n", encoding="utf-8")
     first.index.reindex([f"promise:{AUBRY}"])
     second = open_search(tmp_path / "index", demo_copy, sync_seconds=None)
     assert AUBRY in [hit.id for hit in second.search("balayeuses").hits]
+
+
+def test_a_search_done_in_an_index_since_built_anew_is_not_taken(demo_copy, tmp_path):
+    import shutil
+
+    first = open_search(tmp_path / "index", demo_copy, sync_seconds=None)
+    found = first.search("balayeuses")
+    [copy] = (tmp_path / "index.results").glob("*.json")
+    copy.write_text(copy.read_text(encoding="utf-8").replace(found.hits[0].title, "Titre d'un index disparu"), encoding="utf-8")
+    first.close()
+    # Deleted and built again: its generations start again from the beginning.
+    shutil.rmtree(tmp_path / "index")
+    second = open_search(tmp_path / "index", demo_copy, sync_seconds=None)
+    assert second.search("balayeuses").hits[0].title == found.hits[0].title

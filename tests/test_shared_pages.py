@@ -92,3 +92,14 @@ def test_while_another_process_draws_a_list_a_worker_gives_its_older_copy(demo_c
         stale = client.get("/promesses")
         assert stale.get_data(as_text=True) == before and stale.headers["Cache-Control"] == "no-cache"
     assert "(zqattente)" in client.get("/promesses").get_data(as_text=True)
+
+
+def test_copies_stamped_in_another_change_log_are_not_taken(demo_copy, tmp_path, database_url):
+    # The instance folder outlived its database (an older backup restored): the stamps are places
+    # in a log that is no more.
+    first = _worker(demo_copy, tmp_path / "instance", database_url)
+    first.test_client().get("/promesses")
+    _mark_copies(tmp_path / "instance", b"<h1>", b"<h6>")
+    (tmp_path / "instance" / "index.catalog-changes").write_text("999999\n")
+    second = _worker(demo_copy, tmp_path / "instance", database_url)
+    assert "<h6>" not in second.test_client().get("/promesses").get_data(as_text=True)

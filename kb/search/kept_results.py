@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +33,9 @@ from kb.search.ranking import postings_ids
 
 log = logging.getLogger(__name__)
 
-# Shared results: the folder is pruned every PRUNE_EVERY results saved by a process, down to the
-# last GENERATIONS_KEPT generations.
+# Shared results: every PRUNE_EVERY results saved by a process, those older than KEEP_SECONDS go.
 PRUNE_EVERY = 200
-GENERATIONS_KEPT = 3
+KEEP_SECONDS = 15 * 60
 
 # A Whoosh segment's deleted documents, by segment id: what a generation is made of.
 Snapshot = dict[str, frozenset[int]]
@@ -137,25 +137,33 @@ def _touched(words, added, deleted: dict[str, frozenset[int]], leaves) -> bool:
     return False
 
 
-class SharedResults:
-    """Results of the machine's processes, by index generation, in a folder beside the index.
+def index_state(reader) -> str:
+    """What identifies one state of the index for every process reading it: its segments (random ids
+    Whoosh gives them) and how many documents each has deleted. Not the generation number, which an
+    index built anew (deleted, or of a new schema) starts again from the beginning."""
+    parts = sorted(f"{segment.segment().segment_id()}:{segment.doc_count_all() - segment.doc_count()}" for segment, _ in reader.leaf_readers())
+    return hashlib.sha256(";".join(parts).encode("ascii")).hexdigest()[:24]
 
-    A generation is one state of the index for every process that reads it: results found in it
-    by one worker are the results of any other worker reading it — each search is done once per
-    machine and generation, not once per worker. Written aside and renamed (a reader sees all of a
-    file or none); older generations are removed now and then. Derived: deleting the folder costs
-    searches.
+
+class SharedResults:
+    """Results of the machine's processes, by index state, in a folder beside the index.
+
+    One state of the index (index_state) is the same for every process that reads it: results found
+    in it by one worker are the results of any other worker reading it — each search is done once per
+    machine and state, not once per worker. Written aside and renamed (a reader sees all of a file or
+    none); copies not written for KEEP_SECONDS are removed now and then. Derived: deleting the folder
+    costs searches.
     """
 
     def __init__(self, directory: Path):
         self.directory = Path(directory)
         self._saved = 0
 
-    def _path(self, generation: int, key: tuple) -> Path:
+    def _path(self, generation: str, key: tuple) -> Path:
         digest = hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:40]
         return self.directory / f"{generation}-{digest}.json"
 
-    def load(self, generation: int | None, key: tuple) -> dict | None:
+    def load(self, generation: str | None, key: tuple) -> dict | None:
         if generation is None:
             return None
         try:
@@ -164,7 +172,7 @@ class SharedResults:
             return None
         return data["results"] if data.get("key") == repr(key) else None
 
-    def save(self, generation: int | None, key: tuple, results: dict) -> None:
+    def save(self, generation: str | None, key: tuple, results: dict) -> None:
         if generation is None:
             return
         path = self._path(generation, key)
@@ -179,15 +187,15 @@ class SharedResults:
             temporary.unlink(missing_ok=True)
         self._saved += 1
         if self._saved % PRUNE_EVERY == 0:
-            self._prune(generation)
+            self._prune()
 
-    def _prune(self, generation: int) -> None:
-        """Remove the results of generations before the last few (no reader asks for them again)."""
+    def _prune(self) -> None:
+        """Remove the copies nobody wrote for KEEP_SECONDS (their index state is long gone, most likely)."""
+        cutoff = time.time() - KEEP_SECONDS
         try:
             with os.scandir(self.directory) as entries:
                 for entry in entries:
-                    found, _, _ = entry.name.partition("-")
-                    if found.isdigit() and int(found) < generation - GENERATIONS_KEPT:
+                    if entry.stat().st_mtime < cutoff:
                         os.unlink(entry.path)
         except OSError:
             pass

@@ -38,7 +38,7 @@ from whoosh.qparser import (
 
 from kb.content.kinds import KINDS
 from kb.content.registry import Kinds
-from kb.search.kept_results import KeptResults, SharedResults
+from kb.search.kept_results import KeptResults, SharedResults, index_state
 from kb.search.ranking import rank_term, top
 from kb.search.analysis import normalize_numbers, term_for, tokens
 from kb.search.index import FACETS, SearchIndex
@@ -264,6 +264,7 @@ class _ReaderState:
 
     def __init__(self, searcher):
         self.searcher = searcher
+        self.identity = index_state(searcher.reader())
         self.columns = _column_values(searcher.reader())
         self.facet_values = {name: self.columns[name] for name in FACETS}
         self._by_date: list[int] | None = None
@@ -399,7 +400,8 @@ class Search:
         kept = self._kept.get(reader, key)
         if kept is not None:
             return kept
-        generation = reader.generation()
+        # Shared by index state, not generation number: an index built anew starts its numbers again.
+        generation = state.identity
         shared = self._shared.load(generation, key) if self._shared else None
         if shared is not None:
             results, user_query = _results_from(shared), self.parse(clean_query(text)[0])

@@ -34,6 +34,7 @@ class ChangeFollower:
         self.store = app.extensions["kb.content"]
         self.search_index = app.extensions["kb.search"].index
         self.pages = app.extensions["kb.pages"]
+        self.shared_pages = app.extensions["kb.shared_pages"]
         self.poll_seconds = float(app.config["PUBLICATION_POLL_SECONDS"])
         index_dir = Path(app.config["INDEX_DIR"])
         self.cursor_path = index_dir.parent / f"{index_dir.name}.catalog-changes"
@@ -106,10 +107,12 @@ class ChangeFollower:
                     # restored, a catalog built anew in a new database): start again from its end.
                     saved = last
                     self._save_cursor(saved, rewind=True)
+                    self.shared_pages.clear()
                 self._forget_reads()
                 self._cursor = saved
             elif last < self._cursor:
                 self._cursor = last  # the log was made anew below us (a restored database): follow it from its end
+                self.shared_pages.clear()
                 self._forget_reads()
             rows = catalog.changes_after(connection, self._cursor)
             if not rows:

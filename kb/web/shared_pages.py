@@ -72,6 +72,16 @@ class SharedPages:
         if self._saved % PRUNE_EVERY == 0:
             self._prune()
 
+    def clear(self) -> None:
+        """Remove every copy: their stamps are places in another change log (a database restored, made anew)."""
+        try:
+            with os.scandir(self.directory) as entries:
+                for entry in entries:
+                    if not entry.name.startswith("."):
+                        os.unlink(entry.path)
+        except OSError:
+            pass
+
     @contextmanager
     def drawing(self, key: tuple):
         """True inside while this process alone of the machine draws `key`; False when another one is at it."""

@@ -217,7 +217,7 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))] if ordered else float("nan")
 
 
-def _hand_edit(scratch: Scratch, server: Server, count: int, rng: random.Random) -> float:
+def _hand_edit(scratch: Scratch, server: Server, count: int, rng: random.Random, say: Callable[[str], None] = print) -> float:
     """Seconds until `count` promise files edited by hand are all served (pages and search) by the site."""
     every = sorted(path.stem for path in (scratch.content / "promises").glob("*.md"))
     ids = rng.sample(every, min(count, len(every)))
@@ -238,10 +238,12 @@ def _hand_edit(scratch: Scratch, server: Server, count: int, rng: random.Random)
             asked = sorted(waiting)
             waiting.difference_update(promise_id for promise_id, done in zip(asked, pool.map(live, asked)) if done)
             time.sleep(0.05)
-    while time.monotonic() - started < 60:
-        _, body = _get(f"{server.base}/api/search?q={marker}", secrets.token_hex(8))
-        if json.loads(body)["total"] >= len(ids) or waiting:
+    while time.monotonic() - started < 60 and not waiting:
+        status, body = _get(f"{server.base}/api/search?q={marker}", secrets.token_hex(8))
+        if status == 200 and json.loads(body)["total"] >= len(ids):
             break
+        if status != 200:
+            say(f"recherche après les modifications à la main : réponse {status} ({body[:120]!r})")
         time.sleep(0.05)
     return float("inf") if waiting else time.monotonic() - started
 
@@ -321,7 +323,7 @@ def run_live_benchmark(
         figures["rss_after_growth_mb"] = max(_rss_mb(pid) for pid in _workers(server))
         figures["rss_growth_mb"] = figures["rss_after_growth_mb"] - figures["rss_mb"]
         figures["hand_edit_files"] = min(100, len(ids))
-        figures["hand_edit_s"] = _hand_edit(scratch, server, 100, rng)
+        figures["hand_edit_s"] = _hand_edit(scratch, server, 100, rng, say)
         for name, path in (("home", "/"), ("list", "/promesses"), ("promise_page", f"/promesses/{ids[0]}")):
             figures[f"warm_{name}_rps"] = _wrk(server.base + path, 10, connections)["rps"]
         script.unlink(missing_ok=True)

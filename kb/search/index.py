@@ -329,6 +329,22 @@ class SearchIndex:
             return SyncReport()
         return self._write_files(ix, stale, timeout)
 
+    def searcher(self):
+        """A Whoosh searcher of the index as it is now.
+
+        The index object is kept from one call to the next (see _reading): each thread of each
+        worker opens a searcher again after every publication, and checking the index whole each
+        time doubled what that cost.
+        """
+        ix = self._ix
+        if ix is not None:
+            try:
+                return ix.searcher()
+            except Exception:  # noqa: BLE001 — rebuilt aside, removed, corrupt: opened (and checked) anew
+                pass
+        ix = self._ix = self.open()
+        return ix.searcher()
+
     @contextmanager
     def _reading(self):
         """The index and a reader of it as it is now.

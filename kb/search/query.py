@@ -329,14 +329,14 @@ class Search:
     def _state(self) -> _ReaderState:
         state = getattr(self._local, "state", None)
         if state is None:
-            ix = self.index.open()
-            self._parser = self._parser or _parser(ix.schema)
-            state = self._local.state = _ReaderState(self._opened(ix.searcher()))
+            searcher = self._opened(self.index.searcher())
+            self._parser = self._parser or _parser(searcher.schema)
+            state = self._local.state = _ReaderState(searcher)
         elif not state.searcher.up_to_date():
             # Not Searcher.refresh(): it reuses segment readers and so misses deletions
             # committed since (a removed promise would still be found).
             self._close(state.searcher)
-            state = self._local.state = _ReaderState(self._opened(self.index.open().searcher()))
+            state = self._local.state = _ReaderState(self._opened(self.index.searcher()))
         return state
 
     def _opened(self, searcher):

@@ -95,3 +95,16 @@ def test_a_search_done_in_an_index_since_built_anew_is_not_taken(demo_copy, tmp_
     shutil.rmtree(tmp_path / "index")
     second = open_search(tmp_path / "index", demo_copy, sync_seconds=None)
     assert second.search("balayeuses").hits[0].title == found.hits[0].title
+
+
+def test_results_are_kept_again_in_an_index_built_anew_under_a_running_process(demo_copy, tmp_path):
+    import shutil
+
+    search = open_search(tmp_path / "index", demo_copy, sync_seconds=None)
+    for number in range(3):  # a few generations
+        _edit(search, AUBRY, f"Note {number}.")
+    search.search("balayeuses")
+    shutil.rmtree(tmp_path / "index")
+    search.index.rebuild()  # numbered from the start again
+    first = search.search("balayeuses")
+    assert search.search("balayeuses") is first

@@ -66,7 +66,10 @@ class KeptResults:
             if self._generation is None or generation > self._generation:
                 self._move_to(reader, generation)
             elif generation < self._generation:
-                return None  # a thread still reading an older generation: it searches for itself
+                if any(segment.segment().segment_id() in self._snapshot for segment, _ in reader.leaf_readers()):
+                    return None  # a thread still reading an older generation: it searches for itself
+                self._entries.clear()  # none of the segments known: an index built anew, numbered from the start
+                self._generation, self._snapshot = generation, snapshot_of(reader)
             kept = self._entries.get(key)
             if kept is None:
                 return None

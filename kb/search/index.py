@@ -164,7 +164,7 @@ class SearchIndex:
         # Files known unreadable, by key, with the hash they had: not read again until they change.
         self._broken: dict[str, str] = {}
         self._sync_lock = threading.Lock()
-        self._ix = None  # kept by catch_up (kb.search.index._reading)
+        self._ix = None  # the opened index, kept between searchers and catch-ups (_kept)
         self._build_thread_lock = threading.Lock()
 
     # -- opening -------------------------------------------------------------------------
@@ -330,41 +330,34 @@ class SearchIndex:
         return self._write_files(ix, stale, timeout)
 
     def searcher(self):
-        """A Whoosh searcher of the index as it is now.
-
-        The index object is kept from one call to the next (see _reading): each thread of each
-        worker opens a searcher again after every publication, and checking the index whole each
-        time doubled what that cost.
-        """
-        ix = self._ix
-        if ix is not None:
-            try:
-                return ix.searcher()
-            except Exception:  # noqa: BLE001 — rebuilt aside, removed, corrupt: opened (and checked) anew
-                pass
-        ix = self._ix = self.open()
-        return ix.searcher()
+        """A Whoosh searcher of the index as it is now (each thread of each worker opens one again
+        after every publication: see _kept)."""
+        return self._kept(lambda ix: ix.searcher())[1]
 
     @contextmanager
     def _reading(self):
-        """The index and a reader of it as it is now.
-
-        The index object is kept from one call to the next: opening it checks it by reading it
-        whole, which doubled the cost of each worker's catching up after a publication.
-        """
-        ix, reader = self._ix, None
-        if ix is not None:
-            try:
-                reader = ix.reader()  # reads the table of contents again: a new generation is seen
-            except Exception:  # noqa: BLE001 — rebuilt aside, removed, corrupt: opened (and checked) anew
-                reader = None
-        if reader is None:
-            ix = self._ix = self.open()
-            reader = ix.reader()
+        """The index and a reader of it as it is now (the table of contents read again: a new generation is seen)."""
+        ix, reader = self._kept(lambda ix: ix.reader())
         try:
             yield ix, reader
         finally:
             reader.close()
+
+    def _kept(self, opening):
+        """(index, opening(index)), the index object kept from one call to the next.
+
+        Opening the index checks it by reading it whole, which doubled the cost of each worker's
+        catching up and of each thread's new searcher after a publication. Only when the kept
+        object fails (rebuilt aside, removed, corrupt) is the index opened, and checked, anew.
+        """
+        ix = self._ix
+        if ix is not None:
+            try:
+                return ix, opening(ix)
+            except Exception:  # noqa: BLE001 — opened (and checked) anew below
+                pass
+        ix = self._ix = self.open()
+        return ix, opening(ix)
 
     def sync(self) -> SyncReport:
         """Bring the index up to date with the files on disk, by content hash."""
@@ -443,6 +436,8 @@ def indexed_hashes(reader) -> dict[str, str]:
     """Key → sha256 of every live document, read from columns (no stored fields loaded)."""
     keys, hashes = reader.column_reader("key"), reader.column_reader("sha256")
     return {keys[docnum]: hashes[docnum] for docnum in reader.all_doc_ids()}
+
+
 def indexed_as(reader, keys: Iterable[str], digests: dict[str, str | None]) -> set[str]:
     """Those of `keys` the index holds as `digests` says: a live document with that hash, or none (None).
 

@@ -73,13 +73,19 @@ def attempt(key: int, lock_path: Path | None, engine: Engine | None = None) -> I
         yield True
         return
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with open(lock_path, "a") as handle, flock_if_free(handle) as taken:
+        yield taken
+
+
+@contextmanager
+def flock_if_free(handle) -> Iterator[bool]:
+    """The flock on an open file, only if no other process holds it: yields whether it was taken."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)

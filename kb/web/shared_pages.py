@@ -17,7 +17,6 @@ least recently go first.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -25,6 +24,8 @@ import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+
+from kb.store.locks import flock_if_free
 
 log = logging.getLogger(__name__)
 
@@ -92,16 +93,8 @@ class SharedPages:
         except OSError:
             yield True  # no lock to take: draw, as if alone
             return
-        with handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with handle, flock_if_free(handle) as alone:
+            yield alone
 
     def _prune(self) -> None:
         """Past MAX_BYTES, remove the copies read or written longest ago, down to three quarters of it."""

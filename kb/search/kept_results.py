@@ -29,7 +29,7 @@ from pathlib import Path
 
 from whoosh import query as q
 
-from kb.search.ranking import postings_ids
+from kb.search.ranking import deleted_docs, postings_ids
 
 log = logging.getLogger(__name__)
 
@@ -90,13 +90,13 @@ class KeptResults:
     def _move_to(self, reader, generation: int) -> None:
         snapshot = snapshot_of(reader)
         if self._generation is not None and self._entries:
-            added = [segment for segment, _ in reader.leaf_readers() if segment.segment().segment_id() not in self._snapshot]
+            leaves = {segment.segment().segment_id(): segment for segment, _ in reader.leaf_readers()}
+            added = [segment for segment_id, segment in leaves.items() if segment_id not in self._snapshot]
             deleted = {
                 segment_id: deletions - self._snapshot[segment_id]
                 for segment_id, deletions in snapshot.items()
                 if segment_id in self._snapshot and deletions - self._snapshot[segment_id]
             }
-            leaves = {segment.segment().segment_id(): segment for segment, _ in reader.leaf_readers()}
             for key in list(self._entries):
                 words = self._entries[key].words
                 if words is None or _touched(words, added, deleted, leaves):
@@ -109,8 +109,7 @@ class KeptResults:
 def snapshot_of(reader) -> Snapshot:
     snapshot = {}
     for segment, _ in reader.leaf_readers():
-        deleted = frozenset(segment._perdoc.deleted_docs()) if segment.has_deletions() else frozenset()
-        snapshot[segment.segment().segment_id()] = deleted
+        snapshot[segment.segment().segment_id()] = deleted_docs(segment)
     return snapshot
 
 

@@ -82,14 +82,19 @@ def _rank(searcher, field: str, text) -> list[tuple[float, int]]:
             continue
         lengths = _lengths(segment, field)
         ids, weights = _postings(segment, field, text)
-        if segment.has_deletions():
-            deleted = frozenset(segment._perdoc.deleted_docs())
+        deleted = deleted_docs(segment)
+        if deleted:
             kept = [index for index, docnum in enumerate(ids) if docnum not in deleted]
             ids, weights = [ids[index] for index in kept], [weights[index] for index in kept]
         # At C speed: lengths looked up, scores found (or computed once), numbers negated.
         found = map(scores.__getitem__, zip(weights, map(lengths.__getitem__, ids)))
         matches.extend(zip(found, map(operator.sub, itertools.repeat(-offset), ids)))
     return matches
+
+
+def deleted_docs(segment) -> frozenset[int]:
+    """The document numbers a segment has marked deleted (in the generation its reader was opened at)."""
+    return frozenset(segment._perdoc.deleted_docs()) if segment.has_deletions() else frozenset()
 
 
 def postings_ids(segment, field: str, text) -> array:

@@ -312,6 +312,27 @@ def test_a_publication_refreshes_the_catalog_in_the_transaction_that_records_it(
     assert scratch.catalog.scan().changed == []  # the scan finds nothing left to do
 
 
+def logged_tags(scratch: Scratch, since: int) -> list[str | None]:
+    with scratch.engine.connect() as connection:
+        return [row.tags for row in connection.execute(select(tables.changes.c.tags).where(tables.changes.c.id > since).order_by(tables.changes.c.id))]
+
+
+def test_the_change_log_names_the_groups_of_related_promises_a_change_moves_and_only_those(scratch):
+    key = "promise:aubry-mutualisation-lille-lomme-hellemmes"
+    with scratch.engine.connect() as connection:
+        start = scratch.catalog.last_change(connection)
+    text = scratch.path(key).read_text(encoding="utf-8")
+    scratch.publish(key, edit_status(text, 1))  # a title: the promise stays where it was
+    scratch.publish(key, edit_status(text, 1).replace("territory: Lille", "territory: Lomme"))
+    scratch.path(key).unlink()
+    scratch.catalog.scan()
+    assert logged_tags(scratch, start) == [
+        None,
+        "group:promise:territory:Lille\ngroup:promise:territory:Lomme",
+        "group:promise:territory:Lomme\ngroup:promise:theme:Gouvernance",
+    ]
+
+
 def test_two_hundred_publications_do_not_grow_the_content_objects_a_worker_keeps(tmp_path, database_url):
     from kb.web import create_app
 

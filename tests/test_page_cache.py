@@ -199,3 +199,22 @@ def test_a_new_vocabulary_is_in_the_pages_drawn_after_its_change_even_between_re
     statuses.write_text(statuses.read_text(encoding="utf-8").replace("en partie réalisée", "à moitié faite"), encoding="utf-8")
     app.extensions["kb.content"].scan()  # the background scan's round
     assert "à moitié faite" in client.get("/").get_data(as_text=True)
+
+
+def test_a_publication_that_moves_only_a_status_keeps_the_pages_of_its_territory_and_theme(demo_copy, tmp_path):
+    """Related promises go in the order of ids: a page changes when its group does, not at every publication."""
+    from kb.web import create_app
+
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(demo_copy), "INSTANCE_DIR": str(tmp_path / "instance"), "CONTENT_RECHECK_SECONDS": 0})
+    client = app.test_client()
+    page = client.get("/promesses/mel-achat-energie-habitants").get_data(as_text=True)
+    assert "mel-pcaet-consommations-2030" not in page  # same territory and theme, past the five shown
+    cache = app.extensions["kb.pages"]
+    assert len(cache) == 1
+    other = demo_copy / "promises" / "mel-pcaet-consommations-2030.md"
+    other.write_text(other.read_text(encoding="utf-8") + "\nUn paragraphe ajouté.\n", encoding="utf-8")
+    assert "Un paragraphe ajouté" in client.get("/promesses/mel-pcaet-consommations-2030").get_data(as_text=True)
+    assert len(cache) == 2  # the first page still kept
+    joining = demo_copy / "promises" / "mel-achat-energie-habitants-bis.md"
+    joining.write_text(other.read_text(encoding="utf-8").replace("title: ", "title: Nouvelle promesse, ", 1), encoding="utf-8")
+    assert "mel-achat-energie-habitants-bis" in client.get("/promesses/mel-achat-energie-habitants").get_data(as_text=True)

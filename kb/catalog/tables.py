@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
 # Bumped whenever what the catalog stores changes: catalogs of another version are rebuilt.
-VERSION = "5"
+VERSION = "6"
 
 metadata = MetaData()
 
@@ -53,8 +53,10 @@ items = Table(
     Index("ix_catalog_items_kind_state", "kind", "state"),
     Index("ix_catalog_items_made_by_slug", "made_by_slug"),
     Index("ix_catalog_items_territory_slug", "territory_slug"),
-    # A promise page's related promises: same territory and theme, then either, latest first.
-    Index("ix_catalog_items_related", "territory", "theme", "sort_date"),
+    # A promise page's related promises: same territory and theme, then either, in the order of ids.
+    Index("ix_catalog_items_related", "territory", "theme", "item_id"),
+    Index("ix_catalog_items_territory_id", "territory", "item_id"),
+    Index("ix_catalog_items_theme_id", "theme", "item_id"),
     Index("ix_catalog_items_territory", "territory", "sort_date"),
     Index("ix_catalog_items_theme", "theme", "sort_date"),
 )
@@ -97,4 +99,7 @@ changes = Table(
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("key", String(200), nullable=False),  # a content key, or "*" for everything (a rebuild, a vocabulary)
+    # Pages' tags the change touches beyond its item's own (kb.web.follower): the groups of related
+    # promises it joined or left ("group:promise:territory:Lille"), one per line; most changes have none.
+    Column("tags", Text),
 )

@@ -141,21 +141,24 @@ class Catalog:
         keys = parsed
         texts = _SourceTexts(self, connection)
         changed: list[str] = []
+        groups: dict[str, set[str]] = {}
+        items_c = tables.items.c
         for key in dict.fromkeys(keys):
             path = self.kinds.path(self.content_root, key)
             rows = self._read(key, path, texts) if path.is_file() else None
-            old_sha = connection.execute(select(tables.items.c.sha256).where(tables.items.c.key == str(key))).scalar()
+            old = connection.execute(select(items_c.sha256, *GROUPED).where(items_c.key == str(key))).first()
             _remove(connection, [str(key)])
             if rows is not None:
                 _insert(connection, [rows], 0)
-            if rows is None and old_sha is None:
+            if rows is None and old is None:
                 continue  # nothing there before, nothing now
             changed.append(str(key))
+            groups[str(key)] = _groups_left_or_joined(old, rows)
             if key.kind == "source":
                 texts.forget(key.id)
                 changed += self._verify_again(connection, key.id, texts)
         if changed:
-            revision = _record(connection, changed)
+            revision = _record(connection, changed, groups)
             for table in (tables.items, tables.history):
                 connection.execute(update(table).where(table.c.key.in_(changed)).values(revision=revision))
         return list(dict.fromkeys(changed))
@@ -416,12 +419,33 @@ def _remove(connection: Connection, keys: list[str]) -> None:
         connection.execute(delete(table).where(table.c.key.in_(keys)))
 
 
-def _record(connection: Connection, keys: list[str]) -> int:
-    """Append the changes to the log; the id of the last one (the rows' new revision)."""
+def _record(connection: Connection, keys: list[str], tags: dict[str, set[str]] | None = None) -> int:
+    """Append the changes to the log, with the pages' tags each touches beyond its own (tables.changes);
+    the id of the last one (the rows' new revision)."""
     last = 0
     for key in dict.fromkeys(keys):
-        last = connection.execute(insert(tables.changes).values(key=key)).inserted_primary_key[0]
+        extra = "\n".join(sorted((tags or {}).get(key, ()))) or None
+        last = connection.execute(insert(tables.changes).values(key=key, tags=extra)).inserted_primary_key[0]
     return last
+
+
+# What makes an item one of a group of related promises (kb.catalog.reader.related).
+GROUPED = (tables.items.c.kind, tables.items.c.state, tables.items.c.territory, tables.items.c.theme)
+
+
+def _groups_left_or_joined(old, rows: Rows | None) -> set[str]:
+    """The groups of related promises an item left or joined: none when a publication only changes
+    its history or its text, the most common change by far."""
+
+    def groups(kind, state, territory, theme) -> set[str]:
+        if kind != "promise" or state != "published":
+            return set()
+        return {f"group:promise:territory:{territory}", f"group:promise:theme:{theme}"}
+
+    before = groups(old.kind, old.state, old.territory, old.theme) if old is not None else set()
+    new = rows.item if rows is not None else {}
+    after = groups(new.get("kind"), new.get("state"), new.get("territory"), new.get("theme"))
+    return before ^ after
 
 
 def _sha256(path: Path) -> str:

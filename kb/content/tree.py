@@ -6,6 +6,7 @@ kept aside for the checker, so `kb check` can report every problem of every file
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -79,22 +80,27 @@ class ContentTree:
         return {key for key, status in self.statuses.items() if status.final}
 
     @cached_property
-    def _latest_first_by(self) -> dict[tuple[str, str], list[Promise]]:
+    def _by_group(self) -> dict[tuple[str, str], tuple[list[str], list[Promise]]]:
         groups: dict[tuple[str, str], list[Promise]] = {}
         for promise in self.promises.values():
             for key in (("territory", promise.territory), ("theme", promise.theme)):
                 groups.setdefault(key, []).append(promise)
             groups.setdefault(("pair", f"{promise.territory}\n{promise.theme}"), []).append(promise)
-        for members in groups.values():
-            members.sort(key=lambda promise: (promise.updated_on, promise.id), reverse=True)
-        return groups
+        by_id = {}
+        for key, members in groups.items():
+            members.sort(key=lambda promise: promise.id)
+            by_id[key] = ([promise.id for promise in members], members)
+        return by_id
 
     def related(self, promise: Promise, count: int = 5) -> list[Promise]:
-        """Promises of the same territory and theme first, then of either; latest first."""
-        groups = self._latest_first_by
+        """Promises of the same territory and theme first, then of either; each group from the ids after
+        the promise's own, then from its start (kb.catalog.reader.related says why)."""
+        groups = self._by_group
         found: list[Promise] = []
         for key in (("pair", f"{promise.territory}\n{promise.theme}"), ("territory", promise.territory), ("theme", promise.theme)):
-            for other in groups.get(key, ()):
+            ids, members = groups.get(key, ([], []))
+            start = bisect.bisect_right(ids, promise.id)
+            for other in members[start:] + members[:start]:
                 if len(found) == count:
                     return found
                 if other.id != promise.id and other not in found:

@@ -118,7 +118,7 @@ class ChangeFollower:
             if not rows:
                 return self._retry_pending()
             keys = list(dict.fromkeys(key for _, key in rows))
-            tags = _tags(connection, keys)
+            tags = _tags(connection, keys, self._cursor)
             self._refresh_reads(connection, keys)
         # The new place before the pages go stale: a page drawn again here, or taken from another
         # worker (kb.web.shared_pages), must know these changes. Pages first, whatever the index
@@ -138,7 +138,10 @@ class ChangeFollower:
     def apply(self, keys: list[str]) -> None:
         """Apply changes this process made itself (a scan) at once, before its next poll."""
         with self.store.catalog.engine.connect() as connection:
-            tags = _tags(connection, keys)
+            # From where this process is in the log: its scan's changes are after it (no place yet:
+            # no page drawn yet either).
+            since = self._cursor if self._cursor is not None else self.store.catalog.last_change(connection)
+            tags = _tags(connection, keys, since)
             self._refresh_reads(connection, keys)
             # Logged already: a page taken from another worker must know them (kb.web.shared_pages).
             self._applied = max(self._applied, self.store.catalog.last_change(connection))
@@ -178,15 +181,21 @@ class ChangeFollower:
         return report.added + report.updated + report.removed
 
 
-def _tags(connection, keys: list[str]) -> set[str]:
-    """What pages that depend on these items recorded having read (kb.catalog.reader's `used`)."""
+def _tags(connection, keys: list[str], since: int) -> set[str]:
+    """What pages that depend on these items recorded having read (kb.catalog.reader's `used`).
+
+    `since`: the log's place before these changes, whose own tags (the groups of related promises
+    an item joined or left) are read from there on — changes past them too at worst, which only
+    draws a few pages again.
+    """
     if EVERYTHING in keys:
         return {EVERYTHING}
     tags = set(keys)
     tags.update(f"list:{Key.split(key).kind}" for key in keys)
-    items, links = tables.items.c, tables.links.c
-    for row in connection.execute(select(items.territory, items.theme).where(items.key.in_(keys))):
-        tags.update(f"{name}:{value}" for name, value in (("territory", row.territory), ("theme", row.theme)) if value)
+    changes = tables.changes.c
+    for (logged,) in connection.execute(select(changes.tags).where(changes.id > since, changes.tags.is_not(None))):
+        tags.update(logged.splitlines())
+    links = tables.links.c
     for row in connection.execute(select(links.relation, links.target).where(links.key.in_(keys))):
         tags.add(f"{row.relation}:{row.target}")
     return tags

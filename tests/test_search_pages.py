@@ -66,3 +66,28 @@ def test_api_search_follows_the_contract(demo_client):
     assert "<mark>balayeuses</mark>" in hit["snippet"]
     assert data["facets"]["kind"] == {"promise": 1, "source": 1}  # kind's own filter is not applied to its counts
     assert data["facets"]["status"] == {"done": 1}
+
+
+def test_a_results_page_asked_again_is_drawn_once_while_its_results_hold(demo_client, monkeypatch):
+    import kb.web.public.search as search_view
+
+    drawn = []
+    render = search_view.render_template
+    monkeypatch.setattr(search_view, "render_template", lambda *args, **kwargs: drawn.append(args) or render(*args, **kwargs))
+    first = demo_client.get("/recherche?q=mutualisation&kind=promise").get_data(as_text=True)
+    assert demo_client.get("/recherche?q=mutualisation&kind=promise").get_data(as_text=True) == first
+    assert len(drawn) == 1
+    demo_client.get("/recherche?q=mutualisation&kind=claim")  # other arguments, another page
+    assert len(drawn) == 2
+
+
+def test_a_results_page_shows_a_new_status_label_though_its_results_hold(demo_copy, tmp_path):
+    from kb.web import create_app
+
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(demo_copy), "INSTANCE_DIR": str(tmp_path / "instance"), "CONTENT_RECHECK_SECONDS": 0})
+    client = app.test_client()
+    assert "en partie réalisée" in client.get("/recherche?q=mutualisation").get_data(as_text=True)
+    statuses = demo_copy / "statuses.yml"
+    statuses.write_text(statuses.read_text(encoding="utf-8").replace("en partie réalisée", "à moitié faite"), encoding="utf-8")
+    page = client.get("/recherche?q=mutualisation").get_data(as_text=True)
+    assert "à moitié faite" in page and "en partie réalisée" not in page

@@ -281,3 +281,60 @@ def test_the_production_server_logs_one_json_line_per_request_and_each_state_cha
     assert Counter(line["request_id"] for line in requests) == Counter(production_server.sent)
     [publication] = [line for line in lines if line["event"] == "state_change" and line["action"] == "promise.publish"]
     assert (publication["change_id"], publication["target"]) == (number, TARGET)
+
+
+def _edited_by_hand(content_dir: Path, word: str) -> None:
+    path = content_dir / "promises" / "balayeuses-communes.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("title: ", f"title: {word} ", 1), encoding="utf-8")
+
+
+def _found_by_every_request(server: ProductionServer, word: str, seconds: float) -> bool:
+    """Whether a search for `word` soon finds the edited promise in six requests in a row (several workers)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if [server.client().search(word) for _ in range(6)] == [["balayeuses-communes"]] * 6:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_a_hand_edit_is_scanned_and_indexed_by_the_server_s_scanner_not_by_its_workers(production_server, content_dir):
+    production_server.wait_until_healthy()
+    _edited_by_hand(content_dir, "zqscanner")
+    assert _found_by_every_request(production_server, "zqscanner", 15)
+    production_server.stop()
+    scans = [line for line in production_server.log_lines() if line["event"] == "catalog.scan"]
+    assert scans and {line["logger"] for line in scans} == {"kb.ops.scanner"}
+
+
+def test_when_the_scanner_is_gone_the_workers_scan_in_its_place(production_server, content_dir):
+    production_server.wait_until_healthy()
+    deadline = time.monotonic() + 10
+    while not (started := [line for line in production_server.log_lines() if line["event"] == "scanner.start"]):
+        assert time.monotonic() < deadline, production_server.log.read_text()
+        time.sleep(0.1)
+    os.kill(started[0]["pid"], signal.SIGKILL)
+    _edited_by_hand(content_dir, "zqrelief")
+    assert _found_by_every_request(production_server, "zqrelief", 20)
+    production_server.stop()
+    assert {line["logger"] for line in production_server.log_lines() if line["event"] == "catalog.scan"} == {"kb.web.content_store"}
+
+
+def test_the_scanner_stops_with_the_server(production_server):
+    production_server.wait_until_healthy()
+    deadline = time.monotonic() + 10
+    while not (started := [line for line in production_server.log_lines() if line["event"] == "scanner.start"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    production_server.stop()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{started[0]['pid']}").exists() and "Z" not in _process_state(started[0]["pid"]):
+        assert time.monotonic() < deadline, "the scanner outlived the server"
+        time.sleep(0.1)
+
+
+def _process_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"  # gone meanwhile

@@ -9,7 +9,6 @@ brought up to date, so the workers find it ready.
 from __future__ import annotations
 
 import multiprocessing
-
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,6 +19,7 @@ from kb.config import settings
 from kb.config.settings import publish_lock_path
 from kb.newsroom.publishing import Publisher
 from kb.newsroom.workflow import finish_interrupted
+from kb.ops import scanner
 from kb.search.index import SearchIndex
 from kb.store.db import first_line, make_engine, open_database, safe_url
 from kb.store.schema import SchemaOutdated, SchemaTooNew, known_revisions, state
@@ -154,9 +154,17 @@ def gunicorn_options(values: dict[str, Any]) -> dict[str, Any]:
 def run(values: dict[str, Any]) -> None:
     """Serve until stopped (SIGTERM/SIGINT: workers finish their requests first)."""
 
+    # One process scans the files for hand edits and indexes them, beside the workers (kb.ops.scanner).
+    scanning = scanner.start(values) if float(values["CONTENT_RECHECK_SECONDS"]) > 0 else None
+
     def load():
         from kb.web import create_app
 
-        return create_app({"PRODUCTION": True, **{name: values[name] for name in settings.BY_NAME}})
+        overrides = {"CONTENT_SCANNER": "process" if scanning else "workers"}
+        return create_app({"PRODUCTION": True, **{name: values[name] for name in settings.BY_NAME}, **overrides})
 
-    _Gunicorn(gunicorn_options(values), load).run()
+    try:
+        _Gunicorn(gunicorn_options(values), load).run()
+    finally:
+        if scanning is not None:
+            scanner.stop(scanning)

@@ -28,6 +28,9 @@ from kb.store.db import first_line
 
 log = logging.getLogger(__name__)
 
+# With a scanner process (kb.ops.scanner), the workers scan once the machine's last scan is this many periods old.
+SCANNER_LATE = 5
+
 
 class ContentStore:
     """One per app: the catalog, the decoded items this process keeps, the scan for hand edits."""
@@ -44,6 +47,9 @@ class ContentStore:
         # Servers scan in a background thread (kb serve sets it, production turns it on); an app
         # driven otherwise (tests, scripts) scans at the start of a request, at most that often.
         self.background = bool(app.config["PRODUCTION"])
+        # Under `kb serve --production` a process of its own scans (kb.ops.scanner): the workers'
+        # threads only take over when it has not scanned for a while (it is gone).
+        self.scan_every = self.recheck_seconds * (SCANNER_LATE if app.config.get("CONTENT_SCANNER") == "process" else 1)
         self._scanned_at = float("-inf")
         self._scanner: threading.Thread | None = None
         self._scanner_lock = threading.Lock()
@@ -94,19 +100,19 @@ class ContentStore:
         with self._scanner_lock:
             if self._scanner is None:
                 self._scanner = threading.Thread(
-                    target=_scan_forever, args=(weakref.ref(self), self.recheck_seconds), name="kb-catalog-scan", daemon=True
+                    target=_scan_forever, args=(weakref.ref(self), self.recheck_seconds, self.scan_every), name="kb-catalog-scan", daemon=True
                 )
                 self._scanner.start()
 
 
-def _scan_forever(store_ref: "weakref.ref[ContentStore]", seconds: float) -> None:
+def _scan_forever(store_ref: "weakref.ref[ContentStore]", seconds: float, every: float) -> None:
     # A weak reference: an app that is gone (tests make many) takes its scanner with it.
     while True:
         time.sleep(seconds)
         store = store_ref()
         if store is None:
             return
-        store.scan(every=seconds)  # the workers take turns: about one scan a period for the machine
+        store.scan(every=every)  # the workers take turns: about one scan a period for the machine
         del store
 
 

@@ -170,7 +170,10 @@ class ChangeFollower:
         if not keys:
             return 0
         try:
-            report = self.search_index.sync() if EVERYTHING in keys else self.search_index.catch_up(keys)
+            # Without waiting for the index's writer: this runs at a request's start, and the process
+            # holding it (a publication, the scanner) is mostly indexing these very files: the next
+            # poll finds them indexed.
+            report = self.search_index.sync() if EVERYTHING in keys else self.search_index.catch_up(keys, timeout=0)
         except Exception as error:  # noqa: BLE001 — pages are current already; the index is retried at the next poll
             log.warning("réindexation de %d fichier(s) remise à plus tard : %s", len(keys), first_line(error))
             return 0

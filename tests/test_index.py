@@ -208,3 +208,56 @@ def test_workers_publishing_at_once_never_corrupt_the_index(index, demo_copy):
         for id_ in ids:
             assert searcher.document(key=f"promise:{id_}")["title"] == f"Écrit par {id_} au tour 11"
     assert all_results(index, "écrit tour")[0] and len(all_results(index, "écrit tour")[0]) == 3
+
+
+def test_a_commit_merges_the_segments_of_a_full_tier_and_never_the_big_one_for_a_few_files():
+    from kb.search.merging import to_merge
+
+    assert to_merge([11_000, 1, 1, 1]) == set()  # three small ones wait for a fourth
+    assert to_merge([11_000, 1, 2, 1, 3]) == {1, 2, 3, 4}
+    assert to_merge([11_000, 5, 9, 12, 7, 1]) == {1, 2, 3, 4}  # 4 to 15 documents: one tier
+    # Seventeen small segments of every size: Whoosh's MERGE_SMALL merged all of them with the big one.
+    sizes = [11_000, *[1, 1, 1, 4, 4, 4, 16, 16, 16, 64, 64, 64, 256, 256, 256, 1024, 1024]]
+    assert to_merge(sizes) == set()
+    assert to_merge([11_000, 4_100, 5_000, 6_000]) == {0, 1, 2, 3}  # four as big: then it is merged too
+
+
+def test_after_many_commits_of_one_or_a_few_files_the_index_has_few_segments_and_finds_what_a_rebuild_finds(index, demo_copy, tmp_path):
+    from kb.search.merging import TIER_FACTOR
+
+    index.rebuild()
+    promises = sorted(path.stem for path in (demo_copy / "promises").glob("*.md"))
+    most = 0
+    for number in range(40):
+        # One file (a publication) or a few (a hand edit, a git pull) at a time.
+        edited = [promises[(number * 7 + offset) % len(promises)] for offset in range(1 + number % 4 * 3)]
+        for promise in edited:
+            path = demo_copy / "promises" / f"{promise}.md"
+            path.write_text(path.read_text(encoding="utf-8").replace("title: ", f"title: ({number}) ", 1), encoding="utf-8")
+        index.reindex([f"promise:{promise}" for promise in edited])
+        most = max(most, len(index.open()._segments()))
+    assert most <= (TIER_FACTOR - 1) * 5  # fewer than TIER_FACTOR in each tier up to the index's size
+    fresh = SearchIndex(tmp_path / "fresh", demo_copy)
+    fresh.rebuild()
+    for text in ("mutualisation", "(39)", "Lille Lomme", ""):
+        # The same documents and counts (their order may differ a little: deleted documents still
+        # count in a segment's statistics until it is merged).
+        (hits, facets), (fresh_hits, fresh_facets) = all_results(index, text), all_results(fresh, text)
+        assert (sorted(hits), facets) == (sorted(fresh_hits), fresh_facets)
+
+
+def test_larger_tiers_are_left_to_the_scanner_s_rounds_and_then_merged(index, demo_copy):
+    from kb.search.merging import SMALL_TIERS, TIER_FACTOR
+
+    model = (demo_copy / "promises" / "marcq-la-madeleine-balayeuses.md").read_text(encoding="utf-8")
+    for number in range(40):  # enough files for commits of more than TIER_FACTOR ** (SMALL_TIERS + 1) documents
+        (demo_copy / "promises" / f"copie-{number}.md").write_text(model.replace("title: ", f"title: Copie {number} ", 1), encoding="utf-8")
+    index.rebuild()
+    keys = sorted(f"promise:{path.stem}" for path in (demo_copy / "promises").glob("*.md"))[: TIER_FACTOR ** (SMALL_TIERS + 1)]
+    for _ in range(TIER_FACTOR):  # a few git pulls touching these files
+        index.reindex(keys)
+    assert len(index.open()._segments()) == 1 + TIER_FACTOR  # not merged by the commits themselves
+    assert index.merge_when_due() >= TIER_FACTOR
+    assert len(index.open()._segments()) <= 2
+    assert index.merge_when_due() == 0  # nothing due any more
+    assert Search(index, sync_seconds=0).search("Copie").total == 40

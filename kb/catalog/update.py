@@ -140,6 +140,7 @@ class Catalog:
                 _remove(connection, [str(key)])
         keys = parsed
         texts = _SourceTexts(self, connection)
+        texts.remember_answers_of([str(key) for key in keys])
         changed: list[str] = []
         groups: dict[str, set[str]] = {}
         items_c = tables.items.c
@@ -358,6 +359,20 @@ class _SourceTexts:
         self.known: dict[str, Rows] = {}
         self._folded: dict[str, FoldedText | None] = {}
         self._changed: set[str] = set()  # sources whose text changed in this transaction
+        self._answers: dict[tuple[str, str], bool] = {}  # (source, quote): as the catalog verified it
+
+    def remember_answers_of(self, keys: list[str]) -> None:
+        """Read at once the answers the catalog holds for the quotes of these files (before their rows go):
+        an edit mostly keeps its quotes, and asking for each one alone was a query per quote."""
+        if self.connection is None:
+            return
+        links = tables.links.c
+        for start in range(0, len(keys), 500):
+            rows = self.connection.execute(
+                select(links.target, links.quote, links.verified)
+                .where(links.key.in_(keys[start : start + 500]), links.relation == "quotes", links.verified.is_not(None))
+            )  # fmt: skip
+            self._answers.update(((row.target, row.quote), bool(row.verified)) for row in rows)
 
     def forget(self, source_id: str) -> None:
         self._folded.pop(source_id, None)
@@ -372,6 +387,8 @@ class _SourceTexts:
         """
         if self.connection is None or source_id in self.known or source_id in self._changed:
             return None
+        if (source_id, quote) in self._answers:
+            return self._answers[source_id, quote]
         links = tables.links.c
         return self.connection.execute(
             select(links.verified)

@@ -101,4 +101,16 @@ class Scanner:
             else:
                 if not indexed.skipped:
                     self.pending.difference_update(keys)
+        elif not report.skipped:
+            self._merge()
         return report.changed
+
+    def _merge(self) -> None:
+        """Between rounds with nothing to index: the index's larger merges (kb.search.merging)."""
+        try:
+            merged = self.index.merge_when_due()
+        except Exception as error:  # noqa: BLE001 — the index stays as it is, merged at a later round
+            log.warning("fusion des segments de l'index remise à plus tard : %s", first_line(error))
+            return
+        if merged:
+            log.info("index : %d segments fusionnés", merged, extra={"event": "index.merge", "fields": {"segments": merged}})

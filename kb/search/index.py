@@ -32,6 +32,7 @@ from kb.content.kinds import KINDS
 from kb.content.registry import InvalidKey, Key, Kind, Kinds
 from kb.content.tree import ContentTree, read_tree
 from kb.search.analysis import PART_BREAK, FrenchPositions, french_analyzer
+from kb.search.merging import merge_by_tiers, merge_small_tiers, to_merge
 
 # Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
 SCHEMA_VERSION = "10"
@@ -293,7 +294,7 @@ class SearchIndex:
         except LockError:
             return SyncReport(skipped=True)
         report = SyncReport()
-        with writer:
+        try:
             for key in keys:
                 path = self._path_of(key)
                 document = self._file_document(key, path) if path.is_file() else None
@@ -303,7 +304,29 @@ class SearchIndex:
                 else:
                     writer.update_document(**document)
                     report.updated += 1
+            writer.commit(mergetype=merge_small_tiers)
+        except BaseException:
+            writer.cancel()
+            raise
         return report
+
+    def merge_when_due(self) -> int:
+        """Merge the segments of every full tier (kb.search.merging), if the index's writer is free;
+        how many segments were merged. For the machine's scanner, between its rounds."""
+        ix = self.open()
+        due = to_merge([segment.doc_count_all() for segment in ix._segments()])
+        if not due:
+            return 0
+        try:
+            writer = ix.writer(timeout=0)
+        except LockError:
+            return 0  # a publication is indexing: the next round
+        try:
+            writer.commit(mergetype=merge_by_tiers)
+        except BaseException:
+            writer.cancel()
+            raise
+        return len(due)
 
     def catch_up(self, keys: Iterable[str], timeout: float = 0.5) -> SyncReport:
         """Index these files if the index does not hold them as they are now (another server published them).
@@ -405,7 +428,7 @@ class SearchIndex:
                     else:
                         report.added += 1
                 if report.changed:
-                    writer.commit()
+                    writer.commit(mergetype=merge_small_tiers)
                 else:
                     writer.cancel()  # only known-broken files: no new generation for nothing
             except BaseException:

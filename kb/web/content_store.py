@@ -54,6 +54,8 @@ class ContentStore:
         self._scanner: threading.Thread | None = None
         self._scanner_lock = threading.Lock()
         self.on_changes = []  # called with the keys a scan of this process changed (the follower)
+        # Called in the background thread after its scan found nothing to do (the index's larger merges).
+        self.between_scans = []
 
     def view(self) -> CatalogView:
         return CatalogView(self.engine, self.root, self.kinds, self.vocabularies, self.items, self.listed)
@@ -67,11 +69,24 @@ class ContentStore:
 
         With `every`, a no-op when any process of this machine scanned less than that ago.
         """
+        return self._scan(every)[0]
+
+    def background_round(self, every: float) -> None:
+        """The background thread's turn: a scan, then the upkeep it leaves room for."""
+        changed, scanned = self._scan(every)
+        if scanned and not changed:
+            for job in self.between_scans:
+                try:
+                    job()
+                except Exception as error:  # noqa: BLE001 — upkeep is tried again at a later turn
+                    log.warning("entretien entre deux recherches de fichiers remis à plus tard : %s", first_line(error))
+
+    def _scan(self, every: float) -> tuple[list[str], bool]:
         try:
             report = self.catalog.scan(every)
         except Exception as error:  # noqa: BLE001 — a database hiccup must not fail a page: the next scan retries
             log.warning("recherche des fichiers modifiés impossible : %s", first_line(error))
-            return []
+            return [], False
         if report.changed:
             log.info(
                 "fichiers modifiés sur le disque : %s", ", ".join(report.changed[:20]),
@@ -79,7 +94,7 @@ class ContentStore:
             )  # fmt: skip
             for listener in self.on_changes:
                 listener(report.changed)
-        return report.changed
+        return report.changed, not report.skipped
 
     def keep_current(self) -> bool:
         """At a request's start: look for hand edits as this app does (a background thread, or now if due);
@@ -112,7 +127,7 @@ def _scan_forever(store_ref: "weakref.ref[ContentStore]", seconds: float, every:
         store = store_ref()
         if store is None:
             return
-        store.scan(every=every)  # the workers take turns: about one scan a period for the machine
+        store.background_round(every)  # the workers take turns: about one scan a period for the machine
         del store
 
 

@@ -46,6 +46,8 @@ class ChangeFollower:
         self._pending: set[str] = set()
         self._pending_lock = threading.Lock()
         self.store.on_changes.append(self.apply)
+        # The workers' scanning thread, when it scans for the machine, also does the index's larger merges.
+        self.store.between_scans.append(self.search_index.merge_when_due)
 
     @property
     def position(self) -> int | None:

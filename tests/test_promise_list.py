@@ -31,6 +31,35 @@ def test_every_filter_value_count_equals_the_list_once_filtered():
             assert len(list_promises(promises, {name: value}, "", today, final).promises) == count, (name, value)
 
 
+def test_a_list_is_in_the_order_of_its_sort_whichever_filters_keep_it():
+    """Lists filter an arrangement sorted once (kb.catalog.listed keeps it): sorting what is kept gives the same."""
+    from kb.content.listing import sorted_promises
+
+    tree = read_tree(DEMO_CONTENT)
+    promises, today, final = list(tree.promises.values()), date(2026, 6, 1), tree.final_statuses
+    for sort in ("", "maj", "titre", "echeance", "inconnu"):
+        for filters in ({}, {"territory": "Métropole européenne de Lille"}, {"status": "in_progress"}, {"theme": "Énergie", "overdue": "non"}):
+            listed = list_promises(promises, filters, sort, today, final).promises
+            kept = [promise for promise in promises if promise in listed]
+            assert listed == sorted_promises(kept, sort), (sort, filters)
+
+
+def test_a_process_keeps_one_arrangement_per_sort_until_its_rows_change(tmp_path):
+    from kb.catalog.listed import ListedCache
+    from kb.catalog.update import Catalog
+    from kb.store.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'kb.sqlite3'}")
+    Catalog(engine, DEMO_CONTENT, tmp_path / "publish.lock").ensure()
+    cache = ListedCache(engine)
+    rows = cache.rows()
+    first = cache.arranged(rows, "titre", date(2026, 6, 1), {"done"})
+    assert cache.arranged(rows, "titre", date(2026, 6, 1), {"done"}) is first
+    assert cache.arranged(rows, "n'importe quoi", date(2026, 6, 1), {"done"}) is cache.arranged(rows, "maj", date(2026, 6, 1), {"done"})
+    assert len(cache._arranged) == 2  # an unknown ?tri= is the default sort, never an entry of its own
+    assert cache.arranged(list(rows), "titre", date(2026, 6, 1), {"done"}) is not first  # other rows: arranged anew
+
+
 def test_filters_combine(demo_client):
     everything = shown_count(demo_client.get("/promesses").get_data(as_text=True))
     planned = shown_count(demo_client.get("/promesses?status=planned").get_data(as_text=True))

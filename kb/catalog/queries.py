@@ -6,6 +6,7 @@ combine, each filter's counts ignore its own filter, unknown values are reported
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
@@ -102,7 +103,9 @@ def _filtered(view: CatalogView, kind: str, names: tuple[str, ...], column_of, f
 
 def list_promises(view: CatalogView, filters: dict[str, str], sort: str, today: date) -> Listing:
     """Filter, count and sort published promises, as kb.content.listing does, over the catalog's columns."""
-    listed = listing.list_promises(listed_promises(view), filters, sort, today, view.final_statuses)
+    rows = listed_promises(view)
+    prepared = view.listed.arranged(rows, sort, today, view.final_statuses) if view.listed is not None else None
+    listed = listing.list_promises(rows, filters, sort, today, view.final_statuses, prepared)
     keys = [row.key for row in listed.promises]
     where = [items_c.kind == "promise", items_c.state == "published"]
     where += [_promise_column(name, today, view.final_statuses) == value for name, value in listed.filters.items()]
@@ -125,15 +128,31 @@ def scorecard(view: CatalogView, today: date, *where) -> Scorecard:
 
 
 def groups(view: CatalogView, attribute: str, today: date) -> list[dict]:
-    """One scorecard per value of `attribute` (made_by, territory), grouped by slug, biggest first."""
-    grouped: dict[str, list[Listed]] = {}
-    for row in listed_promises(view):  # by id: a group is named as its first promise writes it
-        grouped.setdefault(getattr(row, f"{attribute}_slug"), []).append(row)
-    statuses, final = list(view.statuses), view.final_statuses
-    result = [
-        {"name": getattr(rows[0], attribute), "slug": key, "card": listing.scorecard(rows, statuses, today, final)}
-        for key, rows in grouped.items()
-    ]
+    """One scorecard per value of `attribute` (made_by, territory), grouped by slug, biggest first.
+
+    Counted over columns, not promise by promise (the home page draws two of these after every
+    publication): a group is named as its first promise by id writes it.
+    """
+    rows = listed_promises(view)  # by id
+    final = view.final_statuses
+    slugs = [getattr(row, f"{attribute}_slug") for row in rows]
+    names: dict[str, str] = {}
+    for slug, row in zip(slugs, rows):
+        if slug not in names:
+            names[slug] = getattr(row, attribute)
+    totals = Counter(slugs)
+    by_status = Counter(zip(slugs, (row.status for row in rows)))
+    late = Counter(slug for slug, row in zip(slugs, rows) if row.is_overdue(today, final))
+    statuses = list(view.statuses)
+    found: dict[str, dict[str, int]] = {}
+    for (slug, status), count in by_status.items():
+        found.setdefault(slug, {})[status] = count
+    result = []
+    for slug, total in totals.items():
+        counted = found[slug]
+        order = [key for key in statuses if counted.get(key)] + sorted(key for key in counted if key not in statuses)
+        card = Scorecard(total=total, counts={key: counted[key] for key in order}, overdue=late[slug])
+        result.append({"name": names[slug], "slug": slug, "card": card})
     return sorted(result, key=lambda row: (-row["card"].total, row["name"]))
 
 

@@ -95,18 +95,34 @@ def _columns(promises: list[Promise], today: date, final: set[str]) -> dict[str,
     return {name: columns[name] for name in FILTERS}
 
 
-def list_promises(
-    promises: list[Promise], filters: dict[str, str], sort: str, today: date, final_statuses: set[str]
-) -> Listing:
-    """Filter, count and sort promises; unknown filter names are dropped, unknown values reported."""
-    kept, counts, wanted, ignored = _filtered(promises, filters, _columns(promises, today, final_statuses))
-    sort = sort if sort in SORTS else "maj"
+def sorted_promises(promises: list[Promise], sort: str) -> list[Promise]:
+    """`promises` in the order a list sorted by `sort` shows them (unknown: by latest change)."""
     if sort == "titre":
-        kept.sort(key=lambda promise: promise.title.casefold())
-    elif sort == "echeance":
-        kept.sort(key=lambda promise: (promise.due is None, promise.due or date.max, promise.title.casefold()))
-    else:
-        kept.sort(key=lambda promise: (promise.updated_on, promise.id), reverse=True)
+        return sorted(promises, key=lambda promise: promise.title.casefold())
+    if sort == "echeance":
+        return sorted(promises, key=lambda promise: (promise.due is None, promise.due or date.max, promise.title.casefold()))
+    return sorted(promises, key=lambda promise: (promise.updated_on, promise.id), reverse=True)
+
+
+def arranged(promises: list[Promise], sort: str, today: date, final_statuses: set[str]) -> tuple[list[Promise], dict[str, list]]:
+    """The promises in `sort`'s order and each filter's column in that order: what every list of
+    that sort filters and counts (kb.catalog.listed keeps it until the next change)."""
+    ordered = sorted_promises(promises, sort if sort in SORTS else "maj")
+    return ordered, _columns(ordered, today, final_statuses)
+
+
+def list_promises(
+    promises: list[Promise], filters: dict[str, str], sort: str, today: date, final_statuses: set[str],
+    prepared: tuple[list[Promise], dict[str, list]] | None = None,
+) -> Listing:
+    """Filter, count and sort promises; unknown filter names are dropped, unknown values reported.
+
+    `prepared`: `arranged(promises, sort, today, final_statuses)`, when the caller keeps it. Sorting
+    everything before filtering gives the order sorting what is kept would (the sorts are stable).
+    """
+    sort = sort if sort in SORTS else "maj"
+    ordered, columns = prepared if prepared is not None else arranged(promises, sort, today, final_statuses)
+    kept, counts, wanted, ignored = _filtered(ordered, filters, columns)
     return Listing(
         promises=kept,
         counts=counts,

@@ -114,8 +114,8 @@ def promises_csv_export():
 FEED_SIZE = 50
 
 
-def _feed(title: str, where: list, page_url: str):
-    """The feed of the status changes of the promises `where` selects."""
+def _feed(title: str, where: list | None, page_url: str):
+    """The feed of the status changes of the promises `where` selects (None: every published one)."""
     tree = current_tree()
     changes = queries.status_changes(tree, FEED_SIZE, where)
     updated = changes[0].entry.date.isoformat() if changes else date.today().isoformat()
@@ -135,6 +135,9 @@ def _feed(title: str, where: list, page_url: str):
 @cached_page
 def feed():
     """Status changes of every promise, or of those matching the list's filters (?made_by=…)."""
+    if not any(request.args.get(name, "").strip() for name in LIST_FILTER_LABELS):
+        # Every promise: the process's rows say which are published, no list to filter and count.
+        return _feed("Promesses : changements de statut", None, url_for("public.promises", _external=True))
     _tree, listing = current_listing()
     who = " · ".join(listing.filters.values())
     title = f"Promesses — {who} : changements de statut" if who else "Promesses : changements de statut"

@@ -187,6 +187,7 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = scratch.root / log_name
         self.process: subprocess.Popen | None = None
+        self.scanner_pids: set[int] = set()  # kb.ops.scanner's process, once its log line is read (kb.bench.live)
 
     def start(self, wait: float = 90.0) -> float:
         """Start and wait for /healthz; seconds until it answered 200."""

@@ -54,3 +54,25 @@ def test_a_quiet_round_merges_what_the_index_has_due(demo_copy, tmp_path, databa
     assert merged == []  # a round with work to do does not merge too
     scanner.round()
     assert merged == [True]
+
+
+def test_while_a_round_scans_the_index_s_writer_is_its_own_so_the_workers_leave_the_indexing_to_it(demo_copy, tmp_path, database_url):
+    scanner = scanner_of(demo_copy, tmp_path, database_url)
+    path = demo_copy / "promises" / "marcq-la-madeleine-balayeuses.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: (zqheld) ", 1), encoding="utf-8")
+    seen_by_a_worker = []
+    scan = scanner.catalog.scan
+
+    def scan_then_a_worker_follows(every=0.0):
+        report = scan(every)
+        # A worker hears of the change as soon as the scan has committed it: it must not index it.
+        seen_by_a_worker.append(scanner.index.catch_up(report.changed, timeout=0).skipped)
+        return report
+
+    scanner.catalog.scan = scan_then_a_worker_follows
+    scanner.round()
+    assert seen_by_a_worker == [True]
+    assert Search(scanner.index, sync_seconds=0).search("zqheld").total == 1  # indexed by the round
+    writer = scanner.index.writer_if_free()
+    assert writer is not None  # and given back
+    writer.cancel()

@@ -81,29 +81,46 @@ class Scanner:
 
     def round(self, every: float = 0.0) -> list[str]:
         """One look; the keys it changed. Never raises: a failed round is done again at the next."""
+        # The index's writer first: the workers hear of the changes as soon as the scan commits them
+        # and would each try to index them at a request's start; finding it held, they leave it here.
+        writer = self.index.writer_if_free()
         try:
-            report = self.catalog.scan(every)
-        except Exception as error:  # noqa: BLE001 — a database hiccup: the next round looks again
-            log.warning("recherche des fichiers modifiés impossible : %s", first_line(error))
-            return []
-        if report.changed:
-            log.info(
-                "fichiers modifiés sur le disque : %s", ", ".join(report.changed[:20]),
-                extra={"event": "catalog.scan", "fields": {"changed": len(report.changed), "seconds": round(report.seconds, 3)}},
-            )  # fmt: skip
-            self.pending.update(report.changed)
-        if self.pending:
-            keys = sorted(self.pending)
             try:
-                indexed = self.index.sync() if EVERYTHING in keys else self.index.catch_up(keys, timeout=INDEX_WAIT_SECONDS)
-            except Exception as error:  # noqa: BLE001 — the workers index what they follow anyway
-                log.warning("réindexation de %d fichier(s) remise à plus tard : %s", len(keys), first_line(error))
-            else:
-                if not indexed.skipped:
-                    self.pending.difference_update(keys)
-        elif not report.skipped:
+                report = self.catalog.scan(every)
+            except Exception as error:  # noqa: BLE001 — a database hiccup: the next round looks again
+                log.warning("recherche des fichiers modifiés impossible : %s", first_line(error))
+                return []
+            if report.changed:
+                log.info(
+                    "fichiers modifiés sur le disque : %s", ", ".join(report.changed[:20]),
+                    extra={"event": "catalog.scan", "fields": {"changed": len(report.changed), "seconds": round(report.seconds, 3)}},
+                )  # fmt: skip
+                self.pending.update(report.changed)
+            if self.pending:
+                self._index(sorted(self.pending), writer)
+                writer = None  # committed or cancelled by catch_up
+        finally:
+            if writer is not None:
+                writer.cancel()
+        if not report.changed and not self.pending and not report.skipped:
             self._merge()
         return report.changed
+
+    def _index(self, keys: list[str], writer) -> None:
+        try:
+            if EVERYTHING in keys:
+                if writer is not None:
+                    writer.cancel()  # a rebuild of everything takes the writer itself
+                indexed = self.index.sync()
+            else:
+                indexed = self.index.catch_up(keys, timeout=INDEX_WAIT_SECONDS, writer=writer)
+        except Exception as error:  # noqa: BLE001 — the workers index what they follow anyway
+            log.warning("réindexation de %d fichier(s) remise à plus tard : %s", len(keys), first_line(error))
+            if writer is not None:
+                _cancel_quietly(writer)  # an error before the writing began leaves it open
+            return
+        if not indexed.skipped:
+            self.pending.difference_update(keys)
 
     def _merge(self) -> None:
         """Between rounds with nothing to index: the index's larger merges (kb.search.merging)."""
@@ -114,3 +131,10 @@ class Scanner:
             return
         if merged:
             log.info("index : %d segments fusionnés", merged, extra={"event": "index.merge", "fields": {"segments": merged}})
+
+
+def _cancel_quietly(writer) -> None:
+    try:
+        writer.cancel()
+    except Exception:  # noqa: BLE001 — cancelled or committed already
+        pass

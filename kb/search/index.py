@@ -287,12 +287,24 @@ class SearchIndex:
         # A rebuild or a catching up may hold the lock longer: the next catching up sees the new hash.
         return self._write_files(self.open(), list(keys), timeout=2.0)
 
-    def _write_files(self, ix, keys: list[str], timeout: float) -> SyncReport:
-        """Index these files as they are now, or drop them when gone or broken; `skipped` if the lock stays taken."""
+    def writer_if_free(self):
+        """The index's writer if nobody holds it now (else None): kb.ops.scanner takes it before a
+        scan commits its changes to the catalog, so that the workers hearing of them leave the
+        indexing to it instead of one of them doing it within a request. Pass it to catch_up, or
+        cancel it."""
         try:
-            writer = ix.writer(timeout=timeout)
+            return self.open().writer(timeout=0)
         except LockError:
-            return SyncReport(skipped=True)
+            return None
+
+    def _write_files(self, ix, keys: list[str], timeout: float, writer=None) -> SyncReport:
+        """Index these files as they are now, or drop them when gone or broken; `skipped` if the lock stays taken.
+        With `writer` (held already), through it: committed here."""
+        if writer is None:
+            try:
+                writer = ix.writer(timeout=timeout)
+            except LockError:
+                return SyncReport(skipped=True)
         report = SyncReport()
         try:
             for key in keys:
@@ -328,12 +340,13 @@ class SearchIndex:
             raise
         return len(due)
 
-    def catch_up(self, keys: Iterable[str], timeout: float = 0.5) -> SyncReport:
+    def catch_up(self, keys: Iterable[str], timeout: float = 0.5, writer=None) -> SyncReport:
         """Index these files if the index does not hold them as they are now (another server published them).
 
         Several workers of one machine hear of the same publication: the first re-indexes, the
         others find the file's hash already indexed and write nothing. `skipped` when another
-        writer holds the index longer than `timeout`: the caller tries again later.
+        writer holds the index longer than `timeout`: the caller tries again later. With `writer`
+        (writer_if_free), through it: committed, or cancelled when there is nothing to write.
         """
         keys = list(dict.fromkeys(keys))
         digests = {}
@@ -349,8 +362,10 @@ class SearchIndex:
             current = indexed_as(reader, keys, digests)
         stale = [key for key in keys if key not in current]
         if not stale:
+            if writer is not None:
+                writer.cancel()
             return SyncReport()
-        return self._write_files(ix, stale, timeout)
+        return self._write_files(ix, stale, timeout, writer)
 
     def searcher(self):
         """A Whoosh searcher of the index as it is now (each thread of each worker opens one again

@@ -320,17 +320,42 @@ def test_when_the_scanner_is_gone_the_workers_scan_in_its_place(production_serve
     assert {line["logger"] for line in production_server.log_lines() if line["event"] == "catalog.scan"} == {"kb.web.content_store"}
 
 
-def test_the_scanner_stops_with_the_server(production_server):
+def _children_of(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.add(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def _gone(pids: set[int], seconds: float) -> set[int]:
+    """Those of `pids` still running after `seconds` (zombies count as gone)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        running = {pid for pid in pids if _process_state(pid) != "Z"}
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("scanner_killed", [False, True], ids=["as-is", "scanner-killed-first"])
+def test_no_process_of_the_server_outlives_it(production_server, scanner_killed):
     production_server.wait_until_healthy()
+    processes = _children_of(production_server.process.pid)
     deadline = time.monotonic() + 10
     while not (started := [line for line in production_server.log_lines() if line["event"] == "scanner.start"]):
         assert time.monotonic() < deadline
         time.sleep(0.1)
+    assert started[0]["pid"] in processes and len(processes) == 3 + 1  # three workers and the scanner
+    if scanner_killed:
+        os.kill(started[0]["pid"], signal.SIGKILL)
     production_server.stop()
-    deadline = time.monotonic() + 10
-    while Path(f"/proc/{started[0]['pid']}").exists() and "Z" not in _process_state(started[0]["pid"]):
-        assert time.monotonic() < deadline, "the scanner outlived the server"
-        time.sleep(0.1)
+    assert production_server.process.returncode is not None
+    assert _gone(processes, 15) == set()
 
 
 def _process_state(pid: int) -> str:

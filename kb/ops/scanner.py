@@ -12,10 +12,13 @@ kb.web.content_store.SCANNER_LATE), so hand edits are never left unseen.
 
 from __future__ import annotations
 
+import json
 import logging
-import multiprocessing
 import os
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,26 +34,44 @@ log = logging.getLogger(__name__)
 INDEX_WAIT_SECONDS = 2.0
 
 
-def start(values: dict[str, Any]):
-    """The scanner, running in a child of this process (stopped with `stop`)."""
-    context = multiprocessing.get_context("fork")
-    stopping = context.Event()
-    process = context.Process(target=_scan_forever, args=(values, stopping, os.getpid()), name="kb-scanner", daemon=True)
-    process.start()
-    process.stopping = stopping
-    return process
+# The settings the scanner needs, handed to it as JSON in its environment (never on its command line:
+# the database URL may hold a password).
+SETTINGS = ("CONTENT_RECHECK_SECONDS", "DATABASE_URL", "CONTENT_DIR", "INSTANCE_DIR", "INDEX_DIR", "LOG_FORMAT", "LOG_LEVEL")
+ENVIRONMENT_KEY = "KB_SCANNER_SETTINGS"
 
 
-def stop(process) -> None:
-    process.stopping.set()
-    process.join(10)
-    if process.is_alive():
-        process.kill()
-        process.join(5)
+def start(values: dict[str, Any]) -> subprocess.Popen:
+    """The scanner, in a process of its own (stopped with `stop`; gone by itself if this process dies).
+
+    A new interpreter, not a fork: gunicorn forks its workers from this process, and a worker that
+    inherited a multiprocessing child would, at its exit, signal and wait for a process not its own.
+    """
+    settings = {name: values[name] for name in SETTINGS}
+    environment = {**os.environ, ENVIRONMENT_KEY: json.dumps({**settings, "parent": os.getpid()}, default=str)}
+    return subprocess.Popen([sys.executable, "-m", "kb.ops.scanner"], env=environment, stdin=subprocess.DEVNULL)
 
 
-def _scan_forever(values: dict[str, Any], stopping, parent: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the server stops this process itself
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def main() -> None:
+    """`python -m kb.ops.scanner`, as `start` runs it."""
+    values = json.loads(os.environ[ENVIRONMENT_KEY])
+    # Ctrl-C reaches the whole group: the server stops this process itself. SIGTERM ends a round
+    # at once: the catalog's transaction and the index's writer are given up, nothing half-written.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(0))
+    scan_forever(values, int(values["parent"]))
+
+
+def scan_forever(values: dict[str, Any], parent: int) -> None:
     logs.configure(values.get("LOG_FORMAT") or "text", values.get("LOG_LEVEL") or "INFO")
     period = float(values["CONTENT_RECHECK_SECONDS"])
     engine = make_engine(values["DATABASE_URL"])
@@ -63,10 +84,9 @@ def _scan_forever(values: dict[str, Any], stopping, parent: int) -> None:
         extra={"event": "scanner.start", "fields": {"pid": os.getpid(), "seconds": period}},
     )  # fmt: skip
     try:
-        while not stopping.wait(period):
-            if os.getppid() != parent:
-                return  # the server is gone (killed): nobody to scan for
+        while os.getppid() == parent:  # else the server is gone (killed): nobody to scan for
             scanner.round(period)
+            time.sleep(period)
     finally:
         engine.dispose()
 
@@ -138,3 +158,9 @@ def _cancel_quietly(writer) -> None:
         writer.cancel()
     except Exception:  # noqa: BLE001 — cancelled or committed already
         pass
+
+
+if __name__ == "__main__":
+    from kb.ops import scanner  # this file again, under its own name: its log lines are kb's
+
+    scanner.main()

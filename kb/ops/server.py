@@ -110,7 +110,9 @@ def _prepare_in_child(values: dict[str, Any], sending) -> None:
 def _prepare(values: dict[str, Any]) -> Any:
     engine = make_engine(values["DATABASE_URL"])
     try:
-        Catalog(engine, Path(values["CONTENT_DIR"]), publish_lock_path(values)).ensure()
+        catalog = Catalog(engine, Path(values["CONTENT_DIR"]), publish_lock_path(values))
+        if not catalog.ensure():
+            catalog.scan()  # edits made while the server was down, before any worker reads the catalog
     finally:
         engine.dispose()
     return SearchIndex(Path(values["INDEX_DIR"]), Path(values["CONTENT_DIR"])).sync()

@@ -279,6 +279,9 @@ def run_live_benchmark(
         tree = read_tree(scratch.content)
         server = Server(scratch, workers=workers, threads=threads)
         figures["start_s"] = server.start(wait=1800)
+        waited = time.monotonic()
+        while not _scanners(server) and time.monotonic() - waited < 15:
+            time.sleep(0.2)  # the scanner starts beside the workers: not one of them
         pids = _workers(server)
         ids = sorted(tree.promises)
         say(f"serveur : {len(pids)} processus × {threads} fils, prêt en {figures['start_s']:.1f} s (catalogue et index construits avant les processus)")

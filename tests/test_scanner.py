@@ -63,8 +63,8 @@ def test_while_a_round_scans_the_index_s_writer_is_its_own_so_the_workers_leave_
     seen_by_a_worker = []
     scan = scanner.catalog.scan
 
-    def scan_then_a_worker_follows(every=0.0):
-        report = scan(every)
+    def scan_then_a_worker_follows(every=0.0, before_changes=None):
+        report = scan(every, before_changes)
         # A worker hears of the change as soon as the scan has committed it: it must not index it.
         seen_by_a_worker.append(scanner.index.catch_up(report.changed, timeout=0).skipped)
         return report
@@ -76,3 +76,21 @@ def test_while_a_round_scans_the_index_s_writer_is_its_own_so_the_workers_leave_
     writer = scanner.index.writer_if_free()
     assert writer is not None  # and given back
     writer.cancel()
+
+
+def test_a_round_with_nothing_changed_leaves_the_index_s_writer_free(demo_copy, tmp_path, database_url):
+    """Held at every round, it kept publications waiting for the length of a scan."""
+    scanner = scanner_of(demo_copy, tmp_path, database_url)
+    free_during_the_scan = []
+    scan = scanner.catalog.scan
+
+    def scan_and_look(every=0.0, before_changes=None):
+        writer = scanner.index.writer_if_free()
+        free_during_the_scan.append(writer is not None)
+        if writer is not None:
+            writer.cancel()
+        return scan(every, before_changes)
+
+    scanner.catalog.scan = scan_and_look
+    scanner.round()
+    assert free_during_the_scan == [True]

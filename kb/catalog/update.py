@@ -15,6 +15,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import Connection, Engine, delete, func, insert, inspect, select, update
 
@@ -197,7 +198,7 @@ class Catalog:
 
     # -- hand edits ----------------------------------------------------------------------------------
 
-    def scan(self, every: float = 0.0) -> ScanReport:
+    def scan(self, every: float = 0.0, before_changes: Callable[[], None] | None = None) -> ScanReport:
         """Find the files changed on disk since the catalog last saw them (by hand, by git) and refresh them.
 
         A look at every file's size, times and inode first, against what this process saw at its last
@@ -205,7 +206,8 @@ class Catalog:
         only files that moved are hashed, and only those whose content changed are read again.
         One process of the machine scans at a time, and with `every`, at most that often between
         them all (a stamp file beside the publish lock): another one holding the publish lock (a
-        publication, another scan) makes this round a no-op.
+        publication, another scan) makes this round a no-op. `before_changes` is called when files
+        moved, before their rows change (kb.ops.scanner takes the index's writer then).
         """
         started = time.perf_counter()
         report = ScanReport()
@@ -257,6 +259,8 @@ class Catalog:
                     connection.execute(
                         update(tables.items).where(columns.key == key).values(size=size, mtime_ns=mtime_ns, ino=ino, ctime_ns=ctime_ns)
                     )  # fmt: skip
+                if (moved or gone) and before_changes is not None:
+                    before_changes()
                 report.changed = self.refresh(connection, moved + gone) if moved or gone else []
                 report.changed += self._vocabularies(connection)
             # Remembered only once committed: a failed round is looked at again in full next time.

@@ -101,12 +101,13 @@ class Scanner:
 
     def round(self, every: float = 0.0) -> list[str]:
         """One look; the keys it changed. Never raises: a failed round is done again at the next."""
-        # The index's writer first: the workers hear of the changes as soon as the scan commits them
-        # and would each try to index them at a request's start; finding it held, they leave it here.
-        writer = self.index.writer_if_free()
+        # The index's writer before the scan commits changes: the workers hear of them as soon as it
+        # has, and would each try to index them at a request's start; finding it held, they leave it
+        # here. Taken only when files moved: held at every round, it kept publications waiting.
+        taken: list = []
         try:
             try:
-                report = self.catalog.scan(every)
+                report = self.catalog.scan(every, before_changes=lambda: taken.append(self.index.writer_if_free()))
             except Exception as error:  # noqa: BLE001 — a database hiccup: the next round looks again
                 log.warning("recherche des fichiers modifiés impossible : %s", first_line(error))
                 return []
@@ -117,11 +118,11 @@ class Scanner:
                 )  # fmt: skip
                 self.pending.update(report.changed)
             if self.pending:
-                self._index(sorted(self.pending), writer)
-                writer = None  # committed or cancelled by catch_up
+                self._index(sorted(self.pending), taken.pop() if taken else None)  # committed or cancelled there
         finally:
-            if writer is not None:
-                writer.cancel()
+            for writer in taken:
+                if writer is not None:
+                    writer.cancel()
         if not report.changed and not self.pending and not report.skipped:
             self._merge()
         return report.changed

@@ -32,7 +32,11 @@ OPERATIONS = st.lists(
 
 
 def worker(content, instance):
-    return create_app({"TESTING": True, "CONTENT_DIR": str(content), "INSTANCE_DIR": str(instance), "CONTENT_RECHECK_SECONDS": 0})
+    # Each its own catalog, following its own scans at once: what is compared is which pages a
+    # change drops, not how soon another process hears of it (PUBLICATION_POLL_SECONDS), even when
+    # the suite runs on a shared PostgreSQL database.
+    settings = {"CONTENT_DIR": str(content), "INSTANCE_DIR": str(instance), "DATABASE_URL": f"sqlite:///{instance}.sqlite3"}
+    return create_app({"TESTING": True, **settings, "CONTENT_RECHECK_SECONDS": 0, "PUBLICATION_POLL_SECONDS": 0})
 
 
 def change(content, operation: str, number: int) -> None:

@@ -80,10 +80,24 @@ history:
       - source: deliberation-test
         quote: "l'adhésion à la Centrale d'Achats Métropolitaine"
 reply: La Ville précise que l'achat a été fait en groupement de commande.
+tracker: marcq-la-madeleine-2014-2020
 aliases:
   - balayeuses
 ---
 Les deux villes ont **acheté** deux balayeuses.
+"""
+
+# The tracker the promise above belongs to.
+TRACKER = """\
+---
+title: Marcq-en-Barœul et La Madeleine, mandat 2014-2020
+territory: Marcq-en-Barœul et La Madeleine
+office: Mairies de Marcq-en-Barœul et de La Madeleine
+term_start: 2014-03-30
+term_end: 2020-06-28
+closed: true
+---
+Les promesses de la mutualisation entre les deux villes.
 """
 
 # A claim (fact-check) quoting the source above, about the promise above.
@@ -192,6 +206,7 @@ def content_dir(tmp_path: Path) -> Path:
     root = tmp_path / "content"
     write(root / "sources" / "deliberation-test.md", SOURCE)
     write(root / "promises" / "balayeuses-communes.md", PROMISE)
+    write(root / "trackers" / "marcq-la-madeleine-2014-2020.md", TRACKER)
     shutil.copy(DEMO_CONTENT / "statuses.yml", root / "statuses.yml")
     return root
 

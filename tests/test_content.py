@@ -100,6 +100,7 @@ def test_round_trip_keeps_any_text(tmp_path_factory, title, note, reply, quote, 
     promise = Promise(
         id="p",
         title=title,
+        tracker="lille-2020-2026",
         made_by="Élue",
         territory="Lille",
         theme="Gouvernance",

@@ -24,6 +24,7 @@ from typing import Callable, Iterable
 
 from kb.config.paths import PACKAGE
 from kb.content import frontmatter
+from kb.content.listing import slug
 from kb.content.model import Evidence, HistoryEntry, Promise
 from kb.content.promises import to_text as promise_to_text
 from kb.content.sources import DOCUMENT_TYPES
@@ -253,17 +254,42 @@ def _body(writer: _Writer) -> str:
     return "\n\n".join(paragraphs)
 
 
+# Municipal terms (second rounds of the elections): each territory has one tracker per term.
+TERMS = ((date(2014, 3, 30), date(2020, 6, 28)), (date(2020, 6, 28), date(2026, 3, 22)))
+
+
+def tracker_id(territory: str, made_on: date) -> str:
+    """The tracker of a territory's term in which a promise was made."""
+    start, end = next(term for term in TERMS if made_on < term[1]) if made_on < TERMS[-1][1] else TERMS[-1]
+    return f"{slug(territory)}-{start.year}-{end.year}"
+
+
+def _write_trackers(root: Path) -> None:
+    (root / "trackers").mkdir()
+    for territory in TERRITORIES:
+        for start, end in TERMS:
+            text = frontmatter.dump(
+                {"title": f"{territory}, mandat {start.year}-{end.year}", "territory": territory, "office": f"Conseil de {territory}",
+                 "term_start": start, "term_end": end, "closed": True},
+                f"Les engagements du mandat {start.year}-{end.year}.",
+            )  # fmt: skip
+            _write(root / "trackers" / f"{slug(territory)}-{start.year}-{end.year}.md", text)
+
+
 def _promise(number: int, writer: _Writer, themes: list[str], statuses: list[str], sources: tuple) -> Promise:
     rng = writer.rng
     made_by = rng.choice(MADE_BY)
     made_on = _date_between(rng, date(2014, 1, 1), date(2024, 12, 31))
     due = made_on + timedelta(days=rng.randint(180, 6 * 365)) if rng.random() < 0.5 else None
     history = _history(writer, made_on, statuses, sources)
+    title = f"{rng.choice(VERBS)} {writer.title(3, 10)}"
+    territory = rng.choice(TERRITORIES)  # drawn after the title, as always: the same seed gives the same corpus
     return Promise(
         id=f"promesse-{number:05d}",
-        title=f"{rng.choice(VERBS)} {writer.title(3, 10)}",
+        title=title,
+        tracker=tracker_id(territory, made_on),
         made_by=made_by,
-        territory=rng.choice(TERRITORIES),
+        territory=territory,
         theme=rng.choice(themes),
         made_on=made_on,
         status=history[-1].status,
@@ -307,6 +333,7 @@ def write_corpus(
     (root / "promises").mkdir(parents=True)
     (root / "sources").mkdir()
     shutil.copyfile(demo / FILE_NAME, root / FILE_NAME)
+    _write_trackers(root)
     library = _write_sources(root, writer, sources, source_bytes, progress)  # promises quote them
     # PyYAML's pure-Python emitter (kb's stable layout needs it) is most of the run time, so
     # promises are drawn here, in order, and serialised by other processes: same bytes, sooner.

@@ -35,6 +35,7 @@ class Listed:
     territory: str | None
     territory_slug: str | None
     theme: str | None
+    tracker: str | None
     updated_on: date | None
     due: date | None
 
@@ -44,7 +45,8 @@ class Listed:
 
 LISTED_COLUMNS = (
     items_c.item_id, items_c.key, items_c.title, items_c.status, items_c.made_by, items_c.made_by_slug, items_c.party,
-    items_c.list_name, items_c.territory, items_c.territory_slug, items_c.theme, items_c.sort_date, items_c.due,
+    items_c.list_name, items_c.territory, items_c.territory_slug, items_c.theme, items_c.tracker, items_c.sort_date,
+    items_c.due,
 )  # fmt: skip
 PUBLISHED_PROMISES = (items_c.kind == "promise", items_c.state == "published")
 

@@ -127,6 +127,40 @@ def scorecard(view: CatalogView, today: date, *where) -> Scorecard:
     return listing.scorecard(listed_promises(view, *where), list(view.statuses), today, view.final_statuses)
 
 
+def final_record(view: CatalogView, tracker_id: str, end: date) -> Scorecard:
+    """A closed tracker's record as of `end`, as kb.content.listing.final_record counts it, from the
+    catalog's history entries (the status of each promise's last entry dated `end` or before)."""
+    rows = listed_promises(view, items_c.tracker == tracker_id)
+    keys = [row.key for row in rows]
+    standing: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(keys), 500):
+        found = view.query(
+            select(history_c.key, history_c.position, history_c.status)
+            .where(history_c.key.in_(keys[start : start + 500]), history_c.date <= end)
+        )  # fmt: skip
+        for row in found:
+            if row.key not in standing or row.position > standing[row.key][0]:
+                standing[row.key] = (row.position, row.status)
+    pairs = [(standing[row.key][1] if row.key in standing else None, row.due) for row in rows]
+    return listing.record(pairs, list(view.statuses), end, view.final_statuses)
+
+
+def tracker_cards(view: CatalogView, trackers: list, today: date) -> dict[str, Scorecard]:
+    """Each tracker's scorecard by id: its final record when closed, else how its promises stand today."""
+    rows = listed_promises(view)
+    by_tracker: dict[str, list] = {}
+    for row in rows:
+        by_tracker.setdefault(row.tracker, []).append(row)
+    statuses = list(view.statuses)
+    cards = {}
+    for tracker in trackers:
+        if tracker.closed and tracker.term_end:
+            cards[tracker.id] = final_record(view, tracker.id, tracker.term_end)
+        else:
+            cards[tracker.id] = listing.scorecard(by_tracker.get(tracker.id, []), statuses, today, view.final_statuses)
+    return cards
+
+
 def groups(view: CatalogView, attribute: str, today: date) -> list[dict]:
     """One scorecard per value of `attribute` (made_by, territory), grouped by slug, biggest first.
 

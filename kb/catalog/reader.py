@@ -176,6 +176,7 @@ class CatalogView:
     # -- ContentTree's interface -----------------------------------------------------------------
 
     promises = property(lambda self: self.items["promise"])
+    trackers = property(lambda self: self.items["tracker"])
     sources = property(lambda self: self.items["source"])
     claims = property(lambda self: self.items["claim"])
     broken_promises = property(lambda self: self.broken_items["promise"].values())
@@ -187,6 +188,15 @@ class CatalogView:
 
     def _unreadable(self, kind: str) -> set[str]:
         return {row.item_id for row in self.query(select(items_c.item_id).where(items_c.kind == kind, items_c.state == "unreadable"))}
+
+    def file_ids(self, kind: str) -> set[str]:
+        """The ids of every file of a kind, published, broken or unreadable (what a reference may name)."""
+        self.used.add(f"list:{kind}")
+        return {row.item_id for row in self.query(select(items_c.item_id).where(items_c.kind == kind))}
+
+    def has_file(self, kind: str, item_id: str) -> bool:
+        self.used.add(f"{kind}:{item_id}")
+        return bool(self.scalar(select(func.count()).where(items_c.key == f"{kind}:{item_id}")))
 
     def every(self, kind: str) -> list:
         """Every item of a kind that could be read, published or not (the newsroom's checks)."""
@@ -291,14 +301,20 @@ class CatalogView:
         """Published claims quoting `source_id` (the claim itself or its evidence), by title."""
         return self._quoting("claim", "quotes", source_id, [items_c.title, items_c.item_id])
 
+    def _naming(self, kind: str, relation: str, promise_id: str, order) -> list:
+        """Published items of `kind` whose `relation` links name promise `promise_id` or one of its old ids."""
+        aliases = [old for (old,) in self.query(select(links_c.target).where(links_c.relation == "alias", links_c.key == f"promise:{promise_id}"))]
+        self.used.update(f"{relation}:{name}" for name in (promise_id, *aliases))
+        keys = select(links_c.key).where(links_c.relation == relation, links_c.target.in_([promise_id, *aliases]))
+        return self.load(self.query(self.select_items(items_c.kind == kind, items_c.state == "published", items_c.key.in_(keys), order=order)))
+
+    def carried_over_to(self, promise_id: str) -> list[Promise]:
+        """Published promises of later terms that carry over promise `promise_id` (or one of its old ids), by id."""
+        return self._naming("promise", "carried", promise_id, [items_c.item_id])
+
     def claims_about(self, promise_id: str) -> list[Claim]:
         """Published claims that name promise `promise_id` (or one of its old ids) as related, latest verdict first."""
-        self.used.add(f"about:{promise_id}")
-        aliases = [old for (old,) in self.query(select(links_c.target).where(links_c.relation == "alias", links_c.key == f"promise:{promise_id}"))]
-        keys = select(links_c.key).where(links_c.relation == "about", links_c.target.in_([promise_id, *aliases]))
-        order = [items_c.sort_date.desc(), items_c.item_id.desc()]
-        self.used.update(f"about:{old}" for old in aliases)
-        return self.load(self.query(self.select_items(items_c.kind == "claim", items_c.state == "published", items_c.key.in_(keys), order=order)))
+        return self._naming("claim", "about", promise_id, [items_c.sort_date.desc(), items_c.item_id.desc()])
 
 
 @dataclass(frozen=True)

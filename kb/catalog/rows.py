@@ -45,7 +45,7 @@ def rows_of(kind: Kind, key: Key, item: Any, state: str, file: FileState, verifi
         "key": str(key), "kind": kind.name, "item_id": key.id, "state": state, "size": file.size, "mtime_ns": file.mtime_ns,
         "ino": file.ino, "ctime_ns": file.ctime_ns, "sha256": file.sha256, "title": None, "title_sort": None, "status": None,
         "verdict": None, "made_by": None, "made_by_slug": None, "party": None, "list_name": None, "territory": None,
-        "territory_slug": None, "theme": None, "sort_date": None, "due": None, "data": None,
+        "territory_slug": None, "theme": None, "tracker": None, "sort_date": None, "due": None, "data": None,
     }  # fmt: skip
     if item is None:
         return Rows(row)
@@ -68,6 +68,7 @@ def rows_of(kind: Kind, key: Key, item: Any, state: str, file: FileState, verifi
         territory=facets.get("territory"),
         territory_slug=slug(facets["territory"]) if facets.get("territory") else None,
         theme=facets.get("theme"),
+        tracker=facets.get("tracker"),
         sort_date=indexed.date,
         due=indexed.due,
     )
@@ -84,5 +85,7 @@ def rows_of(kind: Kind, key: Key, item: Any, state: str, file: FileState, verifi
             for name, proof in kind.quotes(item)
         ]  # fmt: skip
     rows.links += [{"key": str(key), "relation": "about", "target": target} for target in dict.fromkeys(getattr(item, "promises", None) or [])]
+    earlier = getattr(item, "carried_over_from", None)
+    rows.links += [{"key": str(key), "relation": "carried", "target": earlier}] if earlier else []
     rows.links += [{"key": str(key), "relation": "alias", "target": alias} for alias in dict.fromkeys(getattr(item, "aliases", None) or [])]
     return rows

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
 # Bumped whenever what the catalog stores changes: catalogs of another version are rebuilt.
-VERSION = "6"
+VERSION = "7"
 
 metadata = MetaData()
 
@@ -46,6 +46,7 @@ items = Table(
     Column("territory", Text),
     Column("territory_slug", String(250)),
     Column("theme", Text),
+    Column("tracker", String(160)),  # a promise's tracker id
     Column("sort_date", Date),  # a promise's last assessment, a claim's verdict, a source's date
     Column("due", Date),
     Column("data", Text),  # the item, as JSON (kb.catalog.codec); None: read from the file
@@ -59,6 +60,7 @@ items = Table(
     Index("ix_catalog_items_theme_id", "theme", "item_id"),
     Index("ix_catalog_items_territory", "territory", "sort_date"),
     Index("ix_catalog_items_theme", "theme", "sort_date"),
+    Index("ix_catalog_items_tracker", "tracker", "sort_date"),
 )
 
 # A promise's history entries: the status changes feeds list and the scorecards count.
@@ -78,13 +80,13 @@ history = Table(
 )
 
 # What items say of other items: the passages they quote (and whether each is found in its
-# source), the promises a fact-check is about, a promise's old ids.
+# source), the promises a fact-check is about, a promise's old ids, the promise it carries over.
 links = Table(
     "catalog_links",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("key", String(200), nullable=False),
-    Column("relation", String(10), nullable=False),  # quotes | about | alias
+    Column("relation", String(10), nullable=False),  # quotes | about | alias | carried (a promise's earlier term)
     Column("target", String(160), nullable=False),  # a source id, a promise id, an old id
     Column("field", String(100)),  # quotes: where in the file ("history[1].evidence[0]")
     Column("quote", Text),

@@ -83,6 +83,16 @@ class Fields:
             self.problem(path, f"date invalide « {text} » (attendu AAAA-MM-JJ, par exemple 2022-11-08)")
             return None
 
+    def flag(self, data: dict, key: str, prefix: str = "") -> bool:
+        """A yes/no field (YAML `true` / `false`); absent is no."""
+        value = data.get(key)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self.problem(prefix + key, f"doit valoir true ou false (lu : {value!r})")
+            return False
+        return value
+
     def identifier(self, value: Any, path: str) -> str | None:
         if not isinstance(value, str) or not ID_PATTERN.match(value):
             self.problem(path, f"identifiant invalide « {value} » (minuscules, chiffres et tirets)")

@@ -1,4 +1,4 @@
-"""The content kinds kb ships, each declared once: promises, source documents, claims (fact-checks).
+"""The content kinds kb ships, each declared once: promises, source documents, claims (fact-checks), trackers.
 
 Everything that depends on a kind reads this registry (see kb.content.registry); to add a kind,
 write its module (parse, checks, what search indexes), add its entry here, and its templates.
@@ -6,8 +6,8 @@ write its module (parse, checks, what search indexes), add its entry here, and i
 
 from __future__ import annotations
 
-from kb.content import claims, promises, sources
-from kb.content.model import Claim, Promise, Source
+from kb.content import claims, promises, sources, trackers
+from kb.content.model import Claim, Promise, Source, Tracker
 from kb.content.registry import Kind, Kinds
 
 PROMISE = Kind(
@@ -59,4 +59,20 @@ CLAIM = Kind(
     item_type=Claim,
 )
 
-KINDS = Kinds([PROMISE, SOURCE, CLAIM])
+TRACKER = Kind(
+    name="tracker",
+    folder="trackers",
+    label="Suivi",
+    plural="suivis",
+    parse=trackers.parse,
+    to_text=trackers.to_text,
+    max_bytes=trackers.MAX_BYTES,
+    keys=trackers.KEYS,
+    check=trackers.check,
+    indexed=trackers.indexed,
+    url="/suivis/{id}",
+    optional=True,  # came after the first trees (their promises then say which tracker is missing)
+    item_type=Tracker,
+)
+
+KINDS = Kinds([PROMISE, SOURCE, CLAIM, TRACKER])

@@ -18,7 +18,7 @@ from typing import TypeVar
 from kb.content.model import Claim, HistoryEntry, Promise
 from kb.content.quotes import fold
 
-FILTERS = ("status", "made_by", "party", "list", "territory", "theme", "overdue")
+FILTERS = ("tracker", "status", "made_by", "party", "list", "territory", "theme", "overdue")
 CLAIM_FILTERS = ("verdict", "claimed_by", "territory", "theme")
 Item = TypeVar("Item")
 SORTS = {
@@ -89,7 +89,7 @@ def list_claims(claims: list[Claim], filters: dict[str, str]) -> ClaimListing:
 
 def _columns(promises: list[Promise], today: date, final: set[str]) -> dict[str, list]:
     """Each filter's value for every promise, in FILTERS' order ("list" is list_name; "overdue" is oui/non)."""
-    attributes = {"status": "status", "made_by": "made_by", "party": "party", "list": "list_name", "territory": "territory", "theme": "theme"}
+    attributes = {"tracker": "tracker", "status": "status", "made_by": "made_by", "party": "party", "list": "list_name", "territory": "territory", "theme": "theme"}
     columns = {name: [getattr(promise, attributes[name]) for promise in promises] for name in FILTERS if name in attributes}
     columns["overdue"] = ["oui" if promise.is_overdue(today, final) else "non" for promise in promises]
     return {name: columns[name] for name in FILTERS}
@@ -147,13 +147,25 @@ class Scorecard:
 
 def scorecard(promises: list[Promise], statuses: list[str], today: date, final_statuses: set[str]) -> Scorecard:
     """The scorecard of `promises`, statuses ordered as the vocabulary lists them."""
-    counted = Counter(promise.status for promise in promises)
+    return record([(promise.status, promise.due) for promise in promises], statuses, today, final_statuses)
+
+
+def record(standing: list[tuple[str | None, date | None]], statuses: list[str], day: date, final_statuses: set[str]) -> Scorecard:
+    """The scorecard of promises standing as (status, deadline) on `day`; those with no status yet are not counted."""
+    standing = [(status, due) for status, due in standing if status is not None]
+    counted = Counter(status for status, _due in standing)
     order = [key for key in statuses if counted[key]] + sorted(key for key in counted if key not in statuses)
     return Scorecard(
-        total=len(promises),
+        total=len(standing),
         counts={key: counted[key] for key in order},
-        overdue=sum(promise.is_overdue(today, final_statuses) for promise in promises),
+        overdue=sum(due is not None and due < day and status not in final_statuses for status, due in standing),
     )
+
+
+def final_record(promises: list[Promise], statuses: list[str], end: date, final_statuses: set[str]) -> Scorecard:
+    """A closed term's record: each promise as its history stood on `end` (later entries do not count;
+    promises with no entry by then are not counted), late if its deadline had passed by then."""
+    return record([(promise.status_on(end), promise.due) for promise in promises], statuses, end, final_statuses)
 
 
 def slug(text: str) -> str:

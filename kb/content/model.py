@@ -48,14 +48,24 @@ class Promise:
     made_on: date
     status: str
     history: list[HistoryEntry]
+    tracker: str | None = None  # the id of the tracker (term, body) it belongs to; kb check requires one
     party: str | None = None
     list_name: str | None = None  # the electoral list; `list` in the file
     due: date | None = None
     reply: str | None = None
+    carried_over_from: str | None = None  # the id of the same promise in an earlier term's tracker
     aliases: list[str] = field(default_factory=list)
     body: str = ""
     path: Path | None = field(default=None, compare=False, repr=False)
     lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def status_on(self, day: date) -> str | None:
+        """The status its history gave it on `day` (None: no entry that early)."""
+        found = None
+        for entry in self.history:
+            if entry.date is not None and entry.date <= day:
+                found = entry.status
+        return found
 
     @property
     def updated_on(self) -> date:
@@ -65,6 +75,25 @@ class Promise:
     def is_overdue(self, today: date, final_statuses: set[str]) -> bool:
         """Past its deadline and not in a final status."""
         return self.due is not None and self.due < today and self.status not in final_statuses
+
+
+@dataclass
+class Tracker:
+    """What a newsroom follows for one term: the promises of a body or an office, from its start to its end."""
+
+    id: str
+    title: str
+    territory: str
+    office: str  # the body or office tracked: "Mairie de Lille", "Conseil de la Métropole"
+    term_start: date
+    term_end: date | None = None  # None: a term with no set end yet
+    closed: bool = False  # its record is final: counted as of term_end, whatever later entries say
+    body: str = ""  # the methodology, Markdown
+    path: Path | None = field(default=None, compare=False, repr=False)
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def runs_on(self, day: date) -> bool:
+        return self.term_start <= day and (self.term_end is None or day <= self.term_end)
 
 
 @dataclass

@@ -6,11 +6,12 @@ import csv
 import io
 from datetime import date
 
-from kb.content.model import Claim, Evidence, Promise, Source, Status, Verdict
+from kb.content.listing import Scorecard
+from kb.content.model import Claim, Evidence, Promise, Source, Status, Tracker, Verdict
 from kb.content.verdicts import BEST_RATING, WORST_RATING
 
 CSV_COLUMNS = (
-    "id", "titre", "statut", "statut_libelle", "en_retard", "auteur", "parti", "liste", "territoire",
+    "id", "titre", "suivi", "statut", "statut_libelle", "en_retard", "auteur", "parti", "liste", "territoire",
     "theme", "promis_le", "echeance", "mis_a_jour_le", "entrees_historique", "citations", "url",
 )  # fmt: skip
 
@@ -82,6 +83,7 @@ def promise_data(promise: Promise, statuses: dict[str, Status], today: date, fin
         "id": promise.id,
         "url": url,
         "title": promise.title,
+        "tracker": promise.tracker,
         "made_by": promise.made_by,
         "party": promise.party,
         "list": promise.list_name,
@@ -105,7 +107,34 @@ def promise_data(promise: Promise, statuses: dict[str, Status], today: date, fin
         ],
         "reply": promise.reply,
         "analysis": promise.body,
+        "carried_over_from": promise.carried_over_from,
         "aliases": list(promise.aliases),
+    }
+
+
+def scorecard_data(card: Scorecard, statuses: dict[str, Status]) -> dict:
+    """A scorecard as JSON: the total, each status's count and label, how many are late."""
+    return {
+        "total": card.total,
+        "counts": [{"status": key, "status_label": status_label(statuses, key), "count": count} for key, count in card.counts.items()],
+        "overdue": card.overdue,
+    }
+
+
+def tracker_data(tracker: Tracker, card: Scorecard, statuses: dict[str, Status], url: str, final: Scorecard | None = None) -> dict:
+    """A tracker as a JSON document: its term, and its record (`final_record`, as of the term's end, when closed)."""
+    return {
+        "id": tracker.id,
+        "url": url,
+        "title": tracker.title,
+        "territory": tracker.territory,
+        "office": tracker.office,
+        "term_start": tracker.term_start.isoformat(),
+        "term_end": tracker.term_end.isoformat() if tracker.term_end else None,
+        "closed": tracker.closed,
+        "methodology": tracker.body,
+        "scorecard": scorecard_data(card, statuses),
+        "final_record": scorecard_data(final, statuses) if final is not None else None,
     }
 
 
@@ -169,6 +198,7 @@ def promises_csv(promises: list[Promise], statuses: dict[str, Status], today: da
             (
                 promise.id,
                 promise.title,
+                promise.tracker or "",
                 promise.status,
                 status_label(statuses, promise.status),
                 "oui" if promise.is_overdue(today, final) else "non",

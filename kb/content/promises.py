@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import date
 from pathlib import Path
@@ -20,8 +21,8 @@ if TYPE_CHECKING:
 # Promises are written by hand: anything this large is an accident (a pasted PDF, a binary).
 MAX_BYTES = 512 * 1024
 KEYS = (
-    "id", "title", "made_by", "party", "list", "territory", "theme",
-    "made_on", "due", "status", "history", "reply", "aliases",
+    "id", "title", "tracker", "made_by", "party", "list", "territory", "theme",
+    "made_on", "due", "status", "history", "reply", "carried_over_from", "aliases",
 )  # fmt: skip
 HISTORY_KEYS = ("date", "status", "note", "evidence")
 
@@ -39,6 +40,12 @@ def parse(path: Path, text: str) -> tuple[Promise | None, list[Problem]]:
             history.append(entry)
     if data.get("history") in (None, []):
         fields.problem("history", "historique manquant : au moins une entrée datée avec un statut")
+    tracker = fields.text(data, "tracker", required=True)
+    if tracker is not None:
+        tracker = fields.identifier(tracker, "tracker")
+    carried_over_from = data.get("carried_over_from")
+    if carried_over_from is not None:
+        carried_over_from = fields.identifier(carried_over_from, "carried_over_from")
     aliases = []
     for index, alias in enumerate(fields.items(data, "aliases")):
         alias = fields.identifier(alias, f"aliases[{index}]")
@@ -53,10 +60,12 @@ def parse(path: Path, text: str) -> tuple[Promise | None, list[Problem]]:
         made_on=fields.date(data, "made_on", required=True),
         status=fields.text(data, "status", required=True),
         history=history,
+        tracker=tracker,
         party=fields.text(data, "party"),
         list_name=fields.text(data, "list"),
         due=fields.date(data, "due"),
         reply=fields.text(data, "reply"),
+        carried_over_from=carried_over_from,
         aliases=aliases,
         body=document.body.strip("\n"),
         path=path,
@@ -93,7 +102,7 @@ def _read_history_entry(item: Any, position: int, fields: Fields) -> HistoryEntr
 
 def to_text(promise: Promise) -> str:
     """The file kb writes for a promise: fixed key order, stable YAML, Markdown body."""
-    data: dict[str, Any] = {"title": promise.title, "made_by": promise.made_by}
+    data: dict[str, Any] = {"title": promise.title, "tracker": promise.tracker, "made_by": promise.made_by}
     if promise.party:
         data["party"] = promise.party
     if promise.list_name:
@@ -105,6 +114,8 @@ def to_text(promise: Promise) -> str:
     data["history"] = [_history_to_data(entry) for entry in promise.history]
     if promise.reply:
         data["reply"] = promise.reply
+    if promise.carried_over_from:
+        data["carried_over_from"] = promise.carried_over_from
     data["aliases"] = list(promise.aliases)
     return frontmatter.dump(data, promise.body)
 
@@ -150,6 +161,7 @@ def check(promise: Promise, tree: ContentTree, today: date) -> list[Problem]:
             problems.append(problem_at(promise, field, f"statut inconnu « {status} » (statuts connus : {known})"))
 
     unknown_status("status", promise.status)
+    problems += _tracker_problems(promise, tree)
     if promise.made_on and promise.made_on > today:
         problems.append(problem_at(promise, "made_on", f"date dans le futur ({promise.made_on.isoformat()})"))
     if promise.made_on and promise.due and promise.due < promise.made_on:
@@ -189,6 +201,25 @@ def check(promise: Promise, tree: ContentTree, today: date) -> list[Problem]:
                 f"(history[{last.position}] : « {last.status} »)",
             )
         )
+    return problems
+
+
+def _tracker_problems(promise: Promise, tree: ContentTree) -> list[Problem]:
+    """The tracker it belongs to exists; the promise it carries over from exists and is another one."""
+    problems = []
+    if promise.tracker and not tree.has_file("tracker", promise.tracker):
+        trackers = tree.file_ids("tracker")
+        hint = difflib.get_close_matches(promise.tracker, sorted(trackers), n=1)
+        also = f" ; vouliez-vous dire « {hint[0]} » ?" if hint else f" (suivis connus : {', '.join(sorted(trackers)) or 'aucun'})"
+        problems.append(problem_at(promise, "tracker", f"suivi inconnu « {promise.tracker} » (aucun fichier trackers/{promise.tracker}.md){also}"))
+    earlier = promise.carried_over_from
+    if earlier:
+        if earlier == promise.id:
+            problems.append(problem_at(promise, "carried_over_from", "une promesse ne peut pas reprendre elle-même"))
+        elif not tree.has_file("promise", earlier):
+            moved = tree.alias_target(earlier)
+            also = f" ; elle s'appelle maintenant « {moved} »" if moved else ""
+            problems.append(problem_at(promise, "carried_over_from", f"promesse inconnue « {earlier} »{also}"))
     return problems
 
 
@@ -237,7 +268,7 @@ def indexed(promise: Promise) -> Indexed:
         snippet="\n\n".join(part for part in snippet_parts if part),
         facets={
             "status": promise.status, "territory": promise.territory, "made_by": promise.made_by, "theme": promise.theme,
-            "party": promise.party, "list": promise.list_name,
+            "party": promise.party, "list": promise.list_name, "tracker": promise.tracker,
         },  # fmt: skip
         date=promise.updated_on,
         due=promise.due,

@@ -59,8 +59,16 @@ class ContentTree:
         """Published items of a kind among `ids`, by id, for the names a page shows (the whole items here)."""
         return {item_id: self.items[kind][item_id] for item_id in dict.fromkeys(ids) if item_id in self.items[kind]}
 
+    def file_ids(self, kind: str) -> set[str]:
+        """The ids of every file of a kind, published, broken or unreadable (what a reference may name)."""
+        return set(self.items[kind]) | {item.id for item in self.broken[kind]} | self.unreadable[kind]
+
+    def has_file(self, kind: str, item_id: str) -> bool:
+        return item_id in self.file_ids(kind)
+
     # The shipped kinds by name, as templates and the code that relates them read them.
     promises = property(lambda self: self.items["promise"])
+    trackers = property(lambda self: self.items["tracker"])
     sources = property(lambda self: self.items["source"])
     claims = property(lambda self: self.items["claim"])
     broken_promises = property(lambda self: self.broken["promise"])
@@ -155,6 +163,18 @@ class ContentTree:
             for source_id in dict.fromkeys(proof.source for entry in promise.history for proof in entry.evidence):
                 citing.setdefault(source_id, []).append(promise)
         return citing
+
+    @cached_property
+    def _carried_over(self) -> dict[str, list[Promise]]:
+        later: dict[str, list[Promise]] = {}
+        for promise in sorted(self.promises.values(), key=lambda promise: promise.id):
+            if promise.carried_over_from:
+                later.setdefault(self.alias_target(promise.carried_over_from) or promise.carried_over_from, []).append(promise)
+        return later
+
+    def carried_over_to(self, promise_id: str) -> list[Promise]:
+        """Published promises of later terms that carry over promise `promise_id`, by id."""
+        return list(self._carried_over.get(promise_id, ()))
 
     def promises_citing(self, source_id: str) -> list[Promise]:
         """Published promises with at least one quote from `source_id`, by title."""

@@ -18,8 +18,8 @@ from kb.content.promises import to_text as promise_to_text
 from kb.content.sources import DOCUMENT_TYPES
 from kb.content.sources import to_text as source_to_text
 
-PROMISE_FIELDS = ("title", "made_by", "party", "list_name", "territory", "theme", "made_on", "due", "reply")
-REQUIRED = {"title", "made_by", "territory", "theme", "made_on"}
+PROMISE_FIELDS = ("title", "tracker", "made_by", "party", "list_name", "territory", "theme", "made_on", "due", "reply", "carried_over_from")
+REQUIRED = {"title", "tracker", "made_by", "territory", "theme", "made_on"}
 
 
 class FormError(ValueError):

@@ -35,9 +35,9 @@ from kb.search.analysis import PART_BREAK, FrenchPositions, french_analyzer
 from kb.search.merging import merge_by_tiers, merge_small_tiers, to_merge
 
 # Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = "10"
+SCHEMA_VERSION = "11"
 INDEX_NAME = f"kb{SCHEMA_VERSION}"
-FACETS = ("kind", "status", "verdict", "territory", "made_by", "theme")
+FACETS = ("kind", "tracker", "status", "verdict", "territory", "made_by", "theme")
 
 
 def _french_text() -> TEXT:
@@ -64,6 +64,7 @@ def make_schema() -> Schema:
         territory=ID(stored=True, sortable=True),
         made_by=ID(stored=True, sortable=True),
         theme=ID(stored=True, sortable=True),
+        tracker=ID(stored=True, sortable=True),
         date=DATETIME(stored=True, sortable=True),
         due=DATETIME(stored=True),
         snippet_text=STORED,

@@ -59,7 +59,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # stripped, so "14:30" or "article 3:" stay as typed.
 _FIELD_SYNTAX = re.compile(
     r"(?<![\w\"])(?:title|titre|status|statut|verdict|territory|territoire|theme|thème|made_by|auteur|kind|type|"
-    r"body|content|text|texte|source|id|date|party|parti):(?=[\w\"])",
+    r"body|content|text|texte|source|id|date|party|parti|tracker|suivi):(?=[\w\"])",
     re.IGNORECASE,
 )
 OPERATORS = {"AND", "OR", "NOT", "ET", "OU", "SAUF", "ANDNOT"}

@@ -6,8 +6,9 @@ from datetime import date
 
 from flask import Blueprint, jsonify, request, url_for
 
-from kb.catalog import queries
-from kb.content.opendata import claim_data, promise_data, source_data
+from kb.catalog import queries, tables
+from kb.content.opendata import claim_data, promise_data, source_data, tracker_data
+from kb.content.trackers import ordered
 from kb.web.content_store import current_tree, find_promise
 from kb.web.list_request import current_listing, page_of
 from kb.web.page_cache import cached_page
@@ -87,6 +88,32 @@ def claim(claim_id: str):
     return jsonify(claim_data(found, tree.verdicts, _claim_url(found.id)))
 
 
+@bp.get("/trackers")
+@cached_page
+def trackers():
+    """Every tracker with its scorecard (a closed one's is its final record)."""
+    tree = current_tree()
+    found = ordered(tree.trackers.values())
+    cards = queries.tracker_cards(tree, found, date.today())
+    return jsonify({"trackers": [tracker_data(tracker, cards[tracker.id], tree.statuses, _tracker_url(tracker.id)) for tracker in found]})
+
+
+@bp.get("/trackers/<tracker_id>")
+@cached_page
+def tracker(tracker_id: str):
+    """A tracker, its scorecard today and, when closed, its final record; its promises' ids."""
+    tree = current_tree()
+    found = tree.trackers.get(tracker_id)
+    if found is None:
+        return _not_found(f"aucun suivi « {tracker_id} »")
+    today = date.today()
+    card = queries.scorecard(tree, today, tables.items.c.tracker == found.id)
+    final = queries.final_record(tree, found.id, found.term_end) if found.closed and found.term_end else None
+    data = tracker_data(found, card, tree.statuses, _tracker_url(found.id), final)
+    data["promises"] = [row.id for row in queries.listed_promises(tree, tables.items.c.tracker == found.id)]
+    return jsonify(data)
+
+
 def _page_json(name: str, items: list, listing, as_data):
     """One page of a filtered list, with its filters and counts (promises and claims alike)."""
     per_page = min(MAX_PER_PAGE, max(1, page_number(request.args.get("per_page", str(DEFAULT_PER_PAGE)))))
@@ -107,6 +134,10 @@ def _page_json(name: str, items: list, listing, as_data):
 
 def _claim_url(claim_id: str) -> str:
     return url_for("public.claim", claim_id=claim_id, _external=True)
+
+
+def _tracker_url(tracker_id: str) -> str:
+    return url_for("public.tracker", tracker_id=tracker_id, _external=True)
 
 
 def _promise_url(promise_id: str) -> str:

@@ -12,6 +12,7 @@ from kb.web.content_store import current_tree
 from kb.web.search_request import page_number
 
 LIST_FILTER_LABELS = {
+    "tracker": "Suivi",
     "status": "Statut",
     "overdue": "En retard",
     "territory": "Territoire",

@@ -20,6 +20,7 @@ from kb.content.files import current_file, sha256_text
 from kb.content.quotes import FoldedText
 from kb.content.registry import Key
 from kb.content.sources import DOCUMENT_TYPES
+from kb.content.trackers import ordered
 from kb.newsroom import forms, proposals, workflow
 from kb.newsroom.diff import file_diff
 from kb.newsroom.permissions import can, require
@@ -208,7 +209,10 @@ def _status_form(promise, change):
 def _promise_context(promise, change=None, creating=False) -> dict:
     tree = current_tree()
     base_sha256 = current_file(promise.path)[1] if promise is not None and change is None else None
-    return {"promise": promise, "change": change, "creating": creating, "statuses": tree.statuses, "base_sha256": base_sha256}
+    return {
+        "promise": promise, "change": change, "creating": creating, "statuses": tree.statuses, "base_sha256": base_sha256,
+        "trackers": ordered(tree.trackers.values()),
+    }  # fmt: skip
 
 
 @bp.route("/promesses/<promise_id>/modifier", methods=["GET", "POST"])

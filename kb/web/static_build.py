@@ -57,13 +57,15 @@ def _seeds(app: Flask) -> list[str]:
         tree = current_tree()
         urls = ["/", "/promesses", "/flux.atom", "/sitemap.xml", "/statuts.css", "/favicon.svg", "/favicon.ico"]
         urls += ["/export/promises.csv", "/api/promises"]
-        urls += ["/affirmations", "/affirmations.atom", "/export/claims.csv", "/api/claims"]
+        urls += ["/affirmations", "/affirmations.atom", "/export/claims.csv", "/api/claims", "/suivis", "/api/trackers"]
         # Every item's page, at its kind's address; then what else the site says of each item.
         urls += [kind.path_of(key) for kind in tree.kinds for key in sorted(tree.items[kind.name])]
         for promise_id in sorted(tree.promises):
             urls += [f"/promesses/{promise_id}.atom", f"/api/promises/{promise_id}"]
         urls += [f"/api/sources/{source_id}" for source_id in sorted(tree.sources)]
         urls += [f"/api/claims/{claim_id}" for claim_id in sorted(tree.claims)]
+        for tracker_id in sorted(tree.trackers):
+            urls += [f"/suivis/{tracker_id}.atom", f"/api/trackers/{tracker_id}"]
         people, places = queries.people_and_places(tree)
         urls += [f"/elus/{name}" for name in sorted(people)] + [f"/territoires/{name}" for name in sorted(places)]
     return urls
@@ -79,6 +81,10 @@ def _buildable(url: str) -> bool:
         return True
     names = CLAIM_FILTERS if parts.path in ("/affirmations", "/affirmations.atom", "/export/claims.csv") else FILTERS
     filters = [name for name in args if name in names]
+    if parts.path.startswith("/suivis/") and not parts.path.endswith(".atom"):
+        # A tracker's page, filtered once more (its own tracker is not a filter there).
+        filters = [name for name in filters if name != "tracker"]
+        return len(filters) <= 1 and set(args) <= {*filters, "page"}
     if parts.path in ("/promesses", "/affirmations"):
         return len(filters) <= 1 and set(args) <= {*filters, "page"}
     if parts.path in ("/flux.atom", "/affirmations.atom"):

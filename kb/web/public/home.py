@@ -1,4 +1,4 @@
-"""The home page, the pages of a person and of a territory, the sitemap and the site's assets."""
+"""The home page (with every tracker's scorecard), the pages of a person and of a territory, the sitemap and the site's assets."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Response, abort, current_app, render_template, request, url_for
 
 from kb.catalog import queries, tables
+from kb.content.trackers import ordered, term
 from kb.web.content_store import current_tree
 from kb.web.page_cache import cached_page
 from kb.web.public import bp
@@ -20,9 +21,13 @@ def home():
     tree = current_tree()
     today = date.today()
     claims = queries.list_claims(tree, {}).claims
+    trackers = ordered(tree.trackers.values())
     return render_template(
         "public/home.html",
         card=queries.scorecard(tree, today),
+        trackers=trackers,
+        tracker_cards=queries.tracker_cards(tree, trackers, today),
+        term=term,
         people=queries.groups(tree, "made_by", today),
         territories=queries.groups(tree, "territory", today),
         changes=queries.status_changes(tree, 10),
@@ -104,7 +109,8 @@ def status_styles():
 @cached_page
 def sitemap():
     tree = current_tree()
-    urls = [url_for("public.home", _external=True), url_for("public.promises", _external=True), url_for("public.claims", _external=True)]
+    lists = ("public.home", "public.trackers", "public.promises", "public.claims")
+    urls = [url_for(endpoint, _external=True) for endpoint in lists]
     root = request.host_url.rstrip("/") + request.script_root
     urls += [root + kind.path_of(key) for kind in tree.kinds for key in sorted(tree.items[kind.name])]
     body = render_template("feeds/sitemap.xml", urls=urls)

@@ -56,6 +56,9 @@ def render_promise_page(tree, found, preview_of=None) -> str:
         today=date.today(),
         final_statuses=tree.final_statuses,
         related=tree.related(found),
+        tracker=tree.titles("tracker", [found.tracker] if found.tracker else []).get(found.tracker),
+        carried_from=_carried_from(tree, found),
+        carried_to=tree.carried_over_to(found.id),
         claims=tree.claims_about(found.id),
         verdicts=tree.verdicts,
         claim_review=review,
@@ -65,6 +68,15 @@ def render_promise_page(tree, found, preview_of=None) -> str:
         changes=change_record(str(Key("promise", found.id))),
         preview_of=preview_of,
     )
+
+
+def _carried_from(tree, found):
+    """The promise of an earlier term this one carries over (by its current id if it was renamed), if published."""
+    earlier = found.carried_over_from
+    if not earlier:
+        return None
+    earlier = tree.alias_target(earlier) or earlier
+    return tree.titles("promise", [earlier]).get(earlier)
 
 
 @bp.get("/promesses")
@@ -85,11 +97,18 @@ def promises():
         pages=pages,
         statuses=tree.statuses,
         labels=LIST_FILTER_LABELS,
+        tracker_titles=tracker_titles(tree, listing),
         sorts=SORTS,
         today=date.today(),
         final_statuses=tree.final_statuses,
         url_with=url_with,
     )
+
+
+def tracker_titles(tree, listing) -> dict[str, str]:
+    """The titles of the trackers a list's filters name or count, by id (filters show titles, not ids)."""
+    ids = [*listing.counts.get("tracker", {}), *([listing.filters["tracker"]] if "tracker" in listing.filters else []), *listing.ignored.values()]
+    return {item_id: found.title for item_id, found in tree.titles("tracker", ids).items()}
 
 
 @bp.get("/export/promises.csv")
@@ -114,7 +133,7 @@ def promises_csv_export():
 FEED_SIZE = 50
 
 
-def _feed(title: str, where: list | None, page_url: str):
+def status_feed(title: str, where: list | None, page_url: str):
     """The feed of the status changes of the promises `where` selects (None: every published one)."""
     tree = current_tree()
     changes = queries.status_changes(tree, FEED_SIZE, where)
@@ -137,11 +156,11 @@ def feed():
     """Status changes of every promise, or of those matching the list's filters (?made_by=…)."""
     if not any(request.args.get(name, "").strip() for name in LIST_FILTER_LABELS):
         # Every promise: the process's rows say which are published, no list to filter and count.
-        return _feed("Promesses : changements de statut", None, url_for("public.promises", _external=True))
+        return status_feed("Promesses : changements de statut", None, url_for("public.promises", _external=True))
     _tree, listing = current_listing()
     who = " · ".join(listing.filters.values())
     title = f"Promesses — {who} : changements de statut" if who else "Promesses : changements de statut"
-    return _feed(title, listing.promises.where, url_for("public.promises", _external=True, **listing.filters))
+    return status_feed(title, listing.promises.where, url_for("public.promises", _external=True, **listing.filters))
 
 
 @bp.get("/promesses/<promise_id>.atom")
@@ -151,4 +170,4 @@ def promise_feed(promise_id: str):
     if found is None:
         return moved or abort(404)
     page_url = url_for("public.promise", promise_id=found.id, _external=True)
-    return _feed(f"{found.title} : changements de statut", [tables.items.c.key == f"promise:{found.id}"], page_url)
+    return status_feed(f"{found.title} : changements de statut", [tables.items.c.key == f"promise:{found.id}"], page_url)

@@ -14,6 +14,7 @@ from kb.web.search_request import hit_url, run_search
 
 FACET_LABELS = {
     "kind": "Type",
+    "tracker": "Suivi",
     "status": "Statut",
     "verdict": "Verdict",
     "territory": "Territoire",
@@ -73,6 +74,7 @@ def search():
         statuses=tree.statuses,
         verdicts=tree.verdicts,
         facet_labels=FACET_LABELS,
+        tracker_titles={item_id: found.title for item_id, found in tree.titles("tracker", results.facets.get("tracker", {})).items()},
         kind_labels={kind.name: kind.label for kind in tree.kinds},
         url_with=url_with,
         hit_url=hit_url,

@@ -98,10 +98,10 @@ def files_of(root: Path) -> dict[str, bytes]:
     return {path.relative_to(root).as_posix(): path.read_bytes() for path in sorted(root.rglob("*")) if path.is_file()}
 
 
-def rebuild(archive: Path, target: Path, manifest=None, change=None, extra=()) -> Path:
-    """A copy of `archive` with its manifest or members changed, and `extra` (TarInfo, bytes) members added."""
+def rebuild(archive: Path, target: Path, manifest=None, change=None, extra=(), drop=()) -> Path:
+    """A copy of `archive` with its manifest or members changed, `drop` members left out, and `extra` (TarInfo, bytes) members added."""
     with tarfile.open(archive, "r:gz") as tar:
-        members = [(member, tar.extractfile(member).read() if member.isreg() else None) for member in tar.getmembers()]
+        members = [(member, tar.extractfile(member).read() if member.isreg() else None) for member in tar.getmembers() if member.name not in drop]
     with tarfile.open(target, "w:gz") as out:
         for member, data in members:
             if member.name == "manifest.json" and manifest:
@@ -311,6 +311,10 @@ def test_import_refuses_an_archive_from_a_newer_schema(archive, tmp_path, databa
     assert not (tmp_path / "restored").exists()
 
 
+# Tables later revisions added: an archive of revision 0001 has none of them.
+AFTER_0001 = ("user_sessions",)
+
+
 def at_revision_0001(archive: Path, target: Path) -> Path:
     """`archive` as kb wrote it at revision 0001, where change_requests.change_type was still `kind`."""
     renamed = {}
@@ -323,8 +327,11 @@ def at_revision_0001(archive: Path, target: Path) -> Path:
         renamed["sha256"] = hashlib.sha256(data).hexdigest()
         return data
 
-    staged = rebuild(archive, target.with_suffix(".stage"), change=change)
-    tables = lambda manifest: {**manifest["tables"], "change_requests": {**manifest["tables"]["change_requests"], "sha256": renamed["sha256"]}}
+    staged = rebuild(archive, target.with_suffix(".stage"), change=change, drop={f"database/{name}.jsonl" for name in AFTER_0001})
+    tables = lambda manifest: {
+        **{name: table for name, table in manifest["tables"].items() if name not in AFTER_0001},
+        "change_requests": {**manifest["tables"]["change_requests"], "sha256": renamed["sha256"]},
+    }
     return rebuild(staged, target, manifest=lambda manifest: {**manifest, "schema_revision": "0001", "tables": tables(manifest)})
 
 
@@ -357,11 +364,11 @@ def test_kb_export_and_kb_import_print_a_one_line_summary(runner, source, tmp_pa
     result = runner.invoke(main, ["export", str(archive), "--content", str(source.content)], env={"DATABASE_URL": source.url})
     assert result.exit_code == 0, result.output
     assert len(result.output.splitlines()) == 1
-    assert "56 fichiers" in result.output and "change_requests 5" in result.output and " s" in result.output
+    assert "61 fichiers" in result.output and "change_requests 5" in result.output and " s" in result.output
     target = sqlite_url(tmp_path, "cli-target")
     result = runner.invoke(main, ["import", str(archive), "--content", str(tmp_path / "cli-restored")], env={"DATABASE_URL": target})
     assert result.exit_code == 0, result.output
-    assert "restaurée : 56 fichiers" in result.output and "index de recherche sera reconstruit" in result.output
+    assert "restaurée : 61 fichiers" in result.output and "index de recherche sera reconstruit" in result.output
     assert all_rows(target) == all_rows(source.url)
 
 

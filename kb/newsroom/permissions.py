@@ -15,6 +15,7 @@ ACTIONS = {
     "change.review": "relire : approuver, demander des corrections, refuser",
     "change.revert": "proposer le retour à une version publiée antérieure",
     "audit.view": "consulter le journal d'audit complet",
+    "users.manage": "voir les comptes et leurs sessions ouvertes, fermer ces sessions",
 }
 
 _JOURNALIST = {"newsroom.enter", "change.propose"}

@@ -505,6 +505,49 @@ def user_disable(email: str) -> None:
     click.echo(f"{changed.email} : désactivé")
 
 
+@user.command("set-password")
+@click.argument("email")
+@click.password_option("--password", help="Nouveau mot de passe (demandé sans écho s'il n'est pas donné).", prompt="Nouveau mot de passe")
+def user_set_password(email: str, password: str) -> None:
+    """Change le mot de passe d'un compte ; toutes ses sessions ouvertes sont fermées."""
+    from kb.store.accounts import AccountError, set_password
+
+    with _sessions()() as session:
+        try:
+            changed = set_password(session, email, password)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"{changed.email} : mot de passe changé, sessions fermées")
+
+
+@user.command("sessions")
+@click.argument("email")
+@click.option("--end", "end_them", is_flag=True, help="Ferme toutes ces sessions (le compte devra se reconnecter).")
+def user_sessions(email: str, end_them: bool) -> None:
+    """Liste les sessions ouvertes d'un compte ; --end les ferme toutes."""
+    from kb.store import sessions
+    from kb.store.accounts import AccountError, find_user
+
+    with _sessions()() as session:
+        try:
+            account = find_user(session, email)
+        except AccountError as error:
+            raise click.ClickException(str(error)) from None
+        if account is None:
+            raise click.ClickException(f"aucun compte pour {email}")
+        if end_them:
+            count = sessions.end_all(session, account.id, "admin")
+            session.commit()
+            click.echo(f"{account.email} : {count} session(s) fermée(s)")
+            return
+        found = sessions.open_sessions(session, account.id)
+        for row in found:
+            seen = row.last_seen_at.strftime("%Y-%m-%d %H:%M")
+            click.echo(f"{row.id}\touverte {row.created_at:%Y-%m-%d %H:%M}\tvue {seen}\t{row.remote_addr or '-'}\t{row.user_agent or '-'}")
+        if not found:
+            click.echo(f"{account.email} : aucune session ouverte")
+
+
 DEMO_ACCOUNTS = (
     ("journaliste@demo.kb", "journalist", "Julie Journaliste"),
     ("editeur@demo.kb", "editor", "Étienne Éditeur"),

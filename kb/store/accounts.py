@@ -12,6 +12,7 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from kb.store import sessions
 from kb.store.db import Base
 
 ROLES = ("journalist", "editor", "admin")
@@ -42,14 +43,16 @@ class User(Base):
     # What Flask-Login asks of a user object (kept here so this layer needs no Flask import).
     is_authenticated = True
     is_anonymous = False
+    # The token of the session this request came with (kb.store.sessions), set when it is loaded.
+    session_token = None
 
     @property
     def is_active(self) -> bool:
         return self.active
 
     def get_id(self) -> str:
-        # The hash's tail is part of the session's id: a new password ends every other session.
-        return f"{self.id}:{self.password_hash[-12:]}"
+        # What the cookie carries: the account and its session's token, looked up at every request.
+        return f"{self.id}:{self.session_token}"
 
 
 def normalize_email(email: str) -> str:
@@ -95,16 +98,31 @@ def add_user(session: Session, email: str, password: str, role: str, name: str |
 
 
 def set_role(session: Session, email: str, role: str) -> User:
+    """Change an account's role; its open sessions end (it logs in again with what the role allows)."""
     user = _existing(session, email)
-    user.role = _check_role(role)
+    if user.role != _check_role(role):
+        user.role = role
+        sessions.end_all(session, user.id, "role")
+    session.commit()
+    return user
+
+
+def set_password(session: Session, email: str, password: str) -> User:
+    """Give an account a new password; every open session of it ends."""
+    user = _existing(session, email)
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"mot de passe trop court : {MIN_PASSWORD_LENGTH} caractères au moins")
+    user.password_hash = generate_password_hash(password)
+    sessions.end_all(session, user.id, "password")
     session.commit()
     return user
 
 
 def disable(session: Session, email: str) -> User:
-    """Disable an account: it can no longer log in; its history stays."""
+    """Disable an account: it can no longer log in, its open sessions end; its history stays."""
     user = _existing(session, email)
     user.active = False
+    sessions.end_all(session, user.id, "disabled")
     session.commit()
     return user
 

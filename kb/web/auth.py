@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from kb.store import audit, throttle
+from kb.store import audit, sessions, throttle
 from kb.store.accounts import AccountError, User, authenticate, normalize_email
 from kb.web.database import db
 
@@ -20,13 +20,15 @@ login_manager.login_message_category = "info"
 
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
-    user_id, _, fingerprint = session_id.partition(":")
-    if not user_id.isdigit():
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit() or not token:
         return None
     user = db().get(User, int(user_id))
-    # A disabled account, or one whose password changed, is logged out at its next request.
-    if user is None or not user.active or user.get_id() != session_id:
+    # The cookie opens the newsroom only while its session is open server-side: ended at logout,
+    # at a change of password or role, when the account is disabled, or by an admin.
+    if user is None or not user.active or sessions.find_open(db(), user.id, token) is None:
         return None
+    user.session_token = token
     return user
 
 
@@ -77,6 +79,7 @@ def login():
     # A new session for a new identity: nothing set before logging in carries over (fixation).
     session.clear()
     session.permanent = True
+    user.session_token = sessions.start(db(), user.id, request.user_agent.string, request.remote_addr)
     login_user(user)
     audit.record(db(), "user.login", user)
     db().commit()
@@ -85,6 +88,11 @@ def login():
 
 @bp.post("/deconnexion")
 def logout():
+    if current_user.is_authenticated:
+        # Every session of the account ends, not only this browser's: a copied cookie opens nothing.
+        sessions.end_all(db(), current_user.id, "logout")
+        audit.record(db(), "user.logout", current_user)
+        db().commit()
     logout_user()
     session.clear()
     flash("Vous êtes déconnecté.", "info")

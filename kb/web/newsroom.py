@@ -547,3 +547,7 @@ def revert(promise_id: str, sha: str):
     flash("Retour à cette version proposé : un autre éditeur doit l'approuver.", "success")
     return redirect(url_for("newsroom.change", number=found.id))
 
+
+
+# The accounts page's routes, registered on `bp` as their module is imported.
+from kb.web import accounts  # noqa: E402, F401

@@ -59,7 +59,7 @@ est en marche : « achat de deux balayeuses » — une pour chaque commune.
 PROMISE = """\
 ---
 title: Acheter deux balayeuses en commun
-made_by: Bernard Gérard
+made_by: bernard-gerard
 party: Les Républicains (LR)
 territory: Marcq-en-Barœul
 theme: Propreté
@@ -100,6 +100,19 @@ closed: true
 Les promesses de la mutualisation entre les deux villes.
 """
 
+# The author of the promise above.
+PERSON = """\
+---
+name: Bernard Gérard
+kind: person
+party: Les Républicains (LR)
+roles:
+  - title: Député-maire de Marcq-en-Barœul
+aliases:
+  - Bernard Gérard
+---
+"""
+
 # A claim (fact-check) quoting the source above, about the promise above.
 CLAIM_FILE = "claims/deux-balayeuses.md"
 
@@ -107,7 +120,7 @@ CLAIM_FILE = "claims/deux-balayeuses.md"
 CLAIM = """\
 ---
 title: "« Deux balayeuses » pour deux communes : exact"
-claimed_by: Ville de Marcq-en-Barœul
+claimed_by: ville-de-marcq-en-baroeul
 claimed_on: 2022-11-08
 claim:
   source: deliberation-test
@@ -207,6 +220,8 @@ def content_dir(tmp_path: Path) -> Path:
     write(root / "sources" / "deliberation-test.md", SOURCE)
     write(root / "promises" / "balayeuses-communes.md", PROMISE)
     write(root / "trackers" / "marcq-la-madeleine-2014-2020.md", TRACKER)
+    write(root / "people" / "bernard-gerard.md", PERSON)
+    write(root / "people" / "ville-de-marcq-en-baroeul.md", "---\nname: Ville de Marcq-en-Barœul\nkind: institution\n---\n")
     shutil.copy(DEMO_CONTENT / "statuses.yml", root / "statuses.yml")
     return root
 

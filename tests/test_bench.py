@@ -7,7 +7,7 @@ def test_benchmark_prints_every_figure_side_by_side_with_ratios(tmp_path):
     lines = []
     figures = run_benchmark(tmp_path, promises=40, sources=4, source_bytes=3000, rounds=1, processes=1, say=lines.append)
     printed = "\n".join(lines)
-    assert figures["documents"] == 40 + 4 + 64  # promises, sources, and the trackers of 32 territories × 2 terms
+    assert figures["documents"] == 40 + 4 + 64 + 41  # promises, sources, the trackers of 32 territories × 2 terms, 41 authors
     assert figures["queries"] >= 30 and len(QUERIES) >= 30
     for key in ("whoosh_p95_ms", "fts_p95_ms", "whoosh_build_seconds", "fts_build_seconds", "reindex_max_ms", "whoosh_rss_mb"):
         assert figures[key] > 0, key

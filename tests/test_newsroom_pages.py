@@ -138,7 +138,7 @@ def test_editing_fields_and_the_right_of_reply(newsroom):
     form = client.get(f"{PROMISE}/modifier").get_data(as_text=True)
     base = re.search(r'name="base_sha256" value="([0-9a-f]{64})"', form).group(1)
     response = Newsroom.post(
-        client, f"{PROMISE}/modifier", base_sha256=base, title="Acheter deux balayeuses en commun", tracker="marcq-la-madeleine-2014-2020", made_by="Bernard Gérard",
+        client, f"{PROMISE}/modifier", base_sha256=base, title="Acheter deux balayeuses en commun", tracker="marcq-la-madeleine-2014-2020", made_by="bernard-gerard",
         party="Les Républicains (LR)", list_name="", territory="Marcq-en-Barœul", theme="Propreté", made_on="2017-04-11",
         due="2018-12-31", reply="La Ville répond : achat groupé avec La Madeleine.", body="Analyse **revue**.", then="draft",
     )  # fmt: skip
@@ -160,7 +160,7 @@ def test_an_edit_form_opened_before_a_publication_is_refused(newsroom, content_d
 def test_creating_a_promise(newsroom):
     client = newsroom.client("journalist")
     response = Newsroom.post(
-        client, "/redaction/promesses/nouvelle", title="Rouvrir la piscine de Lomme", id="", tracker="marcq-la-madeleine-2014-2020", made_by="Martine Aubry",
+        client, "/redaction/promesses/nouvelle", title="Rouvrir la piscine de Lomme", id="", tracker="marcq-la-madeleine-2014-2020", made_by="bernard-gerard",
         territory="Lille", theme="Sport", made_on="2020-03-01", status="planned", note="Programme municipal 2020.", then="submit",
     )  # fmt: skip
     assert response.status_code == 302
@@ -174,7 +174,7 @@ def test_creating_a_promise(newsroom):
 def test_creating_a_promise_with_an_existing_id_is_refused(newsroom):
     response = Newsroom.post(
         newsroom.client("journalist"), "/redaction/promesses/nouvelle", title="Doublon", id="balayeuses-communes",
-        tracker="marcq-la-madeleine-2014-2020", made_by="X", territory="Lille", theme="Sport", made_on="2020-03-01", status="planned",
+        tracker="marcq-la-madeleine-2014-2020", made_by="bernard-gerard", territory="Lille", theme="Sport", made_on="2020-03-01", status="planned",
     )  # fmt: skip
     assert response.status_code == 400 and "existe déjà" in response.get_data(as_text=True)
 
@@ -184,7 +184,7 @@ def test_the_promise_form_offers_the_trackers_and_requires_one(newsroom):
     form = client.get("/redaction/promesses/nouvelle").get_data(as_text=True)
     assert '<option value="marcq-la-madeleine-2014-2020">Marcq-en-Barœul et La Madeleine, mandat 2014-2020 (clos)</option>' in form
     response = Newsroom.post(
-        client, "/redaction/promesses/nouvelle", title="Sans suivi", id="", made_by="X", territory="Lille", theme="Sport",
+        client, "/redaction/promesses/nouvelle", title="Sans suivi", id="", made_by="bernard-gerard", territory="Lille", theme="Sport",
         made_on="2020-03-01", status="planned",
     )  # fmt: skip
     assert response.status_code == 400 and 'id="erreur-tracker"' in response.get_data(as_text=True)
@@ -193,7 +193,7 @@ def test_the_promise_form_offers_the_trackers_and_requires_one(newsroom):
 def test_a_promise_naming_an_unknown_tracker_is_refused_with_the_reason(newsroom):
     response = Newsroom.post(
         newsroom.client("journalist"), "/redaction/promesses/nouvelle", title="Suivi fantôme", id="", tracker="nulle-part-2026-2032",
-        made_by="X", territory="Lille", theme="Sport", made_on="2020-03-01", status="planned", then="submit",
+        made_by="bernard-gerard", territory="Lille", theme="Sport", made_on="2020-03-01", status="planned", then="submit",
     )  # fmt: skip
     assert response.status_code == 400 and "suivi inconnu « nulle-part-2026-2032 »" in response.get_data(as_text=True)
 

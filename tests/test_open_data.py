@@ -71,7 +71,7 @@ def test_the_main_feed_lists_status_changes_newest_first_for_a_feed_reader(demo_
 
 
 def test_a_politicians_feed_has_only_their_promises(demo_client):
-    feed = feedparser.parse(demo_client.get("/flux.atom?made_by=Martine+Aubry").get_data())
+    feed = feedparser.parse(demo_client.get("/flux.atom?made_by=martine-aubry").get_data())
     assert not feed.bozo and len(feed.entries) == 2
     assert all("Lille, Lomme et Hellemmes" in entry.title for entry in feed.entries)
 
@@ -85,7 +85,7 @@ def test_a_promise_has_its_own_feed(demo_client):
 
 def test_sitemap_lists_every_public_page(demo_client):
     xml = demo_client.get("/sitemap.xml").get_data(as_text=True)
-    assert xml.count("<loc>") == 3 + 45 + 5 + 1 + 4 + 5  # home, trackers, list; promises; sources; claims list; claims; trackers
+    assert xml.count("<loc>") == 4 + 45 + 5 + 1 + 4 + 5 + 5  # home, trackers, people, list; promises; sources; claims list; claims; trackers; people
     assert "/promesses/aubry-mutualisation-lille-lomme-hellemmes</loc>" in xml
     assert "/affirmations/mel-25-actions-mutualisation-depuis-2015</loc>" in xml
 

@@ -121,7 +121,7 @@ def test_a_proposed_file_of_a_new_kind_is_checked_like_kb_check_does(with_dossie
 
 def test_a_new_kind_is_indexed_and_found_by_search(with_dossier, tmp_path):
     index = SearchIndex(tmp_path / "index", with_dossier, WITH_DOSSIERS)
-    assert index.rebuild() == 4  # the promise, the source, its tracker and the dossier
+    assert index.rebuild() == 6  # the promise, the source, its tracker, two people and the dossier
     results = Search(index, sync_seconds=None).search("enquête balayeuses")
     assert [(hit.kind, hit.id) for hit in results.hits] == [("dossier", "balayeuses")]
     assert results.facets["kind"] == {"dossier": 1}
@@ -169,4 +169,4 @@ def test_two_kinds_cannot_share_a_name_or_a_folder():
 
 
 def test_the_publication_log_follows_every_kind_of_the_registry():
-    assert WITH_DOSSIERS.publish_actions() == ("promise.publish", "source.publish", "claim.publish", "tracker.publish", "dossier.publish")
+    assert WITH_DOSSIERS.publish_actions() == ("promise.publish", "source.publish", "claim.publish", "tracker.publish", "person.publish", "dossier.publish")

@@ -78,8 +78,9 @@ def _rows(tree: ContentTree):
         rowid += 1
         notes = "\n".join(entry.note for entry in p.history if entry.note)
         quotes = "\n".join(proof.quote for entry in p.history for proof in entry.evidence)
-        row = ("promise", p.id, p.title, p.body, notes, quotes, p.made_by, p.territory, p.theme, p.status)
-        yield rowid, row, ("promise", p.status or "", p.territory or "", p.made_by or "", p.theme or "")
+        authors = " ".join(p.made_by)
+        row = ("promise", p.id, p.title, p.body, notes, quotes, authors, p.territory, p.theme, p.status)
+        yield rowid, row, ("promise", p.status or "", p.territory or "", authors, p.theme or "")
     for key in sorted(tree.sources):
         s = tree.sources[key]
         rowid += 1

@@ -25,7 +25,9 @@ from typing import Callable, Iterable
 from kb.config.paths import PACKAGE
 from kb.content import frontmatter
 from kb.content.listing import slug
-from kb.content.model import Evidence, HistoryEntry, Promise
+from kb.content.model import Evidence, HistoryEntry, Person, Promise
+from kb.content.people import split_names
+from kb.content.people import to_text as people_text
 from kb.content.promises import to_text as promise_to_text
 from kb.content.sources import DOCUMENT_TYPES
 from kb.content.statuses import FILE_NAME
@@ -264,6 +266,17 @@ def tracker_id(territory: str, made_on: date) -> str:
     return f"{slug(territory)}-{start.year}-{end.year}"
 
 
+# Each author's file: the demo's joint promise names two people, as the demo does.
+AUTHOR_IDS = {name: slug(name) for written in MADE_BY for name in split_names(written)}
+
+
+def _write_people(root: Path) -> None:
+    (root / "people").mkdir()
+    for name, person_id in AUTHOR_IDS.items():
+        kind = "person" if name in PEOPLE or name in ("Martine Aubry", "Bernard Gérard", "Sébastien Leprêtre") else "institution"
+        _write(root / "people" / f"{person_id}.md", people_text(Person(id=person_id, name=name, kind=kind)))
+
+
 def _write_trackers(root: Path) -> None:
     (root / "trackers").mkdir()
     for territory in TERRITORIES:
@@ -288,7 +301,7 @@ def _promise(number: int, writer: _Writer, themes: list[str], statuses: list[str
         id=f"promesse-{number:05d}",
         title=title,
         tracker=tracker_id(territory, made_on),
-        made_by=made_by,
+        made_by=[AUTHOR_IDS[name] for name in split_names(made_by)],
         territory=territory,
         theme=rng.choice(themes),
         made_on=made_on,
@@ -334,6 +347,7 @@ def write_corpus(
     (root / "sources").mkdir()
     shutil.copyfile(demo / FILE_NAME, root / FILE_NAME)
     _write_trackers(root)
+    _write_people(root)
     library = _write_sources(root, writer, sources, source_bytes, progress)  # promises quote them
     # PyYAML's pure-Python emitter (kb's stable layout needs it) is most of the run time, so
     # promises are drawn here, in order, and serialised by other processes: same bytes, sooner.

@@ -28,8 +28,7 @@ class Listed:
     key: str
     title: str
     status: str | None
-    made_by: str | None
-    made_by_slug: str | None
+    made_by: tuple[str, ...]  # the authors' ids
     party: str | None
     list_name: str | None
     territory: str | None
@@ -44,7 +43,7 @@ class Listed:
 
 
 LISTED_COLUMNS = (
-    items_c.item_id, items_c.key, items_c.title, items_c.status, items_c.made_by, items_c.made_by_slug, items_c.party,
+    items_c.item_id, items_c.key, items_c.title, items_c.status, items_c.made_by, items_c.party,
     items_c.list_name, items_c.territory, items_c.territory_slug, items_c.theme, items_c.tracker, items_c.sort_date,
     items_c.due,
 )  # fmt: skip
@@ -54,7 +53,8 @@ PUBLISHED_PROMISES = (items_c.kind == "promise", items_c.state == "published")
 def read_listed(connection: Connection, *where) -> list[Listed]:
     """The published promises (matching `where`) as lists read them, by id (as Python orders them, whatever the database's collation)."""
     statement = select(*LISTED_COLUMNS).where(*PUBLISHED_PROMISES, *where)
-    return sorted((Listed(*row) for row in connection.execute(statement)), key=lambda row: row.id)
+    rows = (Listed(*row[:4], listing.authors_of(row[4]), *row[5:]) for row in connection.execute(statement))
+    return sorted(rows, key=lambda row: row.id)
 
 
 class ListedCache:

@@ -10,16 +10,19 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
+from dataclasses import dataclass
+
 from sqlalchemy import and_, case, func, literal, select
 
 from kb.catalog import tables
 from kb.catalog.listed import Listed, read_listed
 from kb.catalog.reader import CatalogView
 from kb.content import listing
-from kb.content.listing import CLAIM_FILTERS, Change, ClaimListing, Listing, Scorecard
+from kb.content.listing import Change, ClaimListing, Listing, Scorecard
 
 items_c = tables.items.c
 history_c = tables.history.c
+links_c = tables.links.c
 
 
 class LazyItems(Sequence):
@@ -71,34 +74,13 @@ def _overdue(today: date, final: set[str]):
     return case((late, literal("oui")), else_=literal("non"))
 
 
-def _promise_column(name: str, today: date, final: set[str]):
+def _condition(name: str, value: str, today: date, final: set[str]):
+    """What a list filter keeps, as a condition on the catalog's rows (a feed of a filtered list reads it)."""
     if name == "overdue":
-        return _overdue(today, final)
-    return items_c.list_name if name == "list" else items_c[name]
-
-
-def _filtered(view: CatalogView, kind: str, names: tuple[str, ...], column_of, filters: dict[str, str]):
-    """(conditions kept, counts per name and value, filters applied, filters ignored) — as listing._filtered."""
-    view.used.add(f"list:{kind}")
-    base = [items_c.kind == kind, items_c.state == "published"]
-    wanted = {name: value for name, value in filters.items() if name in names and value}
-    ignored = {}
-    for name, value in wanted.items():
-        if not view.scalar(select(func.count()).select_from(tables.items).where(*base, column_of(name) == value)):
-            ignored[name] = value
-    wanted = {name: value for name, value in wanted.items() if name not in ignored}
-    counts: dict[str, dict[str, int]] = {}
-    for name in names:
-        others = [column_of(other) == value for other, value in wanted.items() if other != name]
-        column = column_of(name)
-        rows = view.query(
-            select(column.label("value"), func.count().label("count"))
-            .select_from(tables.items)
-            .where(*base, *others, column.is_not(None), column != "")
-            .group_by(column)
-        )
-        counts[name] = dict(sorted(((row.value, row.count) for row in rows), key=lambda item: (-item[1], item[0])))
-    return base + [column_of(name) == value for name, value in wanted.items()], counts, wanted, ignored
+        return _overdue(today, final) == value
+    if name in ("made_by", "claimed_by"):  # one author among several: the links hold them one by one
+        return items_c.key.in_(select(links_c.key).where(links_c.relation == "made_by", links_c.target == value))
+    return (items_c.list_name if name == "list" else items_c[name]) == value
 
 
 def list_promises(view: CatalogView, filters: dict[str, str], sort: str, today: date) -> Listing:
@@ -108,18 +90,35 @@ def list_promises(view: CatalogView, filters: dict[str, str], sort: str, today: 
     listed = listing.list_promises(rows, filters, sort, today, view.final_statuses, prepared)
     keys = [row.key for row in listed.promises]
     where = [items_c.kind == "promise", items_c.state == "published"]
-    where += [_promise_column(name, today, view.final_statuses) == value for name, value in listed.filters.items()]
+    where += [_condition(name, value, today, view.final_statuses) for name, value in listed.filters.items()]
     return Listing(promises=LazyItems(view, keys, where), counts=listed.counts, filters=listed.filters, sort=listed.sort, ignored=listed.ignored)
 
 
-CLAIM_COLUMNS = {"verdict": "verdict", "claimed_by": "made_by", "territory": "territory", "theme": "theme"}
+@dataclass(frozen=True)
+class _ClaimRow:
+    """What the claims' list filters, counts and sorts on."""
+
+    key: str
+    verdict: str | None
+    claimed_by: tuple[str, ...]
+    territory: str | None
+    theme: str | None
+    reviewed_on: date | None
+    id: str
 
 
 def list_claims(view: CatalogView, filters: dict[str, str]) -> ClaimListing:
-    """Filter and count published claims; latest verdict first."""
-    where, counts, wanted, ignored = _filtered(view, "claim", CLAIM_FILTERS, lambda name: items_c[CLAIM_COLUMNS[name]], filters)
-    keys = [row.key for row in view.query(select(items_c.key).where(*where).order_by(items_c.sort_date.desc(), items_c.item_id.desc()))]
-    return ClaimListing(claims=LazyItems(view, keys, where), counts=counts, filters=wanted, ignored=ignored)
+    """Filter and count published claims as kb.content.listing does (fact-checks are hundreds, not
+    thousands: their few columns are read and counted here); latest verdict first."""
+    view.used.add("list:claim")
+    found = view.query(
+        select(items_c.key, items_c.verdict, items_c.made_by, items_c.territory, items_c.theme, items_c.sort_date, items_c.item_id)
+        .where(items_c.kind == "claim", items_c.state == "published")
+    )  # fmt: skip
+    rows = [_ClaimRow(row.key, row.verdict, listing.authors_of(row.made_by), row.territory, row.theme, row.sort_date, row.item_id) for row in found]
+    listed = listing.list_claims(rows, filters)
+    keys = [row.key for row in listed.claims]
+    return ClaimListing(claims=LazyItems(view, keys), counts=listed.counts, filters=listed.filters, ignored=listed.ignored)
 
 
 def scorecard(view: CatalogView, today: date, *where) -> Scorecard:
@@ -162,21 +161,28 @@ def tracker_cards(view: CatalogView, trackers: list, today: date) -> dict[str, S
 
 
 def groups(view: CatalogView, attribute: str, today: date) -> list[dict]:
-    """One scorecard per value of `attribute` (made_by, territory), grouped by slug, biggest first.
+    """One scorecard per territory (grouped by slug) or per author (each author of a joint promise
+    counts it), biggest first: {"name", "slug", "card"}; an author's slug is their id.
 
     Counted over columns, not promise by promise (the home page draws two of these after every
-    publication): a group is named as its first promise by id writes it.
+    publication): a territory is named as its first promise by id writes it, an author by their file.
     """
     rows = listed_promises(view)  # by id
-    final = view.final_statuses
-    slugs = [getattr(row, f"{attribute}_slug") for row in rows]
+    if attribute == "made_by":
+        # People by id; a name written in words (a tree from before people had files) by its slug.
+        people = {person_id: person.title for person_id, person in view.titles("person", {a for row in rows for a in row.made_by}).items()}
+        written = [(author if author in people else listing.slug(author), author, row) for row in rows for author in row.made_by]
+    else:
+        people = {}
+        written = [(getattr(row, f"{attribute}_slug"), getattr(row, attribute), row) for row in rows]
     names: dict[str, str] = {}
-    for slug, row in zip(slugs, rows):
-        if slug not in names:
-            names[slug] = getattr(row, attribute)
-    totals = Counter(slugs)
-    by_status = Counter(zip(slugs, (row.status for row in rows)))
-    late = Counter(slug for slug, row in zip(slugs, rows) if row.is_overdue(today, final))
+    for slug, name, _row in written:
+        names.setdefault(slug, people.get(slug, name))
+    members = [(slug, row) for slug, _name, row in written]
+    final = view.final_statuses
+    totals = Counter(slug for slug, _row in members)
+    by_status = Counter((slug, row.status) for slug, row in members)
+    late = Counter(slug for slug, row in members if row.is_overdue(today, final))
     statuses = list(view.statuses)
     found: dict[str, dict[str, int]] = {}
     for (slug, status), count in by_status.items():
@@ -237,16 +243,27 @@ def _changes(view: CatalogView, rows: list) -> list[Change]:
     return changes
 
 
-def group_members(view: CatalogView, attribute: str, wanted_slug: str) -> list:
-    """The published promises whose `attribute` has this slug, latest first."""
+def group_members(view: CatalogView, *where) -> list:
+    """The published promises matching `where` (a territory, an author), latest first."""
     view.used.add("list:promise")
     keys = [
         row.key for row in view.query(
-            select(items_c.key).where(items_c.kind == "promise", items_c.state == "published", items_c[f"{attribute}_slug"] == wanted_slug)
+            select(items_c.key).where(items_c.kind == "promise", items_c.state == "published", *where)
             .order_by(items_c.sort_date.desc(), items_c.item_id.desc())
         )
     ]  # fmt: skip
     return list(LazyItems(view, keys))
+
+
+def by_author(author: str):
+    """The condition that keeps the items one of whose authors is `author` (an id, or a name as written)."""
+    return _condition("made_by", author, date.min, set())
+
+
+def authors_written(view: CatalogView) -> list[str]:
+    """Every author of a published promise or claim, as its file writes it (ids, or names in words)."""
+    view.used.add("list:promise")
+    return [row.target for row in view.query(select(links_c.target).where(links_c.relation == "made_by").distinct())]
 
 
 def ids(view: CatalogView, kind: str) -> list[str]:
@@ -254,9 +271,7 @@ def ids(view: CatalogView, kind: str) -> list[str]:
     return list(view.items[kind])
 
 
-def people_and_places(view: CatalogView) -> tuple[set[str], set[str]]:
-    """The slugs of every author and territory of published promises (the static build's pages)."""
+def places(view: CatalogView) -> set[str]:
+    """The slugs of every territory of published promises (the static build's pages)."""
     view.used.add("list:promise")
-    rows = view.query(select(items_c.made_by_slug, items_c.territory_slug).where(items_c.kind == "promise", items_c.state == "published"))
-    return {row.made_by_slug for row in rows}, {row.territory_slug for row in rows}
-
+    return {row.territory_slug for row in view.query(select(items_c.territory_slug).where(items_c.kind == "promise", items_c.state == "published"))}

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 
 from kb.catalog import codec, tables
 from kb.catalog.listed import ListedCache
+from kb.content.listing import authors_of
 from kb.content.model import Claim, Promise, Source, Status, Verdict
 from kb.content.quotes import FoldedText
 from kb.content.registry import Kinds
@@ -177,6 +178,15 @@ class CatalogView:
 
     promises = property(lambda self: self.items["promise"])
     trackers = property(lambda self: self.items["tracker"])
+    people = property(lambda self: self.items["person"])
+
+    def person_named(self, name: str) -> str | None:
+        """The id of the person (or institution) of that name or alias, if any (people are few: all read)."""
+        wanted = (name or "").casefold()
+        for person in sorted(self.every("person"), key=lambda person: person.id):
+            if wanted in {known.casefold() for known in (person.name, *person.aliases) if known}:
+                return person.id
+        return None
     sources = property(lambda self: self.items["source"])
     claims = property(lambda self: self.items["claim"])
     broken_promises = property(lambda self: self.broken_items["promise"].values())
@@ -223,7 +233,7 @@ class CatalogView:
             select(items_c.item_id, items_c.title, items_c.sort_date, items_c.made_by, items_c.territory, items_c.status)
             .where(items_c.kind == kind, items_c.state == "published")
         )  # fmt: skip
-        found = [Summary(row.item_id, row.title, row.sort_date, row.made_by, row.territory, row.status) for row in rows]
+        found = [Summary(row.item_id, row.title, row.sort_date, authors_of(row.made_by), row.territory, row.status) for row in rows]
         return sorted(found, key=lambda summary: (summary.title or "").lower())
 
     def titles(self, kind: str, ids) -> dict[str, "Summary"]:
@@ -324,7 +334,7 @@ class Summary:
     id: str
     title: str
     date: Any
-    made_by: str | None = None
+    made_by: tuple[str, ...] = ()
     territory: str | None = None
     status: str | None = None
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from kb.catalog import codec
+from kb.content import listing
 from kb.content.listing import slug
 from kb.content.registry import Key, Kind
 
@@ -44,7 +45,7 @@ def rows_of(kind: Kind, key: Key, item: Any, state: str, file: FileState, verifi
     row: dict[str, Any] = {
         "key": str(key), "kind": kind.name, "item_id": key.id, "state": state, "size": file.size, "mtime_ns": file.mtime_ns,
         "ino": file.ino, "ctime_ns": file.ctime_ns, "sha256": file.sha256, "title": None, "title_sort": None, "status": None,
-        "verdict": None, "made_by": None, "made_by_slug": None, "party": None, "list_name": None, "territory": None,
+        "verdict": None, "made_by": None, "party": None, "list_name": None, "territory": None,
         "territory_slug": None, "theme": None, "tracker": None, "sort_date": None, "due": None, "data": None,
     }  # fmt: skip
     if item is None:
@@ -62,7 +63,6 @@ def rows_of(kind: Kind, key: Key, item: Any, state: str, file: FileState, verifi
         status=facets.get("status"),
         verdict=facets.get("verdict"),
         made_by=facets.get("made_by"),
-        made_by_slug=slug(facets["made_by"]) if facets.get("made_by") else None,
         party=facets.get("party"),
         list_name=facets.get("list"),
         territory=facets.get("territory"),
@@ -85,6 +85,8 @@ def rows_of(kind: Kind, key: Key, item: Any, state: str, file: FileState, verifi
             for name, proof in kind.quotes(item)
         ]  # fmt: skip
     rows.links += [{"key": str(key), "relation": "about", "target": target} for target in dict.fromkeys(getattr(item, "promises", None) or [])]
+    if kind.name in ("promise", "claim"):
+        rows.links += [{"key": str(key), "relation": "made_by", "target": author[:160]} for author in listing.authors_of(facets.get("made_by"))]
     earlier = getattr(item, "carried_over_from", None)
     rows.links += [{"key": str(key), "relation": "carried", "target": earlier}] if earlier else []
     rows.links += [{"key": str(key), "relation": "alias", "target": alias} for alias in dict.fromkeys(getattr(item, "aliases", None) or [])]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
 # Bumped whenever what the catalog stores changes: catalogs of another version are rebuilt.
-VERSION = "7"
+VERSION = "8"
 
 metadata = MetaData()
 
@@ -39,8 +39,7 @@ items = Table(
     Column("title_sort", Text),
     Column("status", String(100)),
     Column("verdict", String(100)),
-    Column("made_by", Text),
-    Column("made_by_slug", String(250)),
+    Column("made_by", Text),  # the authors' ids, one per line (lists split them; links hold them one by one)
     Column("party", Text),
     Column("list_name", Text),
     Column("territory", Text),
@@ -52,7 +51,6 @@ items = Table(
     Column("data", Text),  # the item, as JSON (kb.catalog.codec); None: read from the file
     Column("revision", BigInteger, nullable=False),  # the change that last touched the row
     Index("ix_catalog_items_kind_state", "kind", "state"),
-    Index("ix_catalog_items_made_by_slug", "made_by_slug"),
     Index("ix_catalog_items_territory_slug", "territory_slug"),
     # A promise page's related promises: same territory and theme, then either, in the order of ids.
     Index("ix_catalog_items_related", "territory", "theme", "item_id"),
@@ -80,13 +78,14 @@ history = Table(
 )
 
 # What items say of other items: the passages they quote (and whether each is found in its
-# source), the promises a fact-check is about, a promise's old ids, the promise it carries over.
+# source), the promises a fact-check is about, a promise's old ids, the promise it carries over, its authors.
 links = Table(
     "catalog_links",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("key", String(200), nullable=False),
-    Column("relation", String(10), nullable=False),  # quotes | about | alias | carried (a promise's earlier term)
+    # quotes | about | alias | carried (a promise's earlier term) | made_by (one author of a promise or a claim)
+    Column("relation", String(10), nullable=False),
     Column("target", String(160), nullable=False),  # a source id, a promise id, an old id
     Column("field", String(100)),  # quotes: where in the file ("history[1].evidence[0]")
     Column("quote", Text),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from kb.content import frontmatter
 from kb.content.fields import EVIDENCE_KEYS, open_document, problem_at, quote_to_data
 from kb.content.model import Claim, Evidence, Problem
+from kb.content.people import author_problems, author_words, authors_value, joined
 from kb.content.registry import Indexed
 from kb.content.render import markdown_to_text
 
@@ -53,7 +54,7 @@ def parse(path: Path, text: str) -> tuple[Claim | None, list[Problem]]:
     claim = Claim(
         id=path.stem,
         title=fields.text(data, "title", required=True),
-        claimed_by=fields.text(data, "claimed_by", required=True),
+        claimed_by=fields.names(data, "claimed_by", required=True),
         claimed_on=fields.date(data, "claimed_on", required=True),
         quote=quote,
         verdict=fields.text(data, "verdict", required=True),
@@ -71,7 +72,7 @@ def parse(path: Path, text: str) -> tuple[Claim | None, list[Problem]]:
 
 def to_text(claim: Claim) -> str:
     """The file kb writes for a claim: fixed key order, stable YAML, the explanation as body."""
-    data: dict[str, Any] = {"title": claim.title, "claimed_by": claim.claimed_by, "claimed_on": claim.claimed_on}
+    data: dict[str, Any] = {"title": claim.title, "claimed_by": authors_value(claim.claimed_by), "claimed_on": claim.claimed_on}
     if claim.quote:
         data["claim"] = {"source": claim.quote.source, "quote": claim.quote.quote}
     for key in ("territory", "theme"):
@@ -90,7 +91,7 @@ def quotes(claim: Claim) -> list[tuple[str, Evidence]]:
 
 def check(claim: Claim, tree: ContentTree, today: date) -> list[Problem]:
     """The verdict from the vocabulary, dates, evidence and explanation present, related promises that exist."""
-    problems = []
+    problems = author_problems(claim, "claimed_by", claim.claimed_by, tree)
     if claim.verdict and claim.verdict not in tree.verdicts:
         known = ", ".join(tree.verdicts)
         problems.append(problem_at(claim, "verdict", f"verdict inconnu « {claim.verdict} » (verdicts connus : {known})"))
@@ -139,8 +140,8 @@ def indexed(claim: Claim) -> Indexed:
     return Indexed(
         title=claim.title,
         quotes=quoted,
-        texts=[claim.claimed_by, claim.territory, claim.theme, *notes, claim.body],
+        texts=[author_words(claim.claimed_by), claim.territory, claim.theme, *notes, claim.body],
         snippet="\n\n".join(part for part in [explanation, *quoted, *notes] if part),
-        facets={"verdict": claim.verdict, "made_by": claim.claimed_by, "territory": claim.territory, "theme": claim.theme},
+        facets={"verdict": claim.verdict, "made_by": joined(claim.claimed_by), "territory": claim.territory, "theme": claim.theme},
         date=claim.reviewed_on,
     )

@@ -93,6 +93,23 @@ class Fields:
             return False
         return value
 
+    def names(self, data: dict, key: str, prefix: str = "", required: bool = False) -> list[str]:
+        """One text or a list of texts (several authors): `made_by: martine-aubry` or `made_by: [a, b]`."""
+        value = data.get(key)
+        if isinstance(value, list):
+            found = []
+            for index, element in enumerate(value):
+                text = self.text({key: element}, key, prefix)
+                if text is None:
+                    self.problem(f"{prefix}{key}[{index}]", "doit être un identifiant ou un nom, en texte")
+                elif text not in found:
+                    found.append(text)
+            if required and not found:
+                self.problem(prefix + key, "champ obligatoire manquant ou vide")
+            return found
+        text = self.text(data, key, prefix, required)
+        return [text] if text else []
+
     def identifier(self, value: Any, path: str) -> str | None:
         if not isinstance(value, str) or not ID_PATTERN.match(value):
             self.problem(path, f"identifiant invalide « {value} » (minuscules, chiffres et tirets)")

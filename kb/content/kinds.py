@@ -1,4 +1,4 @@
-"""The content kinds kb ships, each declared once: promises, source documents, claims (fact-checks), trackers.
+"""The content kinds kb ships, each declared once: promises, source documents, claims (fact-checks), trackers, people.
 
 Everything that depends on a kind reads this registry (see kb.content.registry); to add a kind,
 write its module (parse, checks, what search indexes), add its entry here, and its templates.
@@ -6,8 +6,8 @@ write its module (parse, checks, what search indexes), add its entry here, and i
 
 from __future__ import annotations
 
-from kb.content import claims, promises, sources, trackers
-from kb.content.model import Claim, Promise, Source, Tracker
+from kb.content import claims, people, promises, sources, trackers
+from kb.content.model import Claim, Person, Promise, Source, Tracker
 from kb.content.registry import Kind, Kinds
 
 PROMISE = Kind(
@@ -75,4 +75,21 @@ TRACKER = Kind(
     item_type=Tracker,
 )
 
-KINDS = Kinds([PROMISE, SOURCE, CLAIM, TRACKER])
+PERSON = Kind(
+    name="person",
+    folder="people",
+    label="Élu ou institution",
+    plural="élus et institutions",
+    parse=people.parse,
+    to_text=people.to_text,
+    max_bytes=people.MAX_BYTES,
+    keys=people.KEYS,
+    check=people.check,
+    check_together=people.check_together,
+    indexed=people.indexed,
+    url="/elus/{id}",
+    optional=True,  # came after the first trees (`kb people migrate` writes it from their promises)
+    item_type=Person,
+)
+
+KINDS = Kinds([PROMISE, SOURCE, CLAIM, TRACKER, PERSON])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from itertools import compress
+from itertools import chain, compress
 from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
@@ -57,9 +57,12 @@ def _filtered(items: list[Item], filters: dict[str, str], columns: dict[str, lis
     10,000 promises is filtered and counted at each drawing of a list page.
     """
     wanted = {name: value for name, value in filters.items() if name in columns and value}
-    ignored = {name: value for name, value in wanted.items() if value not in set(columns[name])}
+    ignored = {name: value for name, value in wanted.items() if value not in set(_values(name, columns[name]))}
     wanted = {name: value for name, value in wanted.items() if name not in ignored}
-    matching = {name: [value == wanted[name] for value in columns[name]] for name in wanted}
+    matching = {
+        name: [wanted[name] in value for value in columns[name]] if name in MULTIPLE else [value == wanted[name] for value in columns[name]]
+        for name in wanted
+    }  # fmt: skip
 
     def passing(left_out: str | None = None) -> list[bool] | None:
         """Which items every wanted filter but `left_out` keeps (None: all of them)."""
@@ -74,14 +77,31 @@ def _filtered(items: list[Item], filters: dict[str, str], columns: dict[str, lis
     for name, column in columns.items():
         # A field's counts ignore its own filter, so that its other values stay choosable.
         mask = passing(name) if name in wanted else kept_mask
-        counter = Counter(filter(None, column if mask is None else compress(column, mask)))
+        counter = Counter(filter(None, _values(name, column if mask is None else compress(column, mask))))
         ordered[name] = dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
     return kept, ordered, wanted, ignored
 
 
+# Filters whose column holds several values per item (a joint promise's authors): a filter keeps
+# the items that have its value among theirs, and each value is counted once per item.
+MULTIPLE = {"made_by", "claimed_by"}
+
+
+def _values(name: str, column):
+    """A column's values one by one (a multiple column's tuples flattened)."""
+    return chain.from_iterable(column) if name in MULTIPLE else column
+
+
+def authors_of(value) -> tuple[str, ...]:
+    """Authors as a tuple, from a list (an item) or the facet value that joins them ("a\nb")."""
+    if isinstance(value, str):
+        return tuple(value.split("\n")) if value else ()
+    return tuple(value or ())
+
+
 def list_claims(claims: list[Claim], filters: dict[str, str]) -> ClaimListing:
     """Filter and count claims; latest verdict first."""
-    columns = {name: [getattr(claim, name) for claim in claims] for name in CLAIM_FILTERS}
+    columns = {name: [authors_of(claim.claimed_by) if name in MULTIPLE else getattr(claim, name) for claim in claims] for name in CLAIM_FILTERS}
     kept, counts, wanted, ignored = _filtered(claims, filters, columns)
     kept.sort(key=lambda claim: (claim.reviewed_on, claim.id), reverse=True)
     return ClaimListing(claims=kept, counts=counts, filters=wanted, ignored=ignored)
@@ -91,6 +111,7 @@ def _columns(promises: list[Promise], today: date, final: set[str]) -> dict[str,
     """Each filter's value for every promise, in FILTERS' order ("list" is list_name; "overdue" is oui/non)."""
     attributes = {"tracker": "tracker", "status": "status", "made_by": "made_by", "party": "party", "list": "list_name", "territory": "territory", "theme": "theme"}
     columns = {name: [getattr(promise, attributes[name]) for promise in promises] for name in FILTERS if name in attributes}
+    columns["made_by"] = [authors_of(value) for value in columns["made_by"]]
     columns["overdue"] = ["oui" if promise.is_overdue(today, final) else "non" for promise in promises]
     return {name: columns[name] for name in FILTERS}
 

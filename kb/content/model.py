@@ -42,7 +42,7 @@ class Promise:
 
     id: str
     title: str
-    made_by: str
+    made_by: list[str]  # the ids of its authors (people's files); words in trees from before people had files
     territory: str
     theme: str
     made_on: date
@@ -75,6 +75,38 @@ class Promise:
     def is_overdue(self, today: date, final_statuses: set[str]) -> bool:
         """Past its deadline and not in a final status."""
         return self.due is not None and self.due < today and self.status not in final_statuses
+
+
+@dataclass
+class Role:
+    """An office a person held (or an institution's role), with its dates when known."""
+
+    title: str
+    start: date | None = None
+    end: date | None = None
+
+
+@dataclass
+class Person:
+    """Who makes promises and claims: a person (a mayor, a vice-president) or an institution."""
+
+    id: str
+    name: str
+    kind: str  # person | institution
+    roles: list[Role] = field(default_factory=list)
+    party: str | None = None
+    photo: str | None = None  # a file of the content tree's media/ folder
+    photo_credit: str | None = None
+    photo_licence: str | None = None
+    links: list[str] = field(default_factory=list)
+    aliases: list[str] = field(default_factory=list)  # names it was written as, before it had an id ("Martine Aubry")
+    body: str = ""
+    path: Path | None = field(default=None, compare=False, repr=False)
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def title(self) -> str:
+        return self.name
 
 
 @dataclass
@@ -120,7 +152,7 @@ class Claim:
 
     id: str
     title: str
-    claimed_by: str
+    claimed_by: list[str]  # the ids of who claimed it, as a promise's made_by
     claimed_on: date
     quote: Evidence | None  # the claim as stated, verbatim, in the source it appears in
     verdict: str

@@ -7,11 +7,11 @@ import io
 from datetime import date
 
 from kb.content.listing import Scorecard
-from kb.content.model import Claim, Evidence, Promise, Source, Status, Tracker, Verdict
+from kb.content.model import Claim, Evidence, Person, Promise, Source, Status, Tracker, Verdict
 from kb.content.verdicts import BEST_RATING, WORST_RATING
 
 CSV_COLUMNS = (
-    "id", "titre", "suivi", "statut", "statut_libelle", "en_retard", "auteur", "parti", "liste", "territoire",
+    "id", "titre", "suivi", "statut", "statut_libelle", "en_retard", "auteur", "auteur_ids", "parti", "liste", "territoire",
     "theme", "promis_le", "echeance", "mis_a_jour_le", "entrees_historique", "citations", "url",
 )  # fmt: skip
 
@@ -32,15 +32,15 @@ def verdict_label(verdicts: dict[str, Verdict], key: str) -> str:
     return verdicts[key].label if key in verdicts else key
 
 
-def claim_review(claim: Claim, verdicts: dict[str, Verdict], page_url: str, appearance_url: str | None, site_name: str) -> dict:
-    """schema.org ClaimReview of a fact-check (the format Google and fact-check aggregators read)."""
+def claim_review(claim: Claim, verdicts: dict[str, Verdict], page_url: str, appearance_url: str | None, site_name: str, author: str) -> dict:
+    """schema.org ClaimReview of a fact-check (the format Google and fact-check aggregators read); `author`: who claimed it, in words."""
     verdict = verdicts.get(claim.verdict)
     rating: dict = {"@type": "Rating", "alternateName": verdict_label(verdicts, claim.verdict)}
     if verdict is not None and verdict.rating is not None:
         rating.update(ratingValue=verdict.rating, bestRating=BEST_RATING, worstRating=WORST_RATING)
     claimed: dict = {
         "@type": "Claim",
-        "author": {"@type": "Organization", "name": claim.claimed_by},
+        "author": {"@type": "Organization", "name": author},
         "datePublished": claim.claimed_on.isoformat(),
     }
     if appearance_url:
@@ -57,8 +57,8 @@ def claim_review(claim: Claim, verdicts: dict[str, Verdict], page_url: str, appe
     }
 
 
-def promise_review(promise: Promise, statuses: dict[str, Status], page_url: str, appearance_urls: list[str], site_name: str) -> dict:
-    """schema.org ClaimReview of a promise, for search engines and fact-check aggregators."""
+def promise_review(promise: Promise, statuses: dict[str, Status], page_url: str, appearance_urls: list[str], site_name: str, author: str) -> dict:
+    """schema.org ClaimReview of a promise, for search engines and fact-check aggregators (`author`: its authors' names)."""
     return {
         "@context": "https://schema.org",
         "@type": "ClaimReview",
@@ -68,7 +68,7 @@ def promise_review(promise: Promise, statuses: dict[str, Status], page_url: str,
         "author": {"@type": "Organization", "name": site_name},
         "itemReviewed": {
             "@type": "Claim",
-            "author": {"@type": "Person" if promise.party or promise.list_name else "Organization", "name": promise.made_by},
+            "author": {"@type": "Person" if promise.party or promise.list_name else "Organization", "name": author},
             "datePublished": promise.made_on.isoformat(),
             "appearance": [{"@type": "CreativeWork", "url": url} for url in appearance_urls],
         },
@@ -77,14 +77,15 @@ def promise_review(promise: Promise, statuses: dict[str, Status], page_url: str,
     }
 
 
-def promise_data(promise: Promise, statuses: dict[str, Status], today: date, final: set[str], url: str) -> dict:
-    """A promise as a JSON document (the read API)."""
+def promise_data(promise: Promise, statuses: dict[str, Status], today: date, final: set[str], url: str, authors: list[dict]) -> dict:
+    """A promise as a JSON document (the read API); `authors`: {id, name, url} of each of its authors."""
     return {
         "id": promise.id,
         "url": url,
         "title": promise.title,
         "tracker": promise.tracker,
-        "made_by": promise.made_by,
+        "made_by": list(promise.made_by),
+        "authors": authors,
         "party": promise.party,
         "list": promise.list_name,
         "territory": promise.territory,
@@ -121,6 +122,27 @@ def scorecard_data(card: Scorecard, statuses: dict[str, Status]) -> dict:
     }
 
 
+def person_data(person: Person, url: str, card: Scorecard | None, statuses: dict[str, Status], promises: list[str] | None = None) -> dict:
+    """A person or an institution as a JSON document: roles, party, links, the scorecard of their promises."""
+    data = {
+        "id": person.id,
+        "url": url,
+        "name": person.name,
+        "kind": person.kind,
+        "party": person.party,
+        "roles": [
+            {"title": role.title, "from": role.start.isoformat() if role.start else None, "to": role.end.isoformat() if role.end else None}
+            for role in person.roles
+        ],
+        "photo": {"credit": person.photo_credit, "licence": person.photo_licence} if person.photo else None,
+        "links": list(person.links),
+        "scorecard": scorecard_data(card, statuses) if card is not None else None,
+    }
+    if promises is not None:
+        data["promises"] = promises
+    return data
+
+
 def tracker_data(tracker: Tracker, card: Scorecard, statuses: dict[str, Status], url: str, final: Scorecard | None = None) -> dict:
     """A tracker as a JSON document: its term, and its record (`final_record`, as of the term's end, when closed)."""
     return {
@@ -142,14 +164,15 @@ def _quote_data(proof: Evidence) -> dict:
     return {"source": proof.source, "quote": proof.quote, "note": proof.note}
 
 
-def claim_data(claim: Claim, verdicts: dict[str, Verdict], url: str) -> dict:
-    """A claim and its fact-check as a JSON document (the read API)."""
+def claim_data(claim: Claim, verdicts: dict[str, Verdict], url: str, authors: list[dict]) -> dict:
+    """A claim and its fact-check as a JSON document (the read API); `authors` as a promise's."""
     verdict = verdicts.get(claim.verdict)
     return {
         "id": claim.id,
         "url": url,
         "title": claim.title,
-        "claimed_by": claim.claimed_by,
+        "claimed_by": list(claim.claimed_by),
+        "authors": authors,
         "claimed_on": claim.claimed_on.isoformat(),
         "claim": {"source": claim.quote.source, "quote": claim.quote.quote} if claim.quote else None,
         "territory": claim.territory,
@@ -190,8 +213,11 @@ def _cell(value):
     return value
 
 
-def promises_csv(promises: list[Promise], statuses: dict[str, Status], today: date, final: set[str], url_of) -> str:
-    """One row per promise, UTF-8 with a byte order mark so spreadsheets read the accents right."""
+def promises_csv(promises: list[Promise], statuses: dict[str, Status], today: date, final: set[str], url_of, names_of) -> str:
+    """One row per promise, UTF-8 with a byte order mark so spreadsheets read the accents right.
+
+    `names_of(ids)`: the authors as words ("auteur"); their ids are a column of their own ("auteur_ids").
+    """
     return _csv(
         CSV_COLUMNS,
         (
@@ -202,7 +228,8 @@ def promises_csv(promises: list[Promise], statuses: dict[str, Status], today: da
                 promise.status,
                 status_label(statuses, promise.status),
                 "oui" if promise.is_overdue(today, final) else "non",
-                promise.made_by,
+                names_of(promise.made_by),
+                " ; ".join(promise.made_by),
                 promise.party or "",
                 promise.list_name or "",
                 promise.territory,
@@ -219,7 +246,7 @@ def promises_csv(promises: list[Promise], statuses: dict[str, Status], today: da
     )
 
 
-def claims_csv(claims: list[Claim], verdicts: dict[str, Verdict], url_of) -> str:
+def claims_csv(claims: list[Claim], verdicts: dict[str, Verdict], url_of, names_of) -> str:
     """One row per claim, UTF-8 with a byte order mark, like the promises' table."""
     return _csv(
         CLAIM_CSV_COLUMNS,
@@ -229,7 +256,7 @@ def claims_csv(claims: list[Claim], verdicts: dict[str, Verdict], url_of) -> str
                 claim.title,
                 claim.verdict,
                 verdict_label(verdicts, claim.verdict),
-                claim.claimed_by,
+                names_of(claim.claimed_by),
                 claim.claimed_on.isoformat(),
                 claim.quote.quote if claim.quote else "",
                 claim.quote.source if claim.quote else "",

@@ -12,6 +12,7 @@ from kb.content import frontmatter
 from kb.content.fields import EVIDENCE_KEYS, Fields, open_document, problem_at, quote_to_data
 from kb.content.files import atomic_write, display_path
 from kb.content.model import ID_PATTERN, ContentError, Evidence, HistoryEntry, Problem, Promise
+from kb.content.people import author_problems, author_words, authors_value, joined
 from kb.content.registry import Indexed
 from kb.content.render import markdown_to_text
 
@@ -54,7 +55,7 @@ def parse(path: Path, text: str) -> tuple[Promise | None, list[Problem]]:
     promise = Promise(
         id=path.stem,
         title=fields.text(data, "title", required=True),
-        made_by=fields.text(data, "made_by", required=True),
+        made_by=fields.names(data, "made_by", required=True),
         territory=fields.text(data, "territory", required=True),
         theme=fields.text(data, "theme", required=True),
         made_on=fields.date(data, "made_on", required=True),
@@ -102,7 +103,7 @@ def _read_history_entry(item: Any, position: int, fields: Fields) -> HistoryEntr
 
 def to_text(promise: Promise) -> str:
     """The file kb writes for a promise: fixed key order, stable YAML, Markdown body."""
-    data: dict[str, Any] = {"title": promise.title, "tracker": promise.tracker, "made_by": promise.made_by}
+    data: dict[str, Any] = {"title": promise.title, "tracker": promise.tracker, "made_by": authors_value(promise.made_by)}
     if promise.party:
         data["party"] = promise.party
     if promise.list_name:
@@ -162,6 +163,7 @@ def check(promise: Promise, tree: ContentTree, today: date) -> list[Problem]:
 
     unknown_status("status", promise.status)
     problems += _tracker_problems(promise, tree)
+    problems += author_problems(promise, "made_by", promise.made_by, tree)
     if promise.made_on and promise.made_on > today:
         problems.append(problem_at(promise, "made_on", f"date dans le futur ({promise.made_on.isoformat()})"))
     if promise.made_on and promise.due and promise.due < promise.made_on:
@@ -258,7 +260,7 @@ def indexed(promise: Promise) -> Indexed:
     """What search knows of a promise: its title and quotes first, then who, where, the notes, the analysis."""
     quoted = [proof.quote for entry in promise.history for proof in entry.evidence]
     notes = [entry.note for entry in promise.history if entry.note]
-    people = " ".join(filter(None, (promise.made_by, promise.party, promise.list_name)))
+    people = " ".join(filter(None, (author_words(promise.made_by), promise.party, promise.list_name)))
     # Snippets show words, not Markdown syntax (** or [](…)).
     snippet_parts = [markdown_to_text(promise.body), *notes, *quoted, promise.reply or ""]
     return Indexed(
@@ -267,7 +269,7 @@ def indexed(promise: Promise) -> Indexed:
         texts=[people, promise.territory, promise.theme, *notes, promise.reply, promise.body],
         snippet="\n\n".join(part for part in snippet_parts if part),
         facets={
-            "status": promise.status, "territory": promise.territory, "made_by": promise.made_by, "theme": promise.theme,
+            "status": promise.status, "territory": promise.territory, "made_by": joined(promise.made_by), "theme": promise.theme,
             "party": promise.party, "list": promise.list_name, "tracker": promise.tracker,
         },  # fmt: skip
         date=promise.updated_on,

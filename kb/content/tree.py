@@ -69,6 +69,20 @@ class ContentTree:
     # The shipped kinds by name, as templates and the code that relates them read them.
     promises = property(lambda self: self.items["promise"])
     trackers = property(lambda self: self.items["tracker"])
+    people = property(lambda self: self.items["person"])
+
+    @cached_property
+    def _people_by_name(self) -> dict[str, str]:
+        named = {}
+        for person in sorted(self.every("person"), key=lambda person: person.id):
+            for name in (person.name, *person.aliases):
+                if name:
+                    named.setdefault(name.casefold(), person.id)
+        return named
+
+    def person_named(self, name: str) -> str | None:
+        """The id of the person (or institution) of that name or alias, if any."""
+        return self._people_by_name.get((name or "").casefold())
     sources = property(lambda self: self.items["source"])
     claims = property(lambda self: self.items["claim"])
     broken_promises = property(lambda self: self.broken["promise"])

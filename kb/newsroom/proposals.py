@@ -35,6 +35,16 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
+AUTHOR_FIELDS = {"made_by", "claimed_by"}
+
+
+def _authors(form, name: str) -> list[str]:
+    """The authors chosen in a form (a multiple choice; one text is one author), cleaned, each once."""
+    values = form.getlist(name) if hasattr(form, "getlist") else form.get(name)
+    values = [values] if isinstance(values, str) else list(values or [])
+    return list(dict.fromkeys(cleaned for cleaned in (_clean(value) for value in values) if cleaned))
+
+
 def _date(value: str | None, name: str, errors: dict, required: bool = False) -> date | None:
     value = (value or "").strip()
     if not value:
@@ -107,6 +117,10 @@ def edited(promise: Promise | None, promise_id: str, form: dict[str, str], body:
         raw = form.get(name)
         if name in ("made_on", "due"):
             values[name] = _date(raw, name, errors, required=name in REQUIRED)
+        elif name in AUTHOR_FIELDS:
+            values[name] = _authors(form, name)
+            if not values[name]:
+                errors[name] = "choisissez au moins un auteur"
         elif name == "reply":
             values[name] = (raw or "").strip().replace("\r\n", "\n") or None
         else:
@@ -128,7 +142,7 @@ def edited(promise: Promise | None, promise_id: str, form: dict[str, str], body:
     body = (body or "").replace("\r\n", "\n").strip("\n")
     if promise is None:
         promise = Promise(
-            id=promise_id, title="", made_by="", territory="", theme="", made_on=values["made_on"],
+            id=promise_id, title="", made_by=[], territory="", theme="", made_on=values["made_on"],
             status=history[0].status if history else "", history=history,
         )  # fmt: skip
     return promise_to_text(replace(promise, **values, body=body))
@@ -169,7 +183,7 @@ def claim(
     errors: dict[str, str] = {}
     if not ID_PATTERN.match(claim_id or ""):
         errors["id"] = "identifiant : minuscules sans accents, chiffres et tirets (ex. « mel-25-actions-2019 »)"
-    values = {name: _clean(form.get(name)) for name in CLAIM_FIELDS}
+    values = {name: _authors(form, name) if name in AUTHOR_FIELDS else _clean(form.get(name)) for name in CLAIM_FIELDS}
     for name in sorted(CLAIM_REQUIRED):
         if not values[name]:
             errors[name] = "choisissez un verdict" if name == "verdict" else "champ obligatoire"

@@ -582,6 +582,44 @@ def user_demo(host: str | None, port: int | None) -> None:
 
 
 @main.group()
+def people() -> None:
+    """Gère les fiches des élus et des institutions (content/people/)."""
+
+
+@people.command("migrate")
+@CONTENT_OPTION
+@click.option("--dry-run", is_flag=True, help="Dit ce qui serait écrit, sans rien écrire.")
+def people_migrate(content_dir: Path | None, dry_run: bool) -> None:
+    """Donne une fiche à chaque auteur écrit en toutes lettres et met son identifiant à sa place.
+
+    Les promesses (made_by) et les vérifications (claimed_by) d'avant les fiches nommaient leurs
+    auteurs en toutes lettres (« Bernard Gérard et Sébastien Leprêtre ») : chaque nom devient un
+    fichier content/people/<id>.md (genre deviné, à relire ; le nom gardé en alias, pour que les
+    anciennes adresses /elus/<nom> y mènent), puis seule la ligne made_by / claimed_by de chaque
+    fichier change. Les fichiers sont écrits comme une modification à la main : un site en marche
+    les voit à son prochain passage.
+    """
+    from kb.content.authors import apply, plan
+
+    root = _content_root(content_dir)
+    try:
+        migration = plan(root)
+        if not dry_run:
+            apply(root, migration)
+    except ContentError as error:
+        raise click.ClickException(f"{error} ; rien n'a été écrit") from None
+    verb = "à créer" if dry_run else "créée(s)"
+    for person in migration.people.values():
+        click.echo(f"people/{person.id}.md {verb} : {person.name} ({person.kind})")
+    for path, ids in migration.files.items():
+        click.echo(f"{path.parent.name}/{path.name} : {', '.join(ids)}")
+    for reason in migration.skipped:
+        click.echo(f"laissé tel quel : {reason}", err=True)
+    action = "seraient écrits" if dry_run else "écrits"
+    click.echo(f"{len(migration.people)} fiche(s) de personnes et {len(migration.files)} fichier(s) {action}")
+
+
+@main.group()
 def source() -> None:
     """Gère les documents sources."""
 

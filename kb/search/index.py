@@ -35,9 +35,11 @@ from kb.search.analysis import PART_BREAK, FrenchPositions, french_analyzer
 from kb.search.merging import merge_by_tiers, merge_small_tiers, to_merge
 
 # Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = "11"
+SCHEMA_VERSION = "12"
 INDEX_NAME = f"kb{SCHEMA_VERSION}"
 FACETS = ("kind", "tracker", "status", "verdict", "territory", "made_by", "theme")
+# Facets that hold several values, one per line ("martine-aubry\nbernard-gerard"): search counts each.
+MULTIPLE_FACETS = ("made_by",)
 
 
 def _french_text() -> TEXT:

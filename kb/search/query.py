@@ -22,6 +22,7 @@ import time
 import unicodedata
 import weakref
 from collections import Counter
+from itertools import chain
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -41,7 +42,7 @@ from kb.content.registry import Kinds
 from kb.search.kept_results import KeptResults, SharedResults, index_state
 from kb.search.ranking import rank_term, top
 from kb.search.analysis import normalize_numbers, term_for, tokens
-from kb.search.index import FACETS, SearchIndex
+from kb.search.index import FACETS, MULTIPLE_FACETS, SearchIndex
 
 logger = logging.getLogger(__name__)
 
@@ -267,6 +268,8 @@ class _ReaderState:
         self.identity = index_state(searcher.reader())
         self.columns = _column_values(searcher.reader())
         self.facet_values = {name: self.columns[name] for name in FACETS}
+        for name in MULTIPLE_FACETS:  # "a\nb": a joint promise counts for each of its authors
+            self.facet_values[name] = [tuple(value.split("\n")) if value else () for value in self.columns[name]]
         self._by_date: list[int] | None = None
 
     @property
@@ -434,19 +437,32 @@ class Search:
         if not filters:
             # The common case, at C speed: every match counts for every facet.
             kept = matches
-            counts = {name: Counter(map(values[name].__getitem__, matches)) for name in FACETS}
+            counts = {
+                name: Counter(chain.from_iterable(map(values[name].__getitem__, matches)) if name in MULTIPLE_FACETS else map(values[name].__getitem__, matches))
+                for name in FACETS
+            }  # fmt: skip
         else:
             kept = []
             counts = {name: Counter() for name in FACETS}
+
+            def count(name: str, docnum: int) -> None:
+                if name in MULTIPLE_FACETS:
+                    counts[name].update(values[name][docnum])
+                else:
+                    counts[name][values[name][docnum]] += 1
+
             for docnum in matches:
-                failed = [name for name, value in filters.items() if values[name][docnum] != value]
+                failed = [
+                    name for name, value in filters.items()
+                    if (value not in values[name][docnum] if name in MULTIPLE_FACETS else values[name][docnum] != value)
+                ]  # fmt: skip
                 if not failed:
                     kept.append(docnum)
                     for name in FACETS:
-                        counts[name][values[name][docnum]] += 1
+                        count(name, docnum)
                 elif len(failed) == 1:
                     # A facet's counts ignore its own filter, so its other values stay choosable.
-                    counts[failed[0]][values[failed[0]][docnum]] += 1
+                    count(failed[0], docnum)
         facets = {}
         for name, counter in counts.items():
             counter.pop("", None)

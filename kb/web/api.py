@@ -7,12 +7,13 @@ from datetime import date
 from flask import Blueprint, jsonify, request, url_for
 
 from kb.catalog import queries, tables
-from kb.content.opendata import claim_data, promise_data, source_data, tracker_data
+from kb.content.opendata import claim_data, person_data, promise_data, source_data, tracker_data
 from kb.content.trackers import ordered
 from kb.web.content_store import current_tree, find_promise
 from kb.web.list_request import current_listing, page_of
 from kb.web.page_cache import cached_page
 from kb.web.public.claims import CLAIM_FILTER_LABELS
+from kb.web.public.people import author_data
 from kb.web.search_request import hit_url, page_number, run_search
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -42,7 +43,7 @@ def promises():
         "promises",
         listing.promises,
         listing,
-        lambda promise: promise_data(promise, tree.statuses, today, tree.final_statuses, _promise_url(promise.id)),
+        lambda promise: promise_data(promise, tree.statuses, today, tree.final_statuses, _promise_url(promise.id), author_data(promise.made_by)),
     )
 
 
@@ -52,7 +53,7 @@ def promise(promise_id: str):
     tree, found, moved = find_promise(promise_id, "api.promise")
     if found is None:
         return moved or _not_found(f"aucune promesse « {promise_id} »")
-    return jsonify(promise_data(found, tree.statuses, date.today(), tree.final_statuses, _promise_url(found.id)))
+    return jsonify(promise_data(found, tree.statuses, date.today(), tree.final_statuses, _promise_url(found.id), author_data(found.made_by)))
 
 
 @bp.get("/sources/<source_id>")
@@ -75,7 +76,7 @@ def claims():
     tree = current_tree()
     filters = {name: request.args.get(name, "").strip() for name in CLAIM_FILTER_LABELS}
     listing = queries.list_claims(tree, filters)
-    return _page_json("claims", listing.claims, listing, lambda claim: claim_data(claim, tree.verdicts, _claim_url(claim.id)))
+    return _page_json("claims", listing.claims, listing, lambda claim: claim_data(claim, tree.verdicts, _claim_url(claim.id), author_data(claim.claimed_by)))
 
 
 @bp.get("/claims/<claim_id>")
@@ -85,7 +86,32 @@ def claim(claim_id: str):
     found = tree.claims.get(claim_id)
     if found is None:
         return _not_found(f"aucune affirmation « {claim_id} »")
-    return jsonify(claim_data(found, tree.verdicts, _claim_url(found.id)))
+    return jsonify(claim_data(found, tree.verdicts, _claim_url(found.id), author_data(found.claimed_by)))
+
+
+@bp.get("/people")
+@cached_page
+def people():
+    """Every person and institution, with the scorecard of their promises."""
+    tree = current_tree()
+    cards = {row["slug"]: row["card"] for row in queries.groups(tree, "made_by", date.today())}
+    everyone = sorted(tree.people.values(), key=lambda person: person.id)
+    return jsonify({"people": [person_data(person, _person_url(person.id), cards.get(person.id), tree.statuses) for person in everyone]})
+
+
+@bp.get("/people/<person_id>")
+@cached_page
+def person(person_id: str):
+    """A person or an institution, the scorecard and ids of their promises, their fact-checked claims' ids."""
+    tree = current_tree()
+    found = tree.people.get(person_id)
+    if found is None:
+        return _not_found(f"aucune fiche « {person_id} »")
+    today = date.today()
+    card = queries.scorecard(tree, today, queries.by_author(found.id))
+    data = person_data(found, _person_url(found.id), card, tree.statuses, [row.id for row in queries.listed_promises(tree, queries.by_author(found.id))])
+    data["claims"] = [claim.id for claim in queries.list_claims(tree, {"claimed_by": found.id}).claims]
+    return jsonify(data)
 
 
 @bp.get("/trackers")
@@ -134,6 +160,10 @@ def _page_json(name: str, items: list, listing, as_data):
 
 def _claim_url(claim_id: str) -> str:
     return url_for("public.claim", claim_id=claim_id, _external=True)
+
+
+def _person_url(person_id: str) -> str:
+    return url_for("public.person", person_id=person_id, _external=True)
 
 
 def _tracker_url(tracker_id: str) -> str:

@@ -97,7 +97,7 @@ def pick():
     needle = FoldedText.of(query).folded if query else ""
     promises = current_tree().summaries("promise")
     if needle:
-        promises = [p for p in promises if needle in FoldedText.of(f"{p.title} {p.made_by} {p.territory} {p.id}").folded]
+        promises = [p for p in promises if needle in FoldedText.of(f"{p.title} {' '.join(p.made_by)} {p.territory} {p.id}").folded]
     return render_template("newsroom/pick.html", promises=promises[:100], total=len(promises), query=query, statuses=current_tree().statuses)
 
 
@@ -211,7 +211,7 @@ def _promise_context(promise, change=None, creating=False) -> dict:
     base_sha256 = current_file(promise.path)[1] if promise is not None and change is None else None
     return {
         "promise": promise, "change": change, "creating": creating, "statuses": tree.statuses, "base_sha256": base_sha256,
-        "trackers": ordered(tree.trackers.values()),
+        "trackers": ordered(tree.trackers.values()), "people": tree.summaries("person"),
     }  # fmt: skip
 
 
@@ -328,6 +328,7 @@ def _claim_form(claim, change, creating=False):
         "verdicts": tree.verdicts,
         "sources": tree.summaries("source"),
         "all_promises": tree.summaries("promise"),
+        "people": tree.summaries("person"),
         "today": date.today().isoformat(),
         "base_sha256": current_file(claim.path)[1] if claim is not None and change is None and claim.path else None,
     }
@@ -335,7 +336,7 @@ def _claim_form(claim, change, creating=False):
         form = forms.prefill(_kinds(), claim, change, forms.claim_prefill, date.today())
         return render_template("newsroom/claim_form.html", form=form, rows=_rows_for(form["evidence"]), **context)
     rows = _claim_rows()
-    form = dict(request.form, evidence=rows, promises=request.form.getlist("promises"))
+    form = dict(request.form, evidence=rows, promises=request.form.getlist("promises"), claimed_by=request.form.getlist("claimed_by"))
     context.update(rows=_rows_for(rows))
     try:
         if creating:

@@ -16,6 +16,7 @@ from kb.web.list_request import page_of, url_with_args
 from kb.web.page_cache import cached_page
 from kb.web.pages import item_page, renders
 from kb.web.public import bp, claim_anchor
+from kb.web.public.people import author_names
 
 CLAIM_FILTER_LABELS = {
     "verdict": "Verdict",
@@ -77,7 +78,7 @@ def render_claim_page(tree, found, preview_of=None) -> str:
     appearance = None
     if stated_in is not None:
         appearance = stated_in.url or url_for("public.source", source_id=stated_in.id, _external=True)
-    review = claim_review(found, tree.verdicts, request.base_url, appearance, current_app.config["SITE_NAME"])
+    review = claim_review(found, tree.verdicts, request.base_url, appearance, current_app.config["SITE_NAME"], author_names(found.claimed_by))
     return render_template(
         "public/claim.html",
         claim=found,
@@ -123,7 +124,7 @@ def claims_feed():
 def claims_csv_export():
     """Every published claim (or those matching the list's filters), one row each."""
     tree, listing = _listing()
-    body = claims_csv(listing.claims, tree.verdicts, lambda claim: url_for("public.claim", claim_id=claim.id, _external=True))
+    body = claims_csv(listing.claims, tree.verdicts, lambda claim: url_for("public.claim", claim_id=claim.id, _external=True), author_names)
     return Response(
         body,
         mimetype="text/csv",

@@ -1,4 +1,4 @@
-"""The home page (with every tracker's scorecard), the pages of a person and of a territory, the sitemap and the site's assets."""
+"""The home page (with every tracker's scorecard), the pages of a territory, the sitemap and the site's assets."""
 
 from __future__ import annotations
 
@@ -40,20 +40,18 @@ def home():
 
 
 
-def _group_page(attribute: str, wanted_slug: str, kind: str):
+def group_page(kind: str, name: str, promises: list, *where):
+    """The page of a territory (or of an author written in words): its promises (`where` selects them) and scorecard."""
     tree = current_tree()
     today = date.today()
-    promises = queries.group_members(tree, attribute, wanted_slug)
-    if not promises:
-        abort(404)
-    name = getattr(min(promises, key=lambda promise: promise.id), attribute)  # as the home page names the group
+    filter_name = "territory" if kind == "territory" else "made_by"
     return render_template(
         "public/group.html",
         kind=kind,
         name=name,
-        filter_name=attribute,
+        filter_name=filter_name,
         parties=sorted({p.party for p in promises if p.party}),
-        card=queries.scorecard(tree, today, tables.items.c[f"{attribute}_slug"] == wanted_slug),
+        card=queries.scorecard(tree, today, *where),
         promises=promises,
         statuses=tree.statuses,
         today=today,
@@ -61,18 +59,16 @@ def _group_page(attribute: str, wanted_slug: str, kind: str):
     )
 
 
-@bp.get("/elus/<name_slug>")
-@cached_page
-def person(name_slug: str):
-    """A politician's (or an institution's) promises and scorecard."""
-    return _group_page("made_by", name_slug, "person")
-
-
 @bp.get("/territoires/<name_slug>")
 @cached_page
 def territory(name_slug: str):
     """A territory's promises and scorecard."""
-    return _group_page("territory", name_slug, "territory")
+    where = tables.items.c.territory_slug == name_slug
+    promises = queries.group_members(current_tree(), where)
+    if not promises:
+        abort(404)
+    name = min(promises, key=lambda promise: promise.id).territory  # as the home page names the group
+    return group_page("territory", name, promises, where)
 
 
 ICONS = {"favicon.ico": "image/vnd.microsoft.icon", "favicon.svg": "image/svg+xml"}
@@ -109,7 +105,7 @@ def status_styles():
 @cached_page
 def sitemap():
     tree = current_tree()
-    lists = ("public.home", "public.trackers", "public.promises", "public.claims")
+    lists = ("public.home", "public.trackers", "public.people", "public.promises", "public.claims")
     urls = [url_for(endpoint, _external=True) for endpoint in lists]
     root = request.host_url.rstrip("/") + request.script_root
     urls += [root + kind.path_of(key) for kind in tree.kinds for key in sorted(tree.items[kind.name])]

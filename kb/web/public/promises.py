@@ -17,6 +17,7 @@ from kb.web.list_request import LIST_FILTER_LABELS, LIST_PAGE_SIZE, current_list
 from kb.web.page_cache import cached_page
 from kb.web.pages import renders
 from kb.web.public import bp, citation_anchor
+from kb.web.public.people import author_names
 
 
 def _source_url(tree, source_id: str) -> str:
@@ -46,7 +47,7 @@ def render_promise_page(tree, found, preview_of=None) -> str:
 
     first_sources = dict.fromkeys(proof.source for proof in (found.history[0].evidence if found.history else []))
     appearances = [_source_url(tree, key) for key in first_sources]
-    review = promise_review(found, tree.statuses, request.base_url, appearances, current_app.config["SITE_NAME"])
+    review = promise_review(found, tree.statuses, request.base_url, appearances, current_app.config["SITE_NAME"], author_names(found.made_by))
     return render_template(
         "public/promise.html",
         promise=found,
@@ -122,6 +123,7 @@ def promises_csv_export():
         date.today(),
         tree.final_statuses,
         lambda promise: url_for("public.promise", promise_id=promise.id, _external=True),
+        author_names,
     )
     return Response(
         body,

@@ -208,3 +208,33 @@ def test_a_carried_over_promise_links_both_ways(demo_client):
 def test_the_home_page_shows_every_tracker(demo_client):
     html = demo_client.get("/").get_data(as_text=True)
     assert 'id="par-suivi"' in html and html.count('href="/suivis/') >= 5
+
+
+# -- the newsroom -------------------------------------------------------------------------------------
+
+
+def test_a_new_tracker_is_proposed_as_a_file_reviewed_and_published(newsroom):
+    from .conftest import Newsroom
+
+    journalist = newsroom.client("journalist")
+    form = journalist.get("/redaction/fiches/nouvelle/tracker").get_data(as_text=True)
+    assert "term_start: 2026-03-22" in form  # the example to start from
+    text = "---\ntitle: Marcq-en-Barœul, mandat 2026-2032\nterritory: Marcq-en-Barœul\noffice: Mairie de Marcq-en-Barœul\nterm_start: 2026-03-22\n---\nMéthode.\n"
+    response = Newsroom.post(journalist, "/redaction/fiches/nouvelle/tracker", id="marcq-2026-2032", text=text, then="submit")
+    assert response.status_code == 302
+    number = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    Newsroom.post(newsroom.client("editor"), f"/redaction/demandes/{number}/approve")
+    page = newsroom.app.test_client().get("/suivis/marcq-2026-2032").get_data(as_text=True)
+    assert "Marcq-en-Barœul, mandat 2026-2032" in page and "suivi en cours" in page
+
+
+def test_a_new_tracker_file_that_does_not_check_is_refused_with_its_problems(newsroom):
+    from .conftest import Newsroom
+
+    text = "---\ntitle: Sans date\nterritory: Lille\noffice: Mairie de Lille\n---\n"
+    response = Newsroom.post(newsroom.client("journalist"), "/redaction/fiches/nouvelle/tracker", id="sans-date", text=text, then="draft")
+    assert response.status_code == 400 and "term_start" in response.get_data(as_text=True)
+
+
+def test_only_kinds_without_a_form_of_their_own_have_a_new_file_page(newsroom):
+    assert newsroom.client("journalist").get("/redaction/fiches/nouvelle/promise").status_code == 404

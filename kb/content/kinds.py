@@ -73,6 +73,7 @@ TRACKER = Kind(
     url="/suivis/{id}",
     optional=True,  # came after the first trees (their promises then say which tracker is missing)
     item_type=Tracker,
+    example=trackers.EXAMPLE,
 )
 
 PERSON = Kind(
@@ -90,6 +91,7 @@ PERSON = Kind(
     url="/elus/{id}",
     optional=True,  # came after the first trees (`kb people migrate` writes it from their promises)
     item_type=Person,
+    example=people.EXAMPLE,
 )
 
 KINDS = Kinds([PROMISE, SOURCE, CLAIM, TRACKER, PERSON])

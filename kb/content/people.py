@@ -34,6 +34,20 @@ MAX_PHOTO_BYTES = 2 * 1024 * 1024
 _MEDIA_NAME = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
 
 
+EXAMPLE = """---
+name: Prénom Nom
+kind: person
+party: Parti
+roles:
+  - title: Maire de …
+    from: 2026-03-22
+links:
+  - https://fr.wikipedia.org/wiki/…
+---
+Une courte biographie.
+"""
+
+
 def parse(path: Path, text: str) -> tuple[Person | None, list[Problem]]:
     """Parse a person's file as if it were at `path`."""
     document, fields, problems = open_document(path, text, KEYS)

@@ -69,6 +69,8 @@ class Kind:
     state_key: str | None = None  # the front matter key whose change a publication records: "status"
     optional: bool = False  # its folder may be missing (a kind added after trees were made)
     item_type: type | None = None  # the dataclass items are: the catalog keeps them as JSON (else re-reads the file)
+    # A file to start from, for kinds the newsroom proposes as a whole file (no form of their own).
+    example: str | None = None
 
     def read(self, path: Path) -> tuple[Any, list[Problem]]:
         """Read and parse one file of this kind (None and why, when it cannot be read at all)."""

@@ -24,6 +24,18 @@ MAX_BYTES = 256 * 1024
 KEYS = ("id", "title", "territory", "office", "term_start", "term_end", "closed")
 
 
+EXAMPLE = """---
+title: Mairie de Lille, mandat 2026-2032
+territory: Lille
+office: Mairie de Lille
+term_start: 2026-03-22
+term_end: 2032-03-31
+closed: false
+---
+Comment les promesses de ce mandat ont été recensées (programme, professions de foi, débats) et évaluées.
+"""
+
+
 def parse(path: Path, text: str) -> tuple[Tracker | None, list[Problem]]:
     """Parse a tracker file's text as if it were at `path`."""
     document, fields, problems = open_document(path, text, KEYS)

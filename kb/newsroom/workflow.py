@@ -36,7 +36,7 @@ from kb.store.changes import CHANGE_TYPES, STATES, ChangeRequest
 log = logging.getLogger(__name__)
 
 # Change types that create a file: nothing published may exist under their id.
-CREATIONS = frozenset({"create", "source", "claim"})
+CREATIONS = frozenset({"create", "source", "claim", "file"})
 
 
 @dataclass(frozen=True)

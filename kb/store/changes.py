@@ -33,6 +33,7 @@ CHANGE_TYPES = {
     "claim": "nouvelle vérification",
     "verdict": "nouveau verdict",
     "revert": "retour à une version antérieure",
+    "file": "nouvelle fiche",  # a new file of a kind the forms do not cover (a tracker, a person)
 }
 
 

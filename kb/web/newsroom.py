@@ -472,11 +472,29 @@ def edit_file(number: int):
     """The proposed file itself (YAML front matter and Markdown), for what the forms do not cover."""
     found = _editable(number)
     if request.method == "GET":
-        return render_template("newsroom/file_form.html", change=found, form={"text": found.proposed_text})
+        return render_template("newsroom/file_form.html", change=found, form={"text": found.proposed_text}, folder=_kinds()[found.target_kind].folder)
     try:
         return _save(found.change_type, found.target, request.form.get("text", ""), found.summary, found)
     except workflow.WorkflowError as error:
-        return _form_failed("newsroom/file_form.html", error, change=found)
+        return _form_failed("newsroom/file_form.html", error, change=found, folder=_kinds()[found.target_kind].folder)
+
+
+@bp.route("/fiches/nouvelle/<kind_name>", methods=["GET", "POST"])
+@requires("change.propose")
+def new_file(kind_name: str):
+    """A new file of a kind the forms do not cover (a tracker, a person), written whole and reviewed like any request."""
+    kinds = _kinds()
+    if kind_name not in kinds or kinds[kind_name].example is None:
+        abort(404)
+    kind = kinds[kind_name]
+    context = {"kind": kind}
+    if request.method == "GET":
+        return render_template("newsroom/new_file.html", form={"text": kind.example, "id": ""}, **context)
+    try:
+        target = workflow.target_of(current_tree(), kind.name, (request.form.get("id") or "").strip())
+        return _save("file", target, request.form.get("text", ""), f"{kind.label} : {Key.split(target).id}")
+    except workflow.WorkflowError as error:
+        return _form_failed("newsroom/new_file.html", error, **context)
 
 
 ACTIONS = ("submit", "withdraw", "request_changes", "reject", "approve", "publish", "rebase")

@@ -364,11 +364,11 @@ def test_kb_export_and_kb_import_print_a_one_line_summary(runner, source, tmp_pa
     result = runner.invoke(main, ["export", str(archive), "--content", str(source.content)], env={"DATABASE_URL": source.url})
     assert result.exit_code == 0, result.output
     assert len(result.output.splitlines()) == 1
-    assert "66 fichiers" in result.output and "change_requests 5" in result.output and " s" in result.output
+    assert "69 fichiers" in result.output and "change_requests 5" in result.output and " s" in result.output
     target = sqlite_url(tmp_path, "cli-target")
     result = runner.invoke(main, ["import", str(archive), "--content", str(tmp_path / "cli-restored")], env={"DATABASE_URL": target})
     assert result.exit_code == 0, result.output
-    assert "restaurée : 66 fichiers" in result.output and "index de recherche sera reconstruit" in result.output
+    assert "restaurée : 69 fichiers" in result.output and "index de recherche sera reconstruit" in result.output
     assert all_rows(target) == all_rows(source.url)
 
 

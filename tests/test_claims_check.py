@@ -455,7 +455,7 @@ def test_every_problem_of_every_claim_is_reported_in_one_run(demo_copy):
 def test_kb_check_counts_the_claims(runner, tree_with_claim):
     result = runner.invoke(main, ["check", "--content", str(tree_with_claim)])
     assert result.exit_code == 0, result.output
-    assert "1 promesses, 1 sources, 1 vérifications, 1 suivis, 2 élus et institutions, 2 entrées d'historique, 4 citations vérifiées — 0 erreur(s)" in result.output
+    assert "1 promesses, 1 sources, 1 vérifications, 1 suivis, 2 élus et institutions, 0 pages, 2 entrées d'historique, 4 citations vérifiées — 0 erreur(s)" in result.output
 
 
 def test_kb_check_exits_non_zero_on_a_claim_error_and_names_file_line_and_field(runner, tree_with_claim):

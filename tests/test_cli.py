@@ -11,7 +11,7 @@ from .conftest import DEMO_CONTENT, git_repository
 def test_check_passes_on_a_valid_tree_and_prints_the_counts(runner, content_dir):
     result = runner.invoke(main, ["check", "--content", str(content_dir)])
     assert result.exit_code == 0, result.output
-    assert "1 promesses, 1 sources, 0 vérifications, 1 suivis, 2 élus et institutions, 2 entrées d'historique, 2 citations vérifiées — 0 erreur(s)" in result.output
+    assert "1 promesses, 1 sources, 0 vérifications, 1 suivis, 2 élus et institutions, 0 pages, 2 entrées d'historique, 2 citations vérifiées — 0 erreur(s)" in result.output
 
 
 def test_check_lists_each_problem_and_exits_non_zero(runner, content_dir):

@@ -169,4 +169,4 @@ def test_two_kinds_cannot_share_a_name_or_a_folder():
 
 
 def test_the_publication_log_follows_every_kind_of_the_registry():
-    assert WITH_DOSSIERS.publish_actions() == ("promise.publish", "source.publish", "claim.publish", "tracker.publish", "person.publish", "dossier.publish")
+    assert WITH_DOSSIERS.publish_actions() == ("promise.publish", "source.publish", "claim.publish", "tracker.publish", "person.publish", "page.publish", "dossier.publish")

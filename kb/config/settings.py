@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STATIC_BUILD_DIR", "path", None, "a `kb build` output re-rendered after each publication", "none"),
     Setting("STATIC_BUILD_BASE_URL", "str", None, "its --base-url", "http://127.0.0.1:5000/"),
     Setting("STATIC_BUILD_LIVE_URL", "str", None, "its --live-url", "none"),
-    Setting("SITE_NAME", "str", "kb", "who publishes: author of the feeds and of the fact-checks' ClaimReview metadata"),
+    Setting("SITE_NAME", "str", "kb", "who publishes: the name in every page's header, the author of the feeds and of the fact-checks' ClaimReview metadata"),
+    Setting("SITE_TAGLINE", "str", "promesses et vérifications", "the words beside the name in the header"),
+    Setting("SITE_LOGO", "path", None, "a logo shown before the name in the header (PNG, SVG, JPEG or WebP, 512 KB at most)", "none"),
+    Setting("SITE_COLOR", "str", "#0b5cad", "the accent colour of links and buttons, `#rrggbb` (checked for contrast on white: 4.5:1 at least)"),
+    Setting("FOOTER_LINKS", "str", None, "links at the foot of every page, `Label <address>` separated by `;` (`Mentions légales <https://…>; Nous écrire <mailto:…>`); the pages of content/pages/ are listed there too", "none"),
+    Setting("CONTACT_EMAIL", "str", None, "where readers report an error (the « Signaler une erreur » link of promise and fact-check pages, the footer)", "none"),
+    Setting("TIME_ZONE", "str", "Europe/Paris", "the time zone of every date and time shown (the database keeps UTC)"),
     Setting("CONTENT_RECHECK_SECONDS", "float", 1.0, "how often the machine looks for files changed on disk (one process at a time: sizes and times, then hashes of what moved) to refresh the catalog; 0: at the start of every request"),
     Setting("CONTENT_SCANNER", "str", "workers", "who looks for those files: `workers` (the server's processes take turns) or `process` (a process of its own, which also indexes them; set by `kb serve --production`, which starts it — without one, the workers take over after five periods)"),
     Setting("INDEX_SYNC_SECONDS", "float", 0.0, "how often, at most, searches also compare every file's hash with the index; 0: never (the catalog's change log brings publications and edits by hand or by git)"),
@@ -182,7 +189,59 @@ def finish(values: dict[str, Any]) -> dict[str, Any]:
     if str(values.get("LOG_LEVEL") or "INFO").upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"LOG_LEVEL = {values['LOG_LEVEL']!r} : attendu DEBUG, INFO, WARNING ou ERROR")
     values["WORKERS"] = values.get("WORKERS") or 2 * _cpus() + 1
+    _check_identity(values)
     return values
+
+
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+LOGO_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
+MAX_LOGO_BYTES = 512 * 1024
+
+
+def footer_links(text: str | None) -> list[tuple[str, str]]:
+    """FOOTER_LINKS as (label, address) pairs; a SettingsError for a pair that is not one."""
+    links = []
+    for part in (text or "").split(";"):
+        if not part.strip():
+            continue
+        found = re.fullmatch(r"\s*(?P<label>[^<>]+?)\s*<(?P<address>(?:https?://|mailto:|/)[^\s<>]+)>\s*", part)
+        if found is None:
+            raise SettingsError(f"FOOTER_LINKS : « {part.strip()} » : attendu « Libellé <adresse> » (https://…, mailto:… ou /chemin)")
+        links.append((found["label"], found["address"]))
+    return links
+
+
+def _contrast(color: str) -> float:
+    """The contrast ratio of a colour against white (WCAG's formula)."""
+    channels = [int(color[index : index + 2], 16) / 255 for index in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 1.05 / (luminance + 0.05)
+
+
+def _check_identity(values: dict[str, Any]) -> None:
+    """The newsroom's identity settings hold what pages need: a real colour, zone, logo, links."""
+    import zoneinfo
+
+    color = values.get("SITE_COLOR") or "#0b5cad"
+    if not COLOR.match(color):
+        raise SettingsError(f"SITE_COLOR = {color!r} : attendu une couleur #rrggbb, par exemple #0b5cad")
+    if _contrast(color) < 4.5:
+        raise SettingsError(f"SITE_COLOR = {color!r} : trop clair sur fond blanc (contraste {_contrast(color):.1f}:1, 4.5:1 au moins)")
+    try:
+        zoneinfo.ZoneInfo(values.get("TIME_ZONE") or "Europe/Paris")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"TIME_ZONE = {values.get('TIME_ZONE')!r} : fuseau inconnu (par exemple Europe/Paris, America/Montreal)") from None
+    logo = values.get("SITE_LOGO")
+    if logo:
+        path = Path(logo)
+        if path.suffix.lower() not in LOGO_TYPES:
+            raise SettingsError(f"SITE_LOGO = {logo} : attendu une image {', '.join(LOGO_TYPES)}")
+        if not path.is_file():
+            raise SettingsError(f"SITE_LOGO = {logo} : fichier introuvable")
+        if path.stat().st_size > MAX_LOGO_BYTES:
+            raise SettingsError(f"SITE_LOGO = {logo} : trop lourd ({path.stat().st_size // 1024} Kio ; {MAX_LOGO_BYTES // 1024} Kio au plus)")
+    footer_links(values.get("FOOTER_LINKS"))
 
 
 def publish_lock_path(values: Mapping[str, Any]) -> Path:

@@ -1,4 +1,4 @@
-"""The content kinds kb ships, each declared once: promises, source documents, claims (fact-checks), trackers, people.
+"""The content kinds kb ships, each declared once: promises, source documents, claims (fact-checks), trackers, people, the newsroom's own pages.
 
 Everything that depends on a kind reads this registry (see kb.content.registry); to add a kind,
 write its module (parse, checks, what search indexes), add its entry here, and its templates.
@@ -6,8 +6,8 @@ write its module (parse, checks, what search indexes), add its entry here, and i
 
 from __future__ import annotations
 
-from kb.content import claims, people, promises, sources, trackers
-from kb.content.model import Claim, Person, Promise, Source, Tracker
+from kb.content import claims, pages, people, promises, sources, trackers
+from kb.content.model import Claim, Page, Person, Promise, Source, Tracker
 from kb.content.registry import Kind, Kinds
 
 PROMISE = Kind(
@@ -94,4 +94,20 @@ PERSON = Kind(
     example=people.EXAMPLE,
 )
 
-KINDS = Kinds([PROMISE, SOURCE, CLAIM, TRACKER, PERSON])
+PAGE = Kind(
+    name="page",
+    folder="pages",
+    label="Page",
+    plural="pages",
+    parse=pages.parse,
+    to_text=pages.to_text,
+    max_bytes=pages.MAX_BYTES,
+    keys=pages.KEYS,
+    indexed=pages.indexed,
+    url="/pages/{id}",
+    optional=True,
+    item_type=Page,
+    example=pages.EXAMPLE,
+)
+
+KINDS = Kinds([PROMISE, SOURCE, CLAIM, TRACKER, PERSON, PAGE])

@@ -78,6 +78,17 @@ class Promise:
 
 
 @dataclass
+class Page:
+    """A page the newsroom writes about itself: methodology, corrections policy, about."""
+
+    id: str
+    title: str
+    body: str = ""
+    path: Path | None = field(default=None, compare=False, repr=False)
+    lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass
 class Role:
     """An office a person held (or an institution's role), with its dates when known."""
 

@@ -25,7 +25,8 @@ from kb.content.registry import Kinds
 from kb.content.sources import DOCUMENT_TYPE_LABELS
 from kb.newsroom.publishing import Publisher
 from kb.search.query import open_search
-from kb.web import api, auth, content_store, csrf, database, errors, follower, health, kept_pages, newsroom, public, request_log
+from kb.content.render import markdown_to_html
+from kb.web import api, auth, content_store, csrf, database, errors, follower, health, identity, kept_pages, newsroom, public, request_log
 from kb.web.page_cache import PageCache
 from kb.web.shared_pages import SharedPages
 from kb.web.pages import RENDERERS, item_view
@@ -62,6 +63,8 @@ def create_app(test_config: dict[str, Any] | None = None, kinds: Kinds = KINDS) 
         Path(app.config["INDEX_DIR"]), Path(app.config["CONTENT_DIR"]), float(app.config["INDEX_SYNC_SECONDS"]) or None, kinds
     )
     follower.init_app(app)
+    identity.init_app(app)
+    app.add_template_global(markdown_to_html, "markdown")
     app.add_template_global(status_label)
     app.add_template_global(verdict_label)
     app.add_template_global(DOCUMENT_TYPE_LABELS, "document_type_labels")

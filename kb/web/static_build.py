@@ -66,7 +66,7 @@ def _seeds(app: Flask) -> list[str]:
         urls += [f"/api/claims/{claim_id}" for claim_id in sorted(tree.claims)]
         for tracker_id in sorted(tree.trackers):
             urls += [f"/suivis/{tracker_id}.atom", f"/api/trackers/{tracker_id}"]
-        urls += ["/elus", "/api/people"] + [f"/territoires/{name}" for name in sorted(queries.places(tree))]
+        urls += ["/elus", "/api/people"] + (["/logo"] if app.config["SITE_LOGO"] else []) + [f"/territoires/{name}" for name in sorted(queries.places(tree))]
         urls += [f"/elus/{person.id}/photo" for person in sorted(tree.people.values(), key=lambda person: person.id) if person.photo]
     return urls
 

@@ -94,7 +94,9 @@ def _icon(folder: str, name: str) -> bytes:
 def status_styles():
     """Badge colours from the status and verdict vocabularies, as a stylesheet (no inline styles: strict CSP)."""
     tree = current_tree()
-    rules = [f".status-{key} {{ background: {status.color}; }}" for key, status in tree.statuses.items()]
+    # The newsroom's accent colour (SITE_COLOR) too: the policy forbids inline styles.
+    rules = [f":root {{ --accent: {current_app.extensions['kb.identity'].color}; }}"]
+    rules += [f".status-{key} {{ background: {status.color}; }}" for key, status in tree.statuses.items()]
     rules += [f".verdict-{key} {{ background: {verdict.color}; }}" for key, verdict in tree.verdicts.items()]
     # Widths of scorecard bar segments, as classes: the policy forbids style attributes.
     rules += [f".w-{percent} {{ width: {percent}%; }}" for percent in range(101)]

@@ -58,6 +58,11 @@ def rows_of(engine) -> dict[str, list[tuple]]:
         return {name: [tuple(row) for row in connection.execute(select(table).order_by(table.c.id))] for name, table in tables.tables.items()}
 
 
+def as_before(now: dict[str, list[tuple]], before: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
+    """The rows now, with as many columns as they had before (later revisions add columns at the end, empty)."""
+    return {name: [row[: len(before[name][0])] if before[name] else row for row in rows] for name, rows in now.items()}
+
+
 def at_first_revision_with_rows(engine) -> dict[str, list[tuple]]:
     """The database as a kb of the first schema left it: a user, a change request, its audit rows, a login failure."""
     upgrade_to(engine, FIRST_REVISION)
@@ -131,7 +136,7 @@ def test_opening_a_database_at_the_first_schema_upgrades_it_keeping_every_row(da
     rows = at_first_revision_with_rows(engine)
     open_database(database_url)
     assert revision_of(engine) == head_revision()
-    assert rows_of(engine) == rows
+    assert as_before(rows_of(engine), rows) == rows
     assert differences(engine) == []
 
 
@@ -141,14 +146,14 @@ def test_kb_db_upgrade_upgrades_a_database_at_the_first_schema_keeping_every_row
     assert result.exit_code == 0, result.output
     assert f"révision {FIRST_REVISION} → {head_revision()}" in result.output
     assert revision_of(engine) == head_revision()
-    assert rows_of(engine) == rows
+    assert as_before(rows_of(engine), rows) == rows
 
 
 def test_a_database_from_before_migrations_is_stamped_then_upgraded_keeping_every_row(database_url, engine):
     rows = from_before_migrations(engine)
     open_database(database_url)
     assert revision_of(engine) == head_revision()
-    assert rows_of(engine) == rows
+    assert as_before(rows_of(engine), rows) == rows
     assert differences(engine) == []
 
 

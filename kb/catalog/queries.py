@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from dataclasses import dataclass
 
@@ -275,3 +275,45 @@ def places(view: CatalogView) -> set[str]:
     """The slugs of every territory of published promises (the static build's pages)."""
     view.used.add("list:promise")
     return {row.territory_slug for row in view.query(select(items_c.territory_slug).where(items_c.kind == "promise", items_c.state == "published"))}
+
+
+WORKLIST_SHOWN = 20  # per list of the newsroom's worklist; the rest are counted, and the list page has them
+
+
+@dataclass
+class Worklist:
+    """What needs work in the newsroom: each list's first promises and how many there are in all."""
+
+    overdue: list[Listed]  # deadline passed, not in a final status
+    due_soon: list[Listed]  # deadline within DUE_SOON_DAYS
+    stale: list[Listed]  # not in a final status, no history entry for `stale_days`
+    unverified: list[Listed]  # a quote no longer found in its source
+    counts: dict[str, int]
+
+
+DUE_SOON_DAYS = 30
+
+
+def worklist(view: CatalogView, today: date, stale_days: int) -> Worklist:
+    """The promises the newsroom should look at, most urgent first in each list."""
+    rows = listed_promises(view)
+    final = view.final_statuses
+    open_rows = [row for row in rows if row.status not in final]
+    lists = {
+        "overdue": sorted((row for row in open_rows if row.due is not None and row.due < today), key=lambda row: (row.due, row.id)),
+        "due_soon": sorted(
+            (row for row in open_rows if row.due is not None and today <= row.due <= today + timedelta(days=DUE_SOON_DAYS)),
+            key=lambda row: (row.due, row.id),
+        ),
+        "stale": sorted(
+            (row for row in open_rows if row.updated_on is not None and row.updated_on < today - timedelta(days=stale_days)),
+            key=lambda row: (row.updated_on, row.id),
+        ),
+    }
+    view.used.add("list:source")
+    failing = {
+        row.key
+        for row in view.query(select(links_c.key).where(links_c.relation == "quotes", links_c.verified.is_(False), links_c.key.like("promise:%")).distinct())
+    }
+    lists["unverified"] = [row for row in rows if row.key in failing]
+    return Worklist(**{name: found[:WORKLIST_SHOWN] for name, found in lists.items()}, counts={name: len(found) for name, found in lists.items()})

@@ -60,6 +60,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FOOTER_LINKS", "str", None, "links at the foot of every page, `Label <address>` separated by `;` (`Mentions légales <https://…>; Nous écrire <mailto:…>`); the pages of content/pages/ are listed there too", "none"),
     Setting("CONTACT_EMAIL", "str", None, "where readers report an error (the « Signaler une erreur » link of promise and fact-check pages, the footer)", "none"),
     Setting("TIME_ZONE", "str", "Europe/Paris", "the time zone of every date and time shown (the database keeps UTC)"),
+    Setting("STALE_MONTHS", "int", 6, "the newsroom's worklist lists promises in progress not updated for this many months", minimum=1),
+    Setting("SMTP_HOST", "str", None, "the mail server of the newsroom's notifications (editors: a request awaits review; authors: theirs was reviewed); not set: no mail, said at start", "none"),
+    Setting("SMTP_PORT", "int", None, "its port", "587 (465 with `ssl`, 25 with `none`)", minimum=1),
+    Setting("SMTP_TLS", "str", "starttls", "`starttls`, `ssl` or `none`"),
+    Setting("SMTP_USER", "str", None, "its login, when it asks for one", "none"),
+    Setting("SMTP_PASSWORD", "str", None, "its password", "none"),
+    Setting("MAIL_FROM", "str", None, "the sender of the newsroom's mail", "kb@SMTP_HOST"),
     Setting("CONTENT_RECHECK_SECONDS", "float", 1.0, "how often the machine looks for files changed on disk (one process at a time: sizes and times, then hashes of what moved) to refresh the catalog; 0: at the start of every request"),
     Setting("CONTENT_SCANNER", "str", "workers", "who looks for those files: `workers` (the server's processes take turns) or `process` (a process of its own, which also indexes them; set by `kb serve --production`, which starts it — without one, the workers take over after five periods)"),
     Setting("INDEX_SYNC_SECONDS", "float", 0.0, "how often, at most, searches also compare every file's hash with the index; 0: never (the catalog's change log brings publications and edits by hand or by git)"),
@@ -242,6 +249,11 @@ def _check_identity(values: dict[str, Any]) -> None:
         if path.stat().st_size > MAX_LOGO_BYTES:
             raise SettingsError(f"SITE_LOGO = {logo} : trop lourd ({path.stat().st_size // 1024} Kio ; {MAX_LOGO_BYTES // 1024} Kio au plus)")
     footer_links(values.get("FOOTER_LINKS"))
+    if (values.get("SMTP_TLS") or "starttls") not in ("starttls", "ssl", "none"):
+        raise SettingsError(f"SMTP_TLS = {values['SMTP_TLS']!r} : attendu starttls, ssl ou none")
+    sender = values.get("MAIL_FROM")
+    if sender and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", sender):
+        raise SettingsError(f"MAIL_FROM = {sender!r} : attendu une adresse e-mail")
 
 
 def publish_lock_path(values: Mapping[str, Any]) -> Path:

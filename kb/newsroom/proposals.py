@@ -45,6 +45,11 @@ def _authors(form, name: str) -> list[str]:
     return list(dict.fromkeys(cleaned for cleaned in (_clean(value) for value in values) if cleaned))
 
 
+def parse_date(value: str | None, name: str, errors: dict, required: bool = False) -> date | None:
+    """A date typed in a form (AAAA-MM-JJ); its error, said for people, recorded under `name`."""
+    return _date(value, name, errors, required)
+
+
 def _date(value: str | None, name: str, errors: dict, required: bool = False) -> date | None:
     value = (value or "").strip()
     if not value:

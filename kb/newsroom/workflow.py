@@ -412,6 +412,26 @@ def get_change(session: Session, change_id: int, user: User) -> ChangeRequest:
     return change
 
 
+def take_review(session: Session, change: ChangeRequest, editor: User) -> None:
+    """An editor takes the review of a submitted request: the others see it is theirs."""
+    check_transition(change, "approve", editor)  # who may review it, from which state
+    if change.state != "submitted":
+        raise InvalidTransition(f"seule une demande envoyée en relecture se prend (demande n° {change.id})")
+    change.reviewer_id = editor.id
+    audit.record(session, "change.assign", editor, change_id=change.id, target=change.target, comment=f"relecture prise par {editor.name}")
+    session.commit()
+
+
+def set_review_due(session: Session, change: ChangeRequest, editor: User, due: date | None) -> None:
+    """The day a submitted request's review is due (None: no date)."""
+    require(editor, "change.review")
+    if change.state != "submitted":
+        raise InvalidTransition(f"seule une demande envoyée en relecture reçoit une échéance (demande n° {change.id})")
+    change.review_due = due
+    audit.record(session, "change.due", editor, change_id=change.id, target=change.target, comment=due.isoformat() if due else "sans échéance")
+    session.commit()
+
+
 def review_queue(session: Session, editor: User) -> list[ChangeRequest]:
     """Requests waiting for review, oldest first."""
     require(editor, "change.review")

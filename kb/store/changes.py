@@ -6,7 +6,7 @@ request from one state to another is kb.newsroom.workflow's.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -57,8 +57,13 @@ class ChangeRequest(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(index=True)
     published_at: Mapped[datetime | None]
     published_sha256: Mapped[str | None] = mapped_column(String(64))
+    # The editor who took the review (seen by the others) and the day it is due.
+    reviewer_id: Mapped[int | None] = mapped_column(default=None)
+    review_due: Mapped[date | None] = mapped_column(default=None)
 
     author: Mapped[User] = relationship(lazy="joined")
+    # No foreign key in the database (migration 0005 adds a plain column): the join is said here.
+    reviewer: Mapped[User | None] = relationship(primaryjoin="foreign(ChangeRequest.reviewer_id) == User.id", lazy="joined", viewonly=True)
 
     @property
     def key(self) -> Key:

@@ -8,6 +8,8 @@ health for operators), and the one publisher every publication of this process g
 
 from __future__ import annotations
 
+import logging
+
 import os
 import secrets
 from datetime import timedelta
@@ -26,10 +28,13 @@ from kb.content.sources import DOCUMENT_TYPE_LABELS
 from kb.newsroom.publishing import Publisher
 from kb.search.query import open_search
 from kb.content.render import markdown_to_html
+from kb.newsroom.mailer import Mailer
 from kb.web import api, auth, content_store, csrf, database, errors, follower, health, identity, kept_pages, newsroom, public, request_log
 from kb.web.page_cache import PageCache
 from kb.web.shared_pages import SharedPages
 from kb.web.pages import RENDERERS, item_view
+
+log = logging.getLogger(__name__)
 
 
 def create_app(test_config: dict[str, Any] | None = None, kinds: Kinds = KINDS) -> Flask:
@@ -64,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None, kinds: Kinds = KINDS) 
     )
     follower.init_app(app)
     identity.init_app(app)
+    _mail(app)
     app.add_template_global(markdown_to_html, "markdown")
     app.add_template_global(status_label)
     app.add_template_global(verdict_label)
@@ -140,3 +146,11 @@ def _instance_secret(instance_dir: Path) -> str:
         return key
 
 
+def _mail(app: Flask) -> None:
+    """The newsroom's mail server, said at start (no SMTP_HOST: no notification, and the log says so once)."""
+    mailer = Mailer.from_settings(app.config)
+    app.extensions["kb.mailer"] = mailer
+    if mailer is None:
+        log.info("e-mails : aucun serveur réglé (SMTP_HOST) : la rédaction ne reçoit pas de notifications")
+    else:
+        log.info("e-mails : notifications par %s:%s (%s), expéditeur %s", mailer.host, mailer.port, mailer.tls, mailer.sender)

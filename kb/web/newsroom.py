@@ -8,7 +8,7 @@ the permission it needs (`requires`); the state machine's guards do the rest.
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime, timezone
 from functools import wraps
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
@@ -21,7 +21,8 @@ from kb.content.quotes import FoldedText
 from kb.content.registry import Key
 from kb.content.sources import DOCUMENT_TYPES
 from kb.content.trackers import ordered
-from kb.newsroom import forms, proposals, workflow
+from kb.catalog import queries
+from kb.newsroom import forms, notifications, proposals, workflow
 from kb.newsroom.diff import file_diff
 from kb.newsroom.permissions import can, require
 from kb.newsroom.publishing import Publisher
@@ -66,6 +67,25 @@ def publisher() -> Publisher:
     return current_app.extensions["kb.publisher"]
 
 
+def _notify(messages_of) -> None:
+    """Send the messages `messages_of(mailer)` builds, when the newsroom has a mail server (SMTP_HOST)."""
+    mailer = current_app.extensions.get("kb.mailer")
+    if mailer is not None:
+        mailer.send_later(messages_of(mailer))
+
+
+def _change_url(change) -> str:
+    return url_for("newsroom.change", number=change.id, _external=True)
+
+
+def _submitted(change) -> None:
+    _notify(lambda mailer: notifications.awaiting_review(db(), mailer, change, _change_url(change), current_user))
+
+
+def _reviewed(change, comment: str | None) -> None:
+    _notify(lambda mailer: notifications.reviewed(mailer, change, _change_url(change), current_user, comment))
+
+
 def _change(number: int) -> workflow.ChangeRequest:
     return workflow.get_change(db(), number, current_user)
 
@@ -87,7 +107,13 @@ def home():
     reviewer = can(current_user, "change.review")
     queue = workflow.review_queue(db(), current_user) if reviewer else []
     stuck = workflow.approved_unpublished(db(), current_user) if reviewer else []
-    return render_template("newsroom/home.html", mine=workflow.own_requests(db(), current_user), queue=queue, stuck=stuck)
+    mine = workflow.own_requests(db(), current_user)
+    tree = current_tree()
+    return render_template(
+        "newsroom/home.html", mine=mine, queue=queue, stuck=stuck, sent_back=[change for change in mine if change.state == "changes_requested"],
+        work=queries.worklist(tree, date.today(), int(current_app.config["STALE_MONTHS"]) * 30), stale_months=current_app.config["STALE_MONTHS"],
+        statuses=tree.statuses, waiting=waiting, today=date.today(),
+    )  # fmt: skip
 
 
 @bp.get("/promesses")
@@ -104,7 +130,15 @@ def pick():
 @bp.get("/relecture")
 @requires("change.review")
 def queue():
-    return render_template("newsroom/queue.html", queue=workflow.review_queue(db(), current_user))
+    return render_template("newsroom/queue.html", queue=workflow.review_queue(db(), current_user), waiting=waiting, today=date.today())
+
+
+def waiting(since) -> str:
+    """How long a request has waited, as people say it: "3 h", "2 j"."""
+    if since is None:
+        return ""
+    hours = int((datetime.now(timezone.utc).replace(tzinfo=None) - since).total_seconds() // 3600)
+    return f"{hours} h" if hours < 48 else f"{hours // 24} j"
 
 
 @bp.get("/journal")
@@ -130,6 +164,7 @@ def _save(kind: str, target: str, text: str, summary: str, change=None, base=Non
         workflow.amend(db(), tree, change, current_user, text, summary)
     if request.form.get("then") == "submit":
         workflow.submit(db(), tree, change, current_user, request.form.get("comment"))
+        _submitted(change)
         flash("Demande envoyée en relecture.", "success")
     else:
         flash("Brouillon enregistré.", "success")
@@ -511,15 +546,18 @@ def act(number: int, action: str):
     tree = current_tree()
     if action == "submit":
         workflow.submit(db(), tree, found, current_user, comment)
+        _submitted(found)
         flash("Demande envoyée en relecture.", "success")
     elif action == "withdraw":
         workflow.withdraw(db(), found, current_user, comment)
         flash("Demande retirée.", "info")
     elif action == "request_changes":
         workflow.request_changes(db(), found, current_user, comment)
+        _reviewed(found, comment)
         flash("Corrections demandées à l'auteur.", "success")
     elif action == "reject":
         workflow.reject(db(), found, current_user, comment)
+        _reviewed(found, comment)
         flash("Demande refusée.", "info")
     elif action in ("approve", "publish"):
         operation = workflow.approve if action == "approve" else workflow.publish
@@ -530,6 +568,7 @@ def act(number: int, action: str):
             flash(f"Publication impossible : {error}", "error")
             return redirect(url_for("newsroom.change", number=number))
         if outcome == "published":
+            _reviewed(found, comment)
             flash("Approuvée et publiée : la page publique, les flux et la recherche la montrent déjà.", "success")
         else:
             flash("Conflit : la fiche a été modifiée depuis que la demande a été faite. Rien n'a été écrasé ; l'auteur doit la mettre à jour.", "error")
@@ -539,6 +578,31 @@ def act(number: int, action: str):
         if clashes:
             message += " Champs modifiés des deux côtés (votre version gardée) : " + ", ".join(clashes) + "."
         flash(message, "info")
+    return redirect(url_for("newsroom.change", number=number))
+
+
+@bp.post("/demandes/<int(max=2147483647):number>/prendre")
+@requires("change.review")
+def take_review(number: int):
+    """Take a submitted request's review: the other editors see it is yours."""
+    found = _change(number)
+    workflow.take_review(db(), found, current_user)
+    flash("Relecture prise : les autres éditeurs voient qu'elle est la vôtre.", "success")
+    return redirect(url_for("newsroom.change", number=number))
+
+
+@bp.post("/demandes/<int(max=2147483647):number>/echeance")
+@requires("change.review")
+def review_due(number: int):
+    """Set (or clear) the day a submitted request's review is due."""
+    found = _change(number)
+    errors: dict[str, str] = {}
+    due = proposals.parse_date(request.form.get("review_due"), "review_due", errors)
+    if errors:
+        flash(errors["review_due"], "error")
+        return redirect(url_for("newsroom.change", number=number))
+    workflow.set_review_due(db(), found, current_user, due)
+    flash(f"Échéance de relecture : {due.strftime('%d/%m/%Y')}." if due else "Échéance de relecture retirée.", "success")
     return redirect(url_for("newsroom.change", number=number))
 
 

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import uuid
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -138,6 +139,28 @@ promises:
 ---
 La délibération confirme l'**achat** des deux balayeuses, une par commune.
 """
+
+
+# The scratch tree's promise file, and the day its checks are made on.
+PROMISE_FILE = "promises/balayeuses-communes.md"
+CHECK_DAY = date(2026, 11, 23)
+
+
+def corrupt(root: Path, old: str, new: str, name: str = PROMISE_FILE) -> None:
+    """Replace `old` (which must be there) by `new` in a file of the tree at `root`."""
+    path = root / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def the_error(root: Path):
+    """The one error `kb check` finds in the tree at `root` (the test fails on none or several)."""
+    from kb.content.check import check_content
+
+    found = check_content(root, today=CHECK_DAY).errors
+    assert len(found) == 1, [str(problem) for problem in found]
+    return found[0]
 
 
 def write(path: Path, text: str | bytes) -> Path:

@@ -118,3 +118,11 @@ def test_without_a_mail_server_the_start_says_so(content_dir, tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="kb.web"):
         create_app({"TESTING": True, "CONTENT_DIR": str(content_dir), "INSTANCE_DIR": str(tmp_path / "instance")})
     assert any("aucun serveur réglé (SMTP_HOST)" in record.getMessage() for record in caplog.records)
+
+
+def test_a_title_with_a_line_break_makes_a_one_line_subject():
+    from kb.newsroom.mailer import Mailer
+
+    mailer = Mailer("127.0.0.1", 25, "none", None, None, "kb@example.org", "kb")
+    message = mailer.message("julie@redaction.fr", "À relire : une\u2028promesse\nsur deux lignes", "texte")
+    assert message["Subject"] == "À relire : une promesse sur deux lignes"

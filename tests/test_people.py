@@ -2,7 +2,6 @@
 
 import re
 import shutil
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,8 @@ from kb.content.check import check_content
 from kb.content.tree import read_tree
 from kb.ops.cli import main
 
-from .conftest import DEMO_CONTENT, write
+from .conftest import DEMO_CONTENT, PROMISE_FILE, corrupt, the_error, write
 
-TODAY = date(2026, 11, 23)
 
 
 def png_pixel() -> bytes:
@@ -26,21 +24,9 @@ def png_pixel() -> bytes:
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\xff\xff")) + chunk(b"IEND", b"")
-PROMISE_FILE = "promises/balayeuses-communes.md"
 PERSON_FILE = "people/bernard-gerard.md"
 
 
-def corrupt(root: Path, old: str, new: str, name: str = PROMISE_FILE) -> None:
-    path = root / name
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def the_error(root: Path):
-    found = check_content(root, today=TODAY).errors
-    assert len(found) == 1, [str(problem) for problem in found]
-    return found[0]
 
 
 @pytest.fixture
@@ -204,3 +190,9 @@ def test_a_promise_form_chooses_several_authors(newsroom, content_dir):
     assert response.status_code == 302
     change = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "bernard-gerard" in change and "sebastien-lepretre" in change
+
+
+def test_a_person_without_fact_checks_lists_none(demo_client):
+    html = demo_client.get("/elus/martine-aubry").get_data(as_text=True)
+    assert "Affirmations vérifiées" not in html
+    assert demo_client.get("/api/people/martine-aubry").get_json()["claims"] == []

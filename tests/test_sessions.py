@@ -110,3 +110,14 @@ def test_kb_user_sessions_lists_and_ends_them(newsroom, runner, database_url):
     ended = runner.invoke(main, ["user", "sessions", EMAILS["journalist"], "--end"], env={"DATABASE_URL": database_url})
     assert "1 session(s) fermée(s)" in ended.output
     assert client.get("/redaction/").status_code == 302
+
+
+def test_a_session_older_than_its_lifetime_opens_nothing(newsroom):
+    from datetime import timedelta
+
+    client = newsroom.client("journalist")
+    with newsroom.session() as session:
+        for found in session.scalars(select(UserSession)).all():
+            found.created_at -= sessions.MAX_AGE + timedelta(minutes=1)
+        session.commit()
+    assert client.get("/redaction/").status_code == 302

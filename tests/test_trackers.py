@@ -13,24 +13,11 @@ from kb.content import listing
 from kb.content.check import check_content
 from kb.content.tree import read_tree
 
-from .conftest import DEMO_CONTENT, write
+from .conftest import DEMO_CONTENT, PROMISE_FILE, corrupt, the_error, write
 
-TODAY = date(2026, 11, 23)
-PROMISE_FILE = "promises/balayeuses-communes.md"
 TRACKER_FILE = "trackers/marcq-la-madeleine-2014-2020.md"
 
 
-def corrupt(root: Path, old: str, new: str, name: str = PROMISE_FILE) -> None:
-    path = root / name
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def the_error(root: Path):
-    found = check_content(root, today=TODAY).errors
-    assert len(found) == 1, [str(problem) for problem in found]
-    return found[0]
 
 
 @pytest.fixture
@@ -238,3 +225,18 @@ def test_a_new_tracker_file_that_does_not_check_is_refused_with_its_problems(new
 
 def test_only_kinds_without_a_form_of_their_own_have_a_new_file_page(newsroom):
     assert newsroom.client("journalist").get("/redaction/fiches/nouvelle/promise").status_code == 404
+
+
+def test_a_tracker_without_promises_lists_none_not_everyone(demo_copy, tmp_path):
+    from kb.web import create_app
+
+    write(demo_copy / "trackers" / "lille-2026-2032.md", "---\ntitle: Lille 2026-2032\nterritory: Lille\noffice: Mairie de Lille\nterm_start: 2026-03-22\n---\nMéthode.\n")
+    client = create_app({"TESTING": True, "CONTENT_DIR": str(demo_copy), "INSTANCE_DIR": str(tmp_path / "i")}).test_client()
+    html = client.get("/suivis/lille-2026-2032").get_data(as_text=True)
+    assert ">0 promesse<" in html and 'href="/promesses/' not in html and "Exporter en CSV" not in html
+
+
+def test_a_promise_without_a_tracker_stays_published_while_kb_check_asks_for_one(content_dir, client):
+    corrupt(content_dir, "tracker: marcq-la-madeleine-2014-2020\n", "")
+    assert client.get("/promesses/balayeuses-communes").status_code == 200
+    assert the_error(content_dir).field == "tracker"

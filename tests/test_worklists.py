@@ -88,3 +88,10 @@ def test_journalists_cannot_take_reviews(newsroom):
     number = submitted(newsroom)
     assert Newsroom.post(newsroom.client("journalist"), f"/redaction/demandes/{number}/prendre").status_code == 403
     assert EMAILS["journalist"]
+
+
+def test_a_review_taken_by_one_editor_is_not_taken_over_silently(newsroom):
+    number = submitted(newsroom)
+    Newsroom.post(newsroom.client("editor"), f"/redaction/demandes/{number}/prendre")
+    response = Newsroom.post(newsroom.client("paul@redaction.fr"), f"/redaction/demandes/{number}/prendre")
+    assert response.status_code in (400, 409) and "déjà prise par Editor Test" in response.get_data(as_text=True)

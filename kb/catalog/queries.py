@@ -79,7 +79,8 @@ def _condition(name: str, value: str, today: date, final: set[str]):
     if name == "overdue":
         return _overdue(today, final) == value
     if name in ("made_by", "claimed_by"):  # one author among several: the links hold them one by one
-        return items_c.key.in_(select(links_c.key).where(links_c.relation == "made_by", links_c.target == value))
+        # A name written in words is kept in the links cut to the column's size (kb.catalog.rows).
+        return items_c.key.in_(select(links_c.key).where(links_c.relation == "made_by", links_c.target == value[:160]))
     return (items_c.list_name if name == "list" else items_c[name]) == value
 
 
@@ -154,7 +155,7 @@ def tracker_cards(view: CatalogView, trackers: list, today: date) -> dict[str, S
     cards = {}
     for tracker in trackers:
         if tracker.closed and tracker.term_end:
-            cards[tracker.id] = final_record(view, tracker.id, tracker.term_end)
+            cards[tracker.id] = final_record(view, tracker.id, min(tracker.term_end, today))
         else:
             cards[tracker.id] = listing.scorecard(by_tracker.get(tracker.id, []), statuses, today, view.final_statuses)
     return cards
@@ -258,6 +259,18 @@ def group_members(view: CatalogView, *where) -> list:
 def by_author(author: str):
     """The condition that keeps the items one of whose authors is `author` (an id, or a name as written)."""
     return _condition("made_by", author, date.min, set())
+
+
+def claims_by(view: CatalogView, author: str) -> list:
+    """The published claims one of whose authors is `author`, latest verdict first (none: an empty list, never every claim)."""
+    view.used.add("list:claim")
+    keys = [
+        row.key for row in view.query(
+            select(items_c.key).where(items_c.kind == "claim", items_c.state == "published", by_author(author))
+            .order_by(items_c.sort_date.desc(), items_c.item_id.desc())
+        )
+    ]  # fmt: skip
+    return list(LazyItems(view, keys))
 
 
 def authors_written(view: CatalogView) -> list[str]:

@@ -16,6 +16,7 @@ from kb.content.files import atomic_write, display_path
 from kb.content.listing import slug
 from kb.content.model import ID_PATTERN, ContentError, Person
 from kb.content.people import guessed_kind, split_names, to_text
+from kb.content.registry import MAX_ID_LENGTH
 from kb.content.tree import ContentTree, read_tree
 
 # The fields that name authors, by kind.
@@ -46,7 +47,7 @@ def author_ids(tree: ContentTree, names: list[str], new: dict[str, Person]) -> l
         for position, name in enumerate(parts):
             known = tree.person_named(name) or next((p.id for p in new.values() if name.casefold() in {a.casefold() for a in [p.name, *p.aliases]}), None)
             if known is None:
-                known = slug(name)
+                known = slug(name)[:MAX_ID_LENGTH - 4].strip("-")
                 while known in new or tree.has_file("person", known):
                     known += "-2"
                 # The words as written stay an alias (of the first of several): old /elus/<nom> addresses lead there.

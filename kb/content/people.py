@@ -175,7 +175,7 @@ def indexed(person: Person) -> Indexed:
         title=person.name,
         texts=[roles, person.party, *person.aliases, person.body],
         snippet=" · ".join(filter(None, [roles, person.party, markdown_to_text(person.body)])),
-        facets={"made_by": person.id, "party": person.party},
+        facets={"party": person.party},
     )
 
 

@@ -41,7 +41,8 @@ def parse(path: Path, text: str) -> tuple[Promise | None, list[Problem]]:
             history.append(entry)
     if data.get("history") in (None, []):
         fields.problem("history", "historique manquant : au moins une entrée datée avec un statut")
-    tracker = fields.text(data, "tracker", required=True)
+    # Required, but said by check() and not here: a tree from before trackers stays published until its promises get one.
+    tracker = fields.text(data, "tracker")
     if tracker is not None:
         tracker = fields.identifier(tracker, "tracker")
     carried_over_from = data.get("carried_over_from")
@@ -209,6 +210,9 @@ def check(promise: Promise, tree: ContentTree, today: date) -> list[Problem]:
 def _tracker_problems(promise: Promise, tree: ContentTree) -> list[Problem]:
     """The tracker it belongs to exists; the promise it carries over from exists and is another one."""
     problems = []
+    if not promise.tracker and "tracker" not in promise.lines:
+        trackers = ", ".join(sorted(tree.file_ids("tracker"))) or "aucun : créez-en un dans trackers/"
+        problems.append(problem_at(promise, "tracker", f"champ obligatoire manquant : le suivi de la promesse (suivis : {trackers})"))
     if promise.tracker and not tree.has_file("tracker", promise.tracker):
         trackers = tree.file_ids("tracker")
         hint = difflib.get_close_matches(promise.tracker, sorted(trackers), n=1)

@@ -50,7 +50,8 @@ class Mailer:
         message = EmailMessage()
         message["From"] = formataddr((self.site_name, self.sender))
         message["To"] = to
-        message["Subject"] = subject
+        # A header is one line: a title typed with a line break (or U+2028) would make the message unsendable.
+        message["Subject"] = " ".join(subject.split())
         message["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(text)

@@ -417,6 +417,8 @@ def take_review(session: Session, change: ChangeRequest, editor: User) -> None:
     check_transition(change, "approve", editor)  # who may review it, from which state
     if change.state != "submitted":
         raise InvalidTransition(f"seule une demande envoyée en relecture se prend (demande n° {change.id})")
+    if change.reviewer_id not in (None, editor.id) and change.reviewer is not None and change.reviewer.active:
+        raise InvalidTransition(f"relecture déjà prise par {change.reviewer.name} : voyez avec elle ou lui")
     change.reviewer_id = editor.id
     audit.record(session, "change.assign", editor, change_id=change.id, target=change.target, comment=f"relecture prise par {editor.name}")
     session.commit()
@@ -424,7 +426,7 @@ def take_review(session: Session, change: ChangeRequest, editor: User) -> None:
 
 def set_review_due(session: Session, change: ChangeRequest, editor: User, due: date | None) -> None:
     """The day a submitted request's review is due (None: no date)."""
-    require(editor, "change.review")
+    check_transition(change, "approve", editor)  # an editor, not its author
     if change.state != "submitted":
         raise InvalidTransition(f"seule une demande envoyée en relecture reçoit une échéance (demande n° {change.id})")
     change.review_due = due

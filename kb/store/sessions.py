@@ -19,6 +19,8 @@ from kb.store.db import Base
 
 # How often a session's "last seen" is written: every request would be a write per page view.
 TOUCH_EVERY = timedelta(minutes=1)
+# How long a session lasts after its login (the cookie's lifetime too: kb.web sets it from this).
+MAX_AGE = timedelta(hours=12)
 REASONS = {
     "logout": "déconnexion",
     "password": "mot de passe changé",
@@ -73,9 +75,9 @@ def start(session: Session, user_id: int, user_agent: str | None = None, remote_
 def find_open(session: Session, user_id: int, token: str) -> UserSession | None:
     """The open session this token names for this user, its last-seen time kept roughly current."""
     found = session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token), UserSession.user_id == user_id))
-    if found is None or not found.open:
-        return None
     now = _now()
+    if found is None or not found.open or now - found.created_at > MAX_AGE:
+        return None
     if now - found.last_seen_at >= TOUCH_EVERY:
         found.last_seen_at = now
         session.commit()
@@ -100,9 +102,11 @@ def end_all(session: Session, user_id: int, reason: str) -> int:
 
 
 def open_sessions(session: Session, user_id: int) -> list[UserSession]:
-    """A user's open sessions, the most recently seen first."""
+    """A user's open sessions (ended by no one, younger than MAX_AGE), the most recently seen first."""
     return list(
         session.scalars(
-            select(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None)).order_by(UserSession.last_seen_at.desc())
+            select(UserSession)
+            .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None), UserSession.created_at >= _now() - MAX_AGE)
+            .order_by(UserSession.last_seen_at.desc())
         )
     )

@@ -12,7 +12,6 @@ import logging
 
 import os
 import secrets
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from kb.newsroom.publishing import Publisher
 from kb.search.query import open_search
 from kb.content.render import markdown_to_html
 from kb.newsroom.mailer import Mailer
+from kb.store import sessions
 from kb.web import api, auth, content_store, csrf, database, errors, follower, health, identity, kept_pages, newsroom, public, request_log
 from kb.web.page_cache import PageCache
 from kb.web.shared_pages import SharedPages
@@ -121,7 +121,7 @@ def _session_settings(app: Flask) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=sessions.MAX_AGE,
         # The upload limit, plus room for the form's other fields.
         MAX_CONTENT_LENGTH=int(app.config["MAX_UPLOAD_BYTES"]) + 1024 * 1024,
         # Pasted source text and the raw file editor are form fields, not files: same limit.

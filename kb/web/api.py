@@ -110,7 +110,7 @@ def person(person_id: str):
     today = date.today()
     card = queries.scorecard(tree, today, queries.by_author(found.id))
     data = person_data(found, _person_url(found.id), card, tree.statuses, [row.id for row in queries.listed_promises(tree, queries.by_author(found.id))])
-    data["claims"] = [claim.id for claim in queries.list_claims(tree, {"claimed_by": found.id}).claims]
+    data["claims"] = [claim.id for claim in queries.claims_by(tree, found.id)]
     return jsonify(data)
 
 
@@ -134,7 +134,7 @@ def tracker(tracker_id: str):
         return _not_found(f"aucun suivi « {tracker_id} »")
     today = date.today()
     card = queries.scorecard(tree, today, tables.items.c.tracker == found.id)
-    final = queries.final_record(tree, found.id, found.term_end) if found.closed and found.term_end else None
+    final = queries.final_record(tree, found.id, min(found.term_end, today)) if found.closed and found.term_end else None
     data = tracker_data(found, card, tree.statuses, _tracker_url(found.id), final)
     data["promises"] = [row.id for row in queries.listed_promises(tree, tables.items.c.tracker == found.id)]
     return jsonify(data)

@@ -71,8 +71,11 @@ def init_app(app: Flask) -> None:
 
 
 def _site_pages() -> list:
-    """The newsroom's own pages, by title, for the footer."""
-    return current_tree().summaries("page")
+    """The newsroom's own pages, by title, for the footer (none when the catalog cannot be read: an error page still draws)."""
+    try:
+        return current_tree().summaries("page")
+    except Exception:  # noqa: BLE001 — the footer of the "database unavailable" page must not fail in turn
+        return []
 
 
 def _logo():

@@ -8,6 +8,7 @@ the permission it needs (`requires`); the state machine's guards do the rest.
 from __future__ import annotations
 
 import itertools
+import logging
 from datetime import date, datetime, timezone
 from functools import wraps
 
@@ -32,6 +33,7 @@ from kb.web.content_store import current_tree
 from kb.web.database import db
 from kb.web.pages import render_item_page
 
+log = logging.getLogger(__name__)
 bp = Blueprint("newsroom", __name__, url_prefix="/redaction")
 # endpoint → the permission its view checks; a test proves every newsroom route is listed.
 ROUTE_ACTIONS: dict[str, str] = {}
@@ -70,8 +72,12 @@ def publisher() -> Publisher:
 def _notify(messages_of) -> None:
     """Send the messages `messages_of(mailer)` builds, when the newsroom has a mail server (SMTP_HOST)."""
     mailer = current_app.extensions.get("kb.mailer")
-    if mailer is not None:
+    if mailer is None:
+        return
+    try:
         mailer.send_later(messages_of(mailer))
+    except Exception:  # noqa: BLE001 — the action is done and saved: a message that cannot be written is logged, never a 500
+        log.exception("notifications non envoyées")
 
 
 def _change_url(change) -> str:

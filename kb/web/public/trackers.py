@@ -7,7 +7,7 @@ from datetime import date
 from flask import abort, render_template, request, url_for
 
 from kb.catalog import queries, tables
-from kb.content.listing import SORTS
+from kb.content.listing import SORTS, Listing
 from kb.content.render import markdown_to_html
 from kb.content.trackers import ordered, term
 from kb.web.content_store import current_tree
@@ -45,6 +45,8 @@ def render_tracker_page(tree, found, preview_of=None) -> str:
     today = date.today()
     filters = {name: request.args.get(name, "").strip() for name in TRACKER_FILTER_LABELS}
     listing = queries.list_promises(tree, {**filters, "tracker": found.id}, request.args.get("tri", ""), today)
+    if listing.filters.get("tracker") != found.id:  # no promise names it yet: its list is empty, not everyone's
+        listing = Listing(promises=[], counts={}, filters={}, sort=listing.sort, ignored={})
     shown, page, pages = page_of(listing.promises, LIST_PAGE_SIZE)
     ignored = {name: value for name, value in listing.ignored.items() if name != "tracker"}
 
@@ -53,7 +55,7 @@ def render_tracker_page(tree, found, preview_of=None) -> str:
         return url_with_args(url_for("public.tracker", tracker_id=found.id), set(ignored), **changes)
 
     card = queries.scorecard(tree, today, tables.items.c.tracker == found.id)
-    final = queries.final_record(tree, found.id, found.term_end) if found.closed and found.term_end else None
+    final = queries.final_record(tree, found.id, min(found.term_end, today)) if found.closed and found.term_end else None
     return render_template(
         "public/tracker.html",
         tracker=found,

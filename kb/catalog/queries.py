@@ -130,19 +130,29 @@ def scorecard(view: CatalogView, today: date, *where) -> Scorecard:
 def final_record(view: CatalogView, tracker_id: str, end: date) -> Scorecard:
     """A closed tracker's record as of `end`, as kb.content.listing.final_record counts it, from the
     catalog's history entries (the status of each promise's last entry dated `end` or before)."""
-    rows = listed_promises(view, items_c.tracker == tracker_id)
-    keys = [row.key for row in rows]
+    return _final_records(view, {tracker_id: end})[tracker_id]
+
+
+def _final_records(view: CatalogView, ends: dict[str, date]) -> dict[str, Scorecard]:
+    """The final records of several trackers (id → end), from one reading of their promises' history."""
+    rows = [row for row in listed_promises(view) if row.tracker in ends]
+    wanted = {row.key: ends[row.tracker] for row in rows}
     standing: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(keys), 500):
-        found = view.query(
-            select(history_c.key, history_c.position, history_c.status)
-            .where(history_c.key.in_(keys[start : start + 500]), history_c.date <= end)
-        )  # fmt: skip
-        for row in found:
-            if row.key not in standing or row.position > standing[row.key][0]:
-                standing[row.key] = (row.position, row.status)
-    pairs = [(standing[row.key][1] if row.key in standing else None, row.due) for row in rows]
-    return listing.record(pairs, list(view.statuses), end, view.final_statuses)
+    # One query for all of them (sixty trackers were sixty queries, 1.7 s at 10,000 promises):
+    # each promise's entries, kept when dated on its tracker's end or before.
+    history = select(history_c.key, history_c.position, history_c.status, history_c.date).where(
+        history_c.key.in_(select(items_c.key).where(items_c.kind == "promise", items_c.state == "published", items_c.tracker.in_(sorted(ends))))
+    )
+    for row in view.query(history):
+        end = wanted.get(row.key)
+        if end is None or row.date is None or row.date > end:
+            continue
+        if row.key not in standing or row.position > standing[row.key][0]:
+            standing[row.key] = (row.position, row.status)
+    by_tracker: dict[str, list] = {tracker_id: [] for tracker_id in ends}
+    for row in rows:
+        by_tracker[row.tracker].append((standing[row.key][1] if row.key in standing else None, row.due))
+    return {tracker_id: listing.record(pairs, list(view.statuses), ends[tracker_id], view.final_statuses) for tracker_id, pairs in by_tracker.items()}
 
 
 def tracker_cards(view: CatalogView, trackers: list, today: date) -> dict[str, Scorecard]:
@@ -152,11 +162,10 @@ def tracker_cards(view: CatalogView, trackers: list, today: date) -> dict[str, S
     for row in rows:
         by_tracker.setdefault(row.tracker, []).append(row)
     statuses = list(view.statuses)
-    cards = {}
+    ends = {tracker.id: min(tracker.term_end, today) for tracker in trackers if tracker.closed and tracker.term_end}
+    cards = _final_records(view, ends) if ends else {}
     for tracker in trackers:
-        if tracker.closed and tracker.term_end:
-            cards[tracker.id] = final_record(view, tracker.id, min(tracker.term_end, today))
-        else:
+        if tracker.id not in cards:
             cards[tracker.id] = listing.scorecard(by_tracker.get(tracker.id, []), statuses, today, view.final_statuses)
     return cards
 

@@ -115,7 +115,7 @@ def test_the_catalogs_final_record_is_the_trees(demo_client):
                 continue
             members = [promise for promise in tree.promises.values() if promise.tracker == tracker.id]
             expected = listing.final_record(members, list(tree.statuses), tracker.term_end, tree.final_statuses)
-            assert queries.final_record(view, tracker.id, tracker.term_end) == expected, tracker.id
+            assert queries.final_record(view, tracker, tracker.term_end) == expected, tracker.id
 
 
 # -- pages, feeds, API ------------------------------------------------------------------------------

@@ -127,10 +127,12 @@ def scorecard(view: CatalogView, today: date, *where) -> Scorecard:
     return listing.scorecard(listed_promises(view, *where), list(view.statuses), today, view.final_statuses)
 
 
-def final_record(view: CatalogView, tracker_id: str, end: date) -> Scorecard:
-    """A closed tracker's record as of `end`, as kb.content.listing.final_record counts it, from the
-    catalog's history entries (the status of each promise's last entry dated `end` or before)."""
-    return _final_records(view, {tracker_id: end})[tracker_id]
+def final_record(view: CatalogView, tracker, today: date) -> Scorecard | None:
+    """A closed tracker's record as of its `record_day`, as kb.content.listing.final_record counts it, from
+    the catalog's history entries (the status of each promise's last entry dated that day or before);
+    None for an open tracker."""
+    end = tracker.record_day(today)
+    return _final_records(view, {tracker.id: end})[tracker.id] if end is not None else None
 
 
 def _final_records(view: CatalogView, ends: dict[str, date]) -> dict[str, Scorecard]:
@@ -162,7 +164,7 @@ def tracker_cards(view: CatalogView, trackers: list, today: date) -> dict[str, S
     for row in rows:
         by_tracker.setdefault(row.tracker, []).append(row)
     statuses = list(view.statuses)
-    ends = {tracker.id: min(tracker.term_end, today) for tracker in trackers if tracker.closed and tracker.term_end}
+    ends = {tracker.id: tracker.record_day(today) for tracker in trackers if tracker.record_day(today) is not None}
     cards = _final_records(view, ends) if ends else {}
     for tracker in trackers:
         if tracker.id not in cards:

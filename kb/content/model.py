@@ -138,6 +138,11 @@ class Tracker:
     def runs_on(self, day: date) -> bool:
         return self.term_start <= day and (self.term_end is None or day <= self.term_end)
 
+    def record_day(self, today: date) -> date | None:
+        """The day a closed tracker's final record is counted as of: its end (today, if that end is still
+        ahead); None while it is open, or closed without an end."""
+        return min(self.term_end, today) if self.closed and self.term_end else None
+
 
 @dataclass
 class Source:

@@ -134,7 +134,7 @@ def tracker(tracker_id: str):
         return _not_found(f"aucun suivi « {tracker_id} »")
     today = date.today()
     card = queries.scorecard(tree, today, tables.items.c.tracker == found.id)
-    final = queries.final_record(tree, found.id, min(found.term_end, today)) if found.closed and found.term_end else None
+    final = queries.final_record(tree, found, today)
     data = tracker_data(found, card, tree.statuses, _tracker_url(found.id), final)
     data["promises"] = [row.id for row in queries.listed_promises(tree, tables.items.c.tracker == found.id)]
     return jsonify(data)

@@ -55,7 +55,7 @@ def render_tracker_page(tree, found, preview_of=None) -> str:
         return url_with_args(url_for("public.tracker", tracker_id=found.id), set(ignored), **changes)
 
     card = queries.scorecard(tree, today, tables.items.c.tracker == found.id)
-    final = queries.final_record(tree, found.id, min(found.term_end, today)) if found.closed and found.term_end else None
+    final = queries.final_record(tree, found, today)
     return render_template(
         "public/tracker.html",
         tracker=found,

@@ -91,20 +91,29 @@ def check_text(tree: ContentTree, key: Key, text: str, today: date | None = None
         return sorted(problems, key=Problem.sort_key)
     problems += kind.check(item, tree, today)
     if kind.quotes is not None:
-        problems += check_quotes(item, kind.quotes(item), tree, {})[0]
+        problems += check_quotes(item, kind.quotes(item), tree, None)[0]
     others = [other for other in tree.neighbours(kind.name, item) if other.id != key.id]
     shown = display_path(path)
     problems += [problem for problem in kind.check_together(others + [item], tree) if problem.path == shown]
     return sorted(set(problems), key=Problem.sort_key)
 
 
-def check_quotes(item, proofs: list[tuple[str, Evidence]], tree: ContentTree, folded: dict[str, FoldedText]) -> tuple[list[Problem], int]:
-    """Problems with the quotes of a file (`proofs`: field, quote), and how many of them are verified."""
+def check_quotes(item, proofs: list[tuple[str, Evidence]], tree: ContentTree, folded: dict[str, FoldedText] | None) -> tuple[list[Problem], int]:
+    """Problems with the quotes of a file (`proofs`: field, quote), and how many of them are verified.
+
+    `folded`: the source texts this check folded (a whole tree's, kept by the caller); None to use
+    the process's cache of recently folded texts.
+    """
     problems: list[Problem] = []
     sources: dict[str, Source] = tree.quotable_sources
     verified = 0
     reported_unreadable: set[str] = set()
     for field_name, proof in proofs:
+        # One file checked (a proposal): the tree answers for the passages it already verified (the
+        # catalog keeps each answer) without reading the source; only new passages fold its text.
+        if folded is None and tree.quote_verified(proof.source, proof.quote):
+            verified += 1
+            continue
         source = sources.get(proof.source)
         if source is None and proof.source in tree.unreadable_sources:
             # Said once per file: the source's own errors are listed under its file.
@@ -121,9 +130,13 @@ def check_quotes(item, proofs: list[tuple[str, Evidence]], tree: ContentTree, fo
             continue
         if not (source.text or "").strip():
             continue  # an empty source is reported once, under its own file
-        if proof.source not in folded:
-            folded[proof.source] = FoldedText.of(source.text)
-        text = folded[proof.source]
+        if folded is None:
+            text = FoldedText.cached(source.text)
+        else:
+            if proof.source not in folded:
+                folded[proof.source] = FoldedText.of(source.text)
+            text = folded[proof.source]
+        # The tree's answer aside (a source read with errors is quotable, not among its sources): the text says.
         if text.contains(proof.quote):
             verified += 1
             continue

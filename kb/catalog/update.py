@@ -27,6 +27,7 @@ from kb.content.quotes import FoldedText
 from kb.content.registry import InvalidKey, Key, Kinds
 from kb.content.statuses import FILE_NAME as STATUSES_FILE
 from kb.content.verdicts import FILE_NAME as VERDICTS_FILE
+from kb.store import journal
 from kb.store.locks import PUBLISH_LOCK_KEY, attempt, exclusive
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class Catalog:
         if self.ready():
             return False
         with exclusive(PUBLISH_LOCK_KEY, self.lock_path, self.engine):
+            journal.settle(self.content_root, self.engine)
             if self.ready():  # another process built it while this one waited
                 return False
             self._rebuild_locked()
@@ -87,6 +89,7 @@ class Catalog:
     def rebuild(self) -> int:
         """Build the catalog again from every file (`kb index`); the number of files."""
         with exclusive(PUBLISH_LOCK_KEY, self.lock_path, self.engine):
+            journal.settle(self.content_root, self.engine)
             return self._rebuild_locked()
 
     def _rebuild_locked(self) -> int:
@@ -218,6 +221,8 @@ class Catalog:
             if not taken:
                 report.skipped = True
                 return report
+            # Half a batch whose writer died is put back before it could pass for an edit by hand.
+            journal.settle(self.content_root, self.engine)
             missing = [kind.folder for kind in self.kinds if not kind.optional and not (self.content_root / kind.folder).is_dir()]
             if not self.content_root.is_dir() or missing:
                 # An unmounted or half-copied tree is not "every file deleted": leave the catalog as it is.

@@ -75,9 +75,10 @@ def read_content_file(path: Path, limit: int) -> tuple[str | None, list[Problem]
 class StaleBase(Exception):
     """The file is no longer the version the change was based on."""
 
-    def __init__(self, current_sha256: str | None):
+    def __init__(self, current_sha256: str | None, target: str | None = None):
         super().__init__(current_sha256)
         self.current_sha256 = current_sha256
+        self.target = target  # which file, when several were to be written (a batch)
 
 
 def sha256_text(text: str) -> str:

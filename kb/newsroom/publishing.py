@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 from kb.catalog.update import Catalog
 from kb.config.settings import publish_lock_path
 from kb.content import frontmatter
-from kb.content.files import StaleBase, atomic_write, current_file, write_over
+from kb.content.files import StaleBase, atomic_write, current_file, sha256_text, write_over
 from kb.content.kinds import KINDS
 from kb.content.registry import Key, Kinds
-from kb.store import audit
+from kb.store import audit, journal
 from kb.store.accounts import User
 from kb.store.db import first_line
 from kb.store.locks import PUBLISH_LOCK_KEY, exclusive
@@ -105,6 +105,9 @@ class Publisher:
         with publish_lock(self.lock_path, self.engine):
             self._held.depth = 1
             try:
+                if self.engine is not None:
+                    # A batch whose writer died midway is put back (or kept, if recorded) before anything else.
+                    journal.settle(self.content_root, self.engine)
                 yield
             finally:
                 self._held.depth = 0
@@ -153,22 +156,7 @@ class Publisher:
             try:
                 if before_commit is not None:
                     before_commit(old_sha, new_sha)
-                audit.record(
-                    session,
-                    f"{kind.name}.publish",
-                    by,
-                    change_id=change_id,
-                    target=str(key),
-                    proposer_id=proposer.id if proposer else None,
-                    old_sha256=old_sha,
-                    new_sha256=new_sha,
-                    data={
-                        "old_status": _state(base_text, kind.state_key),
-                        "new_status": _state(text, kind.state_key),
-                        "change_type": change_type,
-                        "summary": summary,
-                    },
-                )
+                self._log(session, key, base_text, text, old_sha, new_sha, by, proposer, change_id, change_type, summary)
                 if self.catalog is not None and self.catalog.ready(session.connection()):
                     self.catalog.refresh(session.connection(), [key])
                 session.commit()
@@ -190,16 +178,124 @@ class Publisher:
                     raise
                 log.error("publication de %s non enregistrée, fichier remis en l'état : %s", key, error)
                 raise PublishFailed(f"la publication n'a pas pu être enregistrée ({first_line(error)}) ; le fichier est resté tel qu'il était") from error
-            if self.git:
-                author = (proposer.name, proposer.email) if proposer else _environment_author()
-                message = f"{summary}\n\n{details}" if details else summary
-                git_commit(self.content_root, path, message, *author)
+            self._after(session, [key], [path], proposer, summary, details)
+        return old_sha, new_sha
+
+    def publish_batch(
+        self,
+        session: Session,
+        files: list["BatchFile"],
+        *,
+        by: User | None,
+        summary: str,
+        proposer: User | None = None,
+        change_id: int | None = None,
+        details: str | None = None,
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        """Write several files as one publication: all of them, or none.
+
+        Every base is checked before the first write (StaleBase names the first file that moved,
+        nothing written); a journal of the old bytes is written first (kb.store.journal), so that a
+        failure puts the old files back here, and a killed process has them put back by whoever
+        takes the publish lock next. One database transaction records every file (an audit row
+        each, the catalog's rows, `before_commit`'s rows), one git commit holds them all.
+        """
+        keys = [self.kinds.parse_key(item.target) for item in files]
+        paths = [self.path_of(key) for key in keys]
+        with self.lock():
+            befores: list[bytes | None] = []
+            for item, path in zip(files, paths):
+                _, current = current_file(path)
+                if current != item.base_sha256:
+                    raise StaleBase(current, item.target)
+                befores.append(path.read_bytes() if current is not None else None)
+            entries = [
+                journal.JournalFile(str(path.relative_to(self.content_root)), before, item.target, sha256_text(item.text))
+                for item, path, before in zip(files, paths, befores)
+            ]
+            try:
+                journal.begin(session, self.content_root, entries)
+            except OSError as error:
+                session.rollback()
+                raise PublishFailed(f"le journal de publication n'a pas pu être écrit ({error.strerror or error}) ; rien n'a été publié") from error
+            written = 0
+            try:
+                for item, key, path in zip(files, keys, paths):
+                    old_sha, new_sha = write_over(path, item.base_sha256, item.text)
+                    written += 1
+                    self._log(session, key, item.base_text, item.text, old_sha, new_sha, by, proposer, change_id, item.change_type, item.summary)
+                if before_commit is not None:
+                    before_commit()
+                if self.catalog is not None and self.catalog.ready(session.connection()):
+                    self.catalog.refresh(session.connection(), keys)
+                session.commit()
+            except BaseException as error:
+                session.rollback()
+                try:
+                    # The files written, and the one being written if its rename happened before the failure.
+                    if written < len(entries) and current_file(paths[written])[1] == entries[written].new_sha256:
+                        written += 1
+                    journal.put_back(self.content_root, entries[:written])
+                    journal.end(self.content_root)
+                except OSError as failure:
+                    # The journal stays: the next holder of the lock puts the old files back.
+                    log.critical("publication groupée non enregistrée ET fichiers non remis en l'état (%s) : le journal les remettra", failure)
+                if not isinstance(error, Exception):
+                    raise
+                log.error("publication groupée non enregistrée, anciens fichiers remis : %s", error)
+                if isinstance(error, StaleBase):
+                    raise
+                reason = error.strerror if isinstance(error, OSError) and error.strerror else first_line(error)
+                raise PublishFailed(f"la publication groupée n'a pas pu être faite ({reason}) ; les fichiers sont restés tels qu'ils étaient") from error
+            journal.end(self.content_root)
+            self._after(session, keys, paths, proposer, summary, details)
+
+    def _log(self, session: Session, key: Key, base_text: str | None, text: str, old_sha: str | None, new_sha: str,
+             by: User | None, proposer: User | None, change_id: int | None, change_type: str, summary: str) -> None:  # fmt: skip
+        """The publication row of one file: the publication log other servers follow and the public record reads."""
+        kind = self.kinds[key.kind]
+        audit.record(
+            session,
+            f"{kind.name}.publish",
+            by,
+            change_id=change_id,
+            target=str(key),
+            proposer_id=proposer.id if proposer else None,
+            old_sha256=old_sha,
+            new_sha256=new_sha,
+            data={
+                "old_status": _state(base_text, kind.state_key),
+                "new_status": _state(text, kind.state_key),
+                "change_type": change_type,
+                "summary": summary,
+            },
+        )
+
+    def _after(self, session: Session, keys: list[Key], paths: list[Path], proposer: User | None, summary: str, details: str | None) -> None:
+        """Once recorded: the git commit of the files, then the hooks (index, pages, static build)."""
+        if self.git:
+            author = (proposer.name, proposer.email) if proposer else _environment_author()
+            message = f"{summary}\n\n{details}" if details else summary
+            git_commit(self.content_root, paths, message, *author)
+        for key in keys:
             for hook in self.after_publish:
                 try:
                     hook(str(key))
                 except Exception:  # the file is published: a derived copy lagging must not say otherwise
                     log.exception("après publication de %s", key)
-        return old_sha, new_sha
+
+
+@dataclass(frozen=True)
+class BatchFile:
+    """One file of a batch publication: what to write where, over which version."""
+
+    target: str
+    text: str
+    base_sha256: str | None
+    base_text: str | None
+    change_type: str
+    summary: str
 
 
 def _put_back(path: Path, content: bytes | None) -> None:
@@ -231,14 +327,15 @@ def is_git_repository(root: Path) -> bool:
     return (root / ".git").exists() and shutil.which("git") is not None
 
 
-def git_commit(root: Path, path: Path, message: str, author_name: str, author_email: str) -> bool:
-    """Commit one published file, the journalist as author; False (logged) when git refuses.
+def git_commit(root: Path, paths: Path | list[Path], message: str, author_name: str, author_email: str) -> bool:
+    """Commit published files (one, or a batch's), the journalist as author; False (logged) when git refuses.
 
     The file is already published: a failed commit must not undo it, only be reported.
     """
     if not is_git_repository(root):
         return False
-    relative = str(path.relative_to(root))
+    relative = [str(path.relative_to(root)) for path in ([paths] if isinstance(paths, Path) else paths)]
+    shown = relative[0] if len(relative) == 1 else f"{len(relative)} fichiers"
     environment = dict(
         os.environ,
         GIT_AUTHOR_NAME=author_name,
@@ -246,15 +343,17 @@ def git_commit(root: Path, path: Path, message: str, author_name: str, author_em
         GIT_COMMITTER_NAME=os.environ.get("GIT_COMMITTER_NAME", DEFAULT_AUTHOR[0]),
         GIT_COMMITTER_EMAIL=os.environ.get("GIT_COMMITTER_EMAIL", DEFAULT_AUTHOR[1]),
     )
-    for command in (["add", "--", relative], ["commit", "--quiet", "--no-verify", "-m", message, "--", relative]):
+    # `add --all` for a batch: a file it wrote may be new, and `commit -- paths` takes what is staged.
+    for command in (["add", "--all", "--pathspec-from-file=-"], ["commit", "--quiet", "--no-verify", "-m", message, "--pathspec-from-file=-"]):
         try:
             result = subprocess.run(
-                ["git", "-C", str(root), *command], env=environment, capture_output=True, text=True, timeout=60
-            )
+                ["git", "-C", str(root), *command], env=environment, capture_output=True, text=True, timeout=120,
+                input="\n".join(relative) + "\n",
+            )  # fmt: skip
         except (OSError, subprocess.SubprocessError) as error:
-            log.error("git %s impossible pour %s : %s", command[0], relative, error)
+            log.error("git %s impossible pour %s : %s", command[0], shown, error)
             return False
         if result.returncode != 0:
-            log.error("git %s a échoué pour %s : %s", command[0], relative, result.stderr.strip() or result.stdout.strip())
+            log.error("git %s a échoué pour %s : %s", command[0], shown, result.stderr.strip() or result.stdout.strip())
             return False
     return True

@@ -26,12 +26,12 @@ from kb.content.model import Problem
 from kb.content.registry import InvalidKey, Key
 from kb.content.tree import ContentTree
 from kb.newsroom.permissions import NotAuthorized, can, require
-from kb.newsroom.publishing import Publisher
+from kb.newsroom.publishing import BatchFile, Publisher
 from kb.newsroom.publishing import PublishFailed as _PublishFailed
 from kb.newsroom.publishing import StaleBase
 from kb.store import audit
 from kb.store.accounts import User
-from kb.store.changes import CHANGE_TYPES, STATES, ChangeRequest
+from kb.store.changes import BATCH_KIND, CHANGE_TYPES, STATES, ChangeFile, ChangeRequest
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,16 @@ def _validated(tree: ContentTree, target: str, text: str) -> str:
     if errors:
         raise ValidationFailed(errors)
     return text
+
+
+def _validated_request(tree: ContentTree, change: ChangeRequest) -> None:
+    """The request's file — or every file of a batch — passes kb check against the tree as it is now."""
+    if not change.is_batch:
+        _validated(tree, change.target, change.proposed_text)
+        return
+    errors = [problem for part in change.files for problem in _errors(validate(tree, part.target, part.proposed_text))]
+    if errors:
+        raise ValidationFailed(errors)
 
 
 # -- guards ---------------------------------------------------------------------------------
@@ -216,6 +226,95 @@ def propose(
     return change
 
 
+@dataclass(frozen=True)
+class ProposedFile:
+    """One file of a batch being proposed: its new text, over the version it was read from."""
+
+    change_type: str  # create, edit, status
+    target: str
+    text: str
+    summary: str
+    base_text: str | None
+    base_sha256: str | None
+
+
+def propose_batch(
+    session: Session, tree: ContentTree, author: User, name: str, files: list[ProposedFile], summary: str, checked: bool = False
+) -> ChangeRequest:
+    """Save a new draft proposing several files at once (an import): reviewed as one, published all or nothing.
+
+    `name` (the spreadsheet's) becomes the request's target, "import:<name as an id>". `checked`:
+    the caller has just checked every file against this same tree (an import's preview, read in
+    the same request): they are not checked twice — submitting and approving check them again.
+    """
+    require(author, "change.propose")
+    change = ChangeRequest(
+        change_type=BATCH_KIND, target=f"{BATCH_KIND}:{_batch_name(name)}", summary=summary[:300], state="draft",
+        author_id=author.id, base_sha256=None, base_text=None, proposed_text="",
+    )  # fmt: skip
+    change.files = _batch_files(tree, files, checked)
+    session.add(change)
+    session.flush()
+    audit.record(session, "change.create", author, change_id=change.id, target=change.target, to_state="draft", data={"files": len(files)})
+    session.commit()
+    return change
+
+
+def replace_batch(
+    session: Session, tree: ContentTree, change: ChangeRequest, user: User, files: list[ProposedFile], summary: str, checked: bool = False
+) -> None:
+    """Replace a batch's files by those of a corrected spreadsheet (a draft, or a batch sent back for changes; `checked` as for propose_batch)."""
+    require(user, "change.propose")
+    if change.author_id != user.id:
+        raise NotAuthorized("seul l'auteur de la demande peut la modifier")
+    if change.state not in EDITABLE:
+        raise InvalidTransition(f"une demande « {STATES[change.state]} » ne se modifie plus")
+    if not change.is_batch:
+        raise WorkflowError(f"la demande n° {change.id} n'est pas un import")
+    new_files = _batch_files(tree, files, checked)
+    _claim(session, change, change.state, change.state)
+    change.files = new_files
+    change.summary = summary[:300]
+    change.updated_at = audit.now()
+    audit.record(session, "change.amend", user, change_id=change.id, target=change.target, from_state=change.state, to_state=change.state, data={"files": len(files)})
+    session.commit()
+
+
+def _batch_files(tree: ContentTree, files: list[ProposedFile], checked: bool) -> list[ChangeFile]:
+    """The rows of a batch, each file checked as a request of its own would be (unless just `checked`)."""
+    if not files:
+        raise WorkflowError("aucune ligne à importer : rien à relire")
+    seen: set[str] = set()
+    errors: list[Problem] = []
+    rows = []
+    for position, item in enumerate(files):
+        if item.target in seen:
+            raise WorkflowError(f"{item.target} figure deux fois dans l'import")
+        seen.add(item.target)
+        if item.change_type not in CHANGE_TYPES or item.change_type == BATCH_KIND:
+            raise WorkflowError(f"type de demande inconnu : {item.change_type}")
+        text = item.text.replace("\r\n", "\n")
+        if not checked:
+            errors += _errors(validate(tree, item.target, text))
+        if item.change_type in CREATIONS and item.base_sha256 is not None:
+            raise WorkflowError(f"« {Key.split(item.target).id} » existe déjà : choisissez un autre identifiant")
+        if item.change_type not in CREATIONS and item.base_sha256 is None:
+            raise ChangeNotFound(f"aucune fiche publiée pour {item.target}")
+        rows.append(ChangeFile(
+            position=position, change_type=item.change_type, target=item.target, summary=item.summary[:300],
+            base_sha256=item.base_sha256, base_text=item.base_text, proposed_text=text,
+        ))  # fmt: skip
+    if errors:
+        raise ValidationFailed(errors)
+    return rows
+
+
+def _batch_name(name: str) -> str:
+    from kb.newsroom.proposals import slugify
+
+    return slugify(name.rsplit(".", 1)[0])[:150] or "tableur"
+
+
 def amend(session: Session, tree: ContentTree, change: ChangeRequest, user: User, text: str, summary: str | None = None) -> None:
     """Replace the proposed file of a draft (or a request sent back for changes)."""
     require(user, "change.propose")
@@ -223,6 +322,8 @@ def amend(session: Session, tree: ContentTree, change: ChangeRequest, user: User
         raise NotAuthorized("seul l'auteur de la demande peut la modifier")
     if change.state not in EDITABLE:
         raise InvalidTransition(f"une demande « {STATES[change.state]} » ne se modifie plus")
+    if change.is_batch:
+        raise WorkflowError("une demande d'import se corrige en important à nouveau le tableur corrigé")
     text = _validated(tree, change.target, text)
     _claim(session, change, change.state, change.state)
     change.proposed_text = text
@@ -236,7 +337,7 @@ def amend(session: Session, tree: ContentTree, change: ChangeRequest, user: User
 def submit(session: Session, tree: ContentTree, change: ChangeRequest, user: User, comment: str | None = None) -> None:
     """Send for review (again, after changes were requested). Checked once more: sources change too."""
     check_transition(change, "submit", user)
-    _validated(tree, change.target, change.proposed_text)
+    _validated_request(tree, change)
     _move(session, change, "submit", user, comment)
     change.submitted_at = change.submitted_at or audit.now()
     session.commit()
@@ -256,6 +357,8 @@ def rebase(session: Session, tree: ContentTree, change: ChangeRequest, user: Use
     from kb.newsroom.merge import merge_files
 
     check_transition(change, "rebase", user)
+    if change.is_batch:
+        return _rebase_batch(session, tree, change, user, merge_files)
     key = key_of(tree, change.target)
     current_text, current_sha = current_file(tree.kinds.path(tree.root, key))
     if change.change_type in CREATIONS and current_text is not None:
@@ -268,6 +371,27 @@ def rebase(session: Session, tree: ContentTree, change: ChangeRequest, user: Use
     change.base_text, change.base_sha256, change.proposed_text = current_text, current_sha, merged
     session.commit()
     return clashes
+
+
+def _rebase_batch(session: Session, tree: ContentTree, change: ChangeRequest, user: User, merge_files) -> list[str]:
+    """Each file of a batch brought onto the file as it is now; the fields both sides changed, "id: field"."""
+    clashes_all: list[str] = []
+    for part in change.files:
+        key = key_of(tree, part.target)
+        current_text, current_sha = current_file(tree.kinds.path(tree.root, key))
+        if current_sha == part.base_sha256:
+            continue
+        if part.change_type in CREATIONS:
+            raise WorkflowError(
+                f"« {key.id} » a été publié entre-temps par une autre demande : retirez cet import et "
+                "importez à nouveau le tableur (la ligne deviendra une modification de la fiche publiée)"
+            )
+        merged, clashes = merge_files(part.base_text, part.proposed_text, current_text, tree.kinds[key.kind].keys)
+        part.base_text, part.base_sha256, part.proposed_text = current_text, current_sha, merged
+        clashes_all += [f"{key.id} : {field}" for field in clashes]
+    _move(session, change, "rebase", user, data={"fields_in_conflict": clashes_all})
+    session.commit()
+    return clashes_all
 
 
 # -- what editors do -------------------------------------------------------------------------
@@ -291,7 +415,7 @@ def approve(session: Session, tree: ContentTree, change: ChangeRequest, editor: 
         session.refresh(change)
         check_transition(change, "approve", editor)
         # Sources may have changed while the request waited: publish only what passes kb check now.
-        _validated(tree, change.target, change.proposed_text)
+        _validated_request(tree, change)
         _move(session, change, "approve", editor, comment)
         session.commit()
         return _publish(session, change, editor, publisher)
@@ -313,6 +437,8 @@ def _publish(session: Session, change: ChangeRequest, editor: User, publisher: P
         change.published_at, change.published_sha256 = audit.now(), new_sha
 
     check_transition(change, "publish", editor)
+    if change.is_batch:
+        return _publish_batch(session, change, editor, publisher, record)
     try:
         publisher.publish(
             session, change.target, change.proposed_text, change.base_sha256,
@@ -322,6 +448,28 @@ def _publish(session: Session, change: ChangeRequest, editor: User, publisher: P
         )  # fmt: skip
     except StaleBase as stale:
         _move(session, change, "conflict", editor, data={"current_sha256": stale.current_sha256})
+        session.commit()
+        return "conflict"
+    except _PublishFailed as failure:
+        raise PublishFailed(failure) from failure
+    return "published"
+
+
+def _publish_batch(session: Session, change: ChangeRequest, editor: User, publisher: Publisher, record) -> str:
+    """Publish every file of a batch, or none (kb.newsroom.publishing.publish_batch); "published" or "conflict"."""
+    files = [
+        BatchFile(part.target, part.proposed_text, part.base_sha256, part.base_text, part.change_type, part.summary)
+        for part in change.files
+    ]
+    try:
+        publisher.publish_batch(
+            session, files, by=editor, proposer=change.author, change_id=change.id, summary=change.summary,
+            before_commit=lambda: record(None, None),
+            details=f"Demande n° {change.id} ({CHANGE_TYPES[change.change_type]}, {len(files)} fichiers), approuvée par {editor.name} <{editor.email}>.",
+        )  # fmt: skip
+    except StaleBase as stale:
+        session.refresh(change)
+        _move(session, change, "conflict", editor, data={"current_sha256": stale.current_sha256, "file": stale.target})
         session.commit()
         return "conflict"
     except _PublishFailed as failure:
@@ -348,6 +496,8 @@ def finish_interrupted(session: Session, publisher: Publisher) -> list[int]:
                 leftover.unlink(missing_ok=True)
         approved = list(session.scalars(select(ChangeRequest).where(ChangeRequest.state == "approved").order_by(ChangeRequest.id)))
         for change in approved:
+            if change.is_batch:  # a batch is put back by its journal when the lock is taken: an editor publishes it again
+                continue
             _, current = current_file(publisher.path_of(change.target))
             if current != sha256_text(change.proposed_text):
                 continue
@@ -395,7 +545,16 @@ def versions(session: Session, target: str) -> list[tuple[str, str, datetime | N
     for change in changes:
         if change.base_text is not None and change.base_sha256 not in found:
             found[change.base_sha256] = (change.base_sha256, change.base_text, None)
-    return list(found.values())
+    # The file as imports published it (a batch's row), and the version each import was based on.
+    parts = session.execute(
+        select(ChangeFile, ChangeRequest.published_at).join(ChangeRequest, ChangeFile.change_id == ChangeRequest.id)
+        .where(ChangeFile.target == target, ChangeRequest.state == "published")
+    ).all()  # fmt: skip
+    for part, published_at in parts:
+        found.setdefault(sha256_text(part.proposed_text), (sha256_text(part.proposed_text), part.proposed_text, published_at))
+        if part.base_text is not None:
+            found.setdefault(part.base_sha256, (part.base_sha256, part.base_text, None))
+    return sorted(found.values(), key=lambda version: version[2].timestamp() if version[2] else float("-inf"), reverse=True)
 
 
 # -- what people see -------------------------------------------------------------------------

@@ -34,7 +34,10 @@ CHANGE_TYPES = {
     "verdict": "nouveau verdict",
     "revert": "retour à une version antérieure",
     "file": "nouvelle fiche",  # a new file of a kind the forms do not cover (a tracker, a person)
+    "import": "import d'un tableur",  # a batch: several files (ChangeFile rows), published all or nothing
 }
+# The target of a batch names no file: "import:<the spreadsheet's name, as an id>".
+BATCH_KIND = "import"
 
 
 class ChangeRequest(Base):
@@ -62,8 +65,16 @@ class ChangeRequest(Base):
     review_due: Mapped[date | None] = mapped_column(default=None)
 
     author: Mapped[User] = relationship(lazy="joined")
+    # A batch's files (a single-file request has none: its file is the columns above).
+    files: Mapped[list["ChangeFile"]] = relationship(
+        back_populates="change", order_by="ChangeFile.position", cascade="all, delete-orphan", lazy="select"
+    )
     # No foreign key in the database (migration 0005 adds a plain column): the join is said here.
     reviewer: Mapped[User | None] = relationship(primaryjoin="foreign(ChangeRequest.reviewer_id) == User.id", lazy="joined", viewonly=True)
+
+    @property
+    def is_batch(self) -> bool:
+        return self.change_type == "import"
 
     @property
     def key(self) -> Key:
@@ -80,6 +91,44 @@ class ChangeRequest(Base):
     @property
     def state_label(self) -> str:
         return STATES[self.state]
+
+    @property
+    def change_type_label(self) -> str:
+        return CHANGE_TYPES[self.change_type]
+
+
+class ChangeFile(Base):
+    """One file of a batch request (an import): the proposed new version of that file and its base.
+
+    A batch is reviewed file by file (a diff each) and published all or nothing; its files are
+    these rows, in the order of the spreadsheet's rows.
+    """
+
+    __tablename__ = "change_request_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    change_id: Mapped[int] = mapped_column(ForeignKey("change_requests.id"), index=True)
+    position: Mapped[int]
+    change_type: Mapped[str] = mapped_column(String(20))  # create, edit, status: what the row does to the file
+    target: Mapped[str] = mapped_column(String(200), index=True)
+    summary: Mapped[str] = mapped_column(String(300))
+    base_sha256: Mapped[str | None] = mapped_column(String(64))
+    base_text: Mapped[str | None] = mapped_column(Text)
+    proposed_text: Mapped[str] = mapped_column(Text)
+
+    change: Mapped[ChangeRequest] = relationship(back_populates="files")
+
+    @property
+    def key(self) -> Key:
+        return Key.split(self.target)
+
+    @property
+    def target_kind(self) -> str:
+        return self.key.kind
+
+    @property
+    def target_id(self) -> str:
+        return self.key.id
 
     @property
     def change_type_label(self) -> str:

@@ -3,7 +3,7 @@
 Approval, revert (an approval like any other), the recovery of publications a killed process left
 half done, and `kb source add` all call it, so each of them takes the same steps in the same order:
 
-    lock → base check → atomic write → audit row (`<kind>.publish`) → git commit → hooks
+    lock → base check → atomic write → audit row (`<kind>.publish`) → git commit → unlock → hooks
 
 The lock serializes publications across processes and servers; the base check refuses to
 overwrite a file that changed since the change was made (StaleBase); the audit row is the
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -102,15 +103,27 @@ class Publisher:
             finally:
                 self._held.depth = depth
             return
-        with publish_lock(self.lock_path, self.engine):
-            self._held.depth = 1
-            try:
-                if self.engine is not None:
-                    # A batch whose writer died midway is put back (or kept, if recorded) before anything else.
-                    journal.settle(self.content_root, self.engine)
-                yield
-            finally:
-                self._held.depth = 0
+        self._held.published = []
+        try:
+            with publish_lock(self.lock_path, self.engine):
+                self._held.depth = 1
+                try:
+                    if self.engine is not None:
+                        # A batch whose writer died midway is put back (or kept, if recorded) before anything else.
+                        journal.settle(self.content_root, self.engine)
+                    yield
+                finally:
+                    self._held.depth = 0
+        finally:
+            # The hooks (index, pages, static build) run once the lock is free: what they derive is
+            # not the published truth, and a batch's thousand files must not hold every other publication.
+            published, self._held.published = self._held.published, []
+            for key in published:
+                for hook in self.after_publish:
+                    try:
+                        hook(str(key))
+                    except Exception:  # the file is published: a derived copy lagging must not say otherwise
+                        log.exception("après publication de %s", key)
 
     def publish(
         self,
@@ -273,17 +286,13 @@ class Publisher:
         )
 
     def _after(self, session: Session, keys: list[Key], paths: list[Path], proposer: User | None, summary: str, details: str | None) -> None:
-        """Once recorded: the git commit of the files, then the hooks (index, pages, static build)."""
+        """Once recorded: the git commit of the files (under the lock: git serializes its index), then the
+        hooks, once the lock is released (see `lock`)."""
         if self.git:
             author = (proposer.name, proposer.email) if proposer else _environment_author()
             message = f"{summary}\n\n{details}" if details else summary
             git_commit(self.content_root, paths, message, *author)
-        for key in keys:
-            for hook in self.after_publish:
-                try:
-                    hook(str(key))
-                except Exception:  # the file is published: a derived copy lagging must not say otherwise
-                    log.exception("après publication de %s", key)
+        self._held.published.extend(keys)
 
 
 @dataclass(frozen=True)
@@ -314,6 +323,12 @@ def _state(text: str | None, key: str | None) -> str | None:
     """The value of the kind's state key (a promise's `status:`, a claim's `verdict:`) in a file's text; None if none."""
     if not text or key is None:
         return None
+    # The line kb writes (`status: done`, at the start of a line of the front matter), read without
+    # parsing the whole file: a batch logs a thousand of them under the publish lock.
+    front = text.split("\n---", 1)[0]
+    found = re.findall(rf"^{re.escape(key)}:[ \t]*([A-Za-z0-9_-]+)[ \t]*$", front, re.M)
+    if len(found) == 1:
+        return found[0]
     try:
         data = frontmatter.load(text).data
     except frontmatter.FrontMatterError:

@@ -130,7 +130,7 @@ def _in_fresh_process(target, *args) -> Latencies:
     return result
 
 
-def _corpus(workdir: Path, promises: int, sources: int, source_bytes: int, seed: int, say) -> Path:
+def corpus_in(workdir: Path, promises: int, sources: int, source_bytes: int, seed: int, say) -> Path:
     """The synthetic corpus, generated once per set of parameters and reused after."""
     corpus = workdir / "corpus"
     wanted = {"promises": promises, "sources": sources, "source_bytes": source_bytes, "seed": seed}
@@ -182,7 +182,7 @@ def run_benchmark(
     """Run every measurement and return the figures (also printed through `say`)."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    corpus = _corpus(workdir, promises, sources, source_bytes, seed, say)
+    corpus = corpus_in(workdir, promises, sources, source_bytes, seed, say)
 
     started = time.perf_counter()
     tree = read_tree(corpus)

@@ -292,6 +292,23 @@ def bench(workdir: Path | None, promises: int, sources: int, source_kb: int, rou
     )
 
 
+@main.command("bench-import")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Dossier de travail (le corpus de « kb bench » y est réutilisé). Défaut : INSTANCE/bench.")
+@click.option("--promises", default=10_000, show_default=True, help="Promesses du corpus synthétique.")
+@click.option("--sources", default=1_000, show_default=True, help="Sources du corpus synthétique.")
+@click.option("--rows", default=1_000, show_default=True, help="Lignes du tableur importé.")
+def bench_import(workdir: Path | None, promises: int, sources: int, rows: int) -> None:
+    """Mesure l'import d'un tableur à l'échelle d'une rédaction : aperçu, demande, relecture, publication, ligne de commande.
+
+    Chaque étape est affichée avec son objectif ; le tableur mêle nouvelles promesses et
+    changements de statut cités, importés dans une copie du corpus synthétique de « kb bench ».
+    """
+    from kb.bench.imports import run_import_benchmark
+
+    target = workdir or Path(_settings()["INSTANCE_DIR"]) / "bench"
+    run_import_benchmark(target, promises, sources, rows, say=lambda line: click.echo(line))
+
+
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @CONTENT_OPTION
@@ -738,3 +755,87 @@ def import_command(archive: Path, content_dir: Path | None) -> None:
         f"{summary.archive} restaurée : {summary.files} fichiers ({_megabytes(summary.content_bytes)}) dans {summary.content_dir}, "
         f"lignes : {_rows(summary.rows)}, révision {revision} en {summary.seconds:.2f} s ; {summary.index_note}"
     )
+
+
+@main.command("import-promises")
+@click.argument("file", metavar="FICHIER", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@CONTENT_OPTION
+@click.option("--dry-run", is_flag=True, help="Vérifie chaque ligne et dit ce qu'elle ferait, sans rien écrire.")
+@click.option("--as", "author_email", metavar="EMAIL", help="Crée une demande d'import au nom de ce compte, envoyée en relecture, au lieu de publier.")
+def import_promises(file: Path, content_dir: Path | None, dry_run: bool, author_email: str | None) -> None:
+    """Importe un tableur de promesses (CSV, XLSX ou ODS) : mêmes colonnes et mêmes règles que /redaction/import.
+
+    Chaque ligne est vérifiée (statut, suivi, personnes, dates, identifiants en double, citations
+    introuvables…). Une seule erreur, et rien n'est écrit : chaque erreur est dite avec sa ligne et
+    sa colonne, et la commande sort avec le code 1. Sinon les fichiers sont publiés tous ensemble
+    ou aucun, sous le verrou de publication (comme « kb source add ») ; avec --as, ils deviennent
+    une demande d'import à relire dans la rédaction.
+    """
+    from kb.content.spreadsheets import SpreadsheetError, read_table
+    from kb.newsroom import workflow
+    from kb.newsroom.imports import ImportRefused, read_sheet
+    from kb.newsroom.publishing import BatchFile, Publisher, PublishFailed, StaleBase
+    from kb.store.accounts import find_user
+
+    started = time.perf_counter()
+    values = _settings()
+    root = _content_root(content_dir).resolve()
+    try:
+        data = file.read_bytes()
+        if len(data) > int(values["IMPORT_MAX_BYTES"]):
+            raise click.ClickException(f"{file} : fichier trop gros ({len(data):,} octets ; IMPORT_MAX_BYTES {int(values['IMPORT_MAX_BYTES']):,})".replace(",", " "))
+        table = read_table(file.name, data)
+        sessions = _sessions()
+        tree = _content_view(values, root, sessions.kw["bind"])
+        preview = read_sheet(tree, table)
+    except (SpreadsheetError, ImportRefused, ContentError, OSError) as error:
+        raise click.ClickException(f"{file} : {error} ; rien n'a été écrit") from None
+    for warning in preview.warnings:
+        click.echo(f"{file.name} : {warning}", err=True)
+    for row, column, reason in preview.errors:
+        click.echo(f"{file.name}, ligne {row}{f', colonne {column}' if column else ''} : {reason}", err=True)
+    counts = ", ".join(f"{preview.count(outcome)} {label}" for outcome, label in (("new", "nouvelle(s)"), ("changed", "modifiée(s)"), ("unchanged", "inchangée(s)"), ("error", "refusée(s)")))
+    click.echo(f"{file.name} : {len(preview.rows)} ligne(s) — {counts} ({time.perf_counter() - started:.1f} s)")
+    if preview.errors:
+        click.echo("rien n'a été écrit : corrigez les lignes refusées et recommencez", err=True)
+        sys.exit(1)
+    if dry_run or not preview.files:
+        click.echo("rien n'a été écrit" + (" (--dry-run)" if dry_run else " : aucune ligne ne change le contenu"))
+        return
+    with sessions() as session:
+        if author_email:
+            author = find_user(session, author_email)
+            if author is None:
+                raise click.ClickException(f"aucun compte {author_email} ; rien n'a été écrit")
+            try:
+                change = workflow.propose_batch(session, tree, author, file.name, preview.files, preview.summary(), checked=True)
+                workflow.submit(session, tree, change, author)
+            except workflow.WorkflowError as error:
+                raise click.ClickException(f"{error} ; rien n'a été écrit") from None
+            click.echo(f"demande n° {change.id} envoyée en relecture : {len(preview.files)} fiche(s)")
+            return
+        publishing = Publisher.from_settings({**values, "CONTENT_DIR": str(root)}, sessions.kw["bind"])
+        batch = [BatchFile(item.target, item.text, item.base_sha256, item.base_text, item.change_type, item.summary) for item in preview.files]
+        try:
+            publishing.publish_batch(session, batch, by=None, summary=preview.summary(), details=f"Publié par « kb import-promises {file.name} ».")
+        except StaleBase as stale:
+            raise click.ClickException(f"{stale.target} a changé pendant l'import ; rien n'a été écrit : recommencez") from None
+        except PublishFailed as error:
+            raise click.ClickException(f"{error}") from None
+    click.echo(f"{len(batch)} fiche(s) publiée(s) ensemble ({time.perf_counter() - started:.1f} s)")
+
+
+def _content_view(values: dict, root: Path, engine):
+    """The content as a command checks a proposal against it: the catalog the servers keep (brought up to
+    date with the files first), or, without one, the whole tree read into memory (40 s at 10,000 promises)."""
+    from kb.catalog.reader import CatalogView, ItemCache, Vocabularies
+    from kb.catalog.update import Catalog
+    from kb.config.settings import publish_lock_path
+    from kb.content.kinds import KINDS
+    from kb.content.tree import read_tree
+
+    catalog = Catalog(engine, root, publish_lock_path(values), KINDS)
+    if not catalog.ready():
+        return read_tree(root)
+    catalog.scan()  # edits by hand since the servers last looked
+    return CatalogView(engine, root, KINDS, Vocabularies(root), ItemCache())

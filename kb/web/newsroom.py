@@ -31,6 +31,7 @@ from kb.store import audit
 from kb.web.auth import login_manager
 from kb.web.content_store import current_tree
 from kb.web.database import db
+from kb.web.list_request import page_of
 from kb.web.pages import render_item_page
 
 log = logging.getLogger(__name__)
@@ -428,6 +429,8 @@ def check_quote():
 @requires("newsroom.enter")
 def change(number: int):
     found = _change(number)
+    if found.is_batch:
+        return _batch_page(found)
     current_text, current_sha = current_file(publisher().path_of(found.target))
     moved = found.state in ("submitted", "approved", "conflict", "draft", "changes_requested") and current_sha != found.base_sha256
     return render_template(
@@ -439,6 +442,34 @@ def change(number: int):
         their_diff=file_diff(found.base_text, current_text, *_labels()) if moved and current_text is not None else [],
         thread=workflow.thread(db(), found),
         problems=workflow.validate(current_tree(), found.target, found.proposed_text),
+        is_author=found.author_id == current_user.id,
+        editable=found.state in workflow.EDITABLE and found.author_id == current_user.id,
+    )
+
+
+BATCH_PAGE_SIZE = 50
+
+
+def _batch_page(found: workflow.ChangeRequest):
+    """A batch: its files listed, a diff each (a page of them at a time), what moved since, what kb check says now."""
+    files = found.files
+    shown, page, pages = page_of(files, BATCH_PAGE_SIZE)
+    open_states = ("submitted", "approved", "conflict", "draft", "changes_requested")
+    moved = [part for part in files if found.state in open_states and current_file(publisher().path_of(part.target))[1] != part.base_sha256]
+    tree = current_tree()
+    problems = [problem for part in shown for problem in workflow.validate(tree, part.target, part.proposed_text) if problem.severity == "error"]
+    return render_template(
+        "newsroom/batch.html",
+        change=found,
+        files=files,
+        diffs=[(part, file_diff(part.base_text, part.proposed_text, *_labels())) for part in shown],
+        page=page,
+        pages=pages,
+        page_size=BATCH_PAGE_SIZE,
+        counts={kind: sum(1 for part in files if part.change_type == kind) for kind in ("create", "edit", "status")},
+        moved=moved,
+        thread=workflow.thread(db(), found),
+        problems=problems,
         is_author=found.author_id == current_user.id,
         editable=found.state in workflow.EDITABLE and found.author_id == current_user.id,
     )
@@ -470,8 +501,14 @@ def preview(number: int):
     """The page citizens would see once published, from the proposed file."""
     found = _change(number)
     tree = current_tree()
-    key = workflow.key_of(tree, found.target)
-    item, problems = tree.kinds[key.kind].parse(publisher().path_of(key), found.proposed_text)
+    target, text = found.target, found.proposed_text
+    if found.is_batch:  # one of its files, ?fichier=<target>
+        part = next((part for part in found.files if part.target == request.args.get("fichier")), None)
+        if part is None:
+            abort(404)
+        target, text = part.target, part.proposed_text
+    key = workflow.key_of(tree, target)
+    item, problems = tree.kinds[key.kind].parse(publisher().path_of(key), text)
     _previewable(item, problems)
     return render_item_page(tree, key.kind, item, preview_of=found)
 
@@ -639,4 +676,4 @@ def revert(promise_id: str, sha: str):
 
 
 # The accounts page's routes, registered on `bp` as their module is imported.
-from kb.web import accounts  # noqa: E402, F401
+from kb.web import accounts, imports  # noqa: E402, F401

@@ -1,0 +1,117 @@
+"""The newsroom's import page (/redaction/import): a spreadsheet of promises → a preview row by row → one batch request.
+
+Routes of the newsroom blueprint. The preview keeps nothing on the server: the file travels back
+in the form (base64, with its sha256), so that what becomes a request is exactly what was
+previewed — read and checked again when the request is made, against the tree as it is then.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from kb.content.opendata import CSV_COLUMNS
+from kb.content.spreadsheets import SpreadsheetError, read_table
+from kb.newsroom import imports, workflow
+from kb.web.content_store import current_tree
+from kb.web.database import db
+from kb.web.newsroom import bp, requires
+
+# Columns of the blank model: the export's that an import reads, then those of a status change.
+MODEL_COLUMNS = [column for column in CSV_COLUMNS if column in imports.FIELDS or column == "id"] + list(imports.ENTRY_COLUMNS)
+
+
+@bp.get("/import")
+@requires("change.propose")
+def import_sheet():
+    return render_template("newsroom/import.html", **_page_context())
+
+
+@bp.post("/import")
+@requires("change.propose")
+def import_preview():
+    """The uploaded sheet, row by row: what each row would do, or why it is refused."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _refused("choisissez le fichier à importer (CSV, XLSX ou ODS)")
+    data = upload.read(_max_bytes() + 1)
+    if len(data) > _max_bytes():
+        return _refused(f"fichier trop gros : {_max_bytes() // 1_000_000} Mo au plus pour un import")
+    return _preview(upload.filename, data)
+
+
+@bp.post("/import/demande")
+@requires("change.propose")
+def import_request():
+    """The previewed sheet's valid rows become one batch request (or replace a batch's files)."""
+    name = (request.form.get("name") or "tableur").strip()[:200]
+    try:
+        data = base64.b64decode(request.form.get("data", ""), validate=True)
+    except (binascii.Error, ValueError):
+        return _refused("le formulaire est incomplet : importez le fichier à nouveau")
+    if hashlib.sha256(data).hexdigest() != request.form.get("sha256"):
+        return _refused("le fichier n'est plus celui de l'aperçu : importez-le à nouveau")
+    try:
+        preview = imports.read_sheet(current_tree(), read_table(name, data))
+    except (SpreadsheetError, imports.ImportRefused) as error:
+        return _refused(str(error))
+    if preview.count("error") != int(request.form.get("errors", "-1")) or len(preview.files) != int(request.form.get("valid", "-1")):
+        # Something published meanwhile changed what a row does: show it again rather than guess.
+        return _preview(name, data, notice="Des fiches ont changé depuis l'aperçu : voici l'aperçu à jour, vérifiez-le avant de créer la demande.")
+    summary = (request.form.get("summary") or "").strip() or preview.summary()
+    replacing = request.form.get("replace", type=int)
+    tree = current_tree()  # the tree the preview was just read against (one per request)
+    if replacing:
+        change = workflow.get_change(db(), replacing, current_user)
+        workflow.replace_batch(db(), tree, change, current_user, preview.files, summary, checked=True)
+        flash(f"Demande n° {change.id} mise à jour : {len(preview.files)} fiches.", "success")
+    else:
+        change = workflow.propose_batch(db(), tree, current_user, name, preview.files, summary, checked=True)
+        flash(f"Demande d'import créée : {len(preview.files)} fiches, à envoyer en relecture.", "success")
+    return redirect(url_for("newsroom.change", number=change.id))
+
+
+@bp.get("/import/modele.csv")
+@requires("change.propose")
+def import_model():
+    """A blank sheet with the columns an import reads (UTF-8 with BOM, as spreadsheets expect)."""
+    body = "\ufeff" + ",".join(MODEL_COLUMNS) + "\r\n"
+    return current_app.response_class(
+        body, mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="modele-import-promesses.csv"'}
+    )
+
+
+def _preview(name: str, data: bytes, notice: str | None = None):
+    try:
+        preview = imports.read_sheet(current_tree(), read_table(name, data))
+    except (SpreadsheetError, imports.ImportRefused) as error:
+        return _refused(str(error))
+    return render_template(
+        "newsroom/import_preview.html",
+        preview=preview,
+        name=name,
+        data=base64.b64encode(data).decode("ascii"),
+        sha256=hashlib.sha256(data).hexdigest(),
+        notice=notice,
+        replace=request.form.get("replace", type=int),
+        columns=MODEL_COLUMNS,
+    )
+
+
+def _refused(message: str):
+    """The import page again with what is wrong with the file: 400, nothing read, nothing saved."""
+    return render_template("newsroom/import.html", error=message, **_page_context()), 400
+
+
+def _page_context() -> dict:
+    replace = request.values.get("replace", type=int)
+    change = workflow.get_change(db(), replace, current_user) if replace else None
+    return {"columns": MODEL_COLUMNS, "replace": change, "max_mb": _max_bytes() // 1_000_000, "entry_columns": imports.ENTRY_COLUMNS}
+
+
+def _max_bytes() -> int:
+    return int(current_app.config["IMPORT_MAX_BYTES"])

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date, timedelta
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import and_, case, func, literal, select
 
@@ -135,30 +135,57 @@ def final_record(view: CatalogView, tracker, today: date) -> Scorecard | None:
     return _final_records(view, {tracker.id: end})[tracker.id] if end is not None else None
 
 
-def _final_records(view: CatalogView, ends: dict[str, date]) -> dict[str, Scorecard]:
-    """The final records of several trackers (id → end), from one reading of their promises' history."""
-    rows = [row for row in listed_promises(view) if row.tracker in ends]
-    wanted = {row.key: ends[row.tracker] for row in rows}
+def _statuses_on(view: CatalogView, days: dict[str, date]) -> dict[str, str]:
+    """Each promise's status on its day (key → day): its last history entry dated that day or before.
+
+    One query for all of them (sixty trackers were sixty queries, 1.7 s at 10,000 promises); a
+    promise with no entry by its day (not made yet) is left out.
+    """
+    if not days:
+        return {}
+    latest = max(days.values())
+    # The few by their keys; many (a whole site's) through the published promises.
+    keys = list(days) if len(days) <= 500 else select(items_c.key).where(items_c.kind == "promise", items_c.state == "published")
+    history = select(history_c.key, history_c.position, history_c.status, history_c.date).where(history_c.key.in_(keys), history_c.date <= latest)
     standing: dict[str, tuple[int, str]] = {}
-    # One query for all of them (sixty trackers were sixty queries, 1.7 s at 10,000 promises):
-    # each promise's entries, kept when dated on its tracker's end or before.
-    history = select(history_c.key, history_c.position, history_c.status, history_c.date).where(
-        history_c.key.in_(select(items_c.key).where(items_c.kind == "promise", items_c.state == "published", items_c.tracker.in_(sorted(ends))))
-    )
     for row in view.query(history):
-        end = wanted.get(row.key)
-        if end is None or row.date is None or row.date > end:
+        day = days.get(row.key)
+        if day is None or row.date is None or row.date > day:
             continue
         if row.key not in standing or row.position > standing[row.key][0]:
             standing[row.key] = (row.position, row.status)
+    return {key: status for key, (_position, status) in standing.items()}
+
+
+def _final_records(view: CatalogView, ends: dict[str, date]) -> dict[str, Scorecard]:
+    """The records of several trackers (id → day), from one reading of their promises' history."""
+    rows = [row for row in listed_promises(view) if row.tracker in ends]
+    statuses = _statuses_on(view, {row.key: ends[row.tracker] for row in rows})
     by_tracker: dict[str, list] = {tracker_id: [] for tracker_id in ends}
     for row in rows:
-        by_tracker[row.tracker].append((standing[row.key][1] if row.key in standing else None, row.due))
+        by_tracker[row.tracker].append((statuses.get(row.key), row.due))
     return {tracker_id: listing.record(pairs, list(view.statuses), ends[tracker_id], view.final_statuses) for tracker_id, pairs in by_tracker.items()}
 
 
-def tracker_cards(view: CatalogView, trackers: list, today: date) -> dict[str, Scorecard]:
-    """Each tracker's scorecard by id: its final record when closed, else how its promises stand today."""
+def standing_on(view: CatalogView, day: date, rows: list[Listed] | None = None) -> list[Listed]:
+    """The published promises (or `rows`) as their histories stood on `day`: each with the status of
+    its last entry dated that day or before; those with no entry by then (not made yet) left out."""
+    rows = listed_promises(view) if rows is None else rows
+    statuses = _statuses_on(view, {row.key: day for row in rows})
+    return [replace(row, status=statuses[row.key]) for row in rows if row.key in statuses]
+
+
+def scorecard_on(view: CatalogView, day: date, *where) -> Scorecard:
+    """The scorecard of the published promises matching `where` as it stood on `day` (late: past their deadline that day)."""
+    rows = standing_on(view, day, listed_promises(view, *where))
+    return listing.record([(row.status, row.due) for row in rows], list(view.statuses), day, view.final_statuses)
+
+
+def tracker_cards(view: CatalogView, trackers: list, today: date, day: date | None = None) -> dict[str, Scorecard]:
+    """Each tracker's scorecard by id: its final record when closed, else how its promises stand today
+    (or, with `day`, how they stood that day — a closed tracker's no later than its record's day)."""
+    if day is not None:
+        return _final_records(view, {tracker.id: min(day, tracker.record_day(today) or day) for tracker in trackers})
     rows = listed_promises(view)
     by_tracker: dict[str, list] = {}
     for row in rows:
@@ -172,14 +199,15 @@ def tracker_cards(view: CatalogView, trackers: list, today: date) -> dict[str, S
     return cards
 
 
-def groups(view: CatalogView, attribute: str, today: date) -> list[dict]:
+def groups(view: CatalogView, attribute: str, today: date, rows: list[Listed] | None = None) -> list[dict]:
     """One scorecard per territory (grouped by slug) or per author (each author of a joint promise
-    counts it), biggest first: {"name", "slug", "card"}; an author's slug is their id.
+    counts it), biggest first: {"name", "slug", "card"}; an author's slug is their id. `rows`: the
+    promises as they stood another day (standing_on; `today` is then that day).
 
     Counted over columns, not promise by promise (the home page draws two of these after every
     publication): a territory is named as its first promise by id writes it, an author by their file.
     """
-    rows = listed_promises(view)  # by id
+    rows = listed_promises(view) if rows is None else rows  # by id
     if attribute == "made_by":
         # People by id; a name written in words (a tree from before people had files) by its slug.
         people = {person_id: person.title for person_id, person in view.titles("person", {a for row in rows for a in row.made_by}).items()}

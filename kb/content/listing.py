@@ -162,8 +162,20 @@ class Scorecard:
     overdue: int
 
     def share(self, status: str) -> int:
-        """Percentage of promises in `status`, rounded."""
-        return round(100 * self.counts.get(status, 0) / self.total) if self.total else 0
+        """Percentage of promises in `status`, whole numbers that add up to 100 (a bar's segments fill it)."""
+        return self.shares().get(status, 0)
+
+    def shares(self) -> dict[str, int]:
+        """Each status's whole percentage, by largest remainder: rounding each alone left 99 % (a grey stub
+        at the end of the bar) or 101 %."""
+        if not self.total:
+            return {}
+        exact = {key: 100 * count / self.total for key, count in self.counts.items()}
+        floors = {key: int(value) for key, value in exact.items()}
+        left = 100 - sum(floors.values())
+        for key in sorted(exact, key=lambda key: (floors[key] - exact[key], list(exact).index(key)))[:left]:
+            floors[key] += 1
+        return floors
 
 
 def scorecard(promises: list[Promise], statuses: list[str], today: date, final_statuses: set[str]) -> Scorecard:

@@ -10,7 +10,7 @@ from kb.catalog import queries, tables
 from kb.content.opendata import claim_data, person_data, promise_data, source_data, tracker_data
 from kb.content.trackers import ordered
 from kb.web.content_store import current_tree, find_promise
-from kb.web.list_request import current_listing, page_of
+from kb.web.list_request import as_of, current_listing, page_of
 from kb.web.page_cache import cached_page
 from kb.web.public.claims import CLAIM_FILTER_LABELS
 from kb.web.public.people import author_data
@@ -112,6 +112,31 @@ def person(person_id: str):
     data = person_data(found, _person_url(found.id), card, tree.statuses, [row.id for row in queries.listed_promises(tree, queries.by_author(found.id))])
     data["claims"] = [claim.id for claim in queries.claims_by(tree, found.id)]
     return jsonify(data)
+
+
+@bp.get("/scorecard")
+@cached_page
+def scorecard():
+    """A scorecard as it stood on a day (`au`, default today), for a tracker and/or an author if asked:
+    {"au", "total", "counts": {status: n}, "overdue"} — each promise counted with the status its history
+    gave it that day, those not made yet left out."""
+    tree = current_tree()
+    today = date.today()
+    day, problem = as_of(today)
+    if problem:
+        return jsonify({"error": "bad_request", "message": problem}), 400
+    where = []
+    tracker_id, author = request.args.get("tracker", "").strip(), request.args.get("made_by", "").strip()
+    if tracker_id:
+        if tracker_id not in tree.trackers:
+            return _not_found(f"aucun suivi « {tracker_id} »")
+        where.append(tables.items.c.tracker == tracker_id)
+    if author:
+        if not tree.has_file("person", author) and author not in queries.authors_written(tree):
+            return _not_found(f"aucune fiche « {author} »")
+        where.append(queries.by_author(author))
+    card = queries.scorecard_on(tree, day or today, *where)
+    return jsonify({"au": (day or today).isoformat(), "total": card.total, "counts": dict(card.counts), "overdue": card.overdue})
 
 
 @bp.get("/trackers")

@@ -52,3 +52,20 @@ def url_with_args(path: str, dropped: set[str], **changes) -> str:
         else:
             args[key] = value
     return path + ("?" + urlencode(args) if args else "")
+
+
+def as_of(today: date) -> tuple[date | None, str | None]:
+    """The day `?au=AAAA-MM-JJ` asks the record of (None: today), and why the request's date was set aside, if it was."""
+    raw = request.args.get("au", "").strip()
+    if not raw:
+        return None, None
+    shown = raw if len(raw) <= 40 else raw[:40] + "…"
+    try:
+        if len(raw) != 10:
+            raise ValueError
+        day = date.fromisoformat(raw)
+    except ValueError:
+        return None, f"date « {shown} » ignorée : attendu AAAA-MM-JJ, par exemple 2021-03-15"
+    if day > today:
+        return None, f"date « {shown} » ignorée : le bilan ne se calcule pas dans le futur"
+    return (None if day == today else day), None

@@ -11,6 +11,7 @@ from flask import Response, abort, current_app, render_template, request, url_fo
 from kb.catalog import queries, tables
 from kb.content.trackers import ordered, term
 from kb.web.content_store import current_tree
+from kb.web.list_request import as_of
 from kb.web.page_cache import cached_page
 from kb.web.public import bp
 
@@ -22,14 +23,18 @@ def home():
     today = date.today()
     claims = queries.list_claims(tree, {}).claims
     trackers = ordered(tree.trackers.values())
+    day, ignored_day = as_of(today)  # ?au=AAAA-MM-JJ: every scorecard as the histories stood that day
+    standing = queries.standing_on(tree, day) if day else None
     return render_template(
         "public/home.html",
-        card=queries.scorecard(tree, today),
+        card=queries.scorecard_on(tree, day) if day else queries.scorecard(tree, today),
+        day=day,
+        ignored_day=ignored_day,
         trackers=trackers,
-        tracker_cards=queries.tracker_cards(tree, trackers, today),
+        tracker_cards=queries.tracker_cards(tree, trackers, today, day),
         term=term,
-        people=queries.groups(tree, "made_by", today),
-        territories=queries.groups(tree, "territory", today),
+        people=queries.groups(tree, "made_by", day or today, standing),
+        territories=queries.groups(tree, "territory", day or today, standing),
         changes=queries.status_changes(tree, 10),
         statuses=tree.statuses,
         claims=claims[:5],

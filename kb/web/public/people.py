@@ -9,11 +9,12 @@ from flask import Response, abort, g, redirect, render_template, url_for
 from markupsafe import Markup, escape
 
 from kb.catalog import queries
-from kb.content.listing import authors_of, scorecard, slug
+from kb.content.listing import authors_of, final_record, scorecard, slug
 from kb.content.people import KINDS, PHOTO_TYPES, photo_path
 from kb.content.render import markdown_to_html
 from kb.content.trackers import ordered
 from kb.web.content_store import current_tree
+from kb.web.list_request import as_of
 from kb.web.page_cache import cached_page
 from kb.web.pages import item_page, renders
 from kb.web.public import bp
@@ -98,13 +99,22 @@ def person(person_id: str):
 def render_person_page(tree, found, preview_of=None) -> str:
     """A person's page: photo, roles, their promises tracker by tracker with a scorecard, their fact-checked claims."""
     today = date.today()
+    day, ignored_day = as_of(today)  # ?au=AAAA-MM-JJ: every scorecard as the histories stood that day
     promises = queries.group_members(tree, queries.by_author(found.id))
     trackers = {tracker.id: tracker for tracker in ordered(tree.trackers.values())}
     by_tracker: dict[str | None, list] = {}
     for promise in promises:
         by_tracker.setdefault(promise.tracker if promise.tracker in trackers else None, []).append(promise)
+    statuses, final = list(tree.statuses), tree.final_statuses
+
+    def card(members: list, tracker=None):
+        if day is None:
+            return scorecard(members, statuses, today, final)
+        end = tracker.record_day(today) if tracker is not None else None  # a closed term's record stops at its end
+        return final_record(members, statuses, min(day, end) if end else day, final)
+
     sections = [
-        (trackers.get(tracker_id), members, scorecard(members, list(tree.statuses), today, tree.final_statuses))
+        (trackers.get(tracker_id), members, card(members, trackers.get(tracker_id)))
         for tracker_id, members in sorted(by_tracker.items(), key=lambda item: list(trackers).index(item[0]) if item[0] in trackers else len(trackers))
     ]
     return render_template(
@@ -112,7 +122,9 @@ def render_person_page(tree, found, preview_of=None) -> str:
         person=found,
         kind_label=KINDS.get(found.kind, found.kind),
         sections=sections,
-        total=scorecard(promises, list(tree.statuses), today, tree.final_statuses),
+        total=card(promises),
+        day=day,
+        ignored_day=ignored_day,
         claims=queries.claims_by(tree, found.id),
         statuses=tree.statuses,
         verdicts=tree.verdicts,

@@ -11,7 +11,7 @@ from kb.content.listing import SORTS, Listing
 from kb.content.render import markdown_to_html
 from kb.content.trackers import ordered, term
 from kb.web.content_store import current_tree
-from kb.web.list_request import LIST_FILTER_LABELS, LIST_PAGE_SIZE, page_of, url_with_args
+from kb.web.list_request import LIST_FILTER_LABELS, LIST_PAGE_SIZE, as_of, page_of, url_with_args
 from kb.web.page_cache import cached_page
 from kb.web.pages import item_page, renders
 from kb.web.public import bp
@@ -54,10 +54,16 @@ def render_tracker_page(tree, found, preview_of=None) -> str:
         changes.setdefault("page", None)  # a new filter or sort starts again at page 1
         return url_with_args(url_for("public.tracker", tracker_id=found.id), set(ignored), **changes)
 
-    card = queries.scorecard(tree, today, tables.items.c.tracker == found.id)
+    day, ignored_day = as_of(today)  # ?au=AAAA-MM-JJ: the record as the histories stood that day
+    if day and found.record_day(today):  # a closed term's record stops at its end, as on the home page
+        day = min(day, found.record_day(today))
+    where = tables.items.c.tracker == found.id
+    card = queries.scorecard_on(tree, day, where) if day else queries.scorecard(tree, today, where)
     final = queries.final_record(tree, found, today)
     return render_template(
         "public/tracker.html",
+        day=day,
+        ignored_day=ignored_day,
         tracker=found,
         term=term(found),
         card=card,

@@ -1,0 +1,103 @@
+"""The record as of any date: `?au=` on the home, tracker and person pages, and /api/scorecard, from the histories."""
+
+from datetime import date
+
+import pytest
+
+from kb.content import listing
+from kb.content.tree import read_tree
+
+from .conftest import DEMO_CONTENT
+
+
+
+@pytest.fixture
+def demo_client(tmp_path):
+    from kb.web import create_app
+
+    return create_app({"TESTING": True, "CONTENT_DIR": str(DEMO_CONTENT), "INSTANCE_DIR": str(tmp_path)}).test_client()
+
+
+def expected(day: date, tracker: str | None = None, author: str | None = None):
+    """The record on `day` as the tree in memory counts it: each promise's status that day, those not made yet left out."""
+    tree = read_tree(DEMO_CONTENT)
+    promises = [
+        promise for promise in tree.promises.values()
+        if (tracker is None or promise.tracker == tracker) and (author is None or author in promise.made_by)
+    ]  # fmt: skip
+    return listing.final_record(promises, list(tree.statuses), day, tree.final_statuses)
+
+
+def api(client, **args):
+    response = client.get("/api/scorecard", query_string=args)
+    return response.status_code, response.get_json()
+
+
+def test_the_api_gives_the_record_on_a_day_inside_the_histories(demo_client):
+    for day in (date(2016, 1, 1), date(2021, 6, 30), date(2026, 1, 27), date(2026, 1, 28)):
+        card = expected(day)
+        status, data = api(demo_client, au=day.isoformat())
+        assert status == 200
+        assert data == {"au": day.isoformat(), "total": card.total, "counts": card.counts, "overdue": card.overdue}
+
+
+def test_a_promise_not_made_yet_is_not_counted(demo_client):
+    _, eve = api(demo_client, au="2020-03-14", tracker="lille-2020-2026", made_by="martine-aubry")
+    _, day = api(demo_client, au="2020-03-15", tracker="lille-2020-2026", made_by="martine-aubry")
+    assert eve["total"] == 0 and day["total"] == expected(date(2020, 3, 15), "lille-2020-2026", "martine-aubry").total >= 1
+    assert api(demo_client, au="2000-01-01")[1]["counts"] == {}
+
+
+def test_the_aubry_promise_counts_as_planned_before_its_update_and_partial_after(demo_client):
+    _, before = api(demo_client, au="2026-01-27", made_by="martine-aubry", tracker="lille-2020-2026")
+    _, after = api(demo_client, au="2026-01-28", made_by="martine-aubry", tracker="lille-2020-2026")
+    assert before["counts"] == {"planned": 1} and after["counts"] == {"partial": 1}
+
+
+def test_the_api_filters_by_tracker_and_author(demo_client):
+    day = date(2019, 12, 31)
+    _, data = api(demo_client, au=day.isoformat(), tracker="mel-mutualisation-2015-2020")
+    assert data["counts"] == expected(day, tracker="mel-mutualisation-2015-2020").counts
+
+
+def test_a_bad_or_future_date_is_refused_by_the_api_saying_why(demo_client):
+    status, data = api(demo_client, au="31/12/2019")
+    assert status == 400 and "AAAA-MM-JJ" in data["message"]
+    status, data = api(demo_client, au="2999-01-01")
+    assert status == 400 and "futur" in data["message"]
+
+
+def test_an_unknown_tracker_or_author_is_not_found(demo_client):
+    assert api(demo_client, tracker="nulle-part")[0] == 404
+    assert api(demo_client, made_by="personne")[0] == 404
+
+
+def test_the_home_page_shows_every_scorecard_as_of_the_day_asked(demo_client):
+    html = demo_client.get("/?au=2021-06-30").get_data(as_text=True)
+    card = expected(date(2021, 6, 30))
+    assert "Le bilan au <time datetime=\"2021-06-30\">30/06/2021</time>" in html
+    assert f"{card.total} promesse" in html or str(card.total) in html
+    assert 'value="2021-06-30"' in html and "revenir à aujourd'hui" in html
+
+
+def test_a_bad_date_on_a_page_is_set_aside_with_a_notice(demo_client):
+    response = demo_client.get("/?au=hier")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "date « hier » ignorée" in html and "<h2 id=\"bilan\">Le bilan</h2>" in html
+
+
+def test_the_tracker_page_shows_its_record_on_the_day_asked(demo_client):
+    day = date(2024, 1, 1)
+    card = expected(day, tracker="mel-mutualisation-2022-2026")
+    html = demo_client.get(f"/suivis/mel-mutualisation-2022-2026?au={day.isoformat()}").get_data(as_text=True)
+    assert f"Le bilan au <time datetime=\"2024-01-01\">01/01/2024</time> : {card.total} promesse" in html
+
+
+def test_the_person_page_shows_her_record_on_the_day_asked(demo_client):
+    html = demo_client.get("/elus/martine-aubry?au=2026-01-27").get_data(as_text=True)
+    assert "au <time datetime=\"2026-01-27\">27/01/2026</time>" in html
+
+
+def test_the_scorecard_bar_fills_exactly_one_hundred_percent(demo_client):
+    card = listing.Scorecard(total=45, counts={"planned": 17, "in_progress": 14, "done": 14}, overdue=0)
+    assert sum(card.shares().values()) == 100 and card.share("planned") == 38

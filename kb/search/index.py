@@ -35,7 +35,7 @@ from kb.search.analysis import PART_BREAK, FrenchPositions, french_analyzer
 from kb.search.merging import merge_by_tiers, merge_small_tiers, to_merge
 
 # Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = "12"
+SCHEMA_VERSION = "13"
 INDEX_NAME = f"kb{SCHEMA_VERSION}"
 FACETS = ("kind", "tracker", "status", "verdict", "territory", "made_by", "theme")
 # Facets that hold several values, one per line ("martine-aubry\nbernard-gerard"): search counts each.
@@ -61,6 +61,9 @@ def make_schema() -> Schema:
         # TITLE_WEIGHT times and quotes QUOTE_WEIGHT times, so that a match there outranks
         # a passing mention (BM25 saturates term frequency, which keeps this a gentle boost).
         content=_french_text(),
+        # The title alone, analysed the same way: a search ranks the items whose title has its words
+        # before those that merely mention them (kb.search.query, tiers).
+        title_words=_french_text(),
         status=ID(stored=True, sortable=True),
         verdict=ID(stored=True, sortable=True),
         territory=ID(stored=True, sortable=True),
@@ -95,6 +98,7 @@ def index_document(kind: Kind, item, sha256: str) -> dict:
         kind=kind.name,
         id=item.id,
         title=indexed.title,
+        title_words=indexed.title,
         content=_content(indexed.title, indexed.quotes, *indexed.texts),
         # Undated items sort last; a missing value would be a column default Whoosh cannot read back as a date.
         date=_when(indexed.date) or datetime.min,

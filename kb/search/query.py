@@ -13,6 +13,8 @@ Whoosh way (groupedby + highlights on long stored texts) costs seconds per query
 
 from __future__ import annotations
 
+import copy
+
 import html
 import itertools
 import logging
@@ -184,6 +186,60 @@ def positive_terms(query) -> set[str]:
 
     walk(query)
     return found
+
+
+# A tier lifts a match above every match of the tiers below: BM25 scores here stay far below it.
+TIER_BONUS = 10_000.0
+
+
+def _tiers(searcher, query, terms: set[str]) -> list[set[int]]:
+    """The matches to rank first, best first: items whose title holds every word asked (the query run on
+    titles alone), then, for several words, those holding them as the phrase typed. [] for a query
+    with nothing to look for (exclusions only) — a newcomer expects the promise titled
+    "mutualisation" before the forty that mention it (it was tenth)."""
+    if not terms:
+        return []
+    tiers = [set(searcher.docs_for_query(_on_field(query, "title_words")))]
+    words = list(query.subqueries) if isinstance(query, q.And) else []
+    if len(words) > 1 and all(isinstance(word, q.Term) and word.fieldname == "content" for word in words):
+        tiers.append(set(searcher.docs_for_query(q.Phrase("content", [word.text for word in words]))) - tiers[0])
+    return [tier for tier in tiers if tier]
+
+
+def _tier_of(docnum: int, tiers: list[set[int]]) -> int:
+    """How far up a match is lifted: the best tier is worth the most, no tier nothing."""
+    for position, tier in enumerate(tiers):
+        if docnum in tier:
+            return len(tiers) - position
+    return 0
+
+
+def _ranked_by_tier(searcher, query, kept: list[int], tiers: list[set[int]], count: int) -> list[int]:
+    """The first `count` of `kept`, tier by tier, each ranked by Whoosh's top-N collector."""
+    ranked: list[int] = []
+    remaining = set(kept)
+    for tier in [*(tier & remaining for tier in tiers), None]:
+        if len(ranked) >= count or not remaining:
+            break
+        allowed = remaining if tier is None else tier
+        if not allowed:
+            continue
+        best = searcher.search(query, limit=count - len(ranked), filter=allowed)
+        ranked += [docnum for docnum, _ in best.items()]
+        remaining -= allowed
+    return ranked
+
+
+def _on_field(query, field: str):
+    """The same query asked of another field (the titles): every leaf on `content` moved to `field`."""
+
+    def move(node):
+        if getattr(node, "fieldname", None) == "content":
+            node = copy.copy(node)
+            node.fieldname = field
+        return node
+
+    return query.accept(move)
 
 
 def _results_from(data: dict) -> Results:
@@ -476,14 +532,18 @@ class Search:
             shown = kept[(page - 1) * per_page : page * per_page]
         elif not kept:
             shown = []
-        elif scored is not None:
-            if filters:
-                allowed = set(kept)
-                scored = [match for match in scored if -match[1] in allowed]
-            shown = top(scored, page * per_page)[(page - 1) * per_page :]
         else:
-            best = searcher.search(user_query, limit=page * per_page, filter=set(kept) if filters else None)
-            shown = [docnum for docnum, _ in best.items()][(page - 1) * per_page :]
+            # Tiers first (titles holding the words, then the exact phrase), BM25 within each tier.
+            tiers = _tiers(searcher, user_query, terms)
+            if scored is not None:
+                if filters:
+                    allowed = set(kept)
+                    scored = [match for match in scored if -match[1] in allowed]
+                if tiers:
+                    scored = [(score + TIER_BONUS * _tier_of(-negated, tiers), negated) for score, negated in scored]
+                shown = top(scored, page * per_page)[(page - 1) * per_page :]
+            else:
+                shown = _ranked_by_tier(searcher, user_query, kept, tiers, page * per_page)[(page - 1) * per_page :]
         for docnum in shown:
             stored = searcher.stored_fields(docnum)
             hits.append(

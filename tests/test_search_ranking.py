@@ -1,0 +1,59 @@
+"""Search ranks what a newcomer expects first: items whose title holds the words, then the exact phrase, then mentions.
+
+Queries a reader of the demo would type; each test fails as soon as a mere mention outranks a title match.
+"""
+
+import pytest
+
+from kb.search.analysis import french_analyzer
+from kb.search.query import open_search
+
+from .conftest import DEMO_CONTENT
+
+QUERIES = [
+    "mutualisation", "permis de louer", "balayeuses", "vidéoprotection", "centrale d'achats", "Lomme",
+    "économie sociale et solidaire", "services communs", "police municipale", "risques majeurs", "déchets",
+    "piscine", "Hellemmes", "tarification solidaire",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def search(tmp_path_factory):
+    return open_search(tmp_path_factory.mktemp("index") / "index", DEMO_CONTENT, sync_seconds=3600)
+
+
+def words(text: str) -> set[str]:
+    """A text's words as the index reads them (French analysis: stems, no stop words, no accents)."""
+    return {token.text for token in french_analyzer()(text)}
+
+
+def every_hit(search, text):
+    return search.search(text, per_page=500).hits
+
+
+@pytest.mark.parametrize("text", QUERIES)
+def test_titles_holding_every_word_come_before_mere_mentions(search, text):
+    hits = every_hit(search, text)
+    titled = [words(text) <= words(hit.title) for hit in hits]
+    assert titled == sorted(titled, reverse=True), [(hit.title, flag) for hit, flag in zip(hits, titled)]
+
+
+def test_the_promise_titled_mutualisation_is_among_the_first_not_tenth(search):
+    ranked = [hit.id for hit in every_hit(search, "mutualisation")]
+    first_titled = [hit.id for hit in every_hit(search, "mutualisation") if "mutualis" in words(hit.title)]
+    assert "aubry-mutualisation-lille-lomme-hellemmes" in ranked[: len(first_titled)]
+
+
+def test_a_phrase_typed_without_quotes_ranks_its_exact_occurrences_before_scattered_words(search):
+    hits = every_hit(search, "plan de sauvegarde")
+    exact = {hit.id for hit in every_hit(search, '"plan de sauvegarde"')}
+    untitled = [hit for hit in hits if not words("plan sauvegarde") <= words(hit.title)]
+    flags = [hit.id in exact for hit in untitled]
+    assert any(flags) and not all(flags)
+    assert flags == sorted(flags, reverse=True)
+
+
+def test_a_one_word_search_and_its_pages_keep_the_same_order(search):
+    first, second = search.search("mutualisation", per_page=5), search.search("mutualisation", page=2, per_page=5)
+    everything = [hit.id for hit in every_hit(search, "mutualisation")]
+    assert [hit.id for hit in first.hits + second.hits] == everything[:10]

@@ -245,10 +245,10 @@ def test_the_list_shows_every_claim_latest_verdict_first(demo_client):
     assert listed_claims(html) == sorted(DEMO_CLAIMS, reverse=True)
 
 
-def test_the_list_counts_the_claims_of_each_verdict(demo_client):
+def test_the_list_counts_the_claims_of_each_verdict_in_the_scales_order(demo_client):
     html = page(demo_client, "/affirmations")
     counts = re.findall(r'<a href="/affirmations\?verdict=([a-z_]+)">([^<]+) <span class="count">(\d+)</span>', html)
-    assert counts == [("needs_context", "à nuancer", "2"), ("accurate", "exact", "1"), ("unverifiable", "invérifiable", "1")]
+    assert counts == [("accurate", "exact", "1"), ("needs_context", "à nuancer", "2"), ("unverifiable", "invérifiable", "1")]
 
 
 def test_the_list_filters_by_verdict(demo_client):

@@ -121,3 +121,18 @@ def test_the_api_list_is_paginated(demo_client):
     data = demo_client.get("/api/promises?per_page=10&page=5").get_json()
     assert (data["page"], data["pages"], data["per_page"], data["total"]) == (5, 5, 10, 45)
     assert len(data["promises"]) == 5
+
+
+def test_status_filters_follow_the_life_of_a_promise_not_their_counts(tmp_path):
+    import re
+
+    from kb.content.tree import read_tree
+    from kb.web import create_app
+
+    from .conftest import DEMO_CONTENT
+
+    client = create_app({"TESTING": True, "CONTENT_DIR": str(DEMO_CONTENT), "INSTANCE_DIR": str(tmp_path)}).test_client()
+    html = client.get("/promesses").get_data(as_text=True)
+    shown = re.findall(r'<a href="/promesses\?status=([a-z_]+)"', html)
+    vocabulary = list(read_tree(DEMO_CONTENT).statuses)
+    assert shown and shown == [key for key in vocabulary if key in shown]

@@ -25,7 +25,8 @@ def test_promise_page_shows_status_people_dates_and_reply(client):
 
 def test_history_is_newest_first_with_each_quote_linked_to_its_passage(client):
     html = page(client, "/promesses/balayeuses-communes")
-    assert html.index("2022-11-08") < html.index("2017-04-11")
+    history = html[html.index('id="historique"') :]
+    assert history.index("2022-11-08") < history.index("2017-04-11")
     links = re.findall(r'href="/sources/deliberation-test#(citation-[^"]+)"', html)
     assert len(links) == 2
     source = page(client, "/sources/deliberation-test")
@@ -58,15 +59,15 @@ def test_unknown_pages_are_404_in_french(client, url):
     assert response.status_code == 404
 
 
-def test_promise_page_embeds_a_claim_review(client):
+def test_promise_page_describes_the_promise_as_an_article_not_a_claim_review(client):
+    """ClaimReview is for fact-checks of claims (Google): a promise's fulfilment is no truth rating."""
     html = page(client, "/promesses/balayeuses-communes")
     data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1))
-    assert data["@type"] == "ClaimReview"
-    assert data["claimReviewed"] == "Acheter deux balayeuses en commun"
-    assert data["itemReviewed"]["@type"] == "Claim"
-    assert data["itemReviewed"]["author"]["name"] == "Bernard Gérard"
-    assert data["itemReviewed"]["appearance"][0]["url"].endswith("/sources/deliberation-test")
-    assert data["reviewRating"]["alternateName"] == "réalisée"
+    assert data["@type"] == "Article" and "ClaimReview" not in html
+    assert data["headline"] == data["about"]["name"] == "Acheter deux balayeuses en commun"
+    assert data["mentions"] == [{"@type": "Person", "name": "Bernard Gérard"}]
+    assert (data["datePublished"], data["dateModified"]) == ("2017-04-11", "2022-11-08")
+    assert "réalisée" in data["description"]
     assert '<meta property="og:title" content="Acheter deux balayeuses en commun">' in html
 
 
@@ -164,3 +165,28 @@ def test_an_unknown_api_address_is_a_json_404_open_to_every_origin(client):
     response = client.get("/api/inconnue")
     assert response.status_code == 404 and response.get_json()["error"] == "not_found"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_the_territory_and_theme_of_a_promise_are_links(client):
+    html = page(client, "/promesses/balayeuses-communes")
+    assert '<a href="/territoires/marcq-en-baroeul">Marcq-en-Barœul</a>' in html
+    assert '<a href="/promesses?theme=Propret%C3%A9">Propreté</a>' in html
+
+
+def test_quotes_in_a_row_from_one_source_name_it_once_with_its_publisher_and_date(client, content_dir):
+    html = page(client, "/promesses/balayeuses-communes")
+    history = html[html.index('id="historique"') :]
+    assert history.count("voir le passage") == 2
+    footers = re.findall(r"<footer>— (.*?)</footer>", history, re.S)
+    assert len(footers) == 2  # one per history entry: each has one quote of the source
+    assert all("Délibération sur le schéma de mutualisation</a>, Ville de Marcq-en-Barœul, <time datetime=\"2022-11-08\">" in footer for footer in footers)
+
+
+def test_a_promise_never_followed_up_says_so_rather_than_updated_the_day_it_was_made(client, content_dir):
+    path = content_dir / "promises" / "balayeuses-communes.md"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("  - date: 2022-11-08")
+    end = text.index("reply:")
+    path.write_text((text[:start] + text[end:]).replace("status: done\n", "status: planned\n"), encoding="utf-8")
+    html = page(client, "/promesses/balayeuses-communes")
+    assert "promis le <time datetime=\"2017-04-11\">11/04/2017</time>, pas encore de suivi" in html and "mis à jour le" not in html

@@ -91,3 +91,8 @@ def test_a_results_page_shows_a_new_status_label_though_its_results_hold(demo_co
     statuses.write_text(statuses.read_text(encoding="utf-8").replace("en partie réalisée", "à moitié faite"), encoding="utf-8")
     page = client.get("/recherche?q=mutualisation").get_data(as_text=True)
     assert "à moitié faite" in page and "en partie réalisée" not in page
+
+
+def test_a_search_with_no_result_says_so_without_an_empty_refine_box(demo_client):
+    html = demo_client.get("/recherche?q=zzzqqqxxy").get_data(as_text=True)
+    assert "Aucun résultat</h2>" in html and "0 résultat" not in html and "Affiner" not in html

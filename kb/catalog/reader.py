@@ -237,14 +237,15 @@ class CatalogView:
         return sorted(found, key=lambda summary: (summary.title or "").lower())
 
     def titles(self, kind: str, ids) -> dict[str, "Summary"]:
-        """Published items of a kind by id — id, title, date only, nothing decoded — for the names a page shows."""
+        """Published items of a kind by id — id, title, date, authors (a source's publisher), nothing decoded — for the names a page shows."""
         wanted = list(dict.fromkeys(ids))
         self.used.update(f"{kind}:{item_id}" for item_id in wanted)
         rows = self.query(
-            select(items_c.item_id, items_c.title, items_c.sort_date)
+            select(items_c.item_id, items_c.title, items_c.sort_date, items_c.made_by)
             .where(items_c.state == "published", items_c.key.in_([f"{kind}:{item_id}" for item_id in wanted]))
         ) if wanted else []  # fmt: skip
-        return {row.item_id: Summary(row.item_id, row.title, row.sort_date) for row in rows}
+        # made_by: a promise's or a claim's authors, a source's publisher.
+        return {row.item_id: Summary(row.item_id, row.title, row.sort_date, tuple(row.made_by.split("\n")) if row.made_by else ()) for row in rows}
 
     @property
     def quotable_sources(self) -> Mapping[str, Source]:

@@ -57,23 +57,29 @@ def claim_review(claim: Claim, verdicts: dict[str, Verdict], page_url: str, appe
     }
 
 
-def promise_review(promise: Promise, statuses: dict[str, Status], page_url: str, appearance_urls: list[str], site_name: str, author: str) -> dict:
-    """schema.org ClaimReview of a promise, for search engines and fact-check aggregators (`author`: its authors' names)."""
+def promise_article(promise: Promise, statuses: dict[str, Status], page_url: str, site_name: str, authors: list[tuple[str, str]]) -> dict:
+    """schema.org markup of a promise's page: an Article of the newsroom about the promise.
+
+    Not a ClaimReview: Google defines that for fact-checks of claims, and a promise's fulfilment
+    ("réalisée", "abandonnée") is no truth rating. `authors`: (name, "Person" or "Organization") of who promised.
+    """
+    status = status_label(statuses, promise.status)
     return {
         "@context": "https://schema.org",
-        "@type": "ClaimReview",
+        "@type": "Article",
         "url": page_url,
-        "claimReviewed": promise.title,
-        "datePublished": promise.updated_on.isoformat(),
+        "headline": promise.title if len(promise.title) <= 110 else promise.title[:109] + "…",
+        "description": f"Promesse suivie : {status}.",
+        "datePublished": (promise.history[0].date if promise.history else promise.made_on).isoformat(),
+        "dateModified": promise.updated_on.isoformat(),
         "author": {"@type": "Organization", "name": site_name},
-        "itemReviewed": {
-            "@type": "Claim",
-            "author": {"@type": "Person" if promise.party or promise.list_name else "Organization", "name": author},
-            "datePublished": promise.made_on.isoformat(),
-            "appearance": [{"@type": "CreativeWork", "url": url} for url in appearance_urls],
+        "publisher": {"@type": "Organization", "name": site_name},
+        "about": {
+            "@type": "Thing",
+            "name": promise.title,
+            "description": f"Engagement pris le {promise.made_on.isoformat()} ; statut : {status}.",
         },
-        # The verdict is a label, not a score: statuses are not points on one scale.
-        "reviewRating": {"@type": "Rating", "alternateName": status_label(statuses, promise.status)},
+        "mentions": [{"@type": kind, "name": name} for name, kind in authors],
     }
 
 

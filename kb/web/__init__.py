@@ -21,6 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from kb.config import settings
 from kb.config.paths import STATIC, TEMPLATES
 from kb.content.kinds import KINDS
+from kb.content.listing import slug
 from kb.content.opendata import status_label, verdict_label
 from kb.content.registry import Kinds
 from kb.content.sources import DOCUMENT_TYPE_LABELS
@@ -73,6 +74,8 @@ def create_app(test_config: dict[str, Any] | None = None, kinds: Kinds = KINDS) 
     app.add_template_global(markdown_to_html, "markdown")
     app.add_template_global(status_label)
     app.add_template_global(verdict_label)
+    app.add_template_filter(slug, "slug")  # a territory's address: /territoires/<slug>
+    app.add_template_global(facet_order)
     app.add_template_global(DOCUMENT_TYPE_LABELS, "document_type_labels")
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
@@ -154,3 +157,15 @@ def _mail(app: Flask) -> None:
         log.info("e-mails : aucun serveur réglé (SMTP_HOST) : la rédaction ne reçoit pas de notifications")
     else:
         log.info("e-mails : notifications par %s:%s (%s), expéditeur %s", mailer.host, mailer.port, mailer.tls, mailer.sender)
+
+
+def facet_order(name: str, counts: dict) -> dict:
+    """A facet's values as a reader expects them: statuses in the life of a promise (planned → done…) and
+    verdicts from exact to false, as the vocabularies list them; other facets by count."""
+    from kb.web.content_store import current_tree
+
+    if name not in ("status", "verdict"):
+        return counts
+    tree = current_tree()
+    vocabulary = tree.statuses if name == "status" else tree.verdicts
+    return {key: counts[key] for key in vocabulary if key in counts} | {key: count for key, count in counts.items() if key not in vocabulary}

@@ -8,7 +8,7 @@ from flask import Response, abort, current_app, render_template, request, url_fo
 
 from kb.catalog import queries, tables
 from kb.content.listing import SORTS
-from kb.content.opendata import promise_review, promises_csv, status_label
+from kb.content.opendata import promise_article, promises_csv, status_label
 from kb.content.registry import Key
 from kb.content.render import markdown_to_html
 from kb.web.content_store import current_tree, find_promise
@@ -18,14 +18,6 @@ from kb.web.page_cache import cached_page
 from kb.web.pages import renders
 from kb.web.public import bp, citation_anchor
 from kb.web.public.people import author_names
-
-
-def _source_url(tree, source_id: str) -> str:
-    """Where a source appeared: its original address when known, else our archived copy."""
-    source = tree.sources.get(source_id)
-    if source is not None and source.url:
-        return source.url
-    return url_for("public.source", source_id=source_id, _external=True)
 
 
 @bp.get("/promesses/<promise_id>")
@@ -45,9 +37,9 @@ def render_promise_page(tree, found, preview_of=None) -> str:
         """Whether a quote really occurs in its source (else no link to a passage that is not there)."""
         return tree.quote_verified(proof.source, proof.quote)
 
-    first_sources = dict.fromkeys(proof.source for proof in (found.history[0].evidence if found.history else []))
-    appearances = [_source_url(tree, key) for key in first_sources]
-    review = promise_review(found, tree.statuses, request.base_url, appearances, current_app.config["SITE_NAME"], author_names(found.made_by))
+    people = [(author, tree.people.get(author)) for author in found.made_by]
+    authors = [(person.name, "Person" if person.kind == "person" else "Organization") if person else (author, "Person") for author, person in people]
+    article = promise_article(found, tree.statuses, request.base_url, current_app.config["SITE_NAME"], authors)
     return render_template(
         "public/promise.html",
         promise=found,
@@ -62,7 +54,7 @@ def render_promise_page(tree, found, preview_of=None) -> str:
         carried_to=tree.carried_over_to(found.id),
         claims=tree.claims_about(found.id),
         verdicts=tree.verdicts,
-        claim_review=review,
+        structured_data=article,
         analysis=markdown_to_html(found.body),
         anchor=citation_anchor,
         verified=verified,

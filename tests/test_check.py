@@ -88,9 +88,16 @@ def test_vocabulary_file_defines_the_statuses(content_dir):
 
 
 def test_invalid_vocabulary_entry_is_reported(content_dir):
+    line = (content_dir / "statuses.yml").read_text(encoding="utf-8").split("\n").index('  color: "#15803d"') + 1
     corrupt(content_dir, 'color: "#15803d"', "color: vert", name="statuses.yml")
     problem = the_error(content_dir)
-    assert problem.path.endswith("statuses.yml") and problem.field == "done.color" and problem.line == 15
+    assert problem.path.endswith("statuses.yml") and problem.field == "done.color" and problem.line == line
+
+
+def test_a_vocabulary_sign_longer_than_three_characters_is_reported(content_dir):
+    corrupt(content_dir, 'symbol: "●"', 'symbol: "réalisée"', name="statuses.yml")
+    problem = the_error(content_dir)
+    assert problem.field == "done.symbol" and "signe" in problem.message
 
 
 @pytest.mark.parametrize("bad", ["2020-13-01", "2020-02-30", "11/04/2017", "demain"])

@@ -76,3 +76,21 @@ def test_names_differing_only_in_case_are_one_politician_and_no_name_gives_an_em
     assert html.count('href="/elus/martine-aubry"') == 1
     assert 'href="/elus/"' not in html and slug("Δήμαρχος").startswith("n-")
     assert client.get(f"/elus/{slug('Δήμαρχος')}").status_code == 200
+
+
+def test_each_badge_shows_its_sign_before_its_label_without_reading_it_aloud(demo_client):
+    css = demo_client.get("/statuts.css").get_data(as_text=True)
+    assert '.badge.status-done::before { content: "\\25cf \\20 " / ""; }' in css
+    assert '.badge.verdict-accurate::before { content: "\\2713 \\20 " / ""; }' in css
+
+
+def test_the_home_page_says_what_the_colours_of_its_bars_mean(demo_client):
+    html = demo_client.get("/").get_data(as_text=True)
+    assert 'class="legend" aria-hidden="true"' in html and "Les couleurs des barres" in html
+
+
+def test_the_navigation_leads_to_trackers_people_promises_fact_checks_and_the_method(demo_client):
+    html = demo_client.get("/").get_data(as_text=True)
+    nav = html[html.index('aria-label="Navigation principale"') : html.index("</nav>")]
+    for address in ("/suivis", "/elus", "/promesses", "/affirmations", "/pages/methodologie"):
+        assert f'href="{address}"' in nav, address

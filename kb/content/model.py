@@ -196,6 +196,7 @@ class Status:
     label: str
     color: str
     final: bool
+    symbol: str = ""  # a glyph beside the label: told apart without colour (colour blindness, grey print)
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ class Verdict:
     label: str
     color: str
     rating: int | None  # 1 (false) to 5 (accurate); None off that scale (unverifiable)
+    symbol: str = ""  # as a status's
 
 
 class ContentError(Exception):

@@ -18,13 +18,13 @@ FILE_NAME = "statuses.yml"
 DEFAULT_STATUSES = {
     status.key: status
     for status in (
-        Status("planned", "prévue", "#64748b", False),
-        Status("in_progress", "en cours", "#1d4ed8", False),
-        Status("done", "réalisée", "#15803d", True),
-        Status("partial", "en partie réalisée", "#a16207", False),
-        Status("paused", "en pause", "#6d28d9", False),
-        Status("abandoned", "abandonnée", "#b91c1c", True),
-        Status("unverifiable", "invérifiable", "#3f3f46", False),
+        Status("planned", "prévue", "#64748b", False, "○"),
+        Status("in_progress", "en cours", "#1d4ed8", False, "◔"),
+        Status("done", "réalisée", "#15803d", True, "●"),
+        Status("partial", "en partie réalisée", "#0f766e", False, "◑"),
+        Status("paused", "en pause", "#6d28d9", False, "‖"),
+        Status("abandoned", "abandonnée", "#b91c1c", True, "✕"),
+        Status("unverifiable", "invérifiable", "#6b7280", False, "?"),
     )
 }
 
@@ -39,4 +39,4 @@ def _final(spec: dict, bad) -> dict:
 
 def load_statuses(content_root: Path) -> tuple[dict[str, Status], list[Problem]]:
     """Read the vocabulary of a content tree; report every problem of the file."""
-    return load_vocabulary(Path(content_root) / FILE_NAME, DEFAULT_STATUSES, _final, ("final",), Status)
+    return load_vocabulary(Path(content_root) / FILE_NAME, DEFAULT_STATUSES, _final, ("final", "symbol"), Status)

@@ -19,12 +19,12 @@ WORST_RATING, BEST_RATING = 1, 5
 DEFAULT_VERDICTS = {
     verdict.key: verdict
     for verdict in (
-        Verdict("accurate", "exact", "#15803d", 5),
-        Verdict("mostly_accurate", "plutôt exact", "#3f6212", 4),
-        Verdict("needs_context", "à nuancer", "#a16207", 3),
-        Verdict("misleading", "trompeur", "#c2410c", 2),
-        Verdict("inaccurate", "faux", "#b91c1c", 1),
-        Verdict("unverifiable", "invérifiable", "#3f3f46", None),
+        Verdict("accurate", "exact", "#1e3a8a", 5, "✓"),
+        Verdict("mostly_accurate", "plutôt exact", "#2563eb", 4, "≈"),
+        Verdict("needs_context", "à nuancer", "#92400e", 3, "±"),
+        Verdict("misleading", "trompeur", "#c2410c", 2, "!"),
+        Verdict("inaccurate", "faux", "#9f1239", 1, "✗"),
+        Verdict("unverifiable", "invérifiable", "#6b7280", None, "?"),
     )
 }
 
@@ -39,4 +39,4 @@ def _rating(spec: dict, bad) -> dict:
 
 def load_verdicts(content_root: Path) -> tuple[dict[str, Verdict], list[Problem]]:
     """Read the verdict vocabulary of a content tree; report every problem of the file."""
-    return load_vocabulary(Path(content_root) / FILE_NAME, DEFAULT_VERDICTS, _rating, ("rating",), Verdict)
+    return load_vocabulary(Path(content_root) / FILE_NAME, DEFAULT_VERDICTS, _rating, ("rating", "symbol"), Verdict)

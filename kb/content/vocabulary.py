@@ -79,6 +79,13 @@ def load_vocabulary(path: Path, defaults: dict, extras: Extras, known: tuple[str
             ratio = contrast_with_white(color)
             bad("color", f"texte blanc peu lisible sur {color} (contraste {ratio:.1f}:1, minimum 4,5:1)", "warning")
         values = extras(spec, bad)
+        if "symbol" in known:
+            # A glyph that tells the value apart without its colour; the default's when the file gives none.
+            symbol = spec.get("symbol", defaults[key].symbol if key in defaults else "")
+            if not isinstance(symbol, str) or len(symbol.strip()) > 3:
+                bad("symbol", "un signe de 1 à 3 caractères attendu (ex. « ● »)")
+                symbol = ""
+            values["symbol"] = symbol.strip()
         for name in sorted(set(spec) - {"label", "color", *known}):
             bad(name, "champ inconnu")
         vocabulary[key] = build(key, label.strip(), color, **values)

@@ -103,6 +103,10 @@ def status_styles():
     rules = [f":root {{ --accent: {current_app.extensions['kb.identity'].color}; }}"]
     rules += [f".status-{key} {{ background: {status.color}; }}" for key, status in tree.statuses.items()]
     rules += [f".verdict-{key} {{ background: {verdict.color}; }}" for key, verdict in tree.verdicts.items()]
+    # Each value's sign before its label in a badge: told apart without its colour (colour blindness,
+    # grey print). Not read aloud (the "/ ''" alternative text): the label says it already.
+    signs = [(f"status-{key}", value.symbol) for key, value in tree.statuses.items()] + [(f"verdict-{key}", value.symbol) for key, value in tree.verdicts.items()]
+    rules += [f".badge.{name}::before {{ content: {_css_string(symbol + ' ')} / \"\"; }}" for name, symbol in signs if symbol]
     # Widths of scorecard bar segments, as classes: the policy forbids style attributes.
     rules += [f".w-{percent} {{ width: {percent}%; }}" for percent in range(101)]
     return Response("\n".join(rules) + "\n", mimetype="text/css")
@@ -118,3 +122,8 @@ def sitemap():
     urls += [root + kind.path_of(key) for kind in tree.kinds for key in sorted(tree.items[kind.name])]
     body = render_template("feeds/sitemap.xml", urls=urls)
     return Response(body, mimetype="application/xml")
+
+
+def _css_string(text: str) -> str:
+    """`text` as a CSS string: every character escaped by its code point (a sign from a content file)."""
+    return '"' + "".join(f"\\{ord(ch):x} " for ch in text) + '"'

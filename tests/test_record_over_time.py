@@ -9,6 +9,8 @@ from kb.content.tree import read_tree
 
 from .conftest import DEMO_CONTENT
 
+AUBRY = "aubry-mutualisation-lille-lomme-hellemmes"
+
 
 
 @pytest.fixture
@@ -101,3 +103,58 @@ def test_the_person_page_shows_her_record_on_the_day_asked(demo_client):
 def test_the_scorecard_bar_fills_exactly_one_hundred_percent(demo_client):
     card = listing.Scorecard(total=45, counts={"planned": 17, "in_progress": 14, "done": 14}, overdue=0)
     assert sum(card.shares().values()) == 100 and card.share("planned") == 38
+
+
+# -- pictures: the record over time, a promise's timeline ---------------------------------------
+
+
+def chart_rows(html: str) -> list[list[str]]:
+    """The rows of the table under the record-over-time chart: the chart's own figures."""
+    import re
+
+    figure = html[html.index('<figure class="chart">') :]
+    table = figure[figure.index("<tbody>") : figure.index("</tbody>")]
+    return [re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", row) for row in table.split("<tr>")[1:]]
+
+
+def test_the_record_over_time_counts_what_the_histories_say_on_each_date(demo_client):
+    from kb.catalog import queries
+
+    app = demo_client.application
+    demo_client.get("/")
+    tree = read_tree(DEMO_CONTENT)
+    with app.test_request_context("/"):
+        from kb.web.content_store import current_tree
+
+        view = current_tree()
+        days = queries.chart_days(date(2012, 1, 1), date(2026, 11, 30))
+        for day, counts in queries.record_over_time(view, days):
+            assert counts == listing.final_record(list(tree.promises.values()), list(tree.statuses), day, tree.final_statuses).counts, day
+
+
+def test_the_home_charts_last_bar_is_todays_scorecard(demo_client):
+    html = demo_client.get("/").get_data(as_text=True)
+    card = expected(date.today())
+    assert '<svg role="img" aria-labelledby="bilan-temps-titre bilan-temps-desc"' in html
+    last = chart_rows(html)[-1]
+    assert last[0] == date.today().strftime("%d/%m/%Y") and int(last[-1]) == card.total
+    tree = read_tree(DEMO_CONTENT)
+    shown = [key for key in tree.statuses if key in card.counts]
+    assert [int(cell) for cell in last[1:-1]] == [card.counts[key] for key in shown]
+
+
+def test_a_tracker_chart_ends_at_its_records_day_and_matches_its_final_record(demo_client):
+    html = demo_client.get("/suivis/mel-mutualisation-2015-2020").get_data(as_text=True)
+    last = chart_rows(html)[-1]
+    tree = read_tree(DEMO_CONTENT)
+    end = tree.trackers["mel-mutualisation-2015-2020"].term_end
+    final = expected(end, tracker="mel-mutualisation-2015-2020")
+    assert last[0] == end.strftime("%d/%m/%Y") and int(last[-1]) == final.total
+
+
+def test_a_promise_page_draws_its_timeline_and_where_it_stands(demo_client):
+    html = demo_client.get(f"/promesses/{AUBRY}").get_data(as_text=True)
+    timeline = html[html.index('<figure class="chart timeline-chart">') : html.index("</figure>", html.index("timeline-chart"))]
+    assert timeline.count("<circle") == 2 and "échéance" in timeline and "aujourd'hui" in timeline
+    assert "<title>28/01/2026 : en partie réalisée</title>" in timeline
+    assert 'role="img" aria-label="Statut : en partie réalisée"' in html and 'meter-current status-partial' in html

@@ -181,6 +181,51 @@ def scorecard_on(view: CatalogView, day: date, *where) -> Scorecard:
     return listing.record([(row.status, row.due) for row in rows], list(view.statuses), day, view.final_statuses)
 
 
+def record_over_time(view: CatalogView, days: list[date], *where) -> list[tuple[date, dict[str, int]]]:
+    """How many of the promises matching `where` stood in each status on each of `days` (from their
+    histories: one query), statuses in the vocabulary's order; a promise not made yet on a day is not counted."""
+    rows = listed_promises(view, *where)
+    if not rows or not days:
+        return [(day, {}) for day in days]
+    keys = [row.key for row in rows]
+    wanted = keys if len(keys) <= 500 else select(items_c.key).where(items_c.kind == "promise", items_c.state == "published", *where)
+    entries: dict[str, list[tuple[date, int, str]]] = {}
+    for row in view.query(select(history_c.key, history_c.date, history_c.position, history_c.status).where(history_c.key.in_(wanted))):
+        if row.date is not None:
+            entries.setdefault(row.key, []).append((row.date, row.position, row.status))
+    ordered_days = sorted(days)
+    counts = {day: Counter() for day in ordered_days}
+    for key in keys:
+        history = sorted(entries.get(key, ()), key=lambda entry: entry[1])  # the file's order: dated oldest first
+        for day in ordered_days:
+            standing = None
+            for when, _position, status in history:
+                if when <= day:
+                    standing = status
+            if standing is not None:
+                counts[day][standing] += 1
+    statuses = list(view.statuses)
+    return [
+        (day, {key: counts[day][key] for key in statuses if counts[day][key]} | {key: n for key, n in sorted(counts[day].items()) if key not in statuses})
+        for day in days
+    ]
+
+
+def first_entry_day(view: CatalogView, *where) -> date | None:
+    """The date of the earliest history entry of the published promises matching `where` (None: none)."""
+    keys = select(items_c.key).where(items_c.kind == "promise", items_c.state == "published", *where)
+    return view.scalar(select(func.min(history_c.date)).where(history_c.key.in_(keys)))
+
+
+def chart_days(first: date, last: date, points: int = 12) -> list[date]:
+    """About `points` days from `first` to `last`, evenly spaced, both ends included: the steps of a chart."""
+    if last <= first:
+        return [last]
+    span = (last - first).days
+    steps = min(points - 1, span)
+    return sorted({first + timedelta(days=round(span * step / steps)) for step in range(steps + 1)})
+
+
 def tracker_cards(view: CatalogView, trackers: list, today: date, day: date | None = None) -> dict[str, Scorecard]:
     """Each tracker's scorecard by id: its final record when closed, else how its promises stand today
     (or, with `day`, how they stood that day — a closed tracker's no later than its record's day)."""

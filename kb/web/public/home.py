@@ -12,6 +12,7 @@ from kb.catalog import queries, tables
 from kb.content.trackers import ordered, term
 from kb.web.content_store import current_tree
 from kb.web.list_request import as_of
+from kb.web.public.charts import record_chart
 from kb.web.page_cache import cached_page
 from kb.web.public import bp
 
@@ -25,8 +26,11 @@ def home():
     trackers = ordered(tree.trackers.values())
     day, ignored_day = as_of(today)  # ?au=AAAA-MM-JJ: every scorecard as the histories stood that day
     standing = queries.standing_on(tree, day) if day else None
+    first = queries.first_entry_day(tree)
+    chart = record_chart(queries.record_over_time(tree, queries.chart_days(first, day or today)), tree.statuses) if first else None
     return render_template(
         "public/home.html",
+        chart=chart,
         card=queries.scorecard_on(tree, day) if day else queries.scorecard(tree, today),
         day=day,
         ignored_day=ignored_day,

@@ -15,6 +15,7 @@ from kb.content.render import markdown_to_html
 from kb.content.trackers import ordered
 from kb.web.content_store import current_tree
 from kb.web.list_request import as_of
+from kb.web.public.charts import record_chart
 from kb.web.page_cache import cached_page
 from kb.web.pages import item_page, renders
 from kb.web.public import bp
@@ -117,9 +118,12 @@ def render_person_page(tree, found, preview_of=None) -> str:
         (trackers.get(tracker_id), members, card(members, trackers.get(tracker_id)))
         for tracker_id, members in sorted(by_tracker.items(), key=lambda item: list(trackers).index(item[0]) if item[0] in trackers else len(trackers))
     ]
+    first = queries.first_entry_day(tree, queries.by_author(found.id))
+    series = queries.record_over_time(tree, queries.chart_days(first, day or today), queries.by_author(found.id)) if first else []
     return render_template(
         "public/person.html",
         person=found,
+        chart=record_chart(series, tree.statuses),
         kind_label=KINDS.get(found.kind, found.kind),
         sections=sections,
         total=card(promises),

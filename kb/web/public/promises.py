@@ -17,6 +17,7 @@ from kb.web.list_request import LIST_FILTER_LABELS, LIST_PAGE_SIZE, current_list
 from kb.web.page_cache import cached_page
 from kb.web.pages import renders
 from kb.web.public import bp, citation_anchor
+from kb.web.public.charts import timeline
 from kb.web.public.people import author_names
 
 
@@ -43,6 +44,7 @@ def render_promise_page(tree, found, preview_of=None) -> str:
     return render_template(
         "public/promise.html",
         promise=found,
+        line=timeline(found, tree.statuses, date.today()),
         statuses=tree.statuses,
         # Only their titles are shown: a source's whole text is not decoded for it.
         sources=tree.titles("source", (proof.source for entry in found.history for proof in entry.evidence)),

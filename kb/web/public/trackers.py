@@ -12,6 +12,7 @@ from kb.content.render import markdown_to_html
 from kb.content.trackers import ordered, term
 from kb.web.content_store import current_tree
 from kb.web.list_request import LIST_FILTER_LABELS, LIST_PAGE_SIZE, as_of, page_of, url_with_args
+from kb.web.public.charts import record_chart
 from kb.web.page_cache import cached_page
 from kb.web.pages import item_page, renders
 from kb.web.public import bp
@@ -60,8 +61,11 @@ def render_tracker_page(tree, found, preview_of=None) -> str:
     where = tables.items.c.tracker == found.id
     card = queries.scorecard_on(tree, day, where) if day else queries.scorecard(tree, today, where)
     final = queries.final_record(tree, found, today)
+    until = day or found.record_day(today) or today
+    series = queries.record_over_time(tree, queries.chart_days(min(found.term_start, until), until), where)
     return render_template(
         "public/tracker.html",
+        chart=record_chart(series, tree.statuses),
         day=day,
         ignored_day=ignored_day,
         tracker=found,

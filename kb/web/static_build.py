@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html import escape, unescape
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urljoin, parse_qsl, urlsplit
 
 from flask import Flask
 
@@ -32,6 +32,7 @@ from kb.web.content_store import current_tree
 from kb.web.request_log import STATIC_BUILD
 
 LINK = re.compile(r'(href|src|action)="(/[^"#]*)(#[^"]*)?"')
+CSS_URL = re.compile(r'url\(\s*["\']?([^"\')]+)["\']?\s*\)')
 DYNAMIC = ("/recherche", "/redaction", "/api/search")
 MARKER = ".kb-build"  # names a directory kb built, and so may replace
 EXTENSIONS = {"application/json": ".json", "text/csv": ".csv", "application/xml": ".xml", "text/css": ".css"}
@@ -144,6 +145,8 @@ def _render(urls: list[str]) -> list[tuple[str, str | None, int, bool, list[str]
         _write(_job["work"] / target, body)
         html = response.mimetype == "text/html"
         links = [unescape(match.group(2)) for match in LINK.finditer(body.decode("utf-8"))] if html else []
+        if response.mimetype == "text/css":  # the fonts a stylesheet names, relative to it (kept as they are: same layout)
+            links = [urljoin(url, found) for found in CSS_URL.findall(body.decode("utf-8")) if not found.startswith(("data:", "http"))]
         done.append((url, target, len(body), html, links))
     return done
 

@@ -506,7 +506,8 @@ def test_api_source_lists_the_claims_quoting_it(demo_client, source_id, claims):
 
 def test_source_page_lists_the_claims_quoting_it_with_their_verdicts(demo_client):
     html = page(demo_client, f"/sources/{SIG_SLIDES}")
-    section = html[html.index('<h2 id="verifications">Vérifications qui citent ce document</h2>') : html.index('id="texte"')]
+    start = html.index('<h2 id="verifications">Vérifications qui citent ce document</h2>')
+    section = html[start : html.index("</section>", start)]
     assert re.findall(r'<a href="/affirmations/([a-z0-9-]+)">', section) == [MILLION, EXACT]  # by title
     assert '<span class="badge verdict-accurate">exact</span>' in section
     assert '<span class="badge verdict-needs_context">à nuancer</span>' in section

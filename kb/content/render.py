@@ -68,6 +68,20 @@ def highlighted_text(text: str, passages: list[tuple[str, list[tuple[int, int]]]
     return Markup("".join(pieces))
 
 
+# A line break inside a sentence, as PDF extraction leaves them at every line of the layout: not
+# after the end of a sentence or a heading-like line, not before a capital, a digit or a bullet.
+_SOFT_BREAK = re.compile(r"(?<=[^\s.:;!?»)])\n(?=[a-zà-ÿœæ(«\"'’])")
+
+
+def reading_text(text: str) -> str:
+    """A source's text for reading: the line breaks of the layout inside a sentence become spaces.
+
+    The same length, character for character, so that the quotes' spans found in the original
+    text mark the same passages; paragraphs (blank lines) and lines that end a sentence stay.
+    """
+    return _SOFT_BREAK.sub(" ", text)
+
+
 _MARKDOWN_SYNTAX = (
     (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # [text](url), ![alt](src) → text
     (re.compile(r"<[^>]+>"), ""),  # inline HTML

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, url_for
 
 from kb.content.quotes import FoldedText
-from kb.content.render import highlighted_text
+from kb.content.render import highlighted_text, reading_text
 from kb.web.page_cache import cached_page
 from kb.web.pages import item_page, renders
 from kb.web.public import bp, citation_anchor, claim_anchor
@@ -24,21 +24,28 @@ def render_source_page(tree, found, preview_of=None) -> str:
     citing = tree.promises_citing(found.id)
     claims = tree.claims_citing(found.id)
     passages = []
+    cited = []  # (start, anchor, quote, who cites it, its page): the passages in the order of the text
     for promise in citing:
         for entry in promise.history:
             for proof in entry.evidence:
                 spans = folded.locate(proof.quote) if proof.source == found.id else None
                 if spans:
-                    passages.append((citation_anchor(promise.id, entry.position, proof.position), spans))
+                    anchor = citation_anchor(promise.id, entry.position, proof.position)
+                    passages.append((anchor, spans))
+                    cited.append((spans[0][0], anchor, proof.quote, promise.title, url_for("public.promise", promise_id=promise.id)))
     for claim in claims:
         for field, proof in claim.proofs:
             spans = folded.locate(proof.quote) if proof.source == found.id else None
             if spans:
-                passages.append((claim_anchor(claim.id, field), spans))
+                anchor = claim_anchor(claim.id, field)
+                passages.append((anchor, spans))
+                cited.append((spans[0][0], anchor, proof.quote, claim.title, url_for("public.claim", claim_id=claim.id)))
     return render_template(
         "public/source.html",
         source=found,
-        text=highlighted_text(found.text, passages),
+        # Read as paragraphs: the layout's line breaks inside sentences joined (same length: the spans hold).
+        text=highlighted_text(reading_text(found.text), passages),
+        cited=[entry[1:] for entry in sorted(cited)],
         citing=citing,
         claims=claims,
         verdicts=tree.verdicts,

@@ -106,7 +106,7 @@ def test_each_quote_links_to_its_highlighted_passage_on_the_source_page(demo_cli
 
 def test_each_evidence_quote_shows_its_note(demo_client):
     html = page(demo_client, f"/affirmations/{EXACT}")
-    evidence = html[html.index('<h2 id="preuves">') : html.index('<h2 id="analyse">')]
+    evidence = html[html.index('<h2 id="preuves">') : html.index("</section>", html.index('<h2 id="preuves">'))]
     assert evidence.count("<blockquote>") == 3
     assert "<p>« Au service des 90 communes qui la composent »</p>\n        <p class=\"note\">En décembre 2019, la MEL indique compter 90 communes.</p>" in evidence
     assert '<p class="note">Le calendrier de la mission, qui court jusqu&#39;à décembre 2012, date le document de 2012.</p>' in evidence
@@ -679,3 +679,9 @@ def test_a_verdicts_file_edited_on_disk_relabels_the_badge(claim_client, content
     shipped = (DEMO_CONTENT / "verdicts.yml").read_text(encoding="utf-8")
     write(content_dir / "verdicts.yml", shipped.replace("label: exact", "label: tout à fait exact"))
     assert '<span class="badge verdict-accurate">tout à fait exact</span>' in page(claim_client, "/affirmations/deux-balayeuses")
+
+
+def test_the_explanation_stands_beside_the_evidence_under_the_claim(demo_client):
+    html = page(demo_client, f"/affirmations/{EXACT}")
+    claim_column = html[html.index('<section class="claim-column"') : html.index('<section class="evidence-column"')]
+    assert '<h2 id="analyse">Notre analyse</h2>' in claim_column

@@ -685,3 +685,20 @@ def test_the_explanation_stands_beside_the_evidence_under_the_claim(demo_client)
     html = page(demo_client, f"/affirmations/{EXACT}")
     claim_column = html[html.index('<section class="claim-column"') : html.index('<section class="evidence-column"')]
     assert '<h2 id="analyse">Notre analyse</h2>' in claim_column
+
+
+def test_the_claim_review_has_the_properties_google_requires_and_recommends(demo_client):
+    """developers.google.com/search/docs/appearance/structured-data/factcheck: required claimReviewed,
+    reviewRating (alternateName, or ratingValue with best/worst), url; recommended author, datePublished,
+    itemReviewed (a Claim with author, datePublished, appearance)."""
+    for claim_id in (EXACT, MILLION):
+        data = claim_review(page(demo_client, f"/affirmations/{claim_id}"))
+        assert data["@type"] == "ClaimReview" and data["claimReviewed"] and data["url"].endswith(f"/affirmations/{claim_id}")
+        rating = data["reviewRating"]
+        assert rating["@type"] == "Rating" and rating["alternateName"]
+        if "ratingValue" in rating:
+            assert rating["worstRating"] <= rating["ratingValue"] <= rating["bestRating"]
+        assert data["author"]["name"] and data["datePublished"]
+        claimed = data["itemReviewed"]
+        assert claimed["@type"] == "Claim" and claimed["author"]["name"] and claimed["datePublished"]
+        assert claimed["appearance"][0]["url"]

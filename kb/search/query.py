@@ -40,10 +40,11 @@ from whoosh.qparser import (
 )
 
 from kb.content.kinds import KINDS
+from kb.content.quotes import fold
 from kb.content.registry import Kinds
 from kb.search.kept_results import KeptResults, SharedResults, index_state
 from kb.search.ranking import rank_term, top
-from kb.search.analysis import normalize_numbers, term_for, tokens
+from kb.search.analysis import TOKEN, normalize_numbers, term_for, tokens
 from kb.search.index import FACETS, MULTIPLE_FACETS, SearchIndex
 
 logger = logging.getLogger(__name__)
@@ -192,18 +193,39 @@ def positive_terms(query) -> set[str]:
 TIER_BONUS = 10_000.0
 
 
-def _tiers(searcher, query, terms: set[str]) -> list[set[int]]:
-    """The matches to rank first, best first: items whose title holds every word asked (the query run on
-    titles alone), then, for several words, those holding them as the phrase typed. [] for a query
-    with nothing to look for (exclusions only) — a newcomer expects the promise titled
-    "mutualisation" before the forty that mention it (it was tenth)."""
+# Titles looked at word for word (stored fields read) for the exact words typed: up to this many.
+EXACT_TITLES_CHECKED = 2000
+
+
+def _tiers(searcher, query, terms: set[str], text: str) -> list[set[int]]:
+    """The matches to rank first, best first: items whose title holds every word as typed (accents and
+    case aside), then those whose title holds them in another form ("mutualiser" for "mutualisation":
+    the query run on titles alone), then, for several words, those holding them as the phrase typed.
+    [] for a query with nothing to look for (exclusions only). A newcomer expects the promise titled
+    "mutualisation" before the forty that merely mention it (it was tenth)."""
     if not terms:
         return []
-    tiers = [set(searcher.docs_for_query(_on_field(query, "title_words")))]
+    titled = set(searcher.docs_for_query(_on_field(query, "title_words")))
+    typed = _typed_words(text)
+    if typed and titled and len(titled) <= EXACT_TITLES_CHECKED:
+        exact = {docnum for docnum in titled if typed <= _title_words(searcher.stored_fields(docnum).get("title") or "")}
+        tiers = [exact, titled - exact]
+    else:
+        tiers = [titled]
     words = list(query.subqueries) if isinstance(query, q.And) else []
     if len(words) > 1 and all(isinstance(word, q.Term) and word.fieldname == "content" for word in words):
-        tiers.append(set(searcher.docs_for_query(q.Phrase("content", [word.text for word in words]))) - tiers[0])
+        tiers.append(set(searcher.docs_for_query(q.Phrase("content", [word.text for word in words]))) - titled)
     return [tier for tier in tiers if tier]
+
+
+def _typed_words(text: str) -> set[str]:
+    """The words a query asks for, folded but not stemmed (not its exclusions, operators or stop words)."""
+    kept = " ".join(part for part in text.split() if not part.startswith("-") and part not in OPERATORS)
+    return {fold(word) for word in TOKEN.findall(kept) if term_for(word) is not None}
+
+
+def _title_words(title: str) -> set[str]:
+    return {fold(word) for word in TOKEN.findall(title)}
 
 
 def _tier_of(docnum: int, tiers: list[set[int]]) -> int:
@@ -534,7 +556,7 @@ class Search:
             shown = []
         else:
             # Tiers first (titles holding the words, then the exact phrase), BM25 within each tier.
-            tiers = _tiers(searcher, user_query, terms)
+            tiers = _tiers(searcher, user_query, terms, cleaned)
             if scored is not None:
                 if filters:
                     allowed = set(kept)

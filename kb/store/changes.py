@@ -40,7 +40,30 @@ CHANGE_TYPES = {
 BATCH_KIND = "import"
 
 
-class ChangeRequest(Base):
+class _Targeted:
+    """What a request and a batch's file say of the file they target ("promise:<id>")."""
+
+    target: str
+    change_type: str
+
+    @property
+    def key(self) -> Key:
+        return Key.split(self.target)
+
+    @property
+    def target_kind(self) -> str:
+        return self.key.kind
+
+    @property
+    def target_id(self) -> str:
+        return self.key.id
+
+    @property
+    def change_type_label(self) -> str:
+        return CHANGE_TYPES[self.change_type]
+
+
+class ChangeRequest(_Targeted, Base):
     """A proposed new version of one content file, and where it stands."""
 
     __tablename__ = "change_requests"
@@ -77,27 +100,11 @@ class ChangeRequest(Base):
         return self.change_type == "import"
 
     @property
-    def key(self) -> Key:
-        return Key.split(self.target)
-
-    @property
-    def target_kind(self) -> str:
-        return self.key.kind
-
-    @property
-    def target_id(self) -> str:
-        return self.key.id
-
-    @property
     def state_label(self) -> str:
         return STATES[self.state]
 
-    @property
-    def change_type_label(self) -> str:
-        return CHANGE_TYPES[self.change_type]
 
-
-class ChangeFile(Base):
+class ChangeFile(_Targeted, Base):
     """One file of a batch request (an import): the proposed new version of that file and its base.
 
     A batch is reviewed file by file (a diff each) and published all or nothing; its files are
@@ -117,19 +124,3 @@ class ChangeFile(Base):
     proposed_text: Mapped[str] = mapped_column(Text)
 
     change: Mapped[ChangeRequest] = relationship(back_populates="files")
-
-    @property
-    def key(self) -> Key:
-        return Key.split(self.target)
-
-    @property
-    def target_kind(self) -> str:
-        return self.key.kind
-
-    @property
-    def target_id(self) -> str:
-        return self.key.id
-
-    @property
-    def change_type_label(self) -> str:
-        return CHANGE_TYPES[self.change_type]

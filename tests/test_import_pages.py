@@ -165,3 +165,21 @@ def test_an_export_saved_by_french_excel_reads_the_same(newsroom):
     csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows(rows)  # semicolons, Windows-1252, no BOM
     html = upload(newsroom, newsroom.client("journalist"), buffer.getvalue().encode("cp1252"), "promesses.csv").get_data(as_text=True)
     assert "<strong>1</strong> inchangée" in html and "<strong>0</strong> refusée" in html
+
+
+def test_a_tampered_form_or_request_number_gets_a_page_not_an_error(newsroom):
+    client = newsroom.client("journalist")
+    data = csv_bytes(ROW.format(n=1))
+    form = {"name": "a.csv", "data": base64.b64encode(data).decode(), "sha256": hashlib.sha256(data).hexdigest()}
+    assert newsroom.post(client, "/redaction/import/demande", errors="abc", valid="x", **form).status_code == 200  # the preview again
+    assert client.get("/redaction/import?replace=99999999999999999999").status_code == 200
+    assert batches(newsroom) == []
+
+
+def test_a_batch_is_not_edited_through_the_file_editor(newsroom):
+    client = newsroom.client("journalist")
+    make_request(newsroom, client, csv_bytes(ROW.format(n=1)))
+    [change] = batches(newsroom)
+    for url in (f"/redaction/demandes/{change.id}/modifier", f"/redaction/demandes/{change.id}/fichier"):
+        response = client.get(url)
+        assert response.status_code == 400 and "important à nouveau le tableur" in response.get_data(as_text=True)

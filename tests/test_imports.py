@@ -243,3 +243,18 @@ def test_a_sheet_naming_neither_id_nor_title_is_refused(content_dir):
 def test_a_column_twice_in_the_header_is_refused(content_dir):
     with pytest.raises(ImportRefused, match="figure deux fois"):
         preview(content_dir, ["a", "b"], header=["id", "Id"])
+
+
+def test_a_row_without_id_whose_title_names_a_published_promise_is_refused_not_applied_to_it(content_dir):
+    header = ["titre", "suivi", "auteur_ids", "territoire", "theme", "promis_le"]
+    row = ["Balayeuses communes", "marcq-la-madeleine-2014-2020", "bernard-gerard", "Lille", "Propreté", "2014-03-01"]
+    number, column, reason = only_error(preview(content_dir, row, header=header))
+    assert (number, column) == (2, "id") and "« balayeuses-communes »" in reason
+
+
+def test_a_sheet_longer_than_an_import_may_be_is_refused_saying_to_split_it(content_dir):
+    from kb.newsroom.imports import MAX_IMPORT_ROWS
+
+    rows = [with_cell(NEW_ROW, "id", f"piscine-{n}") for n in range(MAX_IMPORT_ROWS + 1)]
+    with pytest.raises(ImportRefused, match="découpez le tableur"):
+        preview(content_dir, *rows)

@@ -220,7 +220,7 @@ class CatalogView:
         # Two look-ups by index (the aliases' links, then the keys): an OR of both in one WHERE
         # scanned every item, 20 ms a check at 10,000 promises.
         sharing = {row.key for row in self.query(select(links_c.key).where(links_c.relation == "alias", links_c.target.in_(names)))}
-        keys = sorted(sharing | {f"{kind}:{name}" for name in names} - {f"{kind}:{item.id}"})
+        keys = sorted((sharing | {f"{kind}:{name}" for name in names}) - {f"{kind}:{item.id}"})
         if not keys:  # an empty IN scans every row in SQLite
             return []
         rows = self.query(self.select_items(items_c.key.in_(keys), items_c.kind == kind, items_c.state != "unreadable"))

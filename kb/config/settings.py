@@ -49,7 +49,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SECURE_COOKIES", "bool", False, "cookies travel only over HTTPS (set when served over HTTPS)"),
     Setting("PROXY_HOPS", "int", 0, "how many reverse proxies stand in front of kb: their X-Forwarded-For/-Proto/-Host headers are trusted (client address for the login throttle, https links)"),
     Setting("MAX_UPLOAD_BYTES", "int", 20 * 1024 * 1024, "largest source upload (and pasted text) in bytes", "20971520 (20 MiB)"),
-    Setting("IMPORT_MAX_BYTES", "int", 4 * 1024 * 1024, "largest spreadsheet the newsroom imports (CSV, XLSX, ODS) in bytes; 5,000 rows at most whatever its size", "4194304 (4 MiB)", minimum=1024),
+    Setting("IMPORT_MAX_BYTES", "int", 4 * 1024 * 1024, "largest spreadsheet the newsroom imports (CSV, XLSX, ODS) in bytes; 2,000 rows at most whatever its size", "4194304 (4 MiB)", minimum=1024),
     Setting("PUBLISH_GIT_COMMIT", "bool", True, "commit each publication when the content directory is a git repository"),
     Setting("STATIC_BUILD_DIR", "path", None, "a `kb build` output re-rendered after each publication", "none"),
     Setting("STATIC_BUILD_BASE_URL", "str", None, "its --base-url", "http://127.0.0.1:5000/"),

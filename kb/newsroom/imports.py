@@ -54,6 +54,11 @@ COLUMN_OF_FIELD = {
 OUTCOMES = {"new": "nouvelle", "changed": "modifiée", "unchanged": "inchangée", "error": "erreur"}
 
 
+# Rows one import may hold: its approval checks and writes every file in one request (about 11 s for
+# 1,000 at 10,000 promises, kb bench-import), which must end well within a worker's timeout.
+MAX_IMPORT_ROWS = 2000
+
+
 class ImportRefused(ValueError):
     """The sheet as a whole cannot be imported (no id nor title column…); the message is for people."""
 
@@ -123,6 +128,11 @@ def read_sheet(tree: ContentTree, table: Table, today: date | None = None) -> Im
         seen_columns[name] = position
         if name not in KNOWN:
             warnings.append(f"colonne « {table.header[position]} » inconnue : ignorée")
+    if len(table.rows) > MAX_IMPORT_ROWS:
+        raise ImportRefused(
+            f"« {table.name} » a {len(table.rows)} lignes : {MAX_IMPORT_ROWS} au plus par import (sa publication se fait d'un bloc) ; "
+            "découpez le tableur en plusieurs imports"
+        )
     if "id" not in seen_columns and "titre" not in seen_columns:
         raise ImportRefused(
             f"« {table.name} » n'a ni colonne « id » ni colonne « titre » : partez de l'export CSV des promesses "
@@ -162,7 +172,8 @@ class _RowReader:
         errors: list[tuple[str, str]] = []
         title = " ".join(values.get("titre", "").split())
         promise_id = values.get("id", "").strip()
-        if not promise_id and title:
+        from_title = not promise_id and bool(title)
+        if from_title:
             promise_id = slugify(title)
         result = RowResult(row=number, promise_id=promise_id, title=title)
         if not promise_id:
@@ -174,6 +185,12 @@ class _RowReader:
         path = self.tree.kinds.path(self.tree.root, self.tree.kinds.key("promise", promise_id))
         base_text, base_sha = current_file(path)
         current = None
+        if from_title and base_text is not None:
+            # A row without id is a new promise: one whose title makes the id of a published one must
+            # not silently edit it (two cities can promise the same thing).
+            result.errors.append(("id", f"l'identifiant tiré du titre, « {promise_id} », est celui d'une promesse publiée : "
+                                        "donnez-le dans la colonne id pour la modifier, ou un autre pour en créer une"))
+            return result
         if base_text is not None:
             current, problems = self.tree.kinds["promise"].parse(path, base_text.removeprefix("\ufeff").replace("\r\n", "\n"))
             if current is None or any(problem.severity == "error" for problem in problems):

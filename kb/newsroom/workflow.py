@@ -410,12 +410,18 @@ def reject(session: Session, change: ChangeRequest, editor: User, reason: str) -
 
 def approve(session: Session, tree: ContentTree, change: ChangeRequest, editor: User, publisher: Publisher, comment: str | None = None) -> str:
     """Approve and publish at once; returns the final state ("published" or "conflict")."""
+    if change.is_batch:
+        # A batch's thousand files are checked before the lock, not under it: every other publication
+        # and the scanner would wait meanwhile. Under the lock, each file's base is checked again.
+        check_transition(change, "approve", editor)
+        _validated_request(tree, change)
     with publisher.lock():
         # Another editor may have acted on it while this one was reading: decide on the row as it is now.
         session.refresh(change)
         check_transition(change, "approve", editor)
         # Sources may have changed while the request waited: publish only what passes kb check now.
-        _validated_request(tree, change)
+        if not change.is_batch:
+            _validated_request(tree, change)
         _move(session, change, "approve", editor, comment)
         session.commit()
         return _publish(session, change, editor, publisher)

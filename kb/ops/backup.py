@@ -44,7 +44,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kb.config.paths import default_instance_dir
 from kb.config.settings import publish_lock_path
 from kb.newsroom.publishing import publish_lock
-from kb.store import schema
+from kb.store import journal, schema
 from kb.store.db import first_line, make_engine, safe_url
 
 log = logging.getLogger(__name__)
@@ -292,6 +292,7 @@ def export(archive: Path, content_dir: Path, database_url: str, instance_dir: Pa
     engine = make_engine(database_url)
     try:
         with publish_lock(lock_path, engine), _snapshot(engine) as connection:
+            journal.settle(content_dir, engine)  # a batch killed midway is put back before it is archived
             tables = _kb_tables(connection)
             revision = _exported_revision(connection, tables, database_url)
             fd, temporary = tempfile.mkstemp(prefix=f".{archive.name}.", suffix=".tmp", dir=archive.parent)

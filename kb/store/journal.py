@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,14 +73,34 @@ def end(content_root: Path) -> None:
 
 
 def put_back(content_root: Path, files: list[JournalFile]) -> None:
-    """Every file of the batch as it was before (a file that did not exist is removed)."""
+    """Every file of the batch as it was before (a file that did not exist is removed), on disk for good
+    before the journal goes: after a power cut, no journal must mean no half batch."""
     root = Path(content_root)
+    folders = set()
     for entry in files:
         path = root / entry.path
         if entry.before is None:
             path.unlink(missing_ok=True)
+            folders.add(path.parent)
         else:
-            atomic_write(path, entry.before)
+            atomic_write(path, entry.before)  # fsyncs the file and its folder
+        for leftover in leftover_temporaries(path.parent):  # a write killed before its rename
+            if leftover.name.startswith(f".{path.name}."):
+                leftover.unlink(missing_ok=True)
+                folders.add(path.parent)
+    for folder in folders:
+        _fsync_folder(folder)
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def settle(content_root: Path, engine: Engine) -> str | None:
@@ -113,6 +134,11 @@ def settle(content_root: Path, engine: Engine) -> str | None:
     except (ValueError, KeyError, TypeError) as error:
         raise JournalUnreadable(f"journal de publication illisible ({path}) : {error} ; voyez docs/operations.md") from error
     if files and _recorded(engine, mark, files[0]):
+        for entry in files:  # the temporary file of a write killed before its rename, if any
+            path = root / entry.path
+            for leftover in leftover_temporaries(path.parent):
+                if leftover.name.startswith(f".{path.name}."):
+                    leftover.unlink(missing_ok=True)
         end(root)
         log.warning("publication groupée de %d fichiers terminée avant l'arrêt de son processus : journal retiré", len(files))
         return "kept"

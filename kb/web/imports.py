@@ -59,11 +59,11 @@ def import_request():
         preview = imports.read_sheet(current_tree(), read_table(name, data))
     except (SpreadsheetError, imports.ImportRefused) as error:
         return _refused(str(error))
-    if preview.count("error") != int(request.form.get("errors", "-1")) or len(preview.files) != int(request.form.get("valid", "-1")):
+    if preview.count("error") != request.form.get("errors", -1, type=int) or len(preview.files) != request.form.get("valid", -1, type=int):
         # Something published meanwhile changed what a row does: show it again rather than guess.
         return _preview(name, data, notice="Des fiches ont changé depuis l'aperçu : voici l'aperçu à jour, vérifiez-le avant de créer la demande.")
     summary = (request.form.get("summary") or "").strip() or preview.summary()
-    replacing = request.form.get("replace", type=int)
+    replacing = _request_number("replace")
     tree = current_tree()  # the tree the preview was just read against (one per request)
     if replacing:
         change = workflow.get_change(db(), replacing, current_user)
@@ -97,7 +97,7 @@ def _preview(name: str, data: bytes, notice: str | None = None):
         data=base64.b64encode(data).decode("ascii"),
         sha256=hashlib.sha256(data).hexdigest(),
         notice=notice,
-        replace=request.form.get("replace", type=int),
+        replace=_request_number("replace"),
         columns=MODEL_COLUMNS,
     )
 
@@ -108,9 +108,15 @@ def _refused(message: str):
 
 
 def _page_context() -> dict:
-    replace = request.values.get("replace", type=int)
+    replace = _request_number("replace")
     change = workflow.get_change(db(), replace, current_user) if replace else None
     return {"columns": MODEL_COLUMNS, "replace": change, "max_mb": _max_bytes() // 1_000_000, "entry_columns": imports.ENTRY_COLUMNS}
+
+
+def _request_number(name: str) -> int | None:
+    """A request number from the form or the address (None: absent, not a number, or out of range)."""
+    number = request.values.get(name, type=int)
+    return number if number is not None and 0 < number <= 2_147_483_647 else None
 
 
 def _max_bytes() -> int:

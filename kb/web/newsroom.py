@@ -524,6 +524,8 @@ def _editable(number: int) -> workflow.ChangeRequest:
     found = _change(number)
     if found.author_id != current_user.id or found.state not in workflow.EDITABLE:
         raise workflow.InvalidTransition("seul l'auteur modifie sa demande, en brouillon ou quand des corrections sont demandées")
+    if found.is_batch:
+        raise workflow.WorkflowError("une demande d'import se corrige en important à nouveau le tableur corrigé (lien sur la page de la demande)")
     return found
 
 

@@ -9,7 +9,7 @@ from flask import Response, abort, g, redirect, render_template, url_for
 from markupsafe import Markup, escape
 
 from kb.catalog import queries
-from kb.content.listing import authors_of, final_record, scorecard, slug
+from kb.content.listing import authors_of, record, scorecard, slug
 from kb.content.people import KINDS, PHOTO_TYPES, photo_path
 from kb.content.render import markdown_to_html
 from kb.content.trackers import ordered
@@ -108,14 +108,18 @@ def render_person_page(tree, found, preview_of=None) -> str:
         by_tracker.setdefault(promise.tracker if promise.tracker in trackers else None, []).append(promise)
     statuses, final = list(tree.statuses), tree.final_statuses
 
-    def card(members: list, tracker=None):
+    def card(members: list):
         if day is None:
             return scorecard(members, statuses, today, final)
-        end = tracker.record_day(today) if tracker is not None else None  # a closed term's record stops at its end
-        return final_record(members, statuses, min(day, end) if end else day, final)
+
+        def standing(promise):  # a closed term's record stops at its end: the total counts as its section does
+            end = trackers[promise.tracker].record_day(today) if promise.tracker in trackers else None
+            return promise.status_on(min(day, end) if end else day), promise.due
+
+        return record([standing(promise) for promise in members], statuses, day, final)
 
     sections = [
-        (trackers.get(tracker_id), members, card(members, trackers.get(tracker_id)))
+        (trackers.get(tracker_id), members, card(members))
         for tracker_id, members in sorted(by_tracker.items(), key=lambda item: list(trackers).index(item[0]) if item[0] in trackers else len(trackers))
     ]
     first = queries.first_entry_day(tree, queries.by_author(found.id))

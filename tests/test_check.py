@@ -1,6 +1,5 @@
 """Every class of problem `kb check` reports, each on a scratch tree with one defect."""
 
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -8,27 +7,12 @@ import pytest
 from kb.content.check import check_content
 from kb.content.promises import MAX_BYTES as MAX_PROMISE_BYTES
 
-from .conftest import PROMISE, SOURCE, write
-
-TODAY = date(2026, 11, 23)
-PROMISE_FILE = "promises/balayeuses-communes.md"
+from .conftest import CHECK_DAY as TODAY
+from .conftest import PROMISE, PROMISE_FILE, SOURCE, corrupt, the_error, write
 
 
 def errors(root: Path) -> list:
     return check_content(root, today=TODAY).errors
-
-
-def corrupt(root: Path, old: str, new: str, name: str = PROMISE_FILE) -> None:
-    path = root / name
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def the_error(root: Path):
-    found = errors(root)
-    assert len(found) == 1, [str(problem) for problem in found]
-    return found[0]
 
 
 def test_valid_tree_has_no_problem(content_dir):

@@ -10,7 +10,7 @@ from kb.content.check import check_content
 from kb.content.tree import read_tree
 from kb.ops.cli import main
 
-from .conftest import DEMO_CONTENT, PROMISE_FILE, corrupt, the_error, write
+from .conftest import DEMO_CONTENT, corrupt, the_error, write
 
 
 

@@ -4,7 +4,6 @@ import csv
 import io
 import re
 from datetime import date
-from pathlib import Path
 
 import pytest
 

@@ -149,7 +149,6 @@ class Publisher:
         file's sha256 before and after.
         """
         key = key if isinstance(key, Key) else self.kinds.parse_key(key)
-        kind = self.kinds[key.kind]
         path = self.path_of(key)
         with self.lock():
             before_text, before_sha = current_file(path)

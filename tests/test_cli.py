@@ -107,6 +107,25 @@ def test_kb_source_add_refuses_an_empty_pdf_and_writes_nothing(runner, content_d
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_kb_source_add_reads_a_scanned_pdf_by_ocr_and_says_so(runner, content_dir, tmp_path):
+    from kb.content.tree import read_tree
+    from kb.ops.cli import main
+
+    from .pdfs import scanned_pdf
+
+    pdf = content_dir.parent / "scan.pdf"
+    pdf.write_bytes(scanned_pdf("Le conseil approuve la mutualisation", "des services de la commune."))
+    result = runner.invoke(
+        main,
+        ["source", "add", str(pdf), "--id", "scan", "--title", "Délibération scannée", "--publisher", "Ville de Lille",
+         "--kind", "deliberation", "--date", "2026-02-03", "--content", str(content_dir)],
+        env={"KB_INSTANCE_DIR": str(tmp_path / "instance")},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "1 page dont 1 lue par reconnaissance de caractères" in result.output
+    assert "approuve la mutualisation des services de la commune." in read_tree(content_dir).sources["scan"].text
+
+
 def test_kb_source_add_commits_the_new_source_when_the_content_tree_is_a_git_repository(runner, content_dir, tmp_path):
     from kb.ops.cli import main
 

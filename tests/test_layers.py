@@ -15,11 +15,12 @@ ALLOWED = {
     "content": {"config"},
     "search": {"config", "content"},
     "store": {"config", "content"},
+    "documents": {"config", "content"},
     "catalog": {"config", "content", "store"},
     "newsroom": {"config", "content", "store", "catalog"},
-    "web": {"config", "content", "search", "store", "catalog", "newsroom"},
-    "bench": {"config", "content", "search", "store", "catalog", "newsroom", "web"},
-    "ops": {"config", "content", "search", "store", "catalog", "newsroom", "web", "bench"},
+    "web": {"config", "content", "documents", "search", "store", "catalog", "newsroom"},
+    "bench": {"config", "content", "documents", "search", "store", "catalog", "newsroom", "web"},
+    "ops": {"config", "content", "documents", "search", "store", "catalog", "newsroom", "web", "bench"},
 }
 # Top-level modules: the package's docstring, and the WSGI entry point (it builds the web app).
 TOP_LEVEL = {"__init__": set(), "wsgi": {"config", "web"}}

@@ -227,6 +227,26 @@ def test_a_file_that_is_not_a_pdf_is_refused_clearly(newsroom):
     assert response.status_code == 400 and "ce n&#39;est pas un PDF" in response.get_data(as_text=True)
 
 
+def test_a_word_document_becomes_a_source_with_its_paragraphs(newsroom):
+    from .test_source_import import docx
+
+    data = docx("Délibération n° 2026-14", "Le conseil approuve la création du service commun.")
+    response = upload(newsroom, newsroom.client("journalist"), "deliberation.docx", data)
+    assert response.status_code == 302
+    with newsroom.session() as session:
+        change = session.get(ChangeRequest, change_number(response))
+        assert "Délibération n° 2026-14\n\nLe conseil approuve la création du service commun.\n" in change.proposed_text
+
+
+def test_a_hostile_pdf_is_refused_within_the_budget_on_the_form(newsroom):
+    from .pdfs import hostile_pdf
+
+    newsroom.app.config["EXTRACT_SECONDS"] = 2
+    response = upload(newsroom, newsroom.client("journalist"), "piege.pdf", hostile_pdf())
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and ("demande trop de calcul" in html or "trop longue (plus de 2 s)" in html)
+
+
 def test_a_too_large_upload_is_refused_with_a_friendly_page(newsroom):
     newsroom.app.config["MAX_CONTENT_LENGTH"] = 50_000
     response = upload(newsroom, newsroom.client("journalist"), "gros.pdf", b"%PDF-1.4\n" + b"0" * 100_000)

@@ -190,3 +190,42 @@ def test_a_promise_never_followed_up_says_so_rather_than_updated_the_day_it_was_
     path.write_text((text[:start] + text[end:]).replace("status: done\n", "status: planned\n"), encoding="utf-8")
     html = page(client, "/promesses/balayeuses-communes")
     assert "promis le <time datetime=\"2017-04-11\">11/04/2017</time>, pas encore de suivi" in html and "mis à jour le" not in html
+
+
+def test_each_passage_says_who_cites_it_and_leads_to_the_next_and_previous(client):
+    html = page(client, "/sources/deliberation-test")
+    text = html[html.index('class="fulltext"') :]
+    notes = re.findall(r'<span class="passage-note">(.*?)</span>', text)
+    assert len(notes) == 2
+    assert "passage 1 sur 2" in notes[0] and 'rel="next"' in notes[0] and 'rel="prev"' not in notes[0]
+    assert "passage 2 sur 2" in notes[1] and 'rel="prev"' in notes[1] and 'rel="next"' not in notes[1]
+    assert all('href="/promesses/balayeuses-communes"' in note for note in notes)
+    first_next = re.search(r'href="#([^"]+)" rel="next"', notes[0]).group(1)
+    assert text.index(f'id="{first_next}"') > text.index(notes[0])
+
+
+def test_a_source_of_several_pages_marks_each_page_and_the_page_of_each_passage(client, content_dir):
+    paged = SOURCE_OF_PAGES.replace("\\f", "\f")
+    write(content_dir / "sources" / "deliberation-test.md", paged)
+    html = page(client, "/sources/deliberation-test")
+    assert "3 pages ;" in html
+    text = html[html.index('class="fulltext"') :]
+    assert [int(n) for n in re.findall(r'id="page-(\d+)"', text)] == [1, 2, 3]
+    assert text.index('id="page-2"') < text.index("<mark>achat de deux balayeuses</mark>") < text.index('id="page-3"')
+    listed = html[html.index('id="passages"') : html.index('id="texte"')]
+    assert listed.index('href="#page-1">page 1</a>') < listed.index('href="#page-2">page 2</a>')
+
+
+SOURCE_OF_PAGES = """\
+---
+title: Délibération sur le schéma de mutualisation
+publisher: Ville de Marcq-en-Barœul
+kind: deliberation
+date: 2022-11-08
+---
+Le conseil municipal approuve l’adhésion à la Centrale d’Achats Métropolitaine.
+\\f
+Entre Marcq-en-Barœul et La Madeleine, la mutualisation est en marche : « achat de deux balayeuses ».
+\\f
+Fait à Marcq-en-Barœul.
+"""

@@ -109,3 +109,8 @@ def test_fast_fold_equals_the_streaming_fold_for_every_character():
         chunk = characters[start : start + 2000]
         for text in (" ".join(chunk), "".join(chunk), " : ".join(chunk), "É’ ".join(chunk)):
             assert fold(text) == fold_with_offsets(text)[0]
+
+
+def test_a_quote_may_run_across_a_page_break_of_its_source():
+    text = "le conseil approuve la mutualisation\n\f\ndes services communs."
+    assert FoldedText.of(text).contains("approuve la mutualisation des services")

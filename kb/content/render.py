@@ -14,6 +14,8 @@ import markdown
 import nh3
 from markupsafe import Markup
 
+from kb.content.sources import PAGE_BREAK
+
 ALLOWED_TAGS = {
     "a", "abbr", "blockquote", "br", "code", "del", "em", "h2", "h3", "h4", "h5", "h6",
     "hr", "li", "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody", "td", "th",
@@ -35,12 +37,17 @@ def markdown_to_html(text: str) -> Markup:
     ))
 
 
-def highlighted_text(text: str, passages: list[tuple[str, list[tuple[int, int]]]]) -> Markup:
+def highlighted_text(
+    text: str, passages: list[tuple[str, list[tuple[int, int]]]], notes: dict[str, Markup] | None = None
+) -> Markup:
     """A source's text, HTML-escaped, with each quoted passage in <mark> and an anchor at its start.
 
     `passages` pairs an anchor id with the spans of one quote in `text` (several spans when the
     quote elides words). Quotes may overlap: marks cover the union, every anchor stays reachable.
+    `notes` (by anchor) go right before their anchor: who cites the passage, the way to the next.
+    A form feed (between two pages of the document) becomes a page marker, `#page-N`.
     """
+    notes = notes or {}
     starts: dict[int, list[str]] = {}
     depth_changes: dict[int, int] = {}
     for anchor, spans in passages:
@@ -60,12 +67,30 @@ def highlighted_text(text: str, passages: list[tuple[str, list[tuple[int, int]]]
         # targeted), even one starting inside another quote's passage: that mark is split there.
         if before and (not depth or anchors):
             pieces.append("</mark>")
+        # Notes first, then the anchors in a row right before the mark (the CSS outlines the mark a target precedes).
+        pieces.extend(str(notes[anchor]) for anchor in anchors if anchor in notes)
         for anchor in anchors:
             pieces.append(f'<span class="anchor" id="{html.escape(anchor)}"></span>')
         if depth and (not before or anchors):
             pieces.append("<mark>")
     pieces.append(html.escape(text[cursor:], quote=False))
-    return Markup("".join(pieces))
+    return _paged(Markup("".join(pieces)))
+
+
+def _paged(marked: Markup) -> Markup:
+    """Each form feed of a text (already escaped) as a visible page marker a link can reach."""
+    if PAGE_BREAK not in marked:
+        return marked
+    parts = str(marked).split(PAGE_BREAK)
+    pages = [_page_marker(1), parts[0].lstrip("\n")]
+    for number, part in enumerate(parts[1:], start=2):
+        pages.append(_page_marker(number))
+        pages.append(part.lstrip("\n"))
+    return Markup("".join(pages))
+
+
+def _page_marker(number: int) -> str:
+    return f'<span class="page-marker" id="page-{number}" role="separator">page {number}</span>'
 
 
 # A line break inside a sentence, as PDF extraction leaves them at every line of the layout: not

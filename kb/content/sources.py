@@ -14,6 +14,9 @@ from kb.content.registry import Indexed
 if TYPE_CHECKING:
     from kb.content.tree import ContentTree
 
+# Between two pages of a document's text: a form feed on a line of its own (as pdftotext writes it).
+# Quotes read it as a space, so a passage may run across pages; pages show it as a page marker.
+PAGE_BREAK = "\f"
 # Sources hold whole documents; a long council deliberation is a few hundred KB of text.
 MAX_BYTES = 20 * 1024 * 1024
 KEYS = ("id", "title", "publisher", "kind", "date", "date_note", "reference", "url", "sha256")
@@ -61,6 +64,15 @@ def parse(path: Path, text: str) -> tuple[Source | None, list[Problem]]:
         lines=document.lines,
     )
     return source, problems
+
+
+def page_of(text: str, offset: int) -> int:
+    """The page (1 for the first) of a source's text on which `offset` falls."""
+    return text.count(PAGE_BREAK, 0, offset) + 1
+
+
+def pages(text: str) -> int:
+    return text.count(PAGE_BREAK) + 1
 
 
 def to_text(source: Source) -> str:

@@ -652,14 +652,14 @@ def source() -> None:
 @click.option("--url", help="Adresse en ligne.")
 @click.option("--content", "content_dir", type=click.Path(file_okay=False, path_type=Path), help="Dossier du contenu.")
 def source_add(file: Path, source_id, title, publisher, kind, when, reference, url, content_dir) -> None:
-    """Ajoute un document source (PDF, texte ou Markdown) au contenu, texte extrait et sha256 du fichier noté.
+    """Ajoute un document source (PDF, même scanné, Word .docx, OpenDocument .odt, page web .html, texte ou Markdown) au contenu, texte extrait et sha256 du fichier noté.
 
     Écrit directement content/sources/<id>.md, sous le verrou de publication, et l'inscrit au
     journal des publications (les autres serveurs l'indexent aussitôt) ; dans la rédaction,
     passez par « Nouvelle source » pour qu'un éditeur relise.
     """
     from kb.content.check import check_text
-    from kb.content.extract import UploadError, extract_text
+    from kb.documents.extract import Budget, UploadError, read_document
     from kb.content.files import StaleBase
     from kb.content.registry import InvalidKey
     from kb.content.tree import read_tree
@@ -670,7 +670,8 @@ def source_add(file: Path, source_id, title, publisher, kind, when, reference, u
     values = _settings()
     root = (content_dir or Path(values["CONTENT_DIR"])).resolve()
     try:
-        text, digest = extract_text(file.name, file.read_bytes())
+        uploaded = read_document(file.name, file.read_bytes(), Budget.from_settings(values))
+        text, digest = uploaded.text, uploaded.sha256
         source_id = source_id or slugify(title)
         fields = {"title": title, "publisher": publisher, "kind": kind, "date": when, "reference": reference, "url": url}
         document = source_file(source_id, fields, text, digest)
@@ -696,7 +697,11 @@ def source_add(file: Path, source_id, title, publisher, kind, when, reference, u
             raise click.ClickException(f"{path} existe déjà : choisissez un autre --id") from None
         except PublishFailed as error:
             raise click.ClickException(f"{path} : {error} ; rien n'a été écrit") from None
-    click.echo(f"{path} : {len(text):,} caractères, sha256 {digest[:12]}…".replace(",", " "))
+    read = f"{uploaded.pages} page{'s' if uploaded.pages > 1 else ''}"
+    if uploaded.ocr_pages:
+        read += f" dont {len(uploaded.ocr_pages)} lue{'s' if len(uploaded.ocr_pages) > 1 else ''} par reconnaissance de caractères"
+    characters = f"{len(text):,}".replace(",", " ")
+    click.echo(f"{path} : {read}, {characters} caractères, sha256 {digest[:12]}…")
 
 
 def _megabytes(size: int) -> str:

@@ -16,7 +16,7 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_login import current_user
 
 from kb.content.check import prefix_hint
-from kb.content.extract import UploadError, extract_text
+from kb.documents.extract import Budget, UploadError, read_document
 from kb.content.files import current_file, sha256_text
 from kb.content.quotes import FoldedText
 from kb.content.registry import Key
@@ -311,7 +311,8 @@ def _source_form(change):
         upload = request.files.get("file")
         sha256 = None
         if upload is not None and upload.filename:
-            text, sha256 = extract_text(upload.filename, upload.read(), current_app.config["MAX_UPLOAD_BYTES"])
+            document = read_document(upload.filename, upload.read(), Budget.from_settings(current_app.config))
+            text, sha256 = document.text, document.sha256
         else:
             text = request.form.get("text", "")
             if change is not None:

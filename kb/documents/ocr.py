@@ -1,0 +1,64 @@
+"""French OCR of a PDF's scanned pages: Debian's poppler-utils renders each page, tesseract reads it.
+
+Runs inside the sandbox child; each page has its own time limit, and both tools run with one
+thread (tesseract's OpenMP would take every core of a 2-core server for one upload).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from kb.documents.errors import UploadError
+
+RESOLUTION = 300  # dots per inch: tesseract's own advice for body text
+LANGUAGE = "fra"
+
+
+def available() -> str | None:
+    """Why OCR cannot run on this machine, or None when it can."""
+    if not shutil.which("pdftoppm"):
+        return "pdftoppm (paquet Debian poppler-utils) n'est pas installé"
+    if not shutil.which("tesseract"):
+        return "tesseract (paquets Debian tesseract-ocr et tesseract-ocr-fra) n'est pas installé"
+    try:
+        languages = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True, timeout=30).stdout.split()
+    except (OSError, subprocess.SubprocessError) as error:
+        return f"tesseract ne répond pas ({error})"
+    if LANGUAGE not in languages:
+        return "le français de tesseract (paquet Debian tesseract-ocr-fra) n'est pas installé"
+    return None
+
+
+def read_pages(name: str, data: bytes, numbers: list[int], page_seconds: float) -> dict[int, str]:
+    """The text tesseract reads on each of the PDF's pages `numbers` (1-based)."""
+    missing = available()
+    if missing:
+        raise UploadError(f"{name} : document scanné (sans texte), mais la reconnaissance de caractères est impossible ici : {missing}")
+    environment = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    read: dict[int, str] = {}
+    with tempfile.TemporaryDirectory(prefix="kb-ocr-") as folder:
+        pdf = Path(folder) / "document.pdf"
+        pdf.write_bytes(data)
+        for number in numbers:
+            image = Path(folder) / f"page-{number}"
+            try:
+                subprocess.run(
+                    ["pdftoppm", "-r", str(RESOLUTION), "-gray", "-png", "-singlefile", "-f", str(number), "-l", str(number), str(pdf), str(image)],
+                    check=True, capture_output=True, timeout=page_seconds, env=environment,
+                )  # fmt: skip
+                result = subprocess.run(
+                    ["tesseract", f"{image}.png", "stdout", "-l", LANGUAGE],
+                    check=True, capture_output=True, timeout=page_seconds, env=environment,
+                )  # fmt: skip
+            except subprocess.TimeoutExpired:
+                raise UploadError(f"{name} : la page {number} est trop longue à reconnaître (plus de {page_seconds:g} s)") from None
+            except subprocess.CalledProcessError as error:
+                reason = error.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:] or ["échec"]
+                raise UploadError(f"{name} : page {number} illisible pour la reconnaissance de caractères ({reason[0][:160]})") from None
+            read[number] = result.stdout.decode("utf-8", errors="replace").replace("\f", "\n")
+            Path(f"{image}.png").unlink(missing_ok=True)
+    return read

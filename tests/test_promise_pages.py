@@ -229,3 +229,33 @@ Entre Marcq-en-Barœul et La Madeleine, la mutualisation est en marche : « acha
 \\f
 Fait à Marcq-en-Barœul.
 """
+
+
+def test_a_source_reads_as_paragraphs_its_layout_breaks_joined_and_its_structure_kept():
+    from kb.content.render import reading_text
+
+    text = (
+        "Préambule\n\n"
+        "La mutualisation consiste en une mise en commun de moyens entre communes et EPCI :\n\n"
+        "principalement des moyens humains, mais aussi des équipements et des moyens techniques.\n"
+        "Déployé depuis 2015, le schéma de mutualisation et de coopération de la Métropole\n"
+        "Européenne de Lille est aujourd'hui un outil structurant des coopérations.\n"
+        "3.3. Registre dématérialisé des procédures de participation du public et des communes\n"
+        "3.4. Dispositif de lutte contre la non-décence\n"
+        "Le Maire,\nGérard CAUDRON\n"
+    )
+    read = reading_text(text)
+    assert len(read) == len(text)  # the quotes' spans stay where they are
+    assert "Préambule\n\nLa mutualisation" in read  # a heading stays a heading
+    assert "EPCI :  principalement" in read  # a lower-case continuation joins, blank line or not
+    assert "de la Métropole Européenne de Lille" in read  # a full line stopping on no punctuation runs on
+    assert "des communes\n3.4. Dispositif" in read  # a numbered item starts its own line
+    assert "Le Maire,\nGérard CAUDRON" in read  # short lines (a signature) keep their breaks
+
+
+def test_a_source_reads_with_one_blank_line_at_most_between_paragraphs():
+    from kb.content.render import reading_text
+
+    text = "Ainsi fait et délibéré.\n \n\n\nPour extrait conforme,\n"
+    read = reading_text(text)
+    assert len(read) == len(text) and read.startswith("Ainsi fait et délibéré.\n\n") and read.count("\n") == 3

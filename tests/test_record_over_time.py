@@ -158,3 +158,56 @@ def test_a_promise_page_draws_its_timeline_and_where_it_stands(demo_client):
     assert timeline.count("<circle") == 2 and "échéance" in timeline and "aujourd'hui" in timeline
     assert "<title>28/01/2026 : en partie réalisée</title>" in timeline
     assert 'role="img" aria-label="Statut : en partie réalisée"' in html and 'meter-current status-partial' in html
+
+
+# -- report cards ---------------------------------------------------------------------------------
+
+
+def report_cards(html: str) -> dict[str, dict]:
+    """Each report card of a page: its counts as written, and its bar's parts as drawn (x, width, colour)."""
+    import re
+
+    cards = {}
+    for block in html.split('<li class="report-card">')[1:]:
+        slug = re.search(r'href="/elus/([^"]+)"', block).group(1)
+        parts = [(int(x), int(width)) for x, width in re.findall(r'<rect x="(\d+)" y="0" width="(\d+)"', block)]
+        counts = [int(count) for count in re.findall(r"</span> <strong>(\d+)</strong></li>", block)]
+        cards[slug] = {"parts": parts, "counts": counts}
+    return cards
+
+
+def test_each_persons_report_card_draws_and_writes_their_scorecard(demo_client):
+    cards = report_cards(demo_client.get("/").get_data(as_text=True))
+    assert set(cards) == {"metropole-europeenne-de-lille", "bernard-gerard", "sebastien-lepretre", "lille-metropole", "martine-aubry"}
+    for slug, drawn in cards.items():
+        card = expected(date.today(), author=slug)
+        shares = listing.Scorecard(total=card.total, counts=card.counts, overdue=0).shares()
+        assert drawn["counts"] == list(card.counts.values()), slug
+        assert [width for _, width in drawn["parts"]] == list(shares.values()), slug
+        # The parts follow one another and fill the bar exactly.
+        assert [x for x, _ in drawn["parts"]] == [sum(list(shares.values())[:n]) for n in range(len(shares))]
+        assert sum(shares.values()) == 100
+
+
+def test_report_cards_follow_the_day_asked(demo_client):
+    day = date(2016, 1, 1)
+    cards = report_cards(demo_client.get("/", query_string={"au": day.isoformat()}).get_data(as_text=True))
+    for slug, drawn in cards.items():
+        assert drawn["counts"] == list(expected(day, author=slug).counts.values()), slug
+    assert "lille-metropole" in cards and "martine-aubry" not in cards  # her promise of 2020 was not made yet
+
+
+def test_a_tracker_followed_for_several_people_gives_each_a_report_card(tmp_path):
+    import shutil
+
+    from kb.web import create_app
+
+    content = shutil.copytree(DEMO_CONTENT, tmp_path / "content")
+    promise = content / "promises" / f"{AUBRY}.md"
+    promise.write_text(promise.read_text(encoding="utf-8").replace("made_by: martine-aubry", "made_by:\n  - martine-aubry\n  - lille-metropole"), encoding="utf-8")
+    client = create_app({"TESTING": True, "CONTENT_DIR": str(content), "INSTANCE_DIR": str(tmp_path / "instance")}).test_client()
+    html = client.get("/suivis/lille-2020-2026").get_data(as_text=True)
+    assert 'id="par-elu"' in html
+    cards = report_cards(html)
+    assert set(cards) == {"martine-aubry", "lille-metropole"}
+    assert cards["lille-metropole"]["counts"] == [1]  # a joint promise counts for each of its authors

@@ -68,7 +68,9 @@ def highlighted_text(
         if before and (not depth or anchors):
             pieces.append("</mark>")
         # Notes first, then the anchors in a row right before the mark (the CSS outlines the mark a target precedes).
-        pieces.extend(str(notes[anchor]) for anchor in anchors if anchor in notes)
+        here = [str(notes[anchor]) for anchor in anchors if anchor in notes]
+        if here:  # one box for the notes of passages starting at one place: side by side in a margin, they would overlap
+            pieces.append(f'<span class="passage-notes">{"".join(here)}</span>')
         for anchor in anchors:
             pieces.append(f'<span class="anchor" id="{html.escape(anchor)}"></span>')
         if depth and (not before or anchors):
@@ -93,18 +95,44 @@ def _page_marker(number: int) -> str:
     return f'<span class="page-marker" id="page-{number}" role="separator">page {number}</span>'
 
 
-# A line break inside a sentence, as PDF extraction leaves them at every line of the layout: not
-# after the end of a sentence or a heading-like line, not before a capital, a digit or a bullet.
-_SOFT_BREAK = re.compile(r"(?<=[^\s.:;!?»)])\n(?=[a-zà-ÿœæ(«\"'’])")
+# Line breaks (and the blank lines some extractions put between every line of the layout) between
+# two lines of text; a form feed (a page break) is no part of one.
+_LINE_BREAKS = re.compile(r"[ \t]*\n(?:[ \t]*\n)*[ \t]*")
+_SENTENCE_END = ".!?…"
+_STOPS = _SENTENCE_END + ":;»)"
 
 
 def reading_text(text: str) -> str:
     """A source's text for reading: the line breaks of the layout inside a sentence become spaces.
 
-    The same length, character for character, so that the quotes' spans found in the original
-    text mark the same passages; paragraphs (blank lines) and lines that end a sentence stay.
+    The same length, character for character (each joined break becomes spaces), so that the quotes'
+    spans found in the original text mark the same passages. A break is the layout's when the next
+    line starts in lower case (not after the end of a sentence), or when the line before it is as long
+    as the page's lines usually are and stops on no punctuation: the text ran on to the next line.
+    Short lines (headings, signatures, "Après en avoir délibéré,") and sentence ends keep their breaks.
     """
-    return _SOFT_BREAK.sub(" ", text)
+    lines = [line.strip() for line in text.split("\n")]
+    lengths = sorted(len(line) for line in lines if len(line) > 20)
+    usual = lengths[len(lengths) // 2] if lengths else 70
+
+    def join(match: re.Match) -> str:
+        start, end = match.start(), match.end()
+        if start == 0 or end == len(text):
+            return match.group()
+        before, after = text[start - 1], text[end]
+        line_start = text.rfind("\n", 0, start) + 1
+        previous = text[line_start:start].strip()
+        continues = after.islower() or after in "(«\"'’"
+        runs_on = len(previous) >= 0.8 * usual and before not in _STOPS and after.isalpha()
+        if PAGE_BREAK in (before, after) or before in _SENTENCE_END or not (continues or runs_on):
+            # A kept break: one blank line at most (extractions leave runs of them), the rest as spaces.
+            kept = match.group()
+            if kept.count("\n") > 2:
+                kept = "\n\n" + " " * (len(kept) - 2)
+            return kept
+        return " " * (end - start)
+
+    return _LINE_BREAKS.sub(join, text)
 
 
 _MARKDOWN_SYNTAX = (

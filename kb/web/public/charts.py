@@ -1,7 +1,8 @@
 """The geometry of the pages' pictures, drawn as SVG by templates/charts.html: no JavaScript, the same figures in a table.
 
-A record over time (how many promises stood in each status at each date: stacked bars) and a
-promise's timeline (its dated entries, its deadline, today). Numbers only here; what the pictures
+A record over time (how many promises stood in each status at each date: stacked bars), a
+promise's timeline (its dated entries, its deadline, today) and each person's report card (their
+promises' statuses as one bar, its parts the scorecard's shares). Numbers only here; what the pictures
 say in words (title, description, table) is the template's.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from kb.content.listing import Scorecard
 from kb.content.model import Promise, Status
 
 CHART_WIDTH, CHART_HEIGHT = 640, 200
@@ -128,3 +130,44 @@ def timeline(promise: Promise, statuses: dict[str, Status], today: date) -> Time
         start=start, end=end, marks=marks, today_x=x(today), due_x=due_x, years=years,
         today_anchor=anchor(x(today)), due_anchor=anchor(due_x) if due_x is not None else "middle",
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Part:
+    """One status's part of a report card's bar: `x` and `share` in percent of the bar's width."""
+
+    status: str
+    label: str
+    symbol: str
+    color: str
+    count: int
+    x: int
+    share: int
+
+
+@dataclass(frozen=True)
+class ReportCard:
+    """One person's (or institution's) record: their scorecard, and its bar's parts in the vocabulary's order."""
+
+    name: str
+    slug: str
+    card: Scorecard
+    parts: list[Part]
+
+
+def report_cards(groups: list[dict], statuses: dict[str, Status]) -> list[ReportCard]:
+    """The report cards of kb.catalog.queries.groups' rows; each bar's parts fill exactly 100 %."""
+    cards = []
+    for row in groups:
+        card: Scorecard = row["card"]
+        shares = card.shares()
+        parts, x = [], 0
+        for key, count in card.counts.items():
+            status = statuses.get(key)
+            parts.append(Part(
+                key, status.label if status else key, status.symbol if status else "", status.color if status else FALLBACK,
+                count, x, shares[key],
+            ))  # fmt: skip
+            x += shares[key]
+        cards.append(ReportCard(row["name"], row["slug"], card, parts))
+    return cards

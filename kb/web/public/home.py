@@ -12,7 +12,7 @@ from kb.catalog import queries, tables
 from kb.content.trackers import ordered, term
 from kb.web.content_store import current_tree
 from kb.web.list_request import as_of
-from kb.web.public.charts import record_chart
+from kb.web.public.charts import record_chart, report_cards
 from kb.web.page_cache import cached_page
 from kb.web.public import bp
 
@@ -37,7 +37,7 @@ def home():
         trackers=trackers,
         tracker_cards=queries.tracker_cards(tree, trackers, today, day),
         term=term,
-        people=queries.groups(tree, "made_by", day or today, standing),
+        people=report_cards(queries.groups(tree, "made_by", day or today, standing), tree.statuses),
         territories=queries.groups(tree, "territory", day or today, standing),
         changes=queries.status_changes(tree, 10),
         statuses=tree.statuses,

@@ -12,7 +12,7 @@ from kb.content.render import markdown_to_html
 from kb.content.trackers import ordered, term
 from kb.web.content_store import current_tree
 from kb.web.list_request import LIST_FILTER_LABELS, LIST_PAGE_SIZE, as_of, page_of, url_with_args
-from kb.web.public.charts import record_chart
+from kb.web.public.charts import record_chart, report_cards
 from kb.web.page_cache import cached_page
 from kb.web.pages import item_page, renders
 from kb.web.public import bp
@@ -63,9 +63,14 @@ def render_tracker_page(tree, found, preview_of=None) -> str:
     final = queries.final_record(tree, found, today)
     until = day or found.record_day(today) or today
     series = queries.record_over_time(tree, queries.chart_days(min(found.term_start, until), until), where)
+    # Each person's report card counts the promises as the record shown: on the day asked, at a closed term's end, or now.
+    rows = queries.listed_promises(tree, where)
+    people_day = day or found.record_day(today)
+    people = queries.groups(tree, "made_by", people_day or today, queries.standing_on(tree, people_day, rows) if people_day else rows)
     return render_template(
         "public/tracker.html",
         chart=record_chart(series, tree.statuses),
+        people=report_cards(people, tree.statuses),
         day=day,
         ignored_day=ignored_day,
         tracker=found,

@@ -19,6 +19,16 @@
           if (sent !== asked) { return; }  // a newer keystroke's answer is on its way
           output.textContent = (answer.verified ? "✓ " : "✗ ") + answer.message;
           output.className = "quote-check " + (answer.verified ? "ok" : "ko");
+          if (answer.nearest) {
+            // The source's own words, offered, never put in by itself: the journalist chooses.
+            var use = document.createElement("button");
+            use.type = "button";
+            use.className = "secondary use-nearest";
+            use.textContent = "Citer ce passage";
+            use.addEventListener("click", function () { quote.value = answer.nearest; check(); quote.focus(); });
+            output.appendChild(document.createTextNode(" "));
+            output.appendChild(use);
+          }
         })
         .catch(function () { output.textContent = ""; });
     }

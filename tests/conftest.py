@@ -344,3 +344,10 @@ class Newsroom:
 @pytest.fixture
 def newsroom(app) -> Newsroom:
     return Newsroom(app)
+
+
+@pytest.fixture
+def demo_newsroom(demo_copy, tmp_path) -> Newsroom:
+    """The newsroom on a scratch copy of the demo corpus (its sources, promises and fact-checks)."""
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(demo_copy), "INSTANCE_DIR": str(tmp_path / "instance"), "CONTENT_RECHECK_SECONDS": 0})
+    return Newsroom(app)

@@ -127,6 +127,8 @@ def test_kb_source_add_reads_a_scanned_pdf_by_ocr_and_says_so(runner, content_di
 
 
 def test_kb_source_add_commits_the_new_source_when_the_content_tree_is_a_git_repository(runner, content_dir, tmp_path):
+    import hashlib
+
     from kb.ops.cli import main
 
     git = git_repository(content_dir)
@@ -142,7 +144,9 @@ def test_kb_source_add_commits_the_new_source_when_the_content_tree_is_a_git_rep
     assert git("status", "--porcelain") == ""
     author, subject = git("log", "-1", "--format=%an <%ae>%n%s").splitlines()
     assert (author, subject) == ("Julie <julie@redaction.fr>", "Nouvelle source : Communiqué achats")
-    assert git("show", "--name-only", "--format=", "HEAD").split() == ["sources/communique-achats.md"]
+    digest = hashlib.sha256(text.read_bytes()).hexdigest()
+    # The original, archived under its fingerprint, is committed with the source that names it.
+    assert git("show", "--name-only", "--format=", "HEAD").split() == [f"originals/{digest}.txt", "sources/communique-achats.md"]
 
 
 def test_kb_source_add_works_as_a_command_of_its_own(content_dir, tmp_path, database_url):

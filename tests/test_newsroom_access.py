@@ -29,7 +29,7 @@ def test_every_newsroom_route_names_its_permission(app):
 
 
 def _example_url(rule) -> str:
-    values = {"promise_id": "balayeuses-communes", "claim_id": "deux-balayeuses", "number": 1, "action": "submit", "sha": "0" * 64, "user_id": 1, "session_id": 1, "kind_name": "tracker"}
+    values = {"promise_id": "balayeuses-communes", "claim_id": "deux-balayeuses", "source_id": "deliberation-test", "number": 1, "action": "submit", "sha": "0" * 64, "user_id": 1, "session_id": 1, "kind_name": "tracker"}
     return re.sub(r"<(?:[^:>]+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule.rule)
 
 

@@ -335,3 +335,34 @@ def test_a_status_update_leaves_an_analysis_published_meanwhile_alone(newsroom, 
         assert "ont **loué**" in change.proposed_text
     response = propose_status(newsroom, client, body="Analyse réécrite.", **shown)
     assert response.status_code == 400 and "l&#39;analyse a été modifiée depuis" in response.get_data(as_text=True)
+
+
+def test_other_requests_are_served_while_a_hostile_pdf_is_refused(newsroom):
+    """The reading runs in a child process: a thread waiting on it holds no lock, and the GIL is free."""
+    import threading
+    import time
+
+    from .pdfs import hostile_pdf
+
+    journalist = newsroom.client("journalist")
+    reader = newsroom.app.test_client()
+    reader.get("/")  # warm: the first page of a process builds what later pages reuse
+    outcome = {}
+
+    def upload_hostile():
+        started = time.monotonic()
+        response = upload(newsroom, journalist, "piege.pdf", hostile_pdf())
+        outcome.update(status=response.status_code, seconds=time.monotonic() - started, ended=time.monotonic())
+
+    uploading = threading.Thread(target=upload_hostile)
+    uploading.start()
+    time.sleep(0.5)  # the child is reading page 1 by now
+    served = []
+    while uploading.is_alive() and len(served) < 5:
+        started = time.monotonic()
+        assert reader.get("/promesses").status_code == 200
+        served.append((time.monotonic() - started, time.monotonic()))
+    uploading.join(60)
+    assert outcome["status"] == 400 and outcome["seconds"] < 30  # refused within the budget (3 s of CPU a page)
+    assert served and all(ended < outcome["ended"] for _, ended in served)  # served while the upload was being refused
+    assert max(seconds for seconds, _ in served) < 2.5

@@ -414,3 +414,25 @@ def worklist(view: CatalogView, today: date, stale_days: int) -> Worklist:
     }
     lists["unverified"] = [row for row in rows if row.key in failing]
     return Worklist(**{name: found[:WORKLIST_SHOWN] for name, found in lists.items()}, counts={name: len(found) for name, found in lists.items()})
+
+
+@dataclass(frozen=True)
+class BrokenQuote:
+    """A quote of a published promise or claim that its source no longer holds."""
+
+    key: str  # "promise:<id>" or "claim:<id>"
+    field: str  # where in the file ("history[1].evidence[0]", "claim", "evidence[2]")
+    source: str
+    quote: str
+
+
+def broken_quotes(view: CatalogView, offset: int = 0, limit: int = 50) -> tuple[list[BrokenQuote], int]:
+    """A page of the quotes no longer found in their source (a corrected document, an edit by hand),
+    by item, and how many there are: the catalog verifies every quote again when a source's text changes."""
+    view.used.add("list:source")
+    failing = (links_c.relation == "quotes", links_c.verified.is_(False))
+    total = view.scalar(select(func.count()).select_from(tables.links).where(*failing)) or 0
+    rows = view.query(
+        select(links_c.key, links_c.field, links_c.target, links_c.quote).where(*failing).order_by(links_c.key, links_c.field).offset(offset).limit(limit)
+    )  # fmt: skip
+    return [BrokenQuote(row.key, row.field, row.target, row.quote) for row in rows], total

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from kb.content import frontmatter
+from kb.content import frontmatter, originals
 from kb.content.fields import problem_at
 from kb.content.files import display_path
 from kb.content.model import Evidence, Problem, Source
+from kb.content.nearest import nearest_passage
 from kb.content.quotes import FoldedText
 from kb.content.registry import Key
 from kb.content.tree import ContentTree, read_tree
@@ -64,6 +65,10 @@ def check_tree(tree: ContentTree, today: date | None = None) -> Report:
                 problems.extend(quote_problems)
                 verified += item_verified
         problems.extend(kind.check_together(items, tree))
+    if "source" in tree.kinds and tree.root is not None:
+        named = {source.sha256 for source in tree.every("source") if source.sha256}
+        for path in originals.orphans(tree.root, named):
+            problems.append(Problem(display_path(path), None, None, ORPHAN, "warning"))
     return Report(
         problems=sorted(set(problems), key=Problem.sort_key),
         counts={kind.name: len(tree.every(kind.name)) for kind in tree.kinds},
@@ -71,6 +76,9 @@ def check_tree(tree: ContentTree, today: date | None = None) -> Report:
         verified_quotes=verified,
         labels={kind.name: kind.plural for kind in tree.kinds},
     )
+
+
+ORPHAN = "document original qu'aucune source ne cite (dépôt en relecture, refusé ou remplacé) : à citer ou à supprimer"
 
 
 def check_text(tree: ContentTree, key: Key, text: str, today: date | None = None) -> list[Problem]:
@@ -141,6 +149,7 @@ def check_quotes(item, proofs: list[tuple[str, Evidence]], tree: ContentTree, fo
             verified += 1
             continue
         hint = prefix_hint(text, proof.quote) or " ; même son premier mot en est absent"
+        hint += nearest_hint(source.text, proof.quote)
         problems.append(
             Problem(
                 display_path(item.path),
@@ -150,6 +159,12 @@ def check_quotes(item, proofs: list[tuple[str, Evidence]], tree: ContentTree, fo
             )
         )
     return problems, verified
+
+
+def nearest_hint(source_text: str, quote: str) -> str:
+    """For a quote not found: the source's nearest passage, as a repair to copy (or nothing)."""
+    nearest = nearest_passage(source_text, quote)
+    return f" ; passage le plus proche : « {nearest} »" if nearest else ""
 
 
 def prefix_hint(text: FoldedText, quote: str) -> str | None:

@@ -22,7 +22,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
-from kb.content.check import check_text, prefix_hint
+from kb.content.check import check_text, nearest_hint, prefix_hint
 from kb.content.files import current_file
 from kb.content.model import ID_PATTERN, Evidence, HistoryEntry, Problem, Promise
 from kb.content.promises import to_text as promise_to_text
@@ -371,7 +371,7 @@ class _RowReader:
             source = self.sources[source_id]
             folded = FoldedText.cached(source.text)
             if not folded.contains(quote):
-                errors.append(("citation", f"citation introuvable dans « {source.title} »{prefix_hint(folded, quote) or ''}"))
+                errors.append(("citation", f"citation introuvable dans « {source.title} »{prefix_hint(folded, quote) or ''}{nearest_hint(source.text, quote)}"))
                 return None
         if when is None:
             return None

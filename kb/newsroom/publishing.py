@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from kb.catalog.update import Catalog
 from kb.config.settings import publish_lock_path
-from kb.content import frontmatter
+from kb.content import frontmatter, originals
 from kb.content.files import StaleBase, atomic_write, current_file, sha256_text, write_over
 from kb.content.kinds import KINDS
 from kb.content.registry import Key, Kinds
@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 # Who commits when nobody is named (GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL override it).
 DEFAULT_AUTHOR = ("kb", "kb@localhost")
+# A source file's fingerprint of its original (its front matter's `sha256:` line).
+_SHA256_LINE = re.compile(r"^sha256: *[\"']?([0-9a-f]{64})", re.MULTILINE)
 
 
 class PublishFailed(Exception):
@@ -290,7 +292,7 @@ class Publisher:
         if self.git:
             author = (proposer.name, proposer.email) if proposer else _environment_author()
             message = f"{summary}\n\n{details}" if details else summary
-            git_commit(self.content_root, paths, message, *author)
+            git_commit(self.content_root, paths + _originals_of(self.content_root, keys, paths), message, *author)
         self._held.published.extend(keys)
 
 
@@ -339,6 +341,19 @@ def _state(text: str | None, key: str | None) -> str | None:
 def is_git_repository(root: Path) -> bool:
     """Whether the content directory is itself the top of a git repository."""
     return (root / ".git").exists() and shutil.which("git") is not None
+
+
+def _originals_of(root: Path, keys: list[Key], paths: list[Path]) -> list[Path]:
+    """The archived originals the published sources name (their sha256): committed with them."""
+    found = []
+    for key, path in zip(keys, paths):
+        if key.kind != "source" or not path.is_file():
+            continue
+        named = _SHA256_LINE.search(path.read_text(encoding="utf-8", errors="replace")[:4096])
+        original = originals.find(root, named.group(1) if named else None)
+        if original is not None:
+            found.append(original)
+    return found
 
 
 def git_commit(root: Path, paths: Path | list[Path], message: str, author_name: str, author_email: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -307,6 +308,23 @@ def bench_import(workdir: Path | None, promises: int, sources: int, rows: int) -
 
     target = workdir or Path(_settings()["INSTANCE_DIR"]) / "bench"
     run_import_benchmark(target, promises, sources, rows, say=lambda line: click.echo(line))
+
+
+@main.command("bench-suggest")
+@CONTENT_OPTION
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Dossier de travail (le corpus de « kb bench » y est réutilisé). Défaut : INSTANCE/bench.")
+@click.option("--promises", default=10_000, show_default=True, help="Promesses du corpus synthétique.")
+@click.option("--sources", default=1_000, show_default=True, help="Sources du corpus synthétique.")
+def bench_suggest(content_dir: Path | None, workdir: Path | None, promises: int, sources: int) -> None:
+    """Mesure les passages suggérés : leur qualité sur le contenu (rappel@3) et leur coût à l'échelle d'une rédaction.
+
+    Chaque citation qu'une promesse ou une vérification prend à une source est retirée, puis
+    redemandée : elle compte si elle revient parmi les 3 premiers passages proposés.
+    """
+    from kb.bench.suggestions import run_suggest_benchmark
+
+    target = workdir or Path(_settings()["INSTANCE_DIR"]) / "bench"
+    run_suggest_benchmark(_content_root(content_dir).resolve(), target, promises, sources, say=lambda line: click.echo(line))
 
 
 @main.command()
@@ -658,6 +676,7 @@ def source_add(file: Path, source_id, title, publisher, kind, when, reference, u
     journal des publications (les autres serveurs l'indexent aussitôt) ; dans la rédaction,
     passez par « Nouvelle source » pour qu'un éditeur relise.
     """
+    from kb.content import originals
     from kb.content.check import check_text
     from kb.documents.extract import Budget, UploadError, read_document
     from kb.content.files import StaleBase
@@ -670,7 +689,8 @@ def source_add(file: Path, source_id, title, publisher, kind, when, reference, u
     values = _settings()
     root = (content_dir or Path(values["CONTENT_DIR"])).resolve()
     try:
-        uploaded = read_document(file.name, file.read_bytes(), Budget.from_settings(values))
+        data = file.read_bytes()
+        uploaded = read_document(file.name, data, Budget.from_settings(values))
         text, digest = uploaded.text, uploaded.sha256
         source_id = source_id or slugify(title)
         fields = {"title": title, "publisher": publisher, "kind": kind, "date": when, "reference": reference, "url": url}
@@ -685,6 +705,7 @@ def source_add(file: Path, source_id, title, publisher, kind, when, reference, u
     errors = [problem for problem in check_text(tree, key, document) if problem.severity == "error"]
     if errors:
         raise click.ClickException("source non écrite : " + "; ".join(str(problem) for problem in errors))
+    originals.archive(root, data, uploaded.kind, file.name)  # committed with the source, offered on its page
     sessions = _sessions()
     publishing = Publisher.from_settings({**values, "CONTENT_DIR": str(root)}, sessions.kw["bind"])
     with sessions() as session:
@@ -828,6 +849,83 @@ def import_promises(file: Path, content_dir: Path | None, dry_run: bool, author_
         except PublishFailed as error:
             raise click.ClickException(f"{error}") from None
     click.echo(f"{len(batch)} fiche(s) publiée(s) ensemble ({time.perf_counter() - started:.1f} s)")
+
+
+@main.command("suggest")
+@click.argument("source_id", metavar="SOURCE")
+@click.option("--promise", "promise_id", metavar="ID", help="Les passages pour cette promesse seulement.")
+@click.option("--claim", "claim_id", metavar="ID", help="Les passages pour cette vérification seulement.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Nombre de passages, en tout.")
+@click.option("--json", "as_json", is_flag=True, help="Une liste JSON : target, quote, score, page ; la meilleure d'abord.")
+@CONTENT_OPTION
+def suggest_passages(source_id: str, promise_id: str | None, claim_id: str | None, limit: int, as_json: bool, content_dir: Path | None) -> None:
+    """Les passages d'une source qui pourraient servir de preuve : à chaque promesse ouverte et à chaque vérification.
+
+    Chaque passage est une citation exacte de la source (kb check la vérifie telle quelle) ; ceux
+    qu'on a écartés dans la rédaction ne reviennent pas. Rien n'est écrit.
+    """
+    from kb.search.suggestions import claim_target, open_targets, promise_target, suggest
+    from kb.store import dismissals
+
+    if promise_id and claim_id:
+        raise click.ClickException("--promise ou --claim, pas les deux")
+    values = _settings()
+    root = _content_root(content_dir).resolve()
+    sessions = _sessions()
+    tree = _content_view(values, root, sessions.kw["bind"])
+    source = tree.sources.get(source_id)
+    if source is None:
+        raise click.ClickException(f"source inconnue « {source_id} » (fichier {root / 'sources' / (source_id + '.md')})")
+    if promise_id or claim_id:
+        item = tree.promises.get(promise_id) if promise_id else tree.claims.get(claim_id)
+        if item is None:
+            raise click.ClickException(f"{'promesse' if promise_id else 'vérification'} inconnue « {promise_id or claim_id} »")
+        targets, per_target = [promise_target(item) if promise_id else claim_target(item)], limit
+    else:
+        targets, per_target = open_targets(tree), 3
+    with sessions() as session:
+        hidden = dismissals.dismissed(session, source.id)
+    found = [s for s in suggest(source.id, source.text, targets, per_target + 2) if (s.target, dismissals.fingerprint(s.quote)) not in hidden]
+    kept: dict[str, int] = {}
+    shown = []
+    for suggestion in found:
+        if kept.get(suggestion.target, 0) < per_target:
+            kept[suggestion.target] = kept.get(suggestion.target, 0) + 1
+            shown.append(suggestion)
+    shown = shown[:limit]
+    if as_json:
+        click.echo(json.dumps([suggestion.as_json() for suggestion in shown], ensure_ascii=False, indent=2))
+        return
+    if not shown:
+        click.echo(f"{source.id} : aucun passage à proposer")
+    for suggestion in shown:
+        page = f", page {suggestion.page}" if suggestion.page else ""
+        click.echo(f"{suggestion.target} ({suggestion.score:.2f}{page}) : « {suggestion.quote} »")
+
+
+@main.command("contradictions")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Nombre de pistes.")
+@click.option("--json", "as_json", is_flag=True, help="Une liste JSON : subject, score, a et b (source, quote, value) ; la meilleure d'abord.")
+@CONTENT_OPTION
+def contradictions(limit: int, as_json: bool, content_dir: Path | None) -> None:
+    """Les chiffres des sources qui semblent compter la même chose avec deux valeurs : des pistes de vérification.
+
+    Chaque chiffre est cité mot pour mot avec sa phrase (« 85 communes » en 2012, « 90 communes » en
+    2019). kb propose, ne conclut pas. Rien n'est écrit.
+    """
+    from kb.search.figures import contradictions as find_leads
+
+    values = _settings()
+    root = _content_root(content_dir).resolve()
+    tree = _content_view(values, root, _sessions().kw["bind"])
+    found = find_leads(list(tree.sources.values()), limit)
+    if as_json:
+        click.echo(json.dumps([lead.as_json() for lead in found], ensure_ascii=False, indent=2))
+        return
+    if not found:
+        click.echo("aucune piste : les chiffres des sources ne se contredisent pas, ou ne disent pas ce qu'ils comptent")
+    for lead in found:
+        click.echo(f"{lead.score:.2f} {lead.subject} : {lead.a.written} ({lead.a.source}) / {lead.b.written} ({lead.b.source})")
 
 
 def _content_view(values: dict, root: Path, engine):

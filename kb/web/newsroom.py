@@ -11,11 +11,14 @@ import itertools
 import logging
 from datetime import date, datetime, timezone
 from functools import wraps
+from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kb.content.check import prefix_hint
+from kb.content import originals
+from kb.content.nearest import nearest_passage
 from kb.documents.extract import Budget, UploadError, read_document
 from kb.content.files import current_file, sha256_text
 from kb.content.quotes import FoldedText
@@ -230,6 +233,10 @@ def _status_form(promise, change):
     context = _status_context(promise, change)
     if request.method == "GET":
         form = forms.status_prefill(_kinds(), change, date.today())
+        suggested = _suggested_passage() if change is None else None
+        if suggested:  # from "Passages à examiner": the passage as the evidence, the document's date as the entry's
+            source, quote = suggested
+            form.update(evidence=[(source.id, quote)], date=(source.date or date.today()).isoformat())
         return render_template("newsroom/status_form.html", form=form, evidence=form.get("evidence", []), **context)
     context["evidence"] = _evidence_rows()
     base = None
@@ -246,6 +253,16 @@ def _status_form(promise, change):
         return _save("status", _key("promise", promise), text, summary, change, base=base)
     except (proposals.FormError, workflow.WorkflowError) as error:
         return _form_failed("newsroom/status_form.html", error, **context)
+
+
+def _suggested_passage():
+    """(source, quote) a form was opened with (?source=…&quote=…, from the suggested passages), when
+    the quote really is in that source; else None, and the form opens as usual."""
+    source = current_tree().sources.get(request.args.get("source", ""))
+    quote = " ".join(request.args.get("quote", "").split())
+    if source is None or not quote or not FoldedText.cached(source.text).contains(quote):
+        return None
+    return source, quote
 
 
 def _promise_context(promise, change=None, creating=False) -> dict:
@@ -311,8 +328,10 @@ def _source_form(change):
         upload = request.files.get("file")
         sha256 = None
         if upload is not None and upload.filename:
-            document = read_document(upload.filename, upload.read(), Budget.from_settings(current_app.config))
+            data = upload.read()
+            document = read_document(upload.filename, data, Budget.from_settings(current_app.config))
             text, sha256 = document.text, document.sha256
+            originals.archive(Path(current_app.config["CONTENT_DIR"]), data, document.kind, upload.filename)
         else:
             text = request.form.get("text", "")
             if change is not None:
@@ -377,6 +396,9 @@ def _claim_form(claim, change, creating=False):
     }
     if request.method == "GET":
         form = forms.prefill(_kinds(), claim, change, forms.claim_prefill, date.today())
+        suggested = _suggested_passage() if change is None else None
+        if suggested:  # from "Passages à examiner": one more piece of evidence
+            form["evidence"] = [*form["evidence"], (suggested[0].id, suggested[1], "")]
         return render_template("newsroom/claim_form.html", form=form, rows=_rows_for(form["evidence"]), **context)
     rows = _claim_rows()
     form = dict(request.form, evidence=rows, promises=request.form.getlist("promises"), claimed_by=request.form.getlist("claimed_by"))
@@ -420,6 +442,9 @@ def check_quote():
     if text.contains(quote):
         return jsonify(verified=True, message="citation trouvée dans la source")
     hint = prefix_hint(text, quote) or ""
+    nearest = nearest_passage(source.text, quote)
+    if nearest:
+        return jsonify(verified=False, nearest=nearest, message=f"citation introuvable dans « {source.title} » ; vouliez-vous citer : « {nearest} » ?")
     return jsonify(verified=False, message=f"citation introuvable dans « {source.title} »{hint}")
 
 
@@ -679,4 +704,4 @@ def revert(promise_id: str, sha: str):
 
 
 # The accounts page's routes, registered on `bp` as their module is imported.
-from kb.web import accounts, imports  # noqa: E402, F401
+from kb.web import accounts, evidence, imports  # noqa: E402, F401

@@ -27,6 +27,7 @@ from urllib.parse import urljoin, parse_qsl, urlsplit
 from flask import Flask
 
 from kb.catalog import queries
+from kb.content import originals
 from kb.content.listing import CLAIM_FILTERS, FILTERS, slug
 from kb.web.content_store import current_tree
 from kb.web.request_log import STATIC_BUILD
@@ -64,6 +65,9 @@ def _seeds(app: Flask) -> list[str]:
         for promise_id in sorted(tree.promises):
             urls += [f"/promesses/{promise_id}.atom", f"/api/promises/{promise_id}"]
         urls += [f"/api/sources/{source_id}" for source_id in sorted(tree.sources)]
+        for source_id in sorted(tree.sources):  # the archived originals, downloadable from the static site too
+            found = originals.find(Path(app.config["CONTENT_DIR"]), tree.sources[source_id].sha256)
+            urls += [f"/sources/{source_id}/original{found.suffix}"] if found else []
         urls += [f"/api/claims/{claim_id}" for claim_id in sorted(tree.claims)]
         for tracker_id in sorted(tree.trackers):
             urls += [f"/suivis/{tracker_id}.atom", f"/api/trackers/{tracker_id}"]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from flask import render_template, url_for
+import io
+from pathlib import Path
+
+from flask import abort, current_app, render_template, send_file, url_for
 from markupsafe import Markup
 
+from kb.content import originals
 from kb.content.quotes import FoldedText
 from kb.content.render import highlighted_text, reading_text
 from kb.content.sources import page_of, pages
+from kb.web.content_store import current_tree
 from kb.web.page_cache import cached_page
 from kb.web.pages import item_page, renders
 from kb.web.public import bp, citation_anchor, claim_anchor
@@ -17,6 +22,30 @@ from kb.web.public import bp, citation_anchor, claim_anchor
 @cached_page
 def source(source_id: str):
     return item_page("source", source_id)
+
+
+@bp.get("/sources/<source_id>/original.<extension>")
+def original(source_id: str, extension: str):
+    """The document as it was uploaded, downloaded (never shown inline: a saved web page could hold scripts)."""
+    found = current_tree().sources.get(source_id)
+    path = originals.find(Path(current_app.config["CONTENT_DIR"]), found.sha256) if found is not None else None
+    if path is None or path.suffix != f".{extension}":
+        abort(404)
+    # Read whole (20 MB at most): an open file handed to the server lives as long as the response object.
+    return send_file(
+        io.BytesIO(path.read_bytes()), mimetype=originals.MEDIA_TYPES.get(extension, "application/octet-stream"), as_attachment=True,
+        download_name=f"{source_id}.{extension}", max_age=86400, last_modified=path.stat().st_mtime,
+    )  # fmt: skip
+
+
+def original_file(source) -> tuple[str, str] | None:
+    """(extension, what the link says of it: "PDF, 1,2 Mo") of a source's archived original, if kb has it."""
+    path = originals.find(Path(current_app.config["CONTENT_DIR"]), source.sha256)
+    if path is None:
+        return None
+    size = path.stat().st_size
+    shown = f"{size / 1e6:.1f} Mo".replace(".", ",") if size >= 100_000 else f"{max(1, size // 1000)} Ko"
+    return path.suffix[1:], f"{path.suffix[1:].upper()}, {shown}"
 
 
 @renders("source")
@@ -50,6 +79,7 @@ def render_source_page(tree, found, preview_of=None) -> str:
         text=highlighted_text(reading_text(found.text), passages, _passage_notes(cited)),
         cited=[(page_of(found.text, start), *rest) for start, *rest in cited],
         pages=pages(found.text),
+        original=original_file(found),
         citing=citing,
         claims=claims,
         verdicts=tree.verdicts,

@@ -1,0 +1,44 @@
+"""A quote its source no longer holds, repaired: the same file with the passage replaced, as a request.
+
+When a source is corrected (a deliberation re-uploaded, an edit by hand) the catalog finds the quotes
+it no longer holds (kb.catalog.queries.broken_quotes); the newsroom offers each one's nearest passage
+(kb.content.nearest) and, on one click, drafts the request that replaces it. Only a passage the
+source really holds is accepted, and the request is reviewed like any other.
+"""
+
+from __future__ import annotations
+
+from kb.content.quotes import FoldedText
+from kb.content.registry import Kinds
+from kb.newsroom import forms, workflow
+from kb.newsroom.workflow import WorkflowError
+
+
+class RepairRefused(WorkflowError):
+    """The repair asked for does not apply (the quote moved, the new passage is not in the source)."""
+
+
+def repaired_file(kinds: Kinds, tree, key: str, field: str, old: str, new: str) -> tuple[str, tuple[str, str], str]:
+    """(the file's new text, its base (text, sha256), a summary) with the quote at `field` replaced by `new`."""
+    kind, _, item_id = key.partition(":")
+    items = {"promise": tree.promises, "claim": tree.claims}.get(kind)
+    published = items.get(item_id) if items is not None else None
+    if published is None:
+        raise RepairRefused(f"{key} n'est plus publiée")
+    item, base = forms.fresh(kinds, kind, published)  # the file as it is now: a new object, the cache untouched
+    proofs = [proof for name, proof in kinds[kind].quotes(item) if name == field]
+    if not proofs or proofs[0].quote != old:
+        raise RepairRefused(f"la citation de {key} ({field}) a changé depuis : rechargez la page")
+    proof = proofs[0]
+    source = tree.sources.get(proof.source)
+    new = " ".join(new.split())
+    if source is None or not new or not FoldedText.cached(source.text).contains(new):
+        raise RepairRefused(f"le passage proposé n'est pas dans la source « {proof.source} »")
+    proof.quote = new
+    return kinds[kind].to_text(item), base, f"Citation réparée : {getattr(item, 'title', item_id)}"
+
+
+def propose_repair(session, tree, author, kinds: Kinds, key: str, field: str, old: str, new: str):
+    """The draft request that repairs one quote (the journalist reads it, then sends it for review)."""
+    text, base, summary = repaired_file(kinds, tree, key, field, old, new)
+    return workflow.propose(session, tree, author, "edit", key, text, summary, base=base)

@@ -84,9 +84,14 @@ def scanned_pdf(*lines: str) -> bytes:
     return _document([(b"<< /XObject << /Im1 3 0 R >> >>", b"q 612 0 0 792 0 0 cm /Im1 Do Q")], [image])
 
 
-def hostile_pdf(pages: int = 200, operators: int = 300_000) -> bytes:
-    """A small PDF whose every page replays one huge content stream: cheap to send, costly to read."""
+def hostile_pdf(pages: int = 200, operators: int = 300_000, form: bool = False) -> bytes:
+    """A small PDF whose every page replays one huge content stream: cheap to send, costly to read.
+
+    `form`: the stream is a form object the pages draw (pypdf reads those under its own `except Exception`)."""
     operations = b"BT /F1 1 Tf (x) Tj ET\n" * (operators // 5)
+    if form:
+        shared = [_FONT, _stream(zlib.compress(operations), b"/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Filter /FlateDecode ")]
+        return _document([(b"<< /Font << /F1 3 0 R >> /XObject << /Fm1 4 0 R >> >>", b"/Fm1 Do")] * pages, shared)
     shared = [_FONT, _stream(zlib.compress(operations), b"/Filter /FlateDecode ")]  # objects 3 and 4
     return _document([(b"<< /Font << /F1 3 0 R >> >>", b"REF 4 0 R")] * pages, shared)
 

@@ -366,3 +366,12 @@ def test_other_requests_are_served_while_a_hostile_pdf_is_refused(newsroom):
     assert outcome["status"] == 400 and outcome["seconds"] < 30  # refused within the budget (3 s of CPU a page)
     assert served and all(ended < outcome["ended"] for _, ended in served)  # served while the upload was being refused
     assert max(seconds for seconds, _ in served) < 2.5
+
+
+def test_a_published_source_request_leads_to_its_passages_to_examine(newsroom):
+    data = pdf_with_text("Le conseil municipal approuve la creation du service commun.")
+    number = change_number(upload(newsroom, newsroom.client("journalist"), "deliberation.pdf", data, then="submit"))
+    editor = newsroom.client("editor")
+    assert Newsroom.post(editor, f"/redaction/demandes/{number}/approve").status_code == 302
+    page = editor.get(f"/redaction/demandes/{number}").get_data(as_text=True)
+    assert 'href="/redaction/sources/deliberation-du-3-fevrier-2026/passages"' in page

@@ -42,6 +42,21 @@ def test_a_saved_web_page_is_downloaded_never_shown(runner, content_dir, client)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_the_static_build_offers_a_pdf_original_but_never_a_saved_web_page(runner, content_dir, tmp_path):
+    pdf = content_dir.parent / "deliberation.pdf"
+    pdf.write_bytes(pdf_with_pages(["Article premier."]))
+    add_source(runner, content_dir, pdf)
+    page = content_dir.parent / "article.html"
+    page.write_bytes(b"<html><body><article><p>La mutualisation avance bien.</p><script>alert(1)</script></article></body></html>")
+    add_source(runner, content_dir, page, "article-web")
+    out = tmp_path / "site"
+    result = runner.invoke(main, ["build", str(out), "--content", str(content_dir)])
+    assert result.exit_code == 0, result.output
+    assert (out / "sources" / "deliberation-paginee" / "original.pdf").read_bytes() == pdf.read_bytes()
+    assert not list((out / "sources" / "article-web").rglob("original*"))
+    assert "original.html" not in (out / "sources" / "article-web" / "index.html").read_text(encoding="utf-8")
+
+
 def test_no_original_no_link_and_a_404(client):
     assert "original." not in client.get("/sources/deliberation-test").get_data(as_text=True)
     assert client.get("/sources/deliberation-test/original.pdf").status_code == 404

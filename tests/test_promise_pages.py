@@ -253,6 +253,13 @@ def test_a_source_reads_as_paragraphs_its_layout_breaks_joined_and_its_structure
     assert "Le Maire,\nGérard CAUDRON" in read  # short lines (a signature) keep their breaks
 
 
+def test_a_short_heading_keeps_its_own_paragraph_even_before_a_lower_case_line():
+    from kb.content.render import reading_text
+
+    text = "Préambule\n\nune phrase qui commence en minuscule, comme une extraction les laisse.\n"
+    assert reading_text(text).startswith("Préambule\n\nune phrase")
+
+
 def test_a_source_reads_with_one_blank_line_at_most_between_paragraphs():
     from kb.content.render import reading_text
 

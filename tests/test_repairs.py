@@ -52,6 +52,22 @@ def test_one_click_drafts_the_repair_which_once_approved_makes_kb_check_clean(ne
     assert not [problem for problem in check_tree(read_tree(content_dir)).problems if problem.severity == "error"]
 
 
+def test_an_items_other_broken_quote_is_repaired_in_the_same_request(newsroom, content_dir):
+    correct_the_source(content_dir)
+    path = content_dir / "sources" / "deliberation-test.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("Centrale d’Achats Métropolitaine", "Centrale d’Achat Métropolitaine"), encoding="utf-8")
+    response = Newsroom.post(
+        newsroom.client("journalist"), "/redaction/citations/reparer", key="promise:balayeuses-communes", field="history[0].evidence[0]",
+        old=BROKEN, new="achat de deux machines balayeuses",
+    )  # fmt: skip
+    assert response.status_code == 302 and "/redaction/demandes/" in response.headers["Location"]
+    with newsroom.session() as session:
+        (change,) = session.query(ChangeRequest).all()
+        assert "achat de deux machines balayeuses" in change.proposed_text
+        assert "Centrale d’Achat Métropolitaine" in change.proposed_text
+        assert change.summary.endswith("(et 1 autre de la fiche)")
+
+
 def test_a_repair_with_a_passage_the_source_does_not_hold_is_refused_and_drafts_nothing(newsroom, content_dir):
     correct_the_source(content_dir)
     response = Newsroom.post(

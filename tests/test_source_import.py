@@ -82,9 +82,10 @@ def test_a_word_cut_at_a_line_end_is_joined_back():
 
 
 def test_a_compound_cut_at_its_own_hyphen_keeps_it():
-    lines = ["Le maire de Villeneuve-", "d'Ascq et le porte-", "parole de Lille-", "Lomme."]
-    text = read_document("d.pdf", pdf_with_text(*lines, "Le porte-parole confirme.")).text
-    assert "Villeneuve-d'Ascq" in text and "le porte-parole de Lille-Lomme." in text
+    lines = ["Le maire de Villeneuve-", "d'Ascq et Lille-", "Lomme.", "La réunion de l'après-", "midi, au rez-de-", "chaussée, après le repas."]
+    text = read_document("d.pdf", pdf_with_text(*lines)).text
+    assert "Villeneuve-d'Ascq" in text and "Lille-Lomme." in text
+    assert "l'après-midi, au rez-de-chaussée" in text  # "après" and "de" are words of the document: compounds
 
 
 def test_a_scanned_pdf_is_read_by_french_ocr():
@@ -110,6 +111,14 @@ def test_a_hostile_pdf_is_refused_in_seconds_not_minutes():
     with pytest.raises(UploadError, match="la page 1 demande trop de calcul"):
         read_document("piege.pdf", hostile_pdf(), Budget(limits=Limits(page_seconds=0.5)))
     assert time.monotonic() - started < 30  # generous: the machine is shared; without a budget, minutes
+
+
+def test_a_hostile_pdf_hiding_its_cost_in_a_form_object_is_refused_too():
+    """pypdf reads form objects under its own `except Exception`: the timer must not be swallowed there."""
+    started = time.monotonic()
+    with pytest.raises(UploadError, match="la page 1 demande trop de calcul"):
+        read_document("piege.pdf", hostile_pdf(form=True), Budget(limits=Limits(page_seconds=0.5)))
+    assert time.monotonic() - started < 30
 
 
 def test_a_document_past_its_time_budget_is_refused_and_its_process_killed():
@@ -150,6 +159,47 @@ def test_an_opendocument_text_gives_its_headings_and_paragraphs_and_pages():
     document = read_document("deliberation.odt", odt("Délibération", "Le conseil |approuve.", "Article 2.", page_break_before=2))
     assert document.kind == "odt"
     assert document.text == "Délibération\n\nLe conseil approuve.\n\f\nArticle 2.\n"
+
+
+def test_an_opendocument_whose_type_would_expand_without_end_is_refused_unread():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", b"a" * (50 * 1024 * 1024))  # read in the server's own process: never whole
+        archive.writestr("content.xml", b"<x/>")
+    with pytest.raises(UploadError, match="archive OpenDocument abîmée"):
+        read_document("bombe.odt", out.getvalue())
+
+
+def test_an_encrypted_or_odd_archive_is_refused_not_crashed_on():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("mimetype", b"application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", b"<x/>")
+    data = bytearray(out.getvalue())
+    data[6] |= 0x01  # the first entry says it is encrypted, in its header and in the archive's directory
+    directory = data.find(b"PK\x01\x02")
+    data[directory + 8] |= 0x01
+    with pytest.raises(UploadError, match="bombe.odt : fichier abîmé"):
+        read_document("bombe.odt", bytes(data))
+
+
+def test_an_opendocument_page_break_inside_a_paragraph_splits_it_there():
+    from odf.opendocument import OpenDocumentText
+    from odf.text import P, SoftPageBreak
+
+    document = OpenDocumentText()
+    paragraph = P(text="Fin de la page un,")
+    paragraph.addElement(SoftPageBreak())
+    paragraph.addText(" début de la page deux.")
+    document.text.addElement(paragraph)
+    out = io.BytesIO()
+    document.write(out)
+    assert read_document("d.odt", out.getvalue()).text == "Fin de la page un,\n\f\ndébut de la page deux.\n"
+
+
+def test_a_markdown_file_mentioning_the_pdf_header_stays_text():
+    text = "# Note\n\nUn fichier PDF commence par « %PDF- ».\n"
+    assert read_document("note.md", text.encode()).text == text
 
 
 def test_a_zip_bomb_in_a_word_document_is_refused_before_it_expands():

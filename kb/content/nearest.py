@@ -37,7 +37,9 @@ def _same_words(asked: list[str], window: list[str]) -> bool:
     allowed = len(counted) // 8
     present = set(window)
     for word in counted:
-        if word in present or any(SequenceMatcher(None, word, other).ratio() >= WORD_RATIO for other in window if len(other) >= 2):
+        if word in present or any(
+            abs(len(other) - len(word)) <= 3 and SequenceMatcher(None, word, other).ratio() >= WORD_RATIO for other in window
+        ):
             continue
         allowed -= 1
         if allowed < 0:
@@ -69,9 +71,10 @@ def nearest_passage(source_text: str, quote: str) -> str | None:
     best, best_ratio = None, MIN_RATIO
     matcher = SequenceMatcher(autojunk=False)
     matcher.set_seq2(wanted)
+    slack = 2 if len(asked) <= 40 else 1  # a long quote: fewer windows, each dearer to compare
     for start, _ in votes.most_common(CANDIDATES):
-        for first in range(max(0, start - 2), min(len(words), start + 3)):
-            for length in range(max(1, len(asked) - 2), len(asked) + 3):
+        for first in range(max(0, start - slack), min(len(words), start + slack + 1)):
+            for length in range(max(1, len(asked) - slack), len(asked) + slack + 1):
                 window = words[first : first + length]
                 if not window:
                     continue

@@ -42,16 +42,17 @@ def passages(text: str, min_letters: int = MIN_LETTERS) -> list[Passage]:
 
 
 def _add(found: list[Passage], text: str, start: int, end: int, paged: bool, min_letters: int) -> None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end - start > MAX_CHARACTERS:
-        cut = text.rfind(", ", start + MAX_CHARACTERS // 3, start + MAX_CHARACTERS)
-        if cut != -1:
-            _add(found, text, start, cut + 1, paged, min_letters)
-            _add(found, text, cut + 2, end, paged, min_letters)
-            return
-    piece = text[start:end]
-    if piece and sum(ch.isalpha() for ch in piece) >= min_letters:
-        found.append(Passage(start, end, piece, page_of(text, start) if paged else None))
+    while start < end:
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        stop = end
+        if end - start > MAX_CHARACTERS:  # a run-on list: cut at a comma, the rest goes round again
+            cut = text.rfind(", ", start + MAX_CHARACTERS // 3, start + MAX_CHARACTERS)
+            if cut != -1:
+                stop = cut + 1
+        piece = text[start:stop]
+        if piece and sum(ch.isalpha() for ch in piece) >= min_letters:
+            found.append(Passage(start, stop, piece, page_of(text, start) if paged else None))
+        start = stop + 1 if stop < end else end

@@ -68,7 +68,7 @@ def highlighted_text(
         if before and (not depth or anchors):
             pieces.append("</mark>")
         # Notes first, then the anchors in a row right before the mark (the CSS outlines the mark a target precedes).
-        here = [str(notes[anchor]) for anchor in anchors if anchor in notes]
+        here = [str(notes[anchor]).replace(PAGE_BREAK, " ") for anchor in anchors if anchor in notes]
         if here:  # one box for the notes of passages starting at one place: side by side in a margin, they would overlap
             pieces.append(f'<span class="passage-notes">{"".join(here)}</span>')
         for anchor in anchors:
@@ -122,7 +122,10 @@ def reading_text(text: str) -> str:
         before, after = text[start - 1], text[end]
         line_start = text.rfind("\n", 0, start) + 1
         previous = text[line_start:start].strip()
-        continues = after.islower() or after in "(«\"'’"
+        # Across a blank line, a lower-case start continues only a line long enough to have run on
+        # (some extractions put one between every line); a heading's paragraph stays its own.
+        blank = match.group().count("\n") > 1
+        continues = (after.islower() or after in "(«\"'’") and (not blank or len(previous) >= 0.5 * usual)
         runs_on = len(previous) >= 0.8 * usual and before not in _STOPS and after.isalpha()
         if PAGE_BREAK in (before, after) or before in _SENTENCE_END or not (continues or runs_on):
             # A kept break: one blank line at most (extractions leave runs of them), the rest as spaces.

@@ -5,10 +5,11 @@ and a hyphen wherever a word was cut at a line's end. Joining them back makes th
 quote) as the document was written; the rule never changes a word the document has:
 - a line continues the paragraph unless a blank line, a bullet or a numbered item starts a new
   one, or the line before ended a sentence well short of the page's usual line length;
-- "mutuali-" + "sation" becomes "mutualisation" when the next part starts in lower case, unless
-  both halves are words the document uses on their own (then it is a compound: "porte-parole")
-  or the hyphenated form occurs elsewhere in the document; a capital or an apostrophe after the
-  hyphen ("Villeneuve-d'Ascq", "Lille-Lomme") always keeps it.
+- "mutuali-" + "sation" becomes "mutualisation" when the document writes "mutualisation" whole
+  elsewhere, or when neither half is a word it uses (syllables, not words); it stays hyphenated
+  when the hyphenated form occurs elsewhere or a half is a word of the document ("après-midi",
+  "rez-de-chaussée"); a capital or an apostrophe after the hyphen ("Villeneuve-d'Ascq",
+  "Lille-Lomme") always keeps it.
 """
 
 from __future__ import annotations
@@ -46,12 +47,15 @@ def _joined(before: str, line: str, words: set[str]) -> str:
     if not (cut and match):
         return before + " " + line
     head, tail = cut.group(1), match.group(1)
-    typeset_cut = (
-        tail[0].islower()
-        and not match.group(2).startswith(("'", "’"))
-        and f"{head}-{tail}".lower() not in words
-        and not (head.lower() in words and tail.lower() in words)
-    )
+    joined, compound = f"{head}{tail}".lower(), f"{head}-{tail}".lower()
+    if not tail[0].islower() or match.group(2).startswith(("'", "’")) or compound in words:
+        typeset_cut = False
+    elif joined in words:
+        typeset_cut = True  # the document writes the word whole elsewhere
+    else:
+        # Typesetting cuts at syllables ("mutuali-" "sation"): fragments that are no words of the document.
+        # A half the document uses as a word ("après-" "midi", "rez-de-" "chaussée") is a compound's.
+        typeset_cut = head.lower() not in words and tail.lower() not in words
     # A cut word loses the hyphen the layout added; a compound keeps its own, without a space.
     return before[:-1] + line if typeset_cut else before + line
 

@@ -33,14 +33,15 @@ def available() -> str | None:
     return None
 
 
-def read_pages(name: str, data: bytes, numbers: list[int], page_seconds: float) -> dict[int, str]:
+def read_pages(name: str, data: bytes, numbers: list[int], page_seconds: float, workdir: str | None = None) -> dict[int, str]:
     """The text tesseract reads on each of the PDF's pages `numbers` (1-based)."""
     missing = available()
     if missing:
         raise UploadError(f"{name} : document scanné (sans texte), mais la reconnaissance de caractères est impossible ici : {missing}")
     environment = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     read: dict[int, str] = {}
-    with tempfile.TemporaryDirectory(prefix="kb-ocr-") as folder:
+    # In the folder the parent made (and removes, even when it had to kill this process), else our own.
+    with tempfile.TemporaryDirectory(prefix="kb-ocr-", dir=workdir) as folder:
         pdf = Path(folder) / "document.pdf"
         pdf.write_bytes(data)
         for number in numbers:

@@ -15,6 +15,7 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import asdict
 
 from kb.documents import formats, layout, ocr
@@ -24,7 +25,12 @@ from kb.documents.formats import Limits
 
 def run(name: str, data: bytes, kind: str, limits: Limits, seconds: float, memory_mb: int) -> tuple[list[str], list[int]]:
     """(pages of text, pages read by OCR) of `data`, read in a child process within the budget."""
-    header = json.dumps({"name": name, "kind": kind, "limits": asdict(limits), "seconds": seconds, "memory_mb": memory_mb})
+    with tempfile.TemporaryDirectory(prefix="kb-read-") as workdir:
+        return _run(name, data, kind, limits, seconds, memory_mb, workdir)
+
+
+def _run(name: str, data: bytes, kind: str, limits: Limits, seconds: float, memory_mb: int, workdir: str) -> tuple[list[str], list[int]]:
+    header = json.dumps({"name": name, "kind": kind, "limits": asdict(limits), "seconds": seconds, "memory_mb": memory_mb, "workdir": workdir})
     child = subprocess.Popen(
         [sys.executable, "-m", "kb.documents.sandbox"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
@@ -64,7 +70,7 @@ def _kill_group(child: subprocess.Popen) -> None:
         pass
 
 
-def read(name: str, data: bytes, kind: str, limits: Limits) -> tuple[list[str], list[int]]:
+def read(name: str, data: bytes, kind: str, limits: Limits, workdir: str | None = None) -> tuple[list[str], list[int]]:
     """What the child does: the format's pages, OCR of the scanned ones, lines joined into paragraphs."""
     if kind == "pdf":
         pages, scanned = formats.pdf_pages(name, data, limits)
@@ -74,7 +80,7 @@ def read(name: str, data: bytes, kind: str, limits: Limits) -> tuple[list[str], 
                 "en une fois ; découpez le document"
             )
         if scanned:
-            for number, text in ocr.read_pages(name, data, scanned, limits.ocr_page_seconds).items():
+            for number, text in ocr.read_pages(name, data, scanned, limits.ocr_page_seconds, workdir).items():
                 pages[number - 1] = text
         return layout.reflow_pages(pages), scanned
     if kind == "docx":
@@ -98,7 +104,7 @@ def main() -> None:
     _limit(header["seconds"], header["memory_mb"])
     data = sys.stdin.buffer.read()
     try:
-        pages, scanned = read(header["name"], data, header["kind"], Limits(**header["limits"]))
+        pages, scanned = read(header["name"], data, header["kind"], Limits(**header["limits"]), header.get("workdir"))
         answer = {"pages": pages, "ocr": scanned}
     except UploadError as error:
         answer = {"error": str(error)}

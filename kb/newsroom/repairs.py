@@ -8,6 +8,7 @@ source really holds is accepted, and the request is reviewed like any other.
 
 from __future__ import annotations
 
+from kb.content.nearest import nearest_passage
 from kb.content.quotes import FoldedText
 from kb.content.registry import Kinds
 from kb.newsroom import forms, workflow
@@ -35,7 +36,21 @@ def repaired_file(kinds: Kinds, tree, key: str, field: str, old: str, new: str) 
     if source is None or not new or not FoldedText.cached(source.text).contains(new):
         raise RepairRefused(f"le passage proposé n'est pas dans la source « {proof.source} »")
     proof.quote = new
-    return kinds[kind].to_text(item), base, f"Citation réparée : {getattr(item, 'title', item_id)}"
+    # The file must pass kb check to be proposed: its other quotes their sources no longer hold go in
+    # the same request with their nearest passage, or the refusal says which one needs a hand.
+    others = 0
+    for name, other in kinds[kind].quotes(item):
+        other_source = tree.sources.get(other.source)
+        if other is proof or other_source is None or FoldedText.cached(other_source.text).contains(other.quote):
+            continue
+        nearest = nearest_passage(other_source.text, other.quote)
+        if nearest is None:
+            raise RepairRefused(f"{key} a une autre citation qui ne se vérifie plus ({name}) et aucun passage n'en approche : réparez la fiche à la main")
+        other.quote = nearest
+        others += 1
+    title = getattr(item, "title", item_id)
+    summary = f"Citation réparée : {title}" + (f" (et {others} autre{'s' if others > 1 else ''} de la fiche)" if others else "")
+    return kinds[kind].to_text(item), base, summary
 
 
 def propose_repair(session, tree, author, kinds: Kinds, key: str, field: str, old: str, new: str):

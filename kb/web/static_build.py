@@ -35,6 +35,8 @@ from kb.web.request_log import STATIC_BUILD
 LINK = re.compile(r'(href|src|action)="(/[^"#]*)(#[^"]*)?"')
 CSS_URL = re.compile(r'url\(\s*["\']?([^"\')]+)["\']?\s*\)')
 DYNAMIC = ("/recherche", "/redaction", "/api/search")
+# A saved web page uploaded as a source: a static host would serve it inline, scripts and all.
+ORIGINAL_HTML = re.compile(r"^/sources/[^/]+/original\.html$")
 MARKER = ".kb-build"  # names a directory kb built, and so may replace
 EXTENSIONS = {"application/json": ".json", "text/csv": ".csv", "application/xml": ".xml", "text/css": ".css"}
 
@@ -67,7 +69,7 @@ def _seeds(app: Flask) -> list[str]:
         urls += [f"/api/sources/{source_id}" for source_id in sorted(tree.sources)]
         for source_id in sorted(tree.sources):  # the archived originals, downloadable from the static site too
             found = originals.find(Path(app.config["CONTENT_DIR"]), tree.sources[source_id].sha256)
-            urls += [f"/sources/{source_id}/original{found.suffix}"] if found else []
+            urls += [f"/sources/{source_id}/original{found.suffix}"] if found and found.suffix != ".html" else []
         urls += [f"/api/claims/{claim_id}" for claim_id in sorted(tree.claims)]
         for tracker_id in sorted(tree.trackers):
             urls += [f"/suivis/{tracker_id}.atom", f"/api/trackers/{tracker_id}"]
@@ -79,7 +81,7 @@ def _seeds(app: Flask) -> list[str]:
 def _buildable(url: str) -> bool:
     """Whether the static build holds this URL (one filter at most, and its pages; no sort)."""
     parts = urlsplit(url)
-    if parts.path.startswith(DYNAMIC):
+    if parts.path.startswith(DYNAMIC) or ORIGINAL_HTML.match(parts.path):
         return False
     args = dict(parse_qsl(parts.query))
     if not args:

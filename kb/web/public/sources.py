@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from flask import abort, current_app, render_template, send_file, url_for
+from flask import abort, current_app, render_template, request, send_file, url_for
 from markupsafe import Markup
 
 from kb.content import originals
@@ -16,6 +16,7 @@ from kb.web.content_store import current_tree
 from kb.web.page_cache import cached_page
 from kb.web.pages import item_page, renders
 from kb.web.public import bp, citation_anchor, claim_anchor
+from kb.web.request_log import STATIC_BUILD
 
 
 @bp.get("/sources/<source_id>")
@@ -41,8 +42,8 @@ def original(source_id: str, extension: str):
 def original_file(source) -> tuple[str, str] | None:
     """(extension, what the link says of it: "PDF, 1,2 Mo") of a source's archived original, if kb has it."""
     path = originals.find(Path(current_app.config["CONTENT_DIR"]), source.sha256)
-    if path is None:
-        return None
+    if path is None or (path.suffix == ".html" and request.environ.get(STATIC_BUILD)):
+        return None  # a static host would show a saved web page inline, its scripts running: live site only
     size = path.stat().st_size
     shown = f"{size / 1e6:.1f} Mo".replace(".", ",") if size >= 100_000 else f"{max(1, size // 1000)} Ko"
     return path.suffix[1:], f"{path.suffix[1:].upper()}, {shown}"
@@ -79,7 +80,7 @@ def render_source_page(tree, found, preview_of=None) -> str:
         text=highlighted_text(reading_text(found.text), passages, _passage_notes(cited)),
         cited=[(page_of(found.text, start), *rest) for start, *rest in cited],
         pages=pages(found.text),
-        original=original_file(found),
+        original=original_file(found) if preview_of is None else None,  # a draft's original is not served
         citing=citing,
         claims=claims,
         verdicts=tree.verdicts,

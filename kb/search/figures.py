@@ -190,7 +190,8 @@ def leads(found: list[Figure], limit: int = 50) -> list[Lead]:
         if score < MIN_SCORE:
             continue
         first, second = (a, b) if (a.source_date or date.min) <= (b.source_date or date.min) else (b, a)
-        subject = first.head if not second.head or (first.head_term == second.head_term) else f"{first.head or '?'} / {second.head}"
+        heads = [figure.head for figure in (first, second) if figure.head]
+        subject = heads[0] if len(heads) < 2 or first.head_term == second.head_term else f"{heads[0]} / {heads[1]}"
         key = (first.source, second.source, first.value, second.value, first.kind)
         if key not in best or best[key].score < score:
             best[key] = Lead(subject or first.kind, score, first, second)

@@ -7,39 +7,15 @@ document's date; she sends it, Étienne approves it, and the promise's public pa
 """
 
 import re
-import shutil
-from pathlib import Path
 
-import pytest
 from playwright.sync_api import expect
 
-from kb.store.accounts import add_user
-from kb.web import create_app
-
-from ..conftest import DEMO_CONTENT, own_database
 from ..pdfs import scanned_pdf
-from .conftest import serving, watch_failures
-from .test_newsroom_journey import log_in, log_out
-
-JULIE = ("julie@redaction.fr", "mot-de-passe-julie")
-ETIENNE = ("etienne@redaction.fr", "mot-de-passe-etienne")
+from .conftest import watch_failures
+from .test_newsroom_journey import ETIENNE, JULIE, log_in, log_out, newsroom_server  # noqa: F401 — a site of its own for this module
 PROMISE_ID = "mel-achat-groupe-pellets"
 SCANNED = ["La commune adhere au groupement de commandes", "pour l'achat de pellets a l'echelle metropolitaine,", "pour le chauffage des ecoles."]
 TIMEOUT = 60_000  # OCR of a page, then a publication
-
-
-@pytest.fixture(scope="module")
-def evidence_server(tmp_path_factory, postgres_admin):
-    root = tmp_path_factory.mktemp("evidence")
-    content = Path(shutil.copytree(DEMO_CONTENT, root / "content"))
-    config = {"CONTENT_DIR": str(content), "INSTANCE_DIR": str(root / "instance"), "CONTENT_RECHECK_SECONDS": 0}
-    with own_database(postgres_admin, root / "kb.sqlite3") as database_url:
-        app = create_app({**config, "DATABASE_URL": database_url})
-        with app.extensions["kb.db"]() as session:
-            add_user(session, JULIE[0], JULIE[1], "journalist", "Julie Journaliste")
-            add_user(session, ETIENNE[0], ETIENNE[1], "editor", "Étienne Éditeur")
-        with serving(app) as url:
-            yield url, root
 
 
 def approve(page, site, summary) -> None:
@@ -49,10 +25,10 @@ def approve(page, site, summary) -> None:
     expect(page.locator(".facts .state")).to_have_text("publiée", timeout=TIMEOUT)
 
 
-def test_a_scanned_deliberation_becomes_a_status_change_through_a_suggested_passage(evidence_server, page, screenshot):
-    site, root = evidence_server
+def test_a_scanned_deliberation_becomes_a_status_change_through_a_suggested_passage(newsroom_server, page, screenshot, tmp_path):
+    site = newsroom_server
     failures = watch_failures(page)
-    scan = root / "deliberation-pellets-scannee.pdf"
+    scan = tmp_path / "deliberation-pellets-scannee.pdf"
     scan.write_bytes(scanned_pdf(*SCANNED))
 
     # 1. Julie uploads the scan; its text is read by OCR; she sends the new source for review.

@@ -144,6 +144,11 @@ class Tracker:
         return min(self.term_end, today) if self.closed and self.term_end else None
 
 
+# Between two pages of a source's text: a form feed on a line of its own (as pdftotext writes it).
+# Quotes read it as a space, so a passage may run across pages; pages show it as a page marker.
+PAGE_BREAK = "\f"
+
+
 @dataclass
 class Source:
     """A source document (deliberation, press release, article…) and its full text."""

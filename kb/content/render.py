@@ -14,7 +14,7 @@ import markdown
 import nh3
 from markupsafe import Markup
 
-from kb.content.sources import PAGE_BREAK
+from kb.content.model import PAGE_BREAK
 
 ALLOWED_TAGS = {
     "a", "abbr", "blockquote", "br", "code", "del", "em", "h2", "h3", "h4", "h5", "h6",

@@ -8,15 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from kb.content import frontmatter
 from kb.content.fields import SHA256, URL, open_document, problem_at
-from kb.content.model import Problem, Source
+from kb.content.model import PAGE_BREAK, Problem, Source
 from kb.content.registry import Indexed
 
 if TYPE_CHECKING:
     from kb.content.tree import ContentTree
 
-# Between two pages of a document's text: a form feed on a line of its own (as pdftotext writes it).
-# Quotes read it as a space, so a passage may run across pages; pages show it as a page marker.
-PAGE_BREAK = "\f"
 # Sources hold whole documents; a long council deliberation is a few hundred KB of text.
 MAX_BYTES = 20 * 1024 * 1024
 KEYS = ("id", "title", "publisher", "kind", "date", "date_note", "reference", "url", "sha256")

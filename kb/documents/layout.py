@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import statistics
 
-from kb.content.sources import PAGE_BREAK
+from kb.content.model import PAGE_BREAK
 
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _BULLET = re.compile(r"^\s*(?:[•▪◦●■□➢►–—*-]\s|\d{1,3}[.)]\s|[a-z][.)]\s|[IVX]{1,5}[.)]\s)")

@@ -16,7 +16,7 @@ from pathlib import Path
 from kb.content.model import Promise
 from kb.content.quotes import FoldedText
 from kb.content.tree import read_tree
-from kb.search.suggestions import SourcePassages, Target, claim_target, promise_target, suggest
+from kb.search.suggestions import SourcePassages, Target, claim_target, open_targets, promise_target, suggest
 
 TARGET_RECALL = 0.6  # of removed passages back in the top 3 (0.69 when written; title words alone give 0.54)
 TARGET_SECONDS = 2.0  # to rank one 40 KB source for every open promise at 10,000 promises
@@ -54,12 +54,11 @@ def measure(content_dir: Path, k: int = 3) -> dict:
                     hits += 1
                     hit_here = True
             pair_hits += hit_here
-    open_targets = [promise_target(p) for p in tree.promises.values() if p.status not in tree.final_statuses]
-    open_targets += [claim_target(claim) for claim in tree.claims.values()]
+    targets_now = open_targets(tree)
     timings = []
     for source in tree.sources.values():
         started = time.perf_counter()
-        suggest(source.id, source.text, open_targets)
+        suggest(source.id, source.text, targets_now)
         timings.append(time.perf_counter() - started)
     return {
         "quotes": quotes,
@@ -77,15 +76,14 @@ def at_scale(corpus: Path, sources: int = 5) -> dict:
     analysed once, then each source."""
     tree = read_tree(corpus)
     started = time.perf_counter()
-    open_targets_ = [promise_target(p) for p in tree.promises.values() if p.status not in tree.final_statuses]
-    open_targets_ += [claim_target(claim) for claim in tree.claims.values()]
+    targets_now = open_targets(tree)
     targets_seconds = time.perf_counter() - started
     timings = []
     for source in list(tree.sources.values())[:sources]:
         started = time.perf_counter()
-        suggest(source.id, source.text, open_targets_)
+        suggest(source.id, source.text, targets_now)
         timings.append(time.perf_counter() - started)
-    return {"promises": len(tree.promises), "targets": len(open_targets_), "targets_seconds": targets_seconds,
+    return {"promises": len(tree.promises), "targets": len(targets_now), "targets_seconds": targets_seconds,
             "seconds_per_source": sum(timings) / len(timings), "slowest_source_seconds": max(timings)}  # fmt: skip
 
 

@@ -136,19 +136,24 @@ class SourcePassages:
                 spans += self._folded.locate(quote) or []
         return spans
 
+    def _perfect(self, target: Target) -> float:
+        """What a passage holding every word `target` asks for would score here."""
+        return sum(weight * self.idf.get(term, self.absent_idf) for term, weight in target.terms.items())
+
+    def _bound(self, target: Target) -> float:
+        """The most `target` could score here: each of its words at its best passage, every title pair found."""
+        bound = sum(weight * self.best[term] for term, weight in target.terms.items() if term in self.best)
+        return bound + sum(PAIR_BONUS * (self.idf[a] + self.idf[b]) / 2 for a, b in target.title_pairs if a in self.idf and b in self.idf)
+
     def promise_of(self, target: Target) -> float:
         """The most `target` could score here, as a share of a perfect passage's score: a cheap upper bound."""
-        perfect = sum(weight * self.idf.get(term, self.absent_idf) for term, weight in target.terms.items())
-        if not perfect:
-            return 0.0
-        bound = sum(weight * self.best[term] for term, weight in target.terms.items() if term in self.best)
-        bound += sum(PAIR_BONUS * (self.idf[a] + self.idf[b]) / 2 for a, b in target.title_pairs if a in self.idf and b in self.idf)
-        return bound / perfect
+        perfect = self._perfect(target)
+        return self._bound(target) / perfect if perfect else 0.0
 
     def rank(self, target: Target, limit: int = 3) -> list[Suggestion]:
         """The best passages for `target`, best first; those it quotes already left out."""
-        perfect = sum(weight * self.idf.get(term, self.absent_idf) for term, weight in target.terms.items())
-        if not perfect or self.promise_of(target) < MIN_SCORE:
+        perfect = self._perfect(target)
+        if not perfect or self._bound(target) < MIN_SCORE * perfect:
             return []
         scores: dict[int, float] = defaultdict(float)
         for term, weight in target.terms.items():

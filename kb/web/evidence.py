@@ -31,11 +31,16 @@ SHOWN_TARGETS = 40  # targets on the page, best suggestion first; the rest are s
 SOURCES_PAGE = 100
 
 
+def _newest_first(tree) -> list:
+    """The published sources' summaries, the most recent document first."""
+    return sorted(tree.summaries("source"), key=lambda source: (source.date is None, source.date), reverse=True)
+
+
 @bp.get("/sources")
 @requires("change.propose")
 def sources():
     query = " ".join(request.args.get("q", "").split())
-    found = sorted(current_tree().summaries("source"), key=lambda source: (source.date is None, source.date), reverse=True)
+    found = _newest_first(current_tree())
     if query:
         needle = FoldedText.of(query).folded
         found = [source for source in found if needle in FoldedText.of(f"{source.title} {' '.join(source.made_by)} {source.id}").folded]
@@ -131,9 +136,8 @@ LEADS_SHOWN = 30
 def leads():
     """Figures that seem to count one thing with two values, across the most recent sources."""
     tree = current_tree()
-    recent = sorted(tree.summaries("source"), key=lambda source: (source.date is None, source.date), reverse=True)[:LEAD_SOURCES]
-    sources = [tree.sources[summary.id] for summary in recent if summary.id in tree.sources]
+    every = _newest_first(tree)
+    sources = [tree.sources[summary.id] for summary in every[:LEAD_SOURCES] if summary.id in tree.sources]
     found = contradictions(sources, LEADS_SHOWN)
     titles = {source.id: source for source in sources}
-    total = len(tree.summaries("source"))
-    return render_template("newsroom/leads.html", leads=found, sources=titles, read=len(sources), total=total)
+    return render_template("newsroom/leads.html", leads=found, sources=titles, read=len(sources), total=len(every))

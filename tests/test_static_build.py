@@ -45,6 +45,10 @@ def test_every_public_page_feed_api_document_and_the_csv_is_written(site):
         "statuts.css",
         "static/kb.css",
         "static/fonts/source-sans-3-latin-400-normal.woff2",  # named by kb.css, not by a page
+        "integrer/promesses/aubry-mutualisation-lille-lomme-hellemmes/index.html",  # the cards articles frame
+        "integrer/elus/martine-aubry/index.html",
+        "integrer/suivis/lille-2020-2026/index.html",
+        "static/embed.css",
     ):
         assert (out / path).is_file(), path
     assert len(list(out.glob("promesses/index--status-partial-*.html"))) == 1

@@ -76,9 +76,18 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 
+# The cards other sites embed (kb.web.public.embeds): framed by anyone, still no script at all.
+EMBED_POLICY = (
+    "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors *; form-action 'none'"
+)
+
 
 def _security_headers(response):
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    # Older browsers ignore frame-ancestors: every page but the embeddable cards refuses framing twice.
+    if "frame-ancestors *" not in response.headers["Content-Security-Policy"]:
+        response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     return response
@@ -89,4 +98,7 @@ def _not_found(error):
         response = jsonify({"error": "not_found", "message": "adresse inconnue de l'API"})
         response.headers["Access-Control-Allow-Origin"] = "*"
         return response, 404
+    if request.path.startswith("/integrer/"):
+        # A card whose item was withdrawn: the article framing it says so, instead of a refused frame.
+        return render_template("embeds/gone.html"), 404, {"Content-Security-Policy": EMBED_POLICY}
     return render_template("errors/404.html"), 404

@@ -34,7 +34,7 @@ from kb.web.request_log import STATIC_BUILD
 
 LINK = re.compile(r'(href|src|action)="(/[^"#]*)(#[^"]*)?"')
 CSS_URL = re.compile(r'url\(\s*["\']?([^"\')]+)["\']?\s*\)')
-DYNAMIC = ("/recherche", "/redaction", "/api/search")
+DYNAMIC = ("/recherche", "/redaction", "/api/search", "/oembed")
 # A saved web page uploaded as a source: a static host would serve it inline, scripts and all.
 ORIGINAL_HTML = re.compile(r"^/sources/[^/]+/original\.html$")
 MARKER = ".kb-build"  # names a directory kb built, and so may replace
@@ -75,6 +75,11 @@ def _seeds(app: Flask) -> list[str]:
             urls += [f"/suivis/{tracker_id}.atom", f"/api/trackers/{tracker_id}"]
         urls += ["/elus", "/api/people"] + (["/logo"] if app.config["SITE_LOGO"] else []) + [f"/territoires/{name}" for name in sorted(queries.places(tree))]
         urls += [f"/elus/{person.id}/photo" for person in sorted(tree.people.values(), key=lambda person: person.id) if person.photo]
+        # The cards other sites embed (their iframes name the build's base URL).
+        urls += [f"/integrer/promesses/{promise_id}" for promise_id in sorted(tree.promises)]
+        urls += [f"/integrer/elus/{person_id}" for person_id in sorted(tree.people)]
+        urls += [f"/integrer/suivis/{tracker_id}" for tracker_id in sorted(tree.trackers)]
+        urls += ["/static/embed.css"]
     return urls
 
 

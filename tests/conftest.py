@@ -5,11 +5,15 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from contextlib import contextmanager
 from datetime import date
+from email import message_from_bytes
+from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
@@ -351,3 +355,45 @@ def demo_newsroom(demo_copy, tmp_path) -> Newsroom:
     """The newsroom on a scratch copy of the demo corpus (its sources, promises and fact-checks)."""
     app = create_app({"TESTING": True, "CONTENT_DIR": str(demo_copy), "INSTANCE_DIR": str(tmp_path / "instance"), "CONTENT_RECHECK_SECONDS": 0})
     return Newsroom(app)
+
+
+# -- a real SMTP server (aiosmtpd) -------------------------------------------------------------------
+
+
+class Inbox:
+    """What an aiosmtpd server received: (recipients, message)."""
+
+    def __init__(self):
+        self.received = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.received.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=default_policy)))
+        return "250 OK"
+
+    def wait(self, count: int, seconds: float = 10.0) -> list:
+        deadline = time.monotonic() + seconds
+        while len(self.received) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)  # and nothing more comes
+        return self.received
+
+    def to(self, address: str) -> list:
+        return [message for recipients, message in self.received if address in recipients]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def inbox():
+    from aiosmtpd.controller import Controller
+
+    found = Inbox()
+    controller = Controller(found, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    found.port = controller.port
+    yield found
+    controller.stop()

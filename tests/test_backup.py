@@ -312,7 +312,7 @@ def test_import_refuses_an_archive_from_a_newer_schema(archive, tmp_path, databa
 
 
 # Tables later revisions added: an archive of revision 0001 has none of them.
-AFTER_0001 = ("user_sessions", "change_request_files", "suggestion_dismissals")
+AFTER_0001 = ("user_sessions", "change_request_files", "suggestion_dismissals", "followers", "follows", "follow_changes", "follow_digests")
 COLUMNS_AFTER_0001 = ("reviewer_id", "review_due")  # of change_requests
 
 

@@ -903,6 +903,49 @@ def suggest_passages(source_id: str, promise_id: str | None, claim_id: str | Non
         click.echo(f"{suggestion.target} ({suggestion.score:.2f}{page}) : « {suggestion.quote} »")
 
 
+@main.command("notify")
+@CONTENT_OPTION
+def notify(content_dir: Path | None) -> None:
+    """Envoie aux lecteurs qui suivent une fiche par e-mail le résumé de ce qui a changé depuis le précédent.
+
+    Un résumé par adresse : chaque nouveau statut avec sa citation, chaque nouvelle vérification. Jamais deux
+    fois le même changement : un résumé est écrit avant d'être envoyé, et une exécution interrompue reprend là
+    où elle s'était arrêtée. Les demandes non confirmées depuis 7 jours sont oubliées. À lancer par cron ou un
+    timer systemd (docs/operations.md), avec les réglages SMTP_* et SITE_URL.
+    """
+    from kb.catalog.reader import CatalogView, ItemCache, Vocabularies
+    from kb.catalog.update import Catalog
+    from kb.config.settings import publish_lock_path
+    from kb.content.kinds import KINDS
+    from kb.newsroom.follows import NotifyBusy, notify as send_digests
+    from kb.newsroom.mailer import Mailer
+
+    values = _settings()
+    mailer = Mailer.from_settings(values)
+    if mailer is None:
+        raise click.ClickException("aucun serveur d'e-mail n'est réglé (SMTP_HOST) : rien n'est envoyé")
+    root = _content_root(content_dir).resolve()
+    sessions = _sessions()
+    engine = sessions.kw["bind"]
+    catalog = Catalog(engine, root, publish_lock_path(values), KINDS)
+    if catalog.ready():
+        catalog.scan()  # edits by hand since the servers last looked
+    else:
+        catalog.rebuild()
+    view = CatalogView(engine, root, KINDS, Vocabularies(root), ItemCache())
+    with sessions() as session:
+        try:
+            run = send_digests(session, view, mailer, values.get("SITE_URL"), Path(values["INSTANCE_DIR"]) / "notify.lock")
+        except NotifyBusy as busy:
+            click.echo(str(busy))
+            return
+    click.echo(f"{run.composed} résumé(s) préparé(s), {run.sent} envoyé(s)")
+    if run.uncertain:
+        click.echo(f"{run.uncertain} résumé(s) laissé(s) par une exécution interrompue : peut-être déjà partis, pas renvoyés")
+    if run.failed:
+        raise click.ClickException(f"{run.failed} résumé(s) non envoyé(s) ({mailer.host}:{mailer.port}) : ils repartiront au prochain passage")
+
+
 @main.command("contradictions")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Nombre de pistes.")
 @click.option("--json", "as_json", is_flag=True, help="Une liste JSON : subject, score, a et b (source, quote, value) ; la meilleure d'abord.")

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 # An arbitrary constant naming kb's publish lock among PostgreSQL advisory locks: whoever holds it
 # may write content files and the catalog derived from them.
 PUBLISH_LOCK_KEY = 0x6B620002
+NOTIFY_LOCK_KEY = 0x6B620003  # one `kb notify` at a time: two would send the same digests
 
 
 @contextmanager

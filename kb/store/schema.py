@@ -40,7 +40,7 @@ class SchemaTooNew(RuntimeError):
 def metadata() -> MetaData:
     """Every workflow table, as the models declare them."""
     from kb.store import changes  # noqa: F401
-    from kb.store import accounts, audit, dismissals, sessions, throttle  # noqa: F401 — register their tables on Base
+    from kb.store import accounts, audit, dismissals, follows, sessions, throttle  # noqa: F401 — register their tables on Base
     from kb.store.db import Base
 
     return Base.metadata

@@ -1,4 +1,5 @@
-"""Login throttling: after repeated failures an address (or a client) must wait.
+"""Throttling: after repeated failed logins an address (or a client) must wait; so must a reader asking to
+follow by e-mail too often (each request counts, kb.newsroom.follows).
 
 Kept in the database so that every worker and every server counts the same failures.
 """
@@ -14,7 +15,7 @@ from kb.store.db import Base
 
 WINDOW = timedelta(minutes=15)
 # Per account: a person mistyping gets five tries; per client address, more (a shared newsroom NAT).
-LIMITS = {"account": 5, "client": 30}
+LIMITS = {"account": 5, "client": 30, "follow_address": 3, "follow_client": 20}
 
 
 class LoginFailure(Base):
@@ -43,6 +44,7 @@ def wait_seconds(session: Session, keys: dict[str, str]) -> int:
 
 
 def record_failure(session: Session, keys: dict[str, str]) -> None:
+    """Count one more try against each key (a failed login; any request to follow)."""
     session.execute(delete(LoginFailure).where(LoginFailure.at < _now() - WINDOW))
     for key in keys.values():
         session.add(LoginFailure(key=key, at=_now()))

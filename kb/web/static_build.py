@@ -34,7 +34,7 @@ from kb.web.request_log import STATIC_BUILD
 
 LINK = re.compile(r'(href|src|action)="(/[^"#]*)(#[^"]*)?"')
 CSS_URL = re.compile(r'url\(\s*["\']?([^"\')]+)["\']?\s*\)')
-DYNAMIC = ("/recherche", "/redaction", "/api/search", "/oembed")
+DYNAMIC = ("/recherche", "/redaction", "/api/search", "/oembed", "/suivre")
 # A saved web page uploaded as a source: a static host would serve it inline, scripts and all.
 ORIGINAL_HTML = re.compile(r"^/sources/[^/]+/original\.html$")
 MARKER = ".kb-build"  # names a directory kb built, and so may replace

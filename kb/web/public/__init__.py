@@ -1,7 +1,7 @@
 """Pages for citizens, no account needed: one blueprint, one module per family of pages.
 
 home (scorecards, people and territories, the sitemap, site assets) · promises (a promise, the
-list, its CSV and feeds) · trackers (the terms followed, each one's record) · people (authors' pages, names in every page) · sources · claims (fact-checks) · search · embeds (cards other sites frame, oEmbed). A page of any kind is drawn by
+list, its CSV and feeds) · trackers (the terms followed, each one's record) · people (authors' pages, names in every page) · sources · claims (fact-checks) · search · embeds (cards other sites frame, oEmbed) · follows (following by e-mail). A page of any kind is drawn by
 kb.web.pages, which the newsroom's preview shares.
 """
 
@@ -23,4 +23,4 @@ def claim_anchor(claim_id: str, field: str) -> str:
 
 
 # The routes, registered on `bp` as their modules are imported.
-from kb.web.public import claims, embeds, home, people, promises, search, sources, trackers  # noqa: E402, F401
+from kb.web.public import claims, embeds, follows, home, people, promises, search, sources, trackers  # noqa: E402, F401

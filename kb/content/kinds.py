@@ -9,11 +9,12 @@ from __future__ import annotations
 from kb.content import claims, pages, people, promises, sources, trackers
 from kb.content.model import Claim, Page, Person, Promise, Source, Tracker
 from kb.content.registry import Kind, Kinds
+from kb.config.i18n import N_
 
 PROMISE = Kind(
     name="promise",
     folder="promises",
-    label="Promesse",
+    label=N_("Promesse"),
     plural="promesses",
     parse=promises.parse,
     to_text=promises.to_text,
@@ -30,7 +31,7 @@ PROMISE = Kind(
 SOURCE = Kind(
     name="source",
     folder="sources",
-    label="Document source",
+    label=N_("Document source"),
     plural="sources",
     parse=sources.parse,
     to_text=sources.to_text,
@@ -44,7 +45,7 @@ SOURCE = Kind(
 CLAIM = Kind(
     name="claim",
     folder="claims",
-    label="Vérification",
+    label=N_("Vérification"),
     plural="vérifications",
     parse=claims.parse,
     to_text=claims.to_text,
@@ -62,7 +63,7 @@ CLAIM = Kind(
 TRACKER = Kind(
     name="tracker",
     folder="trackers",
-    label="Suivi",
+    label=N_("Suivi"),
     plural="suivis",
     parse=trackers.parse,
     to_text=trackers.to_text,
@@ -79,7 +80,7 @@ TRACKER = Kind(
 PERSON = Kind(
     name="person",
     folder="people",
-    label="Élu ou institution",
+    label=N_("Élu ou institution"),
     plural="élus et institutions",
     parse=people.parse,
     to_text=people.to_text,
@@ -97,7 +98,7 @@ PERSON = Kind(
 PAGE = Kind(
     name="page",
     folder="pages",
-    label="Page",
+    label=N_("Page"),
     plural="pages",
     parse=pages.parse,
     to_text=pages.to_text,

@@ -17,14 +17,15 @@ from typing import TypeVar
 
 from kb.content.model import Claim, HistoryEntry, Promise
 from kb.content.quotes import fold
+from kb.config.i18n import lazy_gettext
 
 FILTERS = ("tracker", "status", "made_by", "party", "list", "territory", "theme", "overdue")
 CLAIM_FILTERS = ("verdict", "claimed_by", "territory", "theme")
 Item = TypeVar("Item")
 SORTS = {
-    "maj": "dernière mise à jour",
-    "echeance": "échéance",
-    "titre": "titre",
+    "maj": lazy_gettext("dernière mise à jour"),
+    "echeance": lazy_gettext("échéance"),
+    "titre": lazy_gettext("titre"),
 }
 
 

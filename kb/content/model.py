@@ -193,15 +193,26 @@ class Claim:
         return found + [(f"evidence[{proof.position}]", proof) for proof in self.evidence]
 
 
+def _shown(label: str, labels: tuple) -> str:
+    """A vocabulary label in the interface's language, when the vocabulary gives one (`labels: {en: …}`)."""
+    from kb.config.i18n import language
+
+    return dict(labels).get(language(), label)
+
+
 @dataclass(frozen=True)
 class Status:
     """An entry of the status vocabulary."""
 
     key: str
-    label: str
+    label: str  # as the vocabulary writes it (French)
     color: str
     final: bool
     symbol: str = ""  # a glyph beside the label: told apart without colour (colour blindness, grey print)
+    labels: tuple = ()  # (language, label) for the interface's other languages
+
+    def shown(self) -> str:
+        return _shown(self.label, self.labels)
 
 
 @dataclass(frozen=True)
@@ -209,10 +220,14 @@ class Verdict:
     """An entry of the verdict vocabulary of fact-checks."""
 
     key: str
-    label: str
+    label: str  # as the vocabulary writes it (French)
     color: str
     rating: int | None  # 1 (false) to 5 (accurate); None off that scale (unverifiable)
     symbol: str = ""  # as a status's
+    labels: tuple = ()  # as a status's
+
+    def shown(self) -> str:
+        return _shown(self.label, self.labels)
 
 
 class ContentError(Exception):

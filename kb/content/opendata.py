@@ -23,13 +23,13 @@ CLAIM_CSV_COLUMNS = (
 
 
 def status_label(statuses: dict[str, Status], key: str) -> str:
-    """The French label of a status key (the key itself when the vocabulary lacks it)."""
-    return statuses[key].label if key in statuses else key
+    """The label of a status key in the interface's language (the key itself when the vocabulary lacks it)."""
+    return statuses[key].shown() if key in statuses else key
 
 
 def verdict_label(verdicts: dict[str, Verdict], key: str) -> str:
-    """The French label of a verdict key (the key itself when the vocabulary lacks it)."""
-    return verdicts[key].label if key in verdicts else key
+    """The label of a verdict key in the interface's language (the key itself when the vocabulary lacks it)."""
+    return verdicts[key].shown() if key in verdicts else key
 
 
 def claim_review(claim: Claim, verdicts: dict[str, Verdict], page_url: str, appearance_url: str | None, site_name: str, author: str) -> dict:

@@ -18,6 +18,7 @@ from kb.content.fields import URL, Fields, open_document, problem_at
 from kb.content.model import ID_PATTERN, Person, Problem, Role
 from kb.content.registry import Indexed
 from kb.content.render import markdown_to_text
+from kb.config.i18n import N_
 
 if TYPE_CHECKING:
     from kb.content.tree import ContentTree
@@ -26,7 +27,7 @@ MAX_BYTES = 256 * 1024
 KEYS = ("id", "name", "kind", "party", "roles", "photo", "links", "aliases")
 ROLE_KEYS = ("title", "from", "to")
 PHOTO_KEYS = ("file", "credit", "licence")
-KINDS = {"person": "personne", "institution": "institution"}
+KINDS = {"person": N_("personne"), "institution": N_("institution")}
 # The pictures a photo may be, by extension: served with this type, never anything else.
 PHOTO_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 MEDIA_FOLDER = "media"

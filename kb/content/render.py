@@ -15,6 +15,7 @@ import nh3
 from markupsafe import Markup
 
 from kb.content.model import PAGE_BREAK
+from kb.config.i18n import gettext as _
 
 ALLOWED_TAGS = {
     "a", "abbr", "blockquote", "br", "code", "del", "em", "h2", "h3", "h4", "h5", "h6",
@@ -92,7 +93,7 @@ def _paged(marked: Markup) -> Markup:
 
 
 def _page_marker(number: int) -> str:
-    return f'<span class="page-marker" id="page-{number}" role="separator">page {number}</span>'
+    return f'<span class="page-marker" id="page-{number}" role="separator">{_("page %(number)s", number=number)}</span>'
 
 
 # Line breaks (and the blank lines some extractions put between every line of the layout) between

@@ -10,6 +10,7 @@ from kb.content import frontmatter
 from kb.content.fields import SHA256, URL, open_document, problem_at
 from kb.content.model import PAGE_BREAK, Problem, Source
 from kb.content.registry import Indexed
+from kb.config.i18n import N_
 
 if TYPE_CHECKING:
     from kb.content.tree import ContentTree
@@ -20,12 +21,12 @@ KEYS = ("id", "title", "publisher", "kind", "date", "date_note", "reference", "u
 # What a source document is; the file's `kind:` field (a name kept from the first format).
 DOCUMENT_TYPES = ("deliberation", "press-release", "article", "report", "slides", "other")
 DOCUMENT_TYPE_LABELS = {
-    "deliberation": "délibération",
-    "press-release": "communiqué de presse",
-    "article": "article",
-    "report": "rapport",
-    "slides": "présentation",
-    "other": "autre",
+    "deliberation": N_("délibération"),
+    "press-release": N_("communiqué de presse"),
+    "article": N_("article"),
+    "report": N_("rapport"),
+    "slides": N_("présentation"),
+    "other": N_("autre"),
 }
 
 

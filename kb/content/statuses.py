@@ -18,13 +18,13 @@ FILE_NAME = "statuses.yml"
 DEFAULT_STATUSES = {
     status.key: status
     for status in (
-        Status("planned", "prévue", "#64748b", False, "○"),
-        Status("in_progress", "en cours", "#1d4ed8", False, "◔"),
-        Status("done", "réalisée", "#15803d", True, "●"),
-        Status("partial", "en partie réalisée", "#0f766e", False, "◑"),
-        Status("paused", "en pause", "#6d28d9", False, "‖"),
-        Status("abandoned", "abandonnée", "#b91c1c", True, "✕"),
-        Status("unverifiable", "invérifiable", "#6b7280", False, "?"),
+        Status("planned", "prévue", "#64748b", False, "○", (("en", "planned"),)),
+        Status("in_progress", "en cours", "#1d4ed8", False, "◔", (("en", "in progress"),)),
+        Status("done", "réalisée", "#15803d", True, "●", (("en", "done"),)),
+        Status("partial", "en partie réalisée", "#0f766e", False, "◑", (("en", "partly done"),)),
+        Status("paused", "en pause", "#6d28d9", False, "‖", (("en", "paused"),)),
+        Status("abandoned", "abandonnée", "#b91c1c", True, "✕", (("en", "abandoned"),)),
+        Status("unverifiable", "invérifiable", "#6b7280", False, "?", (("en", "unverifiable"),)),
     )
 }
 

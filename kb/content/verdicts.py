@@ -19,12 +19,12 @@ WORST_RATING, BEST_RATING = 1, 5
 DEFAULT_VERDICTS = {
     verdict.key: verdict
     for verdict in (
-        Verdict("accurate", "exact", "#1e3a8a", 5, "✓"),
-        Verdict("mostly_accurate", "plutôt exact", "#2563eb", 4, "≈"),
-        Verdict("needs_context", "à nuancer", "#92400e", 3, "±"),
-        Verdict("misleading", "trompeur", "#c2410c", 2, "!"),
-        Verdict("inaccurate", "faux", "#9f1239", 1, "✗"),
-        Verdict("unverifiable", "invérifiable", "#6b7280", None, "?"),
+        Verdict("accurate", "exact", "#1e3a8a", 5, "✓", (("en", "accurate"),)),
+        Verdict("mostly_accurate", "plutôt exact", "#2563eb", 4, "≈", (("en", "mostly accurate"),)),
+        Verdict("needs_context", "à nuancer", "#92400e", 3, "±", (("en", "needs context"),)),
+        Verdict("misleading", "trompeur", "#c2410c", 2, "!", (("en", "misleading"),)),
+        Verdict("inaccurate", "faux", "#9f1239", 1, "✗", (("en", "false"),)),
+        Verdict("unverifiable", "invérifiable", "#6b7280", None, "?", (("en", "unverifiable"),)),
     )
 }
 

@@ -32,6 +32,16 @@ def contrast_with_white(color: str) -> float:
     return 1.05 / (luminance + 0.05)
 
 
+def _labels(given, bad, default) -> tuple:
+    """The label in the interface's other languages (`labels: {en: partly done}`); the default's when none is given."""
+    if given is None:
+        return default.labels if default is not None else ()
+    if not isinstance(given, dict) or not all(isinstance(name, str) and isinstance(text, str) and text.strip() for name, text in given.items()):
+        bad("labels", "attendu : un libellé par langue, par exemple {en: partly done}")
+        return ()
+    return tuple(sorted((name, text.strip()) for name, text in given.items()))
+
+
 def load_vocabulary(path: Path, defaults: dict, extras: Extras, known: tuple[str, ...], build: Callable) -> tuple[dict, list[Problem]]:
     """Read one vocabulary file; report every problem of it (defaults when it is absent or unreadable).
 
@@ -86,7 +96,8 @@ def load_vocabulary(path: Path, defaults: dict, extras: Extras, known: tuple[str
                 bad("symbol", "un signe de 1 à 3 caractères attendu (ex. « ● »)")
                 symbol = ""
             values["symbol"] = symbol.strip()
-        for name in sorted(set(spec) - {"label", "color", *known}):
+        values["labels"] = _labels(spec.get("labels"), bad, defaults.get(key))
+        for name in sorted(set(spec) - {"label", "labels", "color", *known}):
             bad(name, "champ inconnu")
         vocabulary[key] = build(key, label.strip(), color, **values)
     for key, line in duplicates:

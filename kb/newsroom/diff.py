@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from kb.config.i18n import gettext as _
+from kb.config.i18n import lazy_gettext, ngettext
 from kb.content import frontmatter
 from kb.content.kinds import KINDS
 
@@ -20,15 +22,19 @@ MAX_WORDS = 20_000
 # Past this, even lines are too many to compare while an editor waits: the preview shows the text.
 MAX_CHARACTERS = 400_000
 
+# How the reviewer reads each field's name (translated when a diff is made).
 FIELD_LABELS = {
-    "title": "titre", "made_by": "auteur de la promesse", "party": "parti", "list": "liste",
-    "territory": "territoire", "theme": "thème", "made_on": "date de l'engagement", "due": "échéance",
-    "status": "statut", "history": "historique", "reply": "droit de réponse", "aliases": "anciens identifiants",
-    "publisher": "éditeur", "kind": "type", "date": "date", "date_note": "précision sur la date",
-    "reference": "référence", "url": "adresse", "sha256": "empreinte du fichier original",
-    "id": "identifiant", "body": "texte",
-    "claimed_by": "auteur de l'affirmation", "claimed_on": "date de l'affirmation", "claim": "affirmation citée",
-    "verdict": "verdict", "reviewed_on": "date du verdict", "evidence": "preuves", "promises": "promesses liées",
+    "title": lazy_gettext("titre"), "made_by": lazy_gettext("auteur de la promesse"), "party": lazy_gettext("parti"),
+    "list": lazy_gettext("liste"), "territory": lazy_gettext("territoire"), "theme": lazy_gettext("thème"),
+    "made_on": lazy_gettext("date de l'engagement"), "due": lazy_gettext("échéance"), "status": lazy_gettext("statut"),
+    "history": lazy_gettext("historique"), "reply": lazy_gettext("droit de réponse"), "aliases": lazy_gettext("anciens identifiants"),
+    "publisher": lazy_gettext("éditeur du document"), "kind": lazy_gettext("type"), "date": lazy_gettext("date"),
+    "date_note": lazy_gettext("précision sur la date"), "reference": lazy_gettext("référence"), "url": lazy_gettext("adresse"),
+    "sha256": lazy_gettext("empreinte du fichier original"), "id": lazy_gettext("identifiant"), "body": lazy_gettext("texte"),
+    "claimed_by": lazy_gettext("auteur de l'affirmation"), "claimed_on": lazy_gettext("date de l'affirmation"),
+    "claim": lazy_gettext("affirmation citée"), "verdict": lazy_gettext("verdict"), "reviewed_on": lazy_gettext("date du verdict"),
+    "evidence": lazy_gettext("preuves"), "promises": lazy_gettext("promesses liées"),
+    "(fichier)": lazy_gettext("(fichier)"),  # a file whose front matter does not read, shown whole
 }  # fmt: skip
 LISTS_OF_ENTRIES = ("history", "evidence")  # diffed entry by entry, unchanged ones folded
 
@@ -46,8 +52,9 @@ class FieldChange:
 def word_diff(old: str, new: str) -> list[tuple[str, str]]:
     """Segments turning `old` into `new`, word by word (whitespace kept), adjacent ones merged."""
     if len(old or "") + len(new or "") > MAX_CHARACTERS:
-        return [("delete", f"[texte de {len(old or ''):,} caractères]".replace(",", " "))] * bool(old) + [
-            ("insert", f"[texte de {len(new or ''):,} caractères : trop long pour être comparé ici ; voir l'aperçu]".replace(",", " "))
+        old_size, new_size = (f"{len(text or ''):,}".replace(",", " ") for text in (old, new))
+        return [("delete", _("[texte de %(size)s caractères]", size=old_size))] * bool(old) + [
+            ("insert", _("[texte de %(size)s caractères : trop long pour être comparé ici ; voir l'aperçu]", size=new_size))
         ]
     a, b = WORD.findall(old or ""), WORD.findall(new or "")
     junk = False
@@ -101,7 +108,7 @@ def _entries_diff(old: list, new: list, label: Callable[[str], str]) -> list[tup
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op == "equal":
             count = i2 - i1
-            segments.append(("equal", f"[{count} entrée{'s' if count > 1 else ''} inchangée{'s' if count > 1 else ''}]\n"))
+            segments.append(("equal", ngettext("[%(num)s entrée inchangée]", "[%(num)s entrées inchangées]", count) + "\n"))
         else:
             segments += word_diff("".join(a[i1:i2]), "".join(b[j1:j2]))
     return segments
@@ -135,13 +142,13 @@ def file_diff(
         kind = "added" if key not in old else "removed" if key not in new else "changed"
         label = status_label if key in ("status", "history") else verdict_label if key == "verdict" else str
         if key in LISTS_OF_ENTRIES and isinstance(old.get(key), list) and isinstance(new.get(key), list):
-            changes.append(FieldChange(key, FIELD_LABELS[key], "changed", _entries_diff(old[key], new[key], label)))
+            changes.append(FieldChange(key, str(FIELD_LABELS[key]), "changed", _entries_diff(old[key], new[key], label)))
             continue
         before, after = _as_text(old.get(key), label), _as_text(new.get(key), label)
         if key in ("status", "verdict"):
             before, after = (label(value) if isinstance(value, str) else text for value, text in ((old.get(key), before), (new.get(key), after)))
-        changes.append(FieldChange(key, FIELD_LABELS.get(key, key), kind, word_diff(before, after)))
+        changes.append(FieldChange(key, str(FIELD_LABELS.get(key, key)), kind, word_diff(before, after)))
     if old_body != new_body:
         kind = "added" if not old_body else "removed" if not new_body else "changed"
-        changes.append(FieldChange("body", FIELD_LABELS["body"], kind, word_diff(old_body, new_body)))
+        changes.append(FieldChange("body", str(FIELD_LABELS["body"]), kind, word_diff(old_body, new_body)))
     return changes

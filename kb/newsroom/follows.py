@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from kb.catalog import tables
 from kb.catalog.queries import by_author
+from kb.config.i18n import day, gettext as _, language, ngettext, using
 from kb.content.opendata import status_label, verdict_label
 from kb.newsroom.mailer import Mailer
 from kb.store import throttle
@@ -37,7 +38,7 @@ from kb.store.follows import Digest, Follow, Follower, first_seen, follows_of, f
 
 log = logging.getLogger(__name__)
 
-TARGET_KINDS = {"promise": "la promesse", "person": "les promesses de", "tracker": "le suivi"}
+TARGET_KINDS = ("promise", "person", "tracker")
 # What a follow's links lead to on the site (the target's page).
 PAGES = {"promise": "/promesses/{id}", "person": "/elus/{id}", "tracker": "/suivis/{id}"}
 MAX_ATTEMPTS = 5  # a digest the mail server keeps refusing is given up after this many runs
@@ -53,7 +54,7 @@ class FollowError(Exception):
 
 class FollowThrottled(FollowError):
     def __init__(self, seconds: int):
-        super().__init__(f"trop de demandes : réessayez dans {max(1, seconds // 60)} min")
+        super().__init__(_("trop de demandes : réessayez dans %(minutes)s min", minutes=max(1, seconds // 60)))
         self.seconds = seconds
 
 
@@ -94,18 +95,18 @@ def normalized(email: str) -> str:
     """The address as kept: trimmed, lower-cased; FollowError when it is not an e-mail address."""
     address = (email or "").strip().lower()
     if len(address) > 254 or not EMAIL.match(address):
-        raise FollowError("adresse e-mail invalide : écrivez-la en entier, par exemple prenom@exemple.fr")
+        raise FollowError(_("adresse e-mail invalide : écrivez-la en entier, par exemple prenom@exemple.fr"))
     return address
 
 
 def target_of(view, key: str) -> Target:
     """The published promise, person or tracker named "kind:id"; FollowError otherwise."""
-    kind, _, item_id = (key or "").partition(":")
+    kind, _colon, item_id = (key or "").partition(":")
     if kind not in TARGET_KINDS or not item_id:
-        raise FollowError("on ne peut suivre qu'une promesse, un élu ou un suivi")
+        raise FollowError(_("on ne peut suivre qu'une promesse, un élu ou un suivi"))
     found = view.items[kind].get(item_id)
     if found is None:
-        raise FollowError("cette fiche n'est pas (ou plus) publiée")
+        raise FollowError(_("cette fiche n'est pas (ou plus) publiée"))
     return Target(kind, found.id, getattr(found, "title", None) or getattr(found, "name", found.id))
 
 
@@ -125,6 +126,7 @@ def ask(session: Session, view, email: str, target_key: str, client: str, base_u
         follower = Follower(email=address)
         session.add(follower)
         session.flush()
+    follower.language = language()  # its e-mails speak the language of the page it followed from
     follow = session.scalar(select(Follow).where(Follow.follower_id == follower.id, Follow.target == target.key))
     if follow is not None and follow.active:
         session.commit()
@@ -138,21 +140,28 @@ def ask(session: Session, view, email: str, target_key: str, client: str, base_u
 
 
 def confirmation_message(mailer: Mailer, follow: Follow, follower: Follower, target: Target, base_url: str) -> EmailMessage:
-    subject = f"[{mailer.site_name}] Confirmez votre suivi : {target.title}"
-    text = (
-        f"Bonjour,\n\nQuelqu'un, sans doute vous, a demandé à suivre {TARGET_KINDS[target.kind]} « {target.title} » "
-        f"sur {mailer.site_name} par e-mail.\n\nPour confirmer, ouvrez ce lien et validez :\n"
-        f"{base_url}/suivre/confirmer/{follow.confirm_token}\n\n"
-        "Sans confirmation, vous ne recevrez rien d'autre. Votre adresse ne sert qu'à ce suivi et n'est jamais affichée.\n"
-        f"Pour la supprimer tout de suite : {base_url}/suivre/{follower.token}\n"
-    )
+    with using(follower.language):
+        subject = _("[%(site)s] Confirmez votre suivi : %(title)s", site=mailer.site_name, title=target.title)
+        what = {
+            "promise": _("la promesse « %(title)s »", title=target.title),
+            "person": _("les promesses de « %(title)s »", title=target.title),
+            "tracker": _("le suivi « %(title)s »", title=target.title),
+        }[target.kind]
+        text = "\n".join([
+            _("Bonjour,"), "",
+            _("Quelqu'un, sans doute vous, a demandé à suivre %(what)s sur %(site)s par e-mail.", what=what, site=mailer.site_name), "",
+            _("Pour confirmer, ouvrez ce lien et validez :"),
+            f"{base_url}/suivre/confirmer/{follow.confirm_token}", "",
+            _("Sans confirmation, vous ne recevrez rien d'autre. Votre adresse ne sert qu'à ce suivi et n'est jamais affichée."),
+            _("Pour la supprimer tout de suite : %(url)s", url=f"{base_url}/suivre/{follower.token}"),
+        ]) + "\n"  # fmt: skip
     return mailer.message(follower.email, subject, text)
 
 
 def pending(session: Session, token: str) -> Follow:
     follow = session.scalar(select(Follow).where(Follow.confirm_token == token)) if token else None
     if follow is None:
-        raise FollowError("ce lien de confirmation n'est pas (ou plus) valable : demandez à suivre de nouveau")
+        raise FollowError(_("ce lien de confirmation n'est pas (ou plus) valable : demandez à suivre de nouveau"))
     return follow
 
 
@@ -170,7 +179,7 @@ def confirm(session: Session, view, token: str) -> Follow:
 def follower_of(session: Session, token: str) -> Follower:
     follower = session.scalar(select(Follower).where(Follower.token == token)) if token else None
     if follower is None:
-        raise FollowError("ce lien n'est pas (ou plus) valable : l'adresse a peut-être déjà été supprimée")
+        raise FollowError(_("ce lien n'est pas (ou plus) valable : l'adresse a peut-être déjà été supprimée"))
     return follower
 
 
@@ -193,7 +202,7 @@ def forget(session: Session, follower: Follower) -> None:
 
 def masked(email: str) -> str:
     """An address as its own page shows it: enough to recognise, not to read ("j…@exemple.fr")."""
-    local, _, domain = email.partition("@")
+    local, _at, domain = email.partition("@")
     return f"{local[:1]}…@{domain}"
 
 
@@ -201,7 +210,7 @@ def masked(email: str) -> str:
 
 
 def _promise_keys(view, target: str) -> list[str]:
-    kind, _, item_id = target.partition(":")
+    kind, _colon, item_id = target.partition(":")
     if kind == "promise":
         current = item_id if view.items["promise"].get(item_id) is not None else view.alias_target(item_id)
         return [f"promise:{current}"] if current else []
@@ -276,7 +285,8 @@ def compose_due(session: Session, view, site_name: str, site_url: str | None, at
                 due_keys += [change.key for change in due]
         if sections:
             base_url = (site_url or sections[0][0].base_url).rstrip("/")
-            composed = _digest_text(view, site_name, base_url, follower, sections)
+            with using(follower.language):
+                composed = _digest_text(view, site_name, base_url, follower, sections)
             session.add(Digest(follower_id=follower.id, subject=composed.subject, body=composed.body, changes="\n".join(due_keys), base_url=base_url))
             written += 1
         session.commit()
@@ -285,7 +295,7 @@ def compose_due(session: Session, view, site_name: str, site_url: str | None, at
 
 def _digest_text(view, site_name: str, base_url: str, follower: Follower, sections: list) -> Composed:
     lines: list[str] = []
-    count = sum(len(due) for _, due in sections)
+    count = sum(len(due) for _follow, due in sections)
     titles = []
     for follow, due in sections:
         try:
@@ -297,13 +307,16 @@ def _digest_text(view, site_name: str, base_url: str, follower: Follower, sectio
         for change in due[:MAX_CHANGES_SHOWN]:
             lines += _change_lines(view, base_url, change) + [""]
         if len(due) > MAX_CHANGES_SHOWN:
-            lines += [f"… et {len(due) - MAX_CHANGES_SHOWN} autres changements, sur le site.", ""]
-    subject = f"[{site_name}] Du nouveau : {titles[0]}" if len(titles) == 1 else f"[{site_name}] {count} changements dans vos suivis"
+            lines += [_("… et %(count)s autres changements, sur le site.", count=len(due) - MAX_CHANGES_SHOWN), ""]
+    if len(titles) == 1:
+        subject = _("[%(site)s] Du nouveau : %(title)s", site=site_name, title=titles[0])
+    else:
+        subject = ngettext("[%(site)s] %(num)s changement dans vos suivis", "[%(site)s] %(num)s changements dans vos suivis", count, site=site_name)
     lines += [
         "—",
-        f"Vous recevez ce message parce que vous suivez ces fiches sur {site_name}.",
-        f"Gérer vos suivis : {base_url}/suivre/{follower.token}",
-        f"Ne plus rien recevoir et supprimer votre adresse : {base_url}/suivre/{follower.token}/desabonner",
+        _("Vous recevez ce message parce que vous suivez ces fiches sur %(site)s.", site=site_name),
+        _("Gérer vos suivis : %(url)s", url=f"{base_url}/suivre/{follower.token}"),
+        _("Ne plus rien recevoir et supprimer votre adresse : %(url)s", url=f"{base_url}/suivre/{follower.token}/desabonner"),
     ]
     return Composed(subject, "\n".join(lines) + "\n")
 
@@ -311,12 +324,12 @@ def _digest_text(view, site_name: str, base_url: str, follower: Follower, sectio
 def _change_lines(view, base_url: str, change: Change) -> list[str]:
     if change.kind == "status":
         promise = view.items["promise"].get(change.item_id)
-        _, _, rest = change.key.partition(":")
+        rest = change.key.partition(":")[2]
         day, status = rest.removeprefix(change.item_id + ":").split(":", 1)
         entry = next((entry for entry in (promise.history if promise else []) if str(entry.date) == day and entry.status == status), None)
         label = status_label(view.statuses, status)
         title = promise.title if promise else change.item_id
-        lines = [f"{_day(day)} — {title} : {label}"]
+        lines = [f"{_day(day)} — {title} : {label}"]  # a date, a title, a status: no words of ours
         if entry is not None:
             if entry.note:
                 lines.append(entry.note)
@@ -327,16 +340,16 @@ def _change_lines(view, base_url: str, change: Change) -> list[str]:
         return lines
     claim = view.items["claim"].get(change.item_id)
     if claim is None:
-        return [f"Vérification : {change.item_id}"]
+        return [_("Vérification : %(title)s", title=change.item_id)]
     return [
-        f"{_day(str(claim.reviewed_on))} — Vérification : {claim.title} : {verdict_label(view.verdicts, claim.verdict)}",
+        f"{_day(str(claim.reviewed_on))} — " + _("Vérification : %(title)s", title=claim.title) + f" : {verdict_label(view.verdicts, claim.verdict)}",
         f"{base_url}/affirmations/{claim.id}",
     ]
 
 
 def _day(iso: str) -> str:
     try:
-        return date.fromisoformat(iso).strftime("%d/%m/%Y")
+        return day(date.fromisoformat(iso))
     except ValueError:
         return iso
 
@@ -411,7 +424,7 @@ def notify(session: Session, view, mailer: Mailer, site_url: str | None, lock_pa
     one run at a time across the machine (and across servers on PostgreSQL)."""
     with attempt(NOTIFY_LOCK_KEY, lock_path, session.get_bind()) as taken:
         if not taken:
-            raise NotifyBusy("un autre « kb notify » est en cours : rien n'est fait")
+            raise NotifyBusy(_("un autre « kb notify » est en cours : rien n'est fait"))
         forget_unconfirmed(session)
         composed = compose_due(session, view, mailer.site_name, site_url)
         run = send_due(session, mailer, on_sent)

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from kb.config.i18n import gettext as _
 from kb.content.files import current_file, sha256_text
 from kb.content.model import Claim, Promise, Verdict
 from kb.content.registry import Kinds
@@ -40,22 +41,31 @@ def fresh(kinds: Kinds, kind: str, item) -> tuple[Any, tuple[str, str]]:
     """(the item as its file says now, (text, sha256) of that file): what a new request is based on."""
     text, sha = current_file(item.path)
     if text is None:
-        raise ChangeNotFound(f"aucune fiche publiée pour {kind}:{item.id}")
+        target = kind + ":" + item.id
+        raise ChangeNotFound(_("aucune fiche publiée pour %(target)s", target=target))
     now, problems = kinds[kind].parse(item.path, text.removeprefix("\ufeff").replace("\r\n", "\n"))
     if now is None or any(problem.severity == "error" for problem in problems):
-        raise WorkflowError("la fiche publiée est en cours de réparation (kb check signale des erreurs) : réessayez plus tard")
+        raise WorkflowError(_("la fiche publiée est en cours de réparation (kb check signale des erreurs) : réessayez plus tard"))
     return now, (text, sha)
 
 
 def ensure_unchanged(opened_sha256: str | None, base: tuple[str, str] | None, what: str) -> None:
     """Refuse a form opened on a version of the file that is no longer the published one.
 
-    `opened_sha256` is the version the form showed (sent back by the form), `base` the file now.
+    `opened_sha256` is the version the form showed (sent back by the form), `base` the file now;
+    `what` names what the form edits: "la fiche", "la vérification" or "l'analyse".
     """
     if base is not None and opened_sha256 and opened_sha256 != base[1]:
-        raise WorkflowError(
-            f"{what} a été modifiée depuis que vous avez ouvert ce formulaire : rouvrez-le pour partir de la version publiée"
-        )
+        raise WorkflowError(_changed_since(what))
+
+
+def _changed_since(what: str) -> str:
+    """The refusal of a stale form, one whole sentence for each thing a form edits (the file itself unless named)."""
+    if what == "la vérification":
+        return _("la vérification a été modifiée depuis que vous avez ouvert ce formulaire : rouvrez-le pour partir de la version publiée")
+    if what == "l'analyse":
+        return _("l'analyse a été modifiée depuis que vous avez ouvert ce formulaire : rouvrez-le pour partir de la version publiée")
+    return _("la fiche a été modifiée depuis que vous avez ouvert ce formulaire : rouvrez-le pour partir de la version publiée")
 
 
 def edited_body(posted: str | None, shown_sha256: str | None, opened_sha256: str | None, base) -> str | None:

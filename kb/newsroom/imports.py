@@ -22,6 +22,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 
+from kb.config.i18n import gettext as _
+from kb.config.i18n import lazy_gettext
 from kb.content.check import check_text, nearest_hint, prefix_hint
 from kb.content.files import current_file
 from kb.content.model import ID_PATTERN, Evidence, HistoryEntry, Problem, Promise
@@ -51,7 +53,9 @@ COLUMN_OF_FIELD = {
     "carried_over_from": "id", "aliases": "id", "id": "id",
 }  # fmt: skip
 
-OUTCOMES = {"new": "nouvelle", "changed": "modifiée", "unchanged": "inchangée", "error": "erreur"}
+OUTCOMES = {
+    "new": lazy_gettext("nouvelle"), "changed": lazy_gettext("modifiée"), "unchanged": lazy_gettext("inchangée"), "error": lazy_gettext("erreur"),
+}  # fmt: skip
 
 
 # Rows one import may hold: its approval checks and writes every file in one request (about 11 s for
@@ -77,7 +81,7 @@ class RowResult:
 
     @property
     def outcome_label(self) -> str:
-        return OUTCOMES[self.outcome]
+        return str(OUTCOMES[self.outcome])
 
 
 @dataclass
@@ -124,20 +128,24 @@ def read_sheet(tree: ContentTree, table: Table, today: date | None = None) -> Im
         if not name:
             continue
         if name in seen_columns:
-            raise ImportRefused(f"la colonne « {table.header[position]} » figure deux fois dans l'en-tête de « {table.name} »")
+            raise ImportRefused(
+                _("la colonne « %(column)s » figure deux fois dans l'en-tête de « %(sheet)s »", column=table.header[position], sheet=table.name)
+            )
         seen_columns[name] = position
         if name not in KNOWN:
-            warnings.append(f"colonne « {table.header[position]} » inconnue : ignorée")
+            warnings.append(_("colonne « %(column)s » inconnue : ignorée", column=table.header[position]))
     if len(table.rows) > MAX_IMPORT_ROWS:
-        raise ImportRefused(
-            f"« {table.name} » a {len(table.rows)} lignes : {MAX_IMPORT_ROWS} au plus par import (sa publication se fait d'un bloc) ; "
-            "découpez le tableur en plusieurs imports"
-        )
+        raise ImportRefused(_(
+            "« %(sheet)s » a %(rows)s lignes : %(most)s au plus par import (sa publication se fait d'un bloc) ; "
+            "découpez le tableur en plusieurs imports",
+            sheet=table.name, rows=len(table.rows), most=MAX_IMPORT_ROWS,
+        ))
     if "id" not in seen_columns and "titre" not in seen_columns:
-        raise ImportRefused(
-            f"« {table.name} » n'a ni colonne « id » ni colonne « titre » : partez de l'export CSV des promesses "
-            "ou du modèle de tableur, dont la première ligne nomme les colonnes"
-        )
+        raise ImportRefused(_(
+            "« %(sheet)s » n'a ni colonne « id » ni colonne « titre » : partez de l'export CSV des promesses "
+            "ou du modèle de tableur, dont la première ligne nomme les colonnes",
+            sheet=table.name,
+        ))
     reader = _RowReader(tree, today, table.name)
     rows: list[RowResult] = []
     first_row_of: dict[str, int] = {}
@@ -146,7 +154,7 @@ def read_sheet(tree: ContentTree, table: Table, today: date | None = None) -> Im
         result = reader.read(number, values)
         if result.promise_id:
             if result.promise_id in first_row_of:
-                result.errors.insert(0, ("id", f"identifiant en double : déjà à la ligne {first_row_of[result.promise_id]}"))
+                result.errors.insert(0, ("id", _("identifiant en double : déjà à la ligne %(row)s", row=first_row_of[result.promise_id])))
             else:
                 first_row_of[result.promise_id] = number
         if result.errors:
@@ -177,10 +185,10 @@ class _RowReader:
             promise_id = slugify(title)
         result = RowResult(row=number, promise_id=promise_id, title=title)
         if not promise_id:
-            result.errors.append(("id", "ni identifiant ni titre : la ligne ne dit pas de quelle promesse il s'agit"))
+            result.errors.append(("id", _("ni identifiant ni titre : la ligne ne dit pas de quelle promesse il s'agit")))
             return result
         if not ID_PATTERN.match(promise_id):
-            result.errors.append(("id", f"identifiant invalide « {promise_id} » : minuscules sans accents, chiffres et tirets"))
+            result.errors.append(("id", _("identifiant invalide « %(id)s » : minuscules sans accents, chiffres et tirets", id=promise_id)))
             return result
         path = self.tree.kinds.path(self.tree.root, self.tree.kinds.key("promise", promise_id))
         base_text, base_sha = current_file(path)
@@ -188,18 +196,21 @@ class _RowReader:
         if from_title and base_text is not None:
             # A row without id is a new promise: one whose title makes the id of a published one must
             # not silently edit it (two cities can promise the same thing).
-            result.errors.append(("id", f"l'identifiant tiré du titre, « {promise_id} », est celui d'une promesse publiée : "
-                                        "donnez-le dans la colonne id pour la modifier, ou un autre pour en créer une"))
+            result.errors.append(("id", _(
+                "l'identifiant tiré du titre, « %(id)s », est celui d'une promesse publiée : "
+                "donnez-le dans la colonne id pour la modifier, ou un autre pour en créer une",
+                id=promise_id,
+            )))
             return result
         if base_text is not None:
             current, problems = self.tree.kinds["promise"].parse(path, base_text.removeprefix("\ufeff").replace("\r\n", "\n"))
             if current is None or any(problem.severity == "error" for problem in problems):
-                result.errors.append(("id", f"la fiche publiée de « {promise_id} » ne passe pas kb check : réparez-la d'abord"))
+                result.errors.append(("id", _("la fiche publiée de « %(id)s » ne passe pas kb check : réparez-la d'abord", id=promise_id)))
                 return result
         else:
             moved = self.tree.alias_target(promise_id)
             if moved:
-                result.errors.append(("id", f"« {promise_id} » est l'ancien identifiant de « {moved} » : utilisez celui-ci"))
+                result.errors.append(("id", _("« %(id)s » est l'ancien identifiant de « %(new_id)s » : utilisez celui-ci", id=promise_id, new_id=moved)))
                 return result
         result.title = result.title or (current.title if current else "")
         updated = copy.deepcopy(current) if current is not None else None
@@ -261,12 +272,12 @@ class _RowReader:
                 continue
             if column not in values:
                 if creating and column in REQUIRED and not (column == "auteur_ids" and "auteur" in values):
-                    errors.append((column, "colonne manquante : une nouvelle promesse doit la remplir"))
+                    errors.append((column, _("colonne manquante : une nouvelle promesse doit la remplir")))
                 continue
             raw = values[column].strip()
             if not raw:
                 if column in REQUIRED:
-                    errors.append((column, "champ obligatoire vide"))
+                    errors.append((column, _("champ obligatoire vide")))
                 elif column != "statut":
                     read[name] = None
                 continue
@@ -292,7 +303,7 @@ class _RowReader:
                 return date(int(found[3]), int(found[2]), int(found[1]))
         except ValueError:
             pass
-        errors.append((column, f"date invalide « {raw} » (attendu AAAA-MM-JJ ou JJ/MM/AAAA, par exemple 2026-03-15)"))
+        errors.append((column, _("date invalide « %(value)s » (attendu AAAA-MM-JJ ou JJ/MM/AAAA, par exemple 2026-03-15)", value=raw)))
         return None
 
     def _status(self, raw: str, errors: list) -> str | None:
@@ -301,15 +312,18 @@ class _RowReader:
         if raw.casefold() in self.by_label:  # the label, as the export's "statut_libelle" writes it
             return self.by_label[raw.casefold()]
         known = ", ".join(f"{key} ({status.label})" for key, status in self.statuses.items())
-        errors.append(("statut", f"statut inconnu « {raw} » (statuts connus : {known})"))
+        errors.append(("statut", _("statut inconnu « %(value)s » (statuts connus : %(known)s)", value=raw, known=known)))
         return None
 
     def _tracker(self, raw: str, errors: list) -> str | None:
         if raw in self.trackers:
             return raw
         hint = difflib.get_close_matches(raw, self.trackers, n=1)
-        also = f" ; vouliez-vous dire « {hint[0]} » ?" if hint else f" (suivis connus : {', '.join(self.trackers) or 'aucun'})"
-        errors.append(("suivi", f"suivi inconnu « {raw} »{also}"))
+        if hint:
+            errors.append(("suivi", _("suivi inconnu « %(value)s » ; vouliez-vous dire « %(hint)s » ?", value=raw, hint=hint[0])))
+        else:
+            known = ", ".join(self.trackers) or _("aucun")
+            errors.append(("suivi", _("suivi inconnu « %(value)s » (suivis connus : %(known)s)", value=raw, known=known)))
         return None
 
     def _people(self, raw: str, errors: list) -> list[str]:
@@ -317,10 +331,14 @@ class _RowReader:
         for person_id in ids:
             if person_id not in self.people:
                 named = self.tree.person_named(person_id)
-                hint = f" ; c'est le nom de « {named} »" if named else ""
                 close = difflib.get_close_matches(person_id, self.people, n=1) if not named else []
-                hint = hint or (f" ; vouliez-vous dire « {close[0]} » ?" if close else " (ajoutez sa fiche dans people/)")
-                errors.append(("auteur_ids", f"personne inconnue « {person_id} »{hint}"))
+                if named:
+                    reason = _("personne inconnue « %(value)s » ; c'est le nom de « %(id)s »", value=person_id, id=named)
+                elif close:
+                    reason = _("personne inconnue « %(value)s » ; vouliez-vous dire « %(hint)s » ?", value=person_id, hint=close[0])
+                else:
+                    reason = _("personne inconnue « %(value)s » (ajoutez sa fiche dans people/)", value=person_id)
+                errors.append(("auteur_ids", reason))
         return list(dict.fromkeys(ids))
 
     def _people_named(self, raw: str, errors: list) -> list[str]:
@@ -330,7 +348,7 @@ class _RowReader:
         for name in names:
             found = self.tree.person_named(name)
             if found is None:
-                errors.append(("auteur", f"personne inconnue « {name} » : donnez son identifiant dans la colonne auteur_ids"))
+                errors.append(("auteur", _("personne inconnue « %(value)s » : donnez son identifiant dans la colonne auteur_ids", value=name)))
             else:
                 ids.append(found)
         return list(dict.fromkeys(ids))
@@ -353,31 +371,40 @@ class _RowReader:
         if missing and (changes_status or current is None or filled["date_statut"] or filled["source"] or filled["citation"]):
             if changes_status:
                 old, new = self.statuses[current.status].label if current.status in self.statuses else current.status, self.statuses[status].label
-                reason = f"statut changé ({old} → {new}) : un changement de statut doit être daté et prouvé"
-            else:
-                reason = "entrée d'historique incomplète"
             for column in missing:
-                errors.append((column, f"{reason} ; remplissez la colonne {column}"))
+                if changes_status:
+                    reason = _(
+                        "statut changé (%(old)s → %(new)s) : un changement de statut doit être daté et prouvé ; remplissez la colonne %(column)s",
+                        old=old, new=new, column=column,
+                    )
+                else:
+                    reason = _("entrée d'historique incomplète ; remplissez la colonne %(column)s", column=column)
+                errors.append((column, reason))
             return None
         when = self._date(filled["date_statut"], "date_statut", errors)
         source_id, quote = filled["source"], filled["citation"]
         if source_id not in self.sources:
             close = difflib.get_close_matches(source_id, sorted(self.sources), n=1)
-            hint = f" ; vouliez-vous dire « {close[0]} » ?" if close else ""
-            errors.append(("source", f"source inconnue « {source_id} »{hint}"))
+            if close:
+                errors.append(("source", _("source inconnue « %(value)s » ; vouliez-vous dire « %(hint)s » ?", value=source_id, hint=close[0])))
+            else:
+                errors.append(("source", _("source inconnue « %(value)s »", value=source_id)))
             return None
         # A passage the tree already verified is not looked for again; a new one folds its source once.
         if not self.tree.quote_verified(source_id, quote):
             source = self.sources[source_id]
             folded = FoldedText.cached(source.text)
             if not folded.contains(quote):
-                errors.append(("citation", f"citation introuvable dans « {source.title} »{prefix_hint(folded, quote) or ''}{nearest_hint(source.text, quote)}"))
+                hints = (prefix_hint(folded, quote) or "") + nearest_hint(source.text, quote)
+                errors.append(("citation", _("citation introuvable dans « %(title)s »%(hints)s", title=source.title, hints=hints)))
                 return None
         if when is None:
             return None
         if current is not None and current.history and current.history[-1].date and when < current.history[-1].date:
             last = current.history[-1].date
-            errors.append(("date_statut", f"date antérieure à la dernière entrée de l'historique ({last.isoformat()}) : l'import ajoute une entrée à la fin"))
+            errors.append(("date_statut", _(
+                "date antérieure à la dernière entrée de l'historique (%(date)s) : l'import ajoute une entrée à la fin", date=last.isoformat()
+            )))
             return None
         entry = HistoryEntry(date=when, status=status, note=filled["note"] or None, evidence=[Evidence(source_id, quote)])
         if current is not None and any(

@@ -11,6 +11,8 @@ from email.message import EmailMessage
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kb.config.i18n import gettext as _
+from kb.config.i18n import lazy_gettext
 from kb.newsroom.mailer import Mailer
 from kb.newsroom.permissions import can
 from kb.store.accounts import User
@@ -18,21 +20,23 @@ from kb.store.changes import ChangeRequest
 
 # What the author is told, by the state a review left the request in.
 REVIEWED = {
-    "changes_requested": "des corrections sont demandées",
-    "rejected": "elle est refusée",
-    "published": "elle est publiée",
-    "approved": "elle est approuvée",
+    "changes_requested": lazy_gettext("des corrections sont demandées"),
+    "rejected": lazy_gettext("elle est refusée"),
+    "published": lazy_gettext("elle est publiée"),
+    "approved": lazy_gettext("elle est approuvée"),
 }
 
 
 def awaiting_review(session: Session, mailer: Mailer, change: ChangeRequest, url: str, by: User) -> list[EmailMessage]:
     """A message to each active editor (but the author, and whoever sent it) that the request awaits review."""
     editors = [user for user in session.scalars(select(User).where(User.active.is_(True))) if can(user, "change.review")]
-    subject = f"[{mailer.site_name}] À relire : demande n° {change.id} — {change.summary}"
-    text = (
-        f"{change.author.name} a envoyé en relecture la demande n° {change.id} ({change.change_type_label}) :\n"
-        f"{change.summary}\n\nLa relire : {url}\n"
-    )
+    subject = _("[%(site)s] À relire : demande n° %(number)s — %(summary)s", site=mailer.site_name, number=change.id, summary=change.summary)
+    sent = _(
+        "%(author)s a envoyé en relecture la demande n° %(number)s (%(change_type)s) :",
+        author=change.author.name, number=change.id, change_type=change.change_type_label,
+    )  # fmt: skip
+    link = _("La relire : %(url)s", url=url)
+    text = f"{sent}\n{change.summary}\n\n{link}\n"
     return [mailer.message(user.email, subject, text) for user in editors if user.id not in (change.author_id, by.id)]
 
 
@@ -41,9 +45,13 @@ def reviewed(mailer: Mailer, change: ChangeRequest, url: str, by: User, comment:
     outcome = REVIEWED.get(change.state)
     if outcome is None or change.author_id == by.id or not change.author.active:
         return []
-    subject = f"[{mailer.site_name}] Demande n° {change.id} : {outcome}"
-    text = f"{by.name} a relu votre demande n° {change.id} ({change.summary}) : {outcome}.\n"
+    outcome = str(outcome)
+    subject = _("[%(site)s] Demande n° %(number)s : %(outcome)s", site=mailer.site_name, number=change.id, outcome=outcome)
+    text = _(
+        "%(reviewer)s a relu votre demande n° %(number)s (%(summary)s) : %(outcome)s.",
+        reviewer=by.name, number=change.id, summary=change.summary, outcome=outcome,
+    ) + "\n"  # fmt: skip
     if comment:
-        text += f"\nSon message :\n{comment}\n"
-    text += f"\nLa demande : {url}\n"
+        text += "\n" + _("Son message :") + f"\n{comment}\n"
+    text += "\n" + _("La demande : %(url)s", url=url) + "\n"
     return [mailer.message(change.author.email, subject, text)]

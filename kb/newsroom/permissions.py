@@ -8,14 +8,18 @@ kb.newsroom.workflow.
 
 from __future__ import annotations
 
+from kb.config.i18n import gettext as _
+from kb.config.i18n import lazy_gettext
+
+# What each action lets people do, said for them (translated when shown).
 ACTIONS = {
-    "newsroom.enter": "ouvrir l'espace de la rédaction",
-    "change.propose": "proposer une modification (statut, champs, nouvelle promesse, source)",
-    "change.view_all": "voir les demandes de tous les journalistes",
-    "change.review": "relire : approuver, demander des corrections, refuser",
-    "change.revert": "proposer le retour à une version publiée antérieure",
-    "audit.view": "consulter le journal d'audit complet",
-    "users.manage": "voir les comptes et leurs sessions ouvertes, fermer ces sessions",
+    "newsroom.enter": lazy_gettext("ouvrir l'espace de la rédaction"),
+    "change.propose": lazy_gettext("proposer une modification (statut, champs, nouvelle promesse, source)"),
+    "change.view_all": lazy_gettext("voir les demandes de tous les journalistes"),
+    "change.review": lazy_gettext("relire : approuver, demander des corrections, refuser"),
+    "change.revert": lazy_gettext("proposer le retour à une version publiée antérieure"),
+    "audit.view": lazy_gettext("consulter le journal d'audit complet"),
+    "users.manage": lazy_gettext("voir les comptes et leurs sessions ouvertes, fermer ces sessions"),
 }
 
 _JOURNALIST = {"newsroom.enter", "change.propose"}
@@ -42,4 +46,4 @@ def can(user, action: str) -> bool:
 def require(user, action: str) -> None:
     """Raise NotAuthorized unless `user` may perform `action`."""
     if not can(user, action):
-        raise NotAuthorized(f"votre rôle ne permet pas de {ACTIONS[action]}")
+        raise NotAuthorized(_("votre rôle ne permet pas de %(action)s", action=ACTIONS[action]))

@@ -12,6 +12,7 @@ import re
 from dataclasses import replace
 from datetime import date
 
+from kb.config.i18n import gettext as _
 from kb.content.claims import to_text as claim_to_text
 from kb.content.model import ID_PATTERN, Claim, Evidence, HistoryEntry, Promise, Source
 from kb.content.promises import to_text as promise_to_text
@@ -54,14 +55,14 @@ def _date(value: str | None, name: str, errors: dict, required: bool = False) ->
     value = (value or "").strip()
     if not value:
         if required:
-            errors[name] = "date obligatoire (AAAA-MM-JJ)"
+            errors[name] = _("date obligatoire (AAAA-MM-JJ)")
         return None
     try:
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             raise ValueError
         return date.fromisoformat(value)
     except ValueError:
-        errors[name] = f"date invalide « {value} » (attendu AAAA-MM-JJ, par exemple 2026-01-28)"
+        errors[name] = _("date invalide « %(value)s » (attendu AAAA-MM-JJ, par exemple 2026-01-28)", value=value)
         return None
 
 
@@ -83,9 +84,9 @@ def _quotes(rows: list[tuple[str, ...]], errors: dict, prefix: str = "") -> list
         if not source and not quote and not note:
             continue
         if not source:
-            errors[f"{prefix}source-{position}"] = "choisissez le document source de cette citation"
+            errors[f"{prefix}source-{position}"] = _("choisissez le document source de cette citation")
         if not quote:
-            errors[f"{prefix}quote-{position}"] = "collez le passage cité"
+            errors[f"{prefix}quote-{position}"] = _("collez le passage cité")
         proofs.append(Evidence(source, quote, note=note or None))
     return proofs
 
@@ -97,7 +98,7 @@ def status_update(
     errors: dict[str, str] = {}
     when = _date(entry_date, "date", errors, required=True)
     if not (status or "").strip():
-        errors["status"] = "choisissez un statut"
+        errors["status"] = _("choisissez un statut")
     proofs = _quotes(evidence, errors)
     if errors:
         raise FormError(errors)
@@ -125,21 +126,21 @@ def edited(promise: Promise | None, promise_id: str, form: dict[str, str], body:
         elif name in AUTHOR_FIELDS:
             values[name] = _authors(form, name)
             if not values[name]:
-                errors[name] = "choisissez au moins un auteur"
+                errors[name] = _("choisissez au moins un auteur")
         elif name == "reply":
             values[name] = (raw or "").strip().replace("\r\n", "\n") or None
         else:
             values[name] = _clean(raw)
             if name in REQUIRED and not values[name]:
-                errors[name] = "champ obligatoire"
+                errors[name] = _("champ obligatoire")
     if promise is None:
         if not ID_PATTERN.match(promise_id or ""):
-            errors["id"] = "identifiant : minuscules sans accents, chiffres et tirets (ex. « piscine-lomme-2026 »)"
+            errors["id"] = _("identifiant : minuscules sans accents, chiffres et tirets (ex. « piscine-lomme-2026 »)")
         history = []
         if first_entry is not None:
             status = (first_entry.get("status") or "").strip()
             if not status:
-                errors["status"] = "choisissez le statut de départ"
+                errors["status"] = _("choisissez le statut de départ")
             note = (first_entry.get("note") or "").strip() or None
             history = [HistoryEntry(date=values["made_on"], status=status, note=note)]
     if errors:
@@ -157,16 +158,16 @@ def source(source_id: str, form: dict[str, str], text: str, sha256: str | None) 
     """A new source file: its metadata as typed and the document's full text."""
     errors: dict[str, str] = {}
     if not ID_PATTERN.match(source_id or ""):
-        errors["id"] = "identifiant : minuscules sans accents, chiffres et tirets (ex. « deliberation-lille-2026-01 »)"
+        errors["id"] = _("identifiant : minuscules sans accents, chiffres et tirets (ex. « deliberation-lille-2026-01 »)")
     values = {name: _clean(form.get(name)) for name in ("title", "publisher", "kind", "reference", "url", "date_note")}
     for name in ("title", "publisher"):
         if not values[name]:
-            errors[name] = "champ obligatoire"
+            errors[name] = _("champ obligatoire")
     if values["kind"] not in DOCUMENT_TYPES:
-        errors["kind"] = "choisissez le type de document"
+        errors["kind"] = _("choisissez le type de document")
     when = _date(form.get("date"), "date", errors, required=True)
     if not (text or "").strip():
-        errors["text"] = "le texte du document est vide"
+        errors["text"] = _("le texte du document est vide")
     if errors:
         raise FormError(errors)
     document = Source(
@@ -187,19 +188,19 @@ def claim(
     """A claim's whole file as typed: the claim quoted from its source, the verdict, its evidence."""
     errors: dict[str, str] = {}
     if not ID_PATTERN.match(claim_id or ""):
-        errors["id"] = "identifiant : minuscules sans accents, chiffres et tirets (ex. « mel-25-actions-2019 »)"
+        errors["id"] = _("identifiant : minuscules sans accents, chiffres et tirets (ex. « mel-25-actions-2019 »)")
     values = {name: _authors(form, name) if name in AUTHOR_FIELDS else _clean(form.get(name)) for name in CLAIM_FIELDS}
     for name in sorted(CLAIM_REQUIRED):
         if not values[name]:
-            errors[name] = "choisissez un verdict" if name == "verdict" else "champ obligatoire"
+            errors[name] = _("choisissez un verdict") if name == "verdict" else _("champ obligatoire")
     claimed_on = _date(form.get("claimed_on"), "claimed_on", errors, required=True)
     reviewed_on = _date(form.get("reviewed_on"), "reviewed_on", errors, required=True)
     stated = _quotes([(form.get("claim_source", ""), form.get("claim_quote", ""))], errors, "claim-")
     if not stated:
-        errors["claim-quote-0"] = "collez l'affirmation telle qu'elle figure dans le document"
+        errors["claim-quote-0"] = _("collez l'affirmation telle qu'elle figure dans le document")
     proofs = _quotes(evidence, errors)
     if not (body or "").strip():
-        errors["body"] = "expliquez le verdict : ce que disent les documents et pourquoi"
+        errors["body"] = _("expliquez le verdict : ce que disent les documents et pourquoi")
     if errors:
         raise FormError(errors)
     for position, proof in enumerate(proofs):

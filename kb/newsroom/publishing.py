@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kb.catalog.update import Catalog
+from kb.config.i18n import gettext as _
 from kb.config.settings import publish_lock_path
 from kb.content import frontmatter, originals
 from kb.content.files import StaleBase, atomic_write, current_file, sha256_text, write_over
@@ -165,7 +166,7 @@ class Publisher:
                 session.rollback()
                 log.error("publication de %s impossible : %s", key, error)
                 raise PublishFailed(
-                    f"la fiche n'a pas pu être écrite ({error.strerror or error}) ; l'ancienne version est intacte"
+                    _("la fiche n'a pas pu être écrite (%(reason)s) ; l'ancienne version est intacte", reason=error.strerror or error)
                 ) from error
             try:
                 if before_commit is not None:
@@ -187,11 +188,16 @@ class Publisher:
                             "publication de %s non enregistrée ET fichier non remis en l'état (%s) : il sera traité "
                             "comme une modification à la main ; la demande reste approuvée", key, failure,
                         )  # fmt: skip
-                        raise PublishFailed(f"la publication n'a pas pu être enregistrée ({first_line(error)}) et le fichier n'a pas pu être remis en l'état ({failure})") from error
+                        raise PublishFailed(_(
+                            "la publication n'a pas pu être enregistrée (%(reason)s) et le fichier n'a pas pu être remis en l'état (%(failure)s)",
+                            reason=first_line(error), failure=failure,
+                        )) from error
                 if not isinstance(error, Exception):
                     raise
                 log.error("publication de %s non enregistrée, fichier remis en l'état : %s", key, error)
-                raise PublishFailed(f"la publication n'a pas pu être enregistrée ({first_line(error)}) ; le fichier est resté tel qu'il était") from error
+                raise PublishFailed(
+                    _("la publication n'a pas pu être enregistrée (%(reason)s) ; le fichier est resté tel qu'il était", reason=first_line(error))
+                ) from error
             self._after(session, [key], [path], proposer, summary, details)
         return old_sha, new_sha
 
@@ -220,7 +226,7 @@ class Publisher:
         with self.lock():
             befores: list[bytes | None] = []
             for item, path in zip(files, paths):
-                _, current = current_file(path)
+                _text, current = current_file(path)
                 if current != item.base_sha256:
                     raise StaleBase(current, item.target)
                 befores.append(path.read_bytes() if current is not None else None)
@@ -232,7 +238,9 @@ class Publisher:
                 journal.begin(session, self.content_root, entries)
             except OSError as error:
                 session.rollback()
-                raise PublishFailed(f"le journal de publication n'a pas pu être écrit ({error.strerror or error}) ; rien n'a été publié") from error
+                raise PublishFailed(
+                    _("le journal de publication n'a pas pu être écrit (%(reason)s) ; rien n'a été publié", reason=error.strerror or error)
+                ) from error
             written = 0
             try:
                 for item, key, path in zip(files, keys, paths):
@@ -261,7 +269,9 @@ class Publisher:
                 if isinstance(error, StaleBase):
                     raise
                 reason = error.strerror if isinstance(error, OSError) and error.strerror else first_line(error)
-                raise PublishFailed(f"la publication groupée n'a pas pu être faite ({reason}) ; les fichiers sont restés tels qu'ils étaient") from error
+                raise PublishFailed(
+                    _("la publication groupée n'a pas pu être faite (%(reason)s) ; les fichiers sont restés tels qu'ils étaient", reason=reason)
+                ) from error
             journal.end(self.content_root)
             self._after(session, keys, paths, proposer, summary, details)
 

@@ -8,6 +8,7 @@ source really holds is accepted, and the request is reviewed like any other.
 
 from __future__ import annotations
 
+from kb.config.i18n import gettext as _
 from kb.content.nearest import nearest_passage
 from kb.content.quotes import FoldedText
 from kb.content.registry import Kinds
@@ -21,20 +22,20 @@ class RepairRefused(WorkflowError):
 
 def repaired_file(kinds: Kinds, tree, key: str, field: str, old: str, new: str) -> tuple[str, tuple[str, str], str]:
     """(the file's new text, its base (text, sha256), a summary) with the quote at `field` replaced by `new`."""
-    kind, _, item_id = key.partition(":")
+    kind, _colon, item_id = key.partition(":")
     items = {"promise": tree.promises, "claim": tree.claims}.get(kind)
     published = items.get(item_id) if items is not None else None
     if published is None:
-        raise RepairRefused(f"{key} n'est plus publiée")
+        raise RepairRefused(_("%(key)s n'est plus publiée", key=key))
     item, base = forms.fresh(kinds, kind, published)  # the file as it is now: a new object, the cache untouched
     proofs = [proof for name, proof in kinds[kind].quotes(item) if name == field]
     if not proofs or proofs[0].quote != old:
-        raise RepairRefused(f"la citation de {key} ({field}) a changé depuis : rechargez la page")
+        raise RepairRefused(_("la citation de %(key)s (%(field)s) a changé depuis : rechargez la page", key=key, field=field))
     proof = proofs[0]
     source = tree.sources.get(proof.source)
     new = " ".join(new.split())
     if source is None or not new or not FoldedText.cached(source.text).contains(new):
-        raise RepairRefused(f"le passage proposé n'est pas dans la source « {proof.source} »")
+        raise RepairRefused(_("le passage proposé n'est pas dans la source « %(source)s »", source=proof.source))
     proof.quote = new
     # The file must pass kb check to be proposed: its other quotes their sources no longer hold go in
     # the same request with their nearest passage, or the refusal says which one needs a hand.
@@ -45,7 +46,10 @@ def repaired_file(kinds: Kinds, tree, key: str, field: str, old: str, new: str) 
             continue
         nearest = nearest_passage(other_source.text, other.quote)
         if nearest is None:
-            raise RepairRefused(f"{key} a une autre citation qui ne se vérifie plus ({name}) et aucun passage n'en approche : réparez la fiche à la main")
+            raise RepairRefused(_(
+                "%(key)s a une autre citation qui ne se vérifie plus (%(field)s) et aucun passage n'en approche : réparez la fiche à la main",
+                key=key, field=name,
+            ))
         other.quote = nearest
         others += 1
     title = getattr(item, "title", item_id)

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from kb.config.i18n import gettext as _
 from kb.content.check import check_text
 from kb.content.files import current_file, leftover_temporaries, sha256_text
 from kb.content.model import Problem
@@ -86,7 +87,7 @@ class PublishFailed(WorkflowError):
     """Writing the file failed (disk full, permissions…); the request stays approved, the old file intact."""
 
     def __init__(self, failure: _PublishFailed):
-        super().__init__(f"{failure} ; la demande reste approuvée : réessayez la publication")
+        super().__init__(_("%(failure)s ; la demande reste approuvée : réessayez la publication", failure=failure))
 
 
 def key_of(tree: ContentTree, target: str) -> Key:
@@ -139,17 +140,17 @@ def check_transition(change: ChangeRequest, action: str, user: User) -> Transiti
     """The transition `action` on `change` by `user`, or the reason it is not allowed."""
     transition = TRANSITIONS[action]
     if not user.active:
-        raise NotAuthorized("ce compte est désactivé")
+        raise NotAuthorized(_("ce compte est désactivé"))
     if transition.by == "author":
         require(user, "change.propose")
         if change.author_id != user.id:
-            raise NotAuthorized("seul l'auteur de la demande peut faire cela")
+            raise NotAuthorized(_("seul l'auteur de la demande peut faire cela"))
     else:
         require(user, "change.review")
         if change.author_id == user.id:
-            raise NotAuthorized("personne ne relit sa propre demande : un autre éditeur doit s'en charger")
+            raise NotAuthorized(_("personne ne relit sa propre demande : un autre éditeur doit s'en charger"))
     if change.state not in transition.sources:
-        raise InvalidTransition(f"impossible depuis l'état « {STATES[change.state]} » (demande n° {change.id})")
+        raise InvalidTransition(_("impossible depuis l'état « %(state)s » (demande n° %(number)s)", state=STATES[change.state], number=change.id))
     return transition
 
 
@@ -161,7 +162,7 @@ def _move(session: Session, change: ChangeRequest, action: str, user: User, comm
     transition = check_transition(change, action, user)
     comment = (comment or "").strip() or None
     if transition.comment == "required" and not comment:
-        raise WorkflowError("un commentaire est nécessaire pour dire à l'auteur ce qu'il faut changer ou pourquoi")
+        raise WorkflowError(_("un commentaire est nécessaire pour dire à l'auteur ce qu'il faut changer ou pourquoi"))
     audit.record(
         session,
         f"change.{action}",
@@ -186,7 +187,7 @@ def _claim(session: Session, change: ChangeRequest, expected: str, new: str) -> 
     ).rowcount
     if moved != 1:
         session.rollback()
-        raise InvalidTransition(f"la demande n° {change.id} a changé entre-temps : rechargez la page")
+        raise InvalidTransition(_("la demande n° %(number)s a changé entre-temps : rechargez la page", number=change.id))
     change.state = new
 
 
@@ -206,15 +207,15 @@ def propose(
     if change_type == "revert":
         require(author, "change.revert")
     if change_type not in CHANGE_TYPES:
-        raise WorkflowError(f"type de demande inconnu : {change_type}")
+        raise WorkflowError(_("type de demande inconnu : %(change_type)s", change_type=change_type))
     text = _validated(tree, target, text)
     base_text, base_sha = base if base is not None else current_file(tree.kinds.path(tree.root, key_of(tree, target)))
     if change_type in CREATIONS and base_sha is not None:
-        raise WorkflowError(f"« {target.partition(':')[2]} » existe déjà : choisissez un autre identifiant")
+        raise WorkflowError(_("« %(id)s » existe déjà : choisissez un autre identifiant", id=target.partition(":")[2]))
     if change_type not in CREATIONS and base_sha is None:
-        raise ChangeNotFound(f"aucune fiche publiée pour {target}")
+        raise ChangeNotFound(_("aucune fiche publiée pour %(target)s", target=target))
     if base_text == text:
-        raise WorkflowError("la proposition est identique à la version publiée : rien à relire")
+        raise WorkflowError(_("la proposition est identique à la version publiée : rien à relire"))
     change = ChangeRequest(
         change_type=change_type, target=target, summary=summary[:300], state="draft", author_id=author.id,
         base_sha256=base_sha, base_text=base_text, proposed_text=text,
@@ -266,11 +267,11 @@ def replace_batch(
     """Replace a batch's files by those of a corrected spreadsheet (a draft, or a batch sent back for changes; `checked` as for propose_batch)."""
     require(user, "change.propose")
     if change.author_id != user.id:
-        raise NotAuthorized("seul l'auteur de la demande peut la modifier")
+        raise NotAuthorized(_("seul l'auteur de la demande peut la modifier"))
     if change.state not in EDITABLE:
-        raise InvalidTransition(f"une demande « {STATES[change.state]} » ne se modifie plus")
+        raise InvalidTransition(_("une demande « %(state)s » ne se modifie plus", state=STATES[change.state]))
     if not change.is_batch:
-        raise WorkflowError(f"la demande n° {change.id} n'est pas un import")
+        raise WorkflowError(_("la demande n° %(number)s n'est pas un import", number=change.id))
     new_files = _batch_files(tree, files, checked)
     _claim(session, change, change.state, change.state)
     change.files = new_files
@@ -283,23 +284,23 @@ def replace_batch(
 def _batch_files(tree: ContentTree, files: list[ProposedFile], checked: bool) -> list[ChangeFile]:
     """The rows of a batch, each file checked as a request of its own would be (unless just `checked`)."""
     if not files:
-        raise WorkflowError("aucune ligne à importer : rien à relire")
+        raise WorkflowError(_("aucune ligne à importer : rien à relire"))
     seen: set[str] = set()
     errors: list[Problem] = []
     rows = []
     for position, item in enumerate(files):
         if item.target in seen:
-            raise WorkflowError(f"{item.target} figure deux fois dans l'import")
+            raise WorkflowError(_("%(target)s figure deux fois dans l'import", target=item.target))
         seen.add(item.target)
         if item.change_type not in CHANGE_TYPES or item.change_type == BATCH_KIND:
-            raise WorkflowError(f"type de demande inconnu : {item.change_type}")
+            raise WorkflowError(_("type de demande inconnu : %(change_type)s", change_type=item.change_type))
         text = item.text.replace("\r\n", "\n")
         if not checked:
             errors += _errors(validate(tree, item.target, text))
         if item.change_type in CREATIONS and item.base_sha256 is not None:
-            raise WorkflowError(f"« {Key.split(item.target).id} » existe déjà : choisissez un autre identifiant")
+            raise WorkflowError(_("« %(id)s » existe déjà : choisissez un autre identifiant", id=Key.split(item.target).id))
         if item.change_type not in CREATIONS and item.base_sha256 is None:
-            raise ChangeNotFound(f"aucune fiche publiée pour {item.target}")
+            raise ChangeNotFound(_("aucune fiche publiée pour %(target)s", target=item.target))
         rows.append(ChangeFile(
             position=position, change_type=item.change_type, target=item.target, summary=item.summary[:300],
             base_sha256=item.base_sha256, base_text=item.base_text, proposed_text=text,
@@ -319,11 +320,11 @@ def amend(session: Session, tree: ContentTree, change: ChangeRequest, user: User
     """Replace the proposed file of a draft (or a request sent back for changes)."""
     require(user, "change.propose")
     if change.author_id != user.id:
-        raise NotAuthorized("seul l'auteur de la demande peut la modifier")
+        raise NotAuthorized(_("seul l'auteur de la demande peut la modifier"))
     if change.state not in EDITABLE:
-        raise InvalidTransition(f"une demande « {STATES[change.state]} » ne se modifie plus")
+        raise InvalidTransition(_("une demande « %(state)s » ne se modifie plus", state=STATES[change.state]))
     if change.is_batch:
-        raise WorkflowError("une demande d'import se corrige en important à nouveau le tableur corrigé")
+        raise WorkflowError(_("une demande d'import se corrige en important à nouveau le tableur corrigé"))
     text = _validated(tree, change.target, text)
     _claim(session, change, change.state, change.state)
     change.proposed_text = text
@@ -362,10 +363,11 @@ def rebase(session: Session, tree: ContentTree, change: ChangeRequest, user: Use
     key = key_of(tree, change.target)
     current_text, current_sha = current_file(tree.kinds.path(tree.root, key))
     if change.change_type in CREATIONS and current_text is not None:
-        raise WorkflowError(
-            f"« {change.target_id} » a été publié entre-temps par une autre demande : retirez celle-ci et "
-            "proposez-la sous un autre identifiant (ou comme modification de la fiche publiée)"
-        )
+        raise WorkflowError(_(
+            "« %(id)s » a été publié entre-temps par une autre demande : retirez celle-ci et "
+            "proposez-la sous un autre identifiant (ou comme modification de la fiche publiée)",
+            id=change.target_id,
+        ))
     merged, clashes = merge_files(change.base_text, change.proposed_text, current_text, tree.kinds[key.kind].keys)
     _move(session, change, "rebase", user, data={"fields_in_conflict": clashes, "new_base": current_sha})
     change.base_text, change.base_sha256, change.proposed_text = current_text, current_sha, merged
@@ -382,10 +384,11 @@ def _rebase_batch(session: Session, tree: ContentTree, change: ChangeRequest, us
         if current_sha == part.base_sha256:
             continue
         if part.change_type in CREATIONS:
-            raise WorkflowError(
-                f"« {key.id} » a été publié entre-temps par une autre demande : retirez cet import et "
-                "importez à nouveau le tableur (la ligne deviendra une modification de la fiche publiée)"
-            )
+            raise WorkflowError(_(
+                "« %(id)s » a été publié entre-temps par une autre demande : retirez cet import et "
+                "importez à nouveau le tableur (la ligne deviendra une modification de la fiche publiée)",
+                id=key.id,
+            ))
         merged, clashes = merge_files(part.base_text, part.proposed_text, current_text, tree.kinds[key.kind].keys)
         part.base_text, part.base_sha256, part.proposed_text = current_text, current_sha, merged
         clashes_all += [f"{key.id} : {field}" for field in clashes]
@@ -531,7 +534,7 @@ def propose_revert(session: Session, tree: ContentTree, editor: User, target: st
     require(editor, "change.revert")
     text = next((text for sha, text, _ in versions(session, target) if sha == version_sha256), None)
     if text is None:
-        raise ChangeNotFound("version inconnue pour cette fiche")
+        raise ChangeNotFound(_("version inconnue pour cette fiche"))
     return propose(session, tree, editor, "revert", target, text, f"Retour à la version {version_sha256[:10]}")
 
 
@@ -571,9 +574,9 @@ def get_change(session: Session, change_id: int, user: User) -> ChangeRequest:
     require(user, "newsroom.enter")
     change = session.get(ChangeRequest, change_id)
     if change is None:
-        raise ChangeNotFound(f"aucune demande n° {change_id}")
+        raise ChangeNotFound(_("aucune demande n° %(number)s", number=change_id))
     if not can_view(change, user):
-        raise NotAuthorized("cette demande est celle d'un autre journaliste")
+        raise NotAuthorized(_("cette demande est celle d'un autre journaliste"))
     return change
 
 
@@ -581,9 +584,9 @@ def take_review(session: Session, change: ChangeRequest, editor: User) -> None:
     """An editor takes the review of a submitted request: the others see it is theirs."""
     check_transition(change, "approve", editor)  # who may review it, from which state
     if change.state != "submitted":
-        raise InvalidTransition(f"seule une demande envoyée en relecture se prend (demande n° {change.id})")
+        raise InvalidTransition(_("seule une demande envoyée en relecture se prend (demande n° %(number)s)", number=change.id))
     if change.reviewer_id not in (None, editor.id) and change.reviewer is not None and change.reviewer.active:
-        raise InvalidTransition(f"relecture déjà prise par {change.reviewer.name} : voyez avec elle ou lui")
+        raise InvalidTransition(_("relecture déjà prise par %(name)s : voyez avec elle ou lui", name=change.reviewer.name))
     change.reviewer_id = editor.id
     audit.record(session, "change.assign", editor, change_id=change.id, target=change.target, comment=f"relecture prise par {editor.name}")
     session.commit()
@@ -593,7 +596,7 @@ def set_review_due(session: Session, change: ChangeRequest, editor: User, due: d
     """The day a submitted request's review is due (None: no date)."""
     check_transition(change, "approve", editor)  # an editor, not its author
     if change.state != "submitted":
-        raise InvalidTransition(f"seule une demande envoyée en relecture reçoit une échéance (demande n° {change.id})")
+        raise InvalidTransition(_("seule une demande envoyée en relecture reçoit une échéance (demande n° %(number)s)", number=change.id))
     change.review_due = due
     audit.record(session, "change.due", editor, change_id=change.id, target=change.target, comment=due.isoformat() if due else "sans échéance")
     session.commit()

@@ -903,6 +903,24 @@ def suggest_passages(source_id: str, promise_id: str | None, claim_id: str | Non
         click.echo(f"{suggestion.target} ({suggestion.score:.2f}{page}) : « {suggestion.quote} »")
 
 
+@main.group()
+def i18n() -> None:
+    """Les langues de l'interface : le français tel qu'écrit, l'anglais de kb/translations/en."""
+
+
+@i18n.command("update")
+def i18n_update() -> None:
+    """Met le catalogue anglais à jour avec les messages du code et des gabarits : les nouveaux y entrent à traduire.
+
+    Traduisez ensuite les entrées vides de kb/translations/en/LC_MESSAGES/messages.po ; les tests
+    échouent sur un message absent ou non traduit.
+    """
+    from kb.config.i18n import update_catalog
+
+    messages, left = update_catalog("en")
+    click.echo(f"{messages} messages, {left} à traduire")
+
+
 @main.command("notify")
 @CONTENT_OPTION
 def notify(content_dir: Path | None) -> None:

@@ -38,6 +38,7 @@ class Follower(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)  # as typed, lower-cased
     token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)  # their links' secret
     created_at: Mapped[datetime] = mapped_column(default=now)
+    language: Mapped[str] = mapped_column(String(8), default="fr")  # of its e-mails: the page's it followed from
 
 
 class Follow(Base):

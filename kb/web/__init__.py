@@ -30,7 +30,7 @@ from kb.search.query import open_search
 from kb.content.render import markdown_to_html
 from kb.newsroom.mailer import Mailer
 from kb.store import sessions
-from kb.web import api, auth, content_store, csrf, database, errors, follower, health, identity, kept_pages, newsroom, public, request_log
+from kb.web import api, auth, content_store, csrf, database, errors, follower, health, i18n, identity, kept_pages, newsroom, public, request_log
 from kb.web.page_cache import PageCache
 from kb.web.shared_pages import SharedPages
 from kb.web.pages import RENDERERS, item_view
@@ -56,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None, kinds: Kinds = KINDS) 
         hops = int(app.config["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     request_log.init_app(app)
+    i18n.init_app(app)  # before anything answers: the language of the answer is chosen first
     database.init_app(app)
     content_store.init_app(app)
     csrf.init_app(app)

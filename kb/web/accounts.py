@@ -8,6 +8,8 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from kb.config.i18n import gettext as _
+from kb.config.i18n import ngettext
 from kb.store import audit, sessions
 from kb.store.accounts import User, list_users
 from kb.web.database import db
@@ -46,7 +48,7 @@ def end_session(user_id: int, session_id: int):
         abort(404)
     audit.record(db(), "user.session.end", current_user, target=f"user:{user.id}", comment=f"session n° {session_id}")
     db().commit()
-    flash("Session fermée : ce navigateur devra se reconnecter.", "success")
+    flash(_("Session fermée : ce navigateur devra se reconnecter."), "success")
     return redirect(url_for("newsroom.account", user_id=user.id))
 
 
@@ -57,5 +59,5 @@ def end_sessions(user_id: int):
     count = sessions.end_all(db(), user.id, "admin")
     audit.record(db(), "user.session.end", current_user, target=f"user:{user.id}", comment=f"{count} session(s)")
     db().commit()
-    flash(f"{count} session{'s' if count != 1 else ''} fermée{'s' if count != 1 else ''}.", "success")
+    flash(ngettext("%(num)s session fermée.", "%(num)s sessions fermées.", count), "success")
     return redirect(url_for("newsroom.account", user_id=user.id))

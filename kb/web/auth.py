@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 
+from kb.config.i18n import gettext as _
+from kb.config.i18n import lazy_gettext, ngettext
 from kb.store import audit, sessions, throttle
 from kb.store.accounts import AccountError, User, authenticate, normalize_email
 from kb.web.database import db
@@ -14,7 +16,9 @@ from kb.web.database import db
 bp = Blueprint("auth", __name__, url_prefix="/redaction")
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Connectez-vous pour accéder à l'espace de la rédaction."
+login_manager.login_message = lazy_gettext("Connectez-vous pour accéder à l'espace de la rédaction.")
+# Flashed into the session, which keeps only plain strings: translated when flashed.
+login_manager.localize_callback = str
 login_manager.login_message_category = "info"
 
 
@@ -67,13 +71,15 @@ def login():
     wait = throttle.wait_seconds(db(), keys)
     if wait:
         minutes = max(1, round(wait / 60))
-        message = f"Trop de tentatives de connexion. Réessayez dans {minutes} minute{'s' if minutes > 1 else ''}."
+        message = ngettext(
+            "Trop de tentatives de connexion. Réessayez dans %(num)s minute.", "Trop de tentatives de connexion. Réessayez dans %(num)s minutes.", minutes
+        )
         page = render_template("newsroom/login.html", next_url=next_url, email=raw_email, error=message)
         return page, 429, {"Retry-After": str(wait)}
     user = authenticate(db(), email, request.form.get("password", ""))
     if user is None:
         throttle.record_failure(db(), keys)
-        error = "Adresse e-mail ou mot de passe incorrect (ou compte désactivé)."
+        error = _("Adresse e-mail ou mot de passe incorrect (ou compte désactivé).")
         return render_template("newsroom/login.html", next_url=next_url, email=raw_email, error=error), 401
     throttle.forget(db(), keys["account"])
     # A new session for a new identity: nothing set before logging in carries over (fixation).
@@ -95,5 +101,5 @@ def logout():
         db().commit()
     logout_user()
     session.clear()
-    flash("Vous êtes déconnecté.", "info")
+    flash(_("Vous êtes déconnecté."), "info")
     return redirect(url_for("auth.login"))

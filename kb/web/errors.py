@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask, current_app, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 
+from kb.config.i18n import gettext as _
 from kb.content.model import ContentError
 from kb.newsroom.permissions import NotAuthorized
 from kb.newsroom.workflow import ChangeNotFound, InvalidTransition, WorkflowError
@@ -22,10 +23,11 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(400, _bad_request)
     app.register_error_handler(413, _too_large)
-    app.register_error_handler(NotAuthorized, lambda error: _refused(error, 403, "Accès refusé"))
-    app.register_error_handler(ChangeNotFound, lambda error: _refused(error, 404, "Introuvable"))
-    app.register_error_handler(InvalidTransition, lambda error: _refused(error, 409, "Action impossible"))
-    app.register_error_handler(WorkflowError, lambda error: _refused(error, 400, "Action impossible"))
+    # Titles translated when the error is answered, in the language of its request.
+    app.register_error_handler(NotAuthorized, lambda error: _refused(error, 403, _("Accès refusé")))
+    app.register_error_handler(ChangeNotFound, lambda error: _refused(error, 404, _("Introuvable")))
+    app.register_error_handler(InvalidTransition, lambda error: _refused(error, 409, _("Action impossible")))
+    app.register_error_handler(WorkflowError, lambda error: _refused(error, 400, _("Action impossible")))
     app.after_request(_security_headers)
 
 
@@ -37,27 +39,27 @@ def _refused(error: Exception, status: int, title: str):
 
 def _bad_request(error):
     if getattr(error, "description", None) == "csrf":
-        message = "Ce formulaire a expiré ou ne vient pas de ce site. Rechargez la page et recommencez."
-        return render_template("errors/error.html", title="Formulaire expiré", message=message), 400
-    return render_template("errors/error.html", title="Requête invalide", message="La requête est incomplète ou mal formée."), 400
+        message = _("Ce formulaire a expiré ou ne vient pas de ce site. Rechargez la page et recommencez.")
+        return render_template("errors/error.html", title=_("Formulaire expiré"), message=message), 400
+    return render_template("errors/error.html", title=_("Requête invalide"), message=_("La requête est incomplète ou mal formée.")), 400
 
 
 def _too_large(error):
     limit = int(current_app.config["MAX_UPLOAD_BYTES"]) // 1_000_000
-    message = f"Fichier trop gros : {limit} Mo au plus. Réduisez-le ou collez seulement le texte du document."
-    return render_template("errors/error.html", title="Fichier trop gros", message=message), 413
+    message = _("Fichier trop gros : %(mb)s Mo au plus. Réduisez-le ou collez seulement le texte du document.", mb=limit)
+    return render_template("errors/error.html", title=_("Fichier trop gros"), message=message), 413
 
 
 def _database_unavailable(error: OperationalError):
     # The database is down or unreachable (restart, network): a 503 a load balancer and a person
     # understand, with Retry-After, instead of a 500. Public pages rarely get here (see change_record).
     current_app.logger.error("base de données indisponible : %s", first_line(error.orig or error))
-    message = "La base de données de la rédaction ne répond pas. Réessayez dans quelques instants ; rien n'a été enregistré."
+    message = _("La base de données de la rédaction ne répond pas. Réessayez dans quelques instants ; rien n'a été enregistré.")
     if request.path.startswith("/api/"):
         response = jsonify({"error": "unavailable", "message": message})
     else:
         response = current_app.make_response(
-            (render_template("errors/error.html", title="Service momentanément indisponible", message=message), 503)
+            (render_template("errors/error.html", title=_("Service momentanément indisponible"), message=message), 503)
         )
     response.status_code = 503
     response.headers["Retry-After"] = "30"
@@ -95,7 +97,7 @@ def _security_headers(response):
 
 def _not_found(error):
     if request.path.startswith("/api/"):
-        response = jsonify({"error": "not_found", "message": "adresse inconnue de l'API"})
+        response = jsonify({"error": "not_found", "message": _("adresse inconnue de l'API")})
         response.headers["Access-Control-Allow-Origin"] = "*"
         return response, 404
     if request.path.startswith("/integrer/"):

@@ -16,6 +16,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kb.catalog import queries
+from kb.config.i18n import gettext as _
 from kb.content.nearest import nearest_passage
 from kb.content.quotes import FoldedText
 from kb.newsroom import repairs
@@ -82,12 +83,12 @@ def dismiss_passage(source_id: str):
     tree = current_tree()
     source = tree.sources.get(source_id)
     target, quote = request.form.get("target", ""), " ".join(request.form.get("quote", "").split())
-    kind, _, item_id = target.partition(":")
+    kind, _colon, item_id = target.partition(":")
     known = (tree.promises if kind == "promise" else tree.claims if kind == "claim" else {}).get(item_id)
     if source is None or known is None or not quote or not FoldedText.cached(source.text).contains(quote):
-        abort(400, description="passage ou cible inconnus : la page a peut-être changé, rechargez-la")
+        abort(400, description=_("passage ou cible inconnus : la page a peut-être changé, rechargez-la"))
     dismissals.dismiss(db(), source.id, target, quote, current_user)
-    flash("Passage écarté : il ne sera plus proposé, à personne.", "success")
+    flash(_("Passage écarté : il ne sera plus proposé, à personne."), "success")
     return redirect(url_for("newsroom.passages", source_id=source.id) + f"#{target.replace(':', '-')}")
 
 
@@ -121,9 +122,9 @@ def repair_quote():
             db(), current_tree(), current_user, current_tree().kinds, form.get("key", ""), form.get("field", ""), form.get("old", ""), form.get("new", "")
         )  # fmt: skip
     except repairs.WorkflowError as error:
-        flash(f"Réparation impossible : {error}", "error")
+        flash(_("Réparation impossible : %(error)s", error=error), "error")
         return redirect(url_for("newsroom.broken_quotes"))
-    flash("Brouillon de réparation enregistré : relisez-le, puis envoyez-le en relecture.", "success")
+    flash(_("Brouillon de réparation enregistré : relisez-le, puis envoyez-le en relecture."), "success")
     return redirect(url_for("newsroom.change", number=change.id))
 
 

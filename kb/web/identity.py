@@ -17,7 +17,9 @@ from urllib.parse import quote
 from flask import Flask, Response, abort, current_app
 
 from kb.config.settings import LOGO_TYPES, footer_links
+from kb.config import i18n
 from kb.web.content_store import current_tree
+from kb.config.i18n import gettext as _
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,8 @@ class Identity:
         """Where a reader reports an error on a page: an e-mail to the newsroom, subject and page filled in."""
         if not self.contact:
             return None
-        subject = quote(f"Signaler une erreur : {title}")
-        body = quote(f"Page : {page_url}\n\nCe qui me semble inexact (et le document qui le montre) :\n")
+        subject = quote(_("Signaler une erreur : %(title)s", title=title))
+        body = quote(_("Page : %(url)s", url=page_url) + "\n\n" + _("Ce qui me semble inexact (et le document qui le montre) :") + "\n")
         return f"mailto:{self.contact}?subject={subject}&body={body}"
 
 
@@ -58,8 +60,10 @@ def init_app(app: Flask) -> None:
         """A time of the database (UTC) as people of the newsroom read it, in TIME_ZONE."""
         if moment is None:
             return ""
-        aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-        return aware.astimezone(zone).strftime(pattern)
+        aware = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone)
+        if i18n.language() != i18n.DEFAULT:  # the date as the language writes it (the pattern is French)
+            return i18n.day(aware) + (aware.strftime(", %H:%M") if "%H" in pattern else "")
+        return aware.strftime(pattern)
 
     @app.template_filter("local_day")
     def local_day(moment: datetime):

@@ -14,6 +14,8 @@ import hashlib
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from kb.config.i18n import gettext as _
+from kb.config.i18n import ngettext
 from kb.content.opendata import CSV_COLUMNS
 from kb.content.spreadsheets import SpreadsheetError, read_table
 from kb.newsroom import imports, workflow
@@ -37,10 +39,10 @@ def import_preview():
     """The uploaded sheet, row by row: what each row would do, or why it is refused."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _refused("choisissez le fichier à importer (CSV, XLSX ou ODS)")
+        return _refused(_("choisissez le fichier à importer (CSV, XLSX ou ODS)"))
     data = upload.read(_max_bytes() + 1)
     if len(data) > _max_bytes():
-        return _refused(f"fichier trop gros : {_max_bytes() // 1_000_000} Mo au plus pour un import")
+        return _refused(_("fichier trop gros : %(mb)s Mo au plus pour un import", mb=_max_bytes() // 1_000_000))
     return _preview(upload.filename, data)
 
 
@@ -52,26 +54,35 @@ def import_request():
     try:
         data = base64.b64decode(request.form.get("data", ""), validate=True)
     except (binascii.Error, ValueError):
-        return _refused("le formulaire est incomplet : importez le fichier à nouveau")
+        return _refused(_("le formulaire est incomplet : importez le fichier à nouveau"))
     if hashlib.sha256(data).hexdigest() != request.form.get("sha256"):
-        return _refused("le fichier n'est plus celui de l'aperçu : importez-le à nouveau")
+        return _refused(_("le fichier n'est plus celui de l'aperçu : importez-le à nouveau"))
     try:
         preview = imports.read_sheet(current_tree(), read_table(name, data))
     except (SpreadsheetError, imports.ImportRefused) as error:
         return _refused(str(error))
     if preview.count("error") != request.form.get("errors", -1, type=int) or len(preview.files) != request.form.get("valid", -1, type=int):
         # Something published meanwhile changed what a row does: show it again rather than guess.
-        return _preview(name, data, notice="Des fiches ont changé depuis l'aperçu : voici l'aperçu à jour, vérifiez-le avant de créer la demande.")
+        notice = _("Des fiches ont changé depuis l'aperçu : voici l'aperçu à jour, vérifiez-le avant de créer la demande.")
+        return _preview(name, data, notice=notice)
     summary = (request.form.get("summary") or "").strip() or preview.summary()
     replacing = _request_number("replace")
     tree = current_tree()  # the tree the preview was just read against (one per request)
     if replacing:
         change = workflow.get_change(db(), replacing, current_user)
         workflow.replace_batch(db(), tree, change, current_user, preview.files, summary, checked=True)
-        flash(f"Demande n° {change.id} mise à jour : {len(preview.files)} fiches.", "success")
+        message = ngettext(
+            "Demande n° %(number)s mise à jour : %(num)s fiche.", "Demande n° %(number)s mise à jour : %(num)s fiches.",
+            len(preview.files), number=change.id,
+        )  # fmt: skip
+        flash(message, "success")
     else:
         change = workflow.propose_batch(db(), tree, current_user, name, preview.files, summary, checked=True)
-        flash(f"Demande d'import créée : {len(preview.files)} fiches, à envoyer en relecture.", "success")
+        message = ngettext(
+            "Demande d'import créée : %(num)s fiche, à envoyer en relecture.", "Demande d'import créée : %(num)s fiches, à envoyer en relecture.",
+            len(preview.files),
+        )  # fmt: skip
+        flash(message, "success")
     return redirect(url_for("newsroom.change", number=change.id))
 
 

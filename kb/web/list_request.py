@@ -10,16 +10,18 @@ from flask import request
 from kb.catalog import queries
 from kb.web.content_store import current_tree
 from kb.web.search_request import page_number
+from kb.config.i18n import lazy_gettext
+from kb.config.i18n import gettext as _
 
 LIST_FILTER_LABELS = {
-    "tracker": "Suivi",
-    "status": "Statut",
-    "overdue": "En retard",
-    "territory": "Territoire",
-    "made_by": "Auteur",
-    "party": "Parti",
-    "list": "Liste",
-    "theme": "Thème",
+    "tracker": lazy_gettext("Suivi"),
+    "status": lazy_gettext("Statut"),
+    "overdue": lazy_gettext("En retard"),
+    "territory": lazy_gettext("Territoire"),
+    "made_by": lazy_gettext("Auteur"),
+    "party": lazy_gettext("Parti"),
+    "list": lazy_gettext("Liste"),
+    "theme": lazy_gettext("Thème"),
 }
 
 
@@ -65,7 +67,7 @@ def as_of(today: date) -> tuple[date | None, str | None]:
             raise ValueError
         day = date.fromisoformat(raw)
     except ValueError:
-        return None, f"date « {shown} » ignorée : attendu AAAA-MM-JJ, par exemple 2021-03-15"
+        return None, _("date « %(date)s » ignorée : attendu AAAA-MM-JJ, par exemple 2021-03-15", date=shown)
     if day > today:
-        return None, f"date « {shown} » ignorée : le bilan ne se calcule pas dans le futur"
+        return None, _("date « %(date)s » ignorée : le bilan ne se calcule pas dans le futur", date=shown)
     return (None if day == today else day), None

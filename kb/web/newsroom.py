@@ -16,6 +16,8 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from kb.config import i18n
+from kb.config.i18n import gettext as _
 from kb.content.check import prefix_hint
 from kb.content import originals
 from kb.content.nearest import nearest_passage
@@ -148,7 +150,7 @@ def waiting(since) -> str:
     if since is None:
         return ""
     hours = int((datetime.now(timezone.utc).replace(tzinfo=None) - since).total_seconds() // 3600)
-    return f"{hours} h" if hours < 48 else f"{hours // 24} j"
+    return _("%(hours)s h", hours=hours) if hours < 48 else _("%(days)s j", days=hours // 24)
 
 
 @bp.get("/journal")
@@ -175,9 +177,9 @@ def _save(kind: str, target: str, text: str, summary: str, change=None, base=Non
     if request.form.get("then") == "submit":
         workflow.submit(db(), tree, change, current_user, request.form.get("comment"))
         _submitted(change)
-        flash("Demande envoyée en relecture.", "success")
+        flash(_("Demande envoyée en relecture."), "success")
     else:
-        flash("Brouillon enregistré.", "success")
+        flash(_("Brouillon enregistré."), "success")
     return redirect(url_for("newsroom.change", number=change.id))
 
 
@@ -340,7 +342,7 @@ def _source_form(change):
         file_text = proposals.source(source_id, request.form, text, sha256)
         target = workflow.target_of(current_tree(), "source", source_id)
         if change is not None and target != change.target:
-            raise workflow.WorkflowError("l'identifiant d'une demande existante ne change pas")
+            raise workflow.WorkflowError(_("l'identifiant d'une demande existante ne change pas"))
         return _save("source", target, file_text, f"Nouvelle source : {request.form.get('title', '').strip()}", change)
     except (UploadError, proposals.FormError, workflow.WorkflowError) as error:
         return _form_failed("newsroom/source_form.html", error, **context)
@@ -408,7 +410,7 @@ def _claim_form(claim, change, creating=False):
             claim_id = (request.form.get("id") or "").strip() or proposals.slugify(request.form.get("title", ""))
             target = workflow.target_of(current_tree(), "claim", claim_id)
             if change is not None and target != change.target:
-                raise workflow.WorkflowError("l'identifiant d'une demande existante ne change pas")
+                raise workflow.WorkflowError(_("l'identifiant d'une demande existante ne change pas"))
             text = proposals.claim(claim_id, request.form, rows, form["promises"], request.form.get("body", ""))
             return _save("claim", target, text, f"Nouvelle vérification : {request.form.get('title', '').strip()}", change)
         base = None
@@ -435,17 +437,18 @@ def check_quote():
     source = tree.sources.get(request.args.get("source", ""))
     quote = " ".join(request.args.get("quote", "").split())
     if source is None:
-        return jsonify(verified=False, message="choisissez d'abord le document source")
+        return jsonify(verified=False, message=_("choisissez d'abord le document source"))
     if not quote:
         return jsonify(verified=False, message="")
     text = FoldedText.cached(source.text)
     if text.contains(quote):
-        return jsonify(verified=True, message="citation trouvée dans la source")
+        return jsonify(verified=True, message=_("citation trouvée dans la source"))
     hint = prefix_hint(text, quote) or ""
     nearest = nearest_passage(source.text, quote)
     if nearest:
-        return jsonify(verified=False, nearest=nearest, message=f"citation introuvable dans « {source.title} » ; vouliez-vous citer : « {nearest} » ?")
-    return jsonify(verified=False, message=f"citation introuvable dans « {source.title} »{hint}")
+        message = _("citation introuvable dans « %(title)s » ; vouliez-vous citer : « %(passage)s » ?", title=source.title, passage=nearest)
+        return jsonify(verified=False, nearest=nearest, message=message)
+    return jsonify(verified=False, message=_("citation introuvable dans « %(title)s »%(hint)s", title=source.title, hint=hint))
 
 
 # -- one request ------------------------------------------------------------------------------
@@ -543,15 +546,15 @@ def _previewable(item, problems) -> None:
     """A proposed file that does not read (a rebase over a broken published file) has no page to show."""
     errors = [str(problem) for problem in problems if problem.severity == "error"]
     if item is None or errors:
-        raise workflow.WorkflowError("la version proposée ne se lit pas, pas d'aperçu possible : " + "; ".join(errors))
+        raise workflow.WorkflowError(_("la version proposée ne se lit pas, pas d'aperçu possible : %(errors)s", errors="; ".join(errors)))
 
 
 def _editable(number: int) -> workflow.ChangeRequest:
     found = _change(number)
     if found.author_id != current_user.id or found.state not in workflow.EDITABLE:
-        raise workflow.InvalidTransition("seul l'auteur modifie sa demande, en brouillon ou quand des corrections sont demandées")
+        raise workflow.InvalidTransition(_("seul l'auteur modifie sa demande, en brouillon ou quand des corrections sont demandées"))
     if found.is_batch:
-        raise workflow.WorkflowError("une demande d'import se corrige en important à nouveau le tableur corrigé (lien sur la page de la demande)")
+        raise workflow.WorkflowError(_("une demande d'import se corrige en important à nouveau le tableur corrigé (lien sur la page de la demande)"))
     return found
 
 
@@ -618,36 +621,41 @@ def act(number: int, action: str):
     if action == "submit":
         workflow.submit(db(), tree, found, current_user, comment)
         _submitted(found)
-        flash("Demande envoyée en relecture.", "success")
+        flash(_("Demande envoyée en relecture."), "success")
     elif action == "withdraw":
         workflow.withdraw(db(), found, current_user, comment)
-        flash("Demande retirée.", "info")
+        flash(_("Demande retirée."), "info")
     elif action == "request_changes":
         workflow.request_changes(db(), found, current_user, comment)
         _reviewed(found, comment)
-        flash("Corrections demandées à l'auteur.", "success")
+        flash(_("Corrections demandées à l'auteur."), "success")
     elif action == "reject":
         workflow.reject(db(), found, current_user, comment)
         _reviewed(found, comment)
-        flash("Demande refusée.", "info")
+        flash(_("Demande refusée."), "info")
     elif action in ("approve", "publish"):
         operation = workflow.approve if action == "approve" else workflow.publish
         extra = {"comment": comment} if action == "approve" else {}
         try:
             outcome = operation(db(), tree, found, current_user, publisher(), **extra)
         except workflow.PublishFailed as error:
-            flash(f"Publication impossible : {error}", "error")
+            flash(_("Publication impossible : %(error)s", error=error), "error")
             return redirect(url_for("newsroom.change", number=number))
         if outcome == "published":
             _reviewed(found, comment)
-            flash("Approuvée et publiée : la page publique, les flux et la recherche la montrent déjà.", "success")
+            flash(_("Approuvée et publiée : la page publique, les flux et la recherche la montrent déjà."), "success")
         else:
-            flash("Conflit : la fiche a été modifiée depuis que la demande a été faite. Rien n'a été écrasé ; l'auteur doit la mettre à jour.", "error")
+            flash(_("Conflit : la fiche a été modifiée depuis que la demande a été faite. Rien n'a été écrasé ; l'auteur doit la mettre à jour."), "error")
     elif action == "rebase":
         clashes = workflow.rebase(db(), tree, found, current_user)
-        message = "Demande remise sur la version actuelle, en brouillon : vérifiez-la puis renvoyez-la."
         if clashes:
-            message += " Champs modifiés des deux côtés (votre version gardée) : " + ", ".join(clashes) + "."
+            message = _(
+                "Demande remise sur la version actuelle, en brouillon : vérifiez-la puis renvoyez-la. "
+                "Champs modifiés des deux côtés (votre version gardée) : %(fields)s.",
+                fields=", ".join(clashes),
+            )
+        else:
+            message = _("Demande remise sur la version actuelle, en brouillon : vérifiez-la puis renvoyez-la.")
         flash(message, "info")
     return redirect(url_for("newsroom.change", number=number))
 
@@ -658,7 +666,7 @@ def take_review(number: int):
     """Take a submitted request's review: the other editors see it is yours."""
     found = _change(number)
     workflow.take_review(db(), found, current_user)
-    flash("Relecture prise : les autres éditeurs voient qu'elle est la vôtre.", "success")
+    flash(_("Relecture prise : les autres éditeurs voient qu'elle est la vôtre."), "success")
     return redirect(url_for("newsroom.change", number=number))
 
 
@@ -673,7 +681,7 @@ def review_due(number: int):
         flash(errors["review_due"], "error")
         return redirect(url_for("newsroom.change", number=number))
     workflow.set_review_due(db(), found, current_user, due)
-    flash(f"Échéance de relecture : {due.strftime('%d/%m/%Y')}." if due else "Échéance de relecture retirée.", "success")
+    flash(_("Échéance de relecture : %(day)s.", day=i18n.day(due)) if due else _("Échéance de relecture retirée."), "success")
     return redirect(url_for("newsroom.change", number=number))
 
 
@@ -698,7 +706,7 @@ def revert(promise_id: str, sha: str):
     tree, promise = _published_promise(promise_id)
     found = workflow.propose_revert(db(), tree, current_user, _key("promise", promise), sha)
     workflow.submit(db(), tree, found, current_user)
-    flash("Retour à cette version proposé : un autre éditeur doit l'approuver.", "success")
+    flash(_("Retour à cette version proposé : un autre éditeur doit l'approuver."), "success")
     return redirect(url_for("newsroom.change", number=found.id))
 
 

@@ -27,6 +27,7 @@ from urllib.parse import parse_qsl, urlencode
 from flask import Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from kb.web.i18n import language_of
 from kb.web.shared_pages import SharedPages
 
 MAX_BYTES = 32 * 1024 * 1024
@@ -149,13 +150,14 @@ class PageCache:
 
 
 def page_key(request) -> tuple:
-    """Under what a page is kept: a werkzeug request's host, path, sorted query, today's date, kb's version.
+    """Under what a page is kept: a werkzeug request's host, path, sorted query, language, today's date, kb's version.
 
     Pages hold absolute URLs (feeds, sitemap, metadata) and "en retard" depends on the day: the
-    host and the date belong to the key as much as the path does.
+    host and the date belong to the key as much as the path does; so does the language the
+    request is answered in (from its cookie or Accept-Language, not only its query).
     """
     query = urlencode(sorted(parse_qsl(request.query_string.decode("utf-8", "replace"))))
-    return (request.host_url, request.path, query, date.today().isoformat(), KB_VERSION)
+    return (request.host_url, request.path, query, language_of(request), date.today().isoformat(), KB_VERSION)
 
 
 def cached_page(view):

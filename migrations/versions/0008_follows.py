@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(320), nullable=False, unique=True),
         sa.Column("token", sa.String(64), nullable=False, unique=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("language", sa.String(8), nullable=False),
     )
     op.create_table(
         "follows",

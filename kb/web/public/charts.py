@@ -71,10 +71,10 @@ def record_chart(series: list[tuple[date, dict[str, int]]], statuses: dict[str, 
             height = room * count / highest
             top -= height
             status = statuses.get(key)
-            bar.segments.append(Segment(key, status.label if status else key, status.color if status else FALLBACK, count, round(top, 1), round(height, 1)))
+            bar.segments.append(Segment(key, status.shown() if status else key, status.color if status else FALLBACK, count, round(top, 1), round(height, 1)))
             shown[key] = None
         bars.append(bar)
-    legend = [(key, statuses[key].label if key in statuses else key, statuses[key].color if key in statuses else FALLBACK) for key in statuses if key in shown]
+    legend = [(key, statuses[key].shown() if key in statuses else key, statuses[key].color if key in statuses else FALLBACK) for key in statuses if key in shown]
     legend += [(key, key, FALLBACK) for key in shown if key not in statuses]
     return RecordChart(bars=bars, statuses=legend, highest=highest)
 
@@ -117,7 +117,7 @@ def timeline(promise: Promise, statuses: dict[str, Status], today: date) -> Time
         return "end" if position > CHART_WIDTH - 70 else "start" if position < 70 else "middle"
 
     marks = [
-        Mark(x(entry.date), entry.date, entry.status, statuses[entry.status].label if entry.status in statuses else entry.status,
+        Mark(x(entry.date), entry.date, entry.status, statuses[entry.status].shown() if entry.status in statuses else entry.status,
              statuses[entry.status].color if entry.status in statuses else FALLBACK)
         for entry in promise.history if entry.date
     ]  # fmt: skip
@@ -165,7 +165,7 @@ def report_cards(groups: list[dict], statuses: dict[str, Status]) -> list[Report
         for key, count in card.counts.items():
             status = statuses.get(key)
             parts.append(Part(
-                key, status.label if status else key, status.symbol if status else "", status.color if status else FALLBACK,
+                key, status.shown() if status else key, status.symbol if status else "", status.color if status else FALLBACK,
                 count, x, shares[key],
             ))  # fmt: skip
             x += shares[key]

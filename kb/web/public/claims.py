@@ -17,12 +17,14 @@ from kb.web.page_cache import cached_page
 from kb.web.pages import item_page, renders
 from kb.web.public import bp, claim_anchor
 from kb.web.public.people import author_names
+from kb.config.i18n import lazy_gettext
+from kb.config.i18n import gettext as _
 
 CLAIM_FILTER_LABELS = {
-    "verdict": "Verdict",
-    "claimed_by": "Auteur de l'affirmation",
-    "territory": "Territoire",
-    "theme": "Thème",
+    "verdict": lazy_gettext("Verdict"),
+    "claimed_by": lazy_gettext("Auteur de l'affirmation"),
+    "territory": lazy_gettext("Territoire"),
+    "theme": lazy_gettext("Thème"),
 }
 CLAIMS_PAGE_SIZE = 50
 FEED_SIZE = 50
@@ -108,7 +110,7 @@ def claims_feed():
     who = " · ".join(shown.values())
     xml = render_template(
         "feeds/claims.xml",
-        title=f"Vérifications — {who}" if who else "Vérifications : derniers verdicts",
+        title=_("Vérifications — %(who)s", who=who) if who else _("Vérifications : derniers verdicts"),
         feed_url=request.url,
         page_url=url_for("public.claims", _external=True, **listing.filters),
         updated=f"{updated}T00:00:00Z",

@@ -24,6 +24,7 @@ from kb.web.page_cache import cached_page
 from kb.web.public import bp
 from kb.web.public.charts import report_cards
 from kb.web.public.people import author_names
+from kb.config.i18n import gettext as _
 
 
 
@@ -93,7 +94,7 @@ def embed_tracker(tracker_id: str):
     # A closed term shows its final record, as its page does.
     card = queries.final_record(tree, found, today) or queries.scorecard(tree, today, where)
     return _framable(render_template(
-        "embeds/record.html", title=found.title, kicker="Suivi",
+        "embeds/record.html", title=found.title, kicker=_("Suivi"),
         report=report_cards([{"name": found.title, "slug": found.id, "card": card}], tree.statuses)[0],
         closed_on=found.record_day(today), last=_last_change(tree, where), statuses=tree.statuses,
         page_url=url_for("public.tracker", tracker_id=found.id, _external=True),
@@ -115,7 +116,7 @@ def embed_snippet(kind: str, item_id: str, title: str, size: CardSize | None = N
 def _role(person) -> str:
     """What a person's card says they are: their current role ("Maire de Lille"), else elected or institution."""
     current = [role.title for role in person.roles if not role.end] or [role.title for role in person.roles]
-    return current[0] if current else "Élu" if person.kind == "person" else "Institution"
+    return current[0] if current else _("Élu") if person.kind == "person" else _("Institution")
 
 
 def _last_change(tree, where):
@@ -128,12 +129,12 @@ def oembed():
     """oEmbed's JSON for a promise's, a person's or a tracker's page (or its card) on this site."""
     given = request.args.get("url", "").strip()
     if request.args.get("format", "json") != "json":
-        return _oembed_error(501, "seul le format json est servi")
+        return _oembed_error(501, _("seul le format json est servi"))
     if not given:
-        return _oembed_error(400, "paramètre url manquant")
+        return _oembed_error(400, _("paramètre url manquant"))
     kind, item_id = _page_of(given)
     if kind is None:
-        return _oembed_error(404, "cette adresse n'est pas une promesse, un élu ou un suivi de ce site")
+        return _oembed_error(404, _("cette adresse n'est pas une promesse, un élu ou un suivi de ce site"))
     tree = current_tree()
     if kind == "promise":
         _tree, found, _moved = find_promise(item_id, "public.promise")
@@ -145,13 +146,13 @@ def oembed():
         found = tree.trackers.get(item_id)
         title, author = (found.title, None) if found else (None, None)
     if found is None:
-        return _oembed_error(404, "rien n'est publié à cette adresse")
+        return _oembed_error(404, _("rien n'est publié à cette adresse"))
     try:
         size = _fitted(SIZES[kind])
     except ValueError:
-        return _oembed_error(400, "maxwidth et maxheight sont des nombres entiers de pixels")
+        return _oembed_error(400, _("maxwidth et maxheight sont des nombres entiers de pixels"))
     if size is None:
-        return _oembed_error(404, "aucune carte ne tient dans maxwidth × maxheight")
+        return _oembed_error(404, _("aucune carte ne tient dans maxwidth × maxheight"))
     site = current_app.extensions["kb.identity"].name
     document = {
         "version": "1.0",

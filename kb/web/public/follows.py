@@ -15,6 +15,7 @@ from kb.web.content_store import current_tree
 from kb.web.csrf import exempt
 from kb.web.database import db
 from kb.web.public import bp
+from kb.config.i18n import gettext as _
 
 
 def _page(title: str, message: str, status: int = 200, **extra):
@@ -39,21 +40,21 @@ def _mailer():
 def follow():
     mailer = _mailer()
     if mailer is None:
-        return _page("Suivi indisponible", "Ce site n'envoie pas d'e-mails : le suivi par e-mail n'y est pas proposé.", 503)
+        return _page(_("Suivi indisponible"), _("Ce site n'envoie pas d'e-mails : le suivi par e-mail n'y est pas proposé."), 503)
     if request.form.get("site_web"):  # a field people do not see: only robots fill it
-        return _page("Vérifiez votre boîte", "Si l'adresse est valable, un lien de confirmation vient de lui être envoyé.")
+        return _page(_("Vérifiez votre boîte"), _("Si l'adresse est valable, un lien de confirmation vient de lui être envoyé."))
     tree = current_tree()
     base_url = request.url_root.rstrip("/")
     try:
         pending = follows.ask(db(), tree, request.form.get("email", ""), request.form.get("target", ""), request.remote_addr or "?", base_url)
     except follows.FollowThrottled as error:
-        response = _page("Trop de demandes", _sentence(error), 429)
+        response = _page(_("Trop de demandes"), _sentence(error), 429)
         response.headers["Retry-After"] = str(error.seconds)
         return response
     except follows.FollowError as error:
         referrer = request.referrer or ""
         back = referrer if referrer.startswith(request.host_url) else None  # only a way back to this site
-        return _page("Demande de suivi refusée", _sentence(error), 400, back=back)
+        return _page(_("Demande de suivi refusée"), _sentence(error), 400, back=back)
     if pending is not None:
         follower = db().get(follows.Follower, pending.follower_id)
         target = follows.target_of(tree, pending.target)
@@ -63,8 +64,8 @@ def follow():
             current_app.logger.exception("confirmation de suivi non envoyée")
     # The same answer whether the address already follows it or not: who follows what stays private.
     return _page(
-        "Vérifiez votre boîte",
-        "Un lien de confirmation vient d'être envoyé à cette adresse. Tant qu'il n'est pas utilisé, vous ne recevrez rien d'autre.",
+        _("Vérifiez votre boîte"),
+        _("Un lien de confirmation vient d'être envoyé à cette adresse. Tant qu'il n'est pas utilisé, vous ne recevrez rien d'autre."),
     )
 
 
@@ -75,12 +76,12 @@ def follow_confirmation(token: str):
         pending = follows.pending(db(), token)
         target = follows.target_of(current_tree(), pending.target)
     except follows.FollowError as error:
-        return _page("Lien non valable", _sentence(error), 404)
+        return _page(_("Lien non valable"), _sentence(error), 404)
     return _page(
-        "Confirmer le suivi",
-        f"Vous recevrez un e-mail quand « {target.title} » change : nouveau statut, nouvelle vérification.",
+        _("Confirmer le suivi"),
+        _("Vous recevrez un e-mail quand « %(title)s » change : nouveau statut, nouvelle vérification.", title=target.title),
         action=url_for("public.follow_confirm", token=token),
-        button="Confirmer",
+        button=_("Confirmer"),
     )
 
 
@@ -91,11 +92,11 @@ def follow_confirm(token: str):
         follow = follows.confirm(db(), current_tree(), token)
         target = follows.target_of(current_tree(), follow.target)
     except follows.FollowError as error:
-        return _page("Lien non valable", _sentence(error), 404)
+        return _page(_("Lien non valable"), _sentence(error), 404)
     follower = db().get(follows.Follower, follow.follower_id)
     return _page(
-        "C'est confirmé",
-        f"Vous suivez « {target.title} ». Vous recevrez un résumé de ses changements.",
+        _("C'est confirmé"),
+        _("Vous suivez « %(title)s ». Vous recevrez un résumé de ses changements.", title=target.title),
         manage=url_for("public.follow_manage", token=follower.token),
     )
 
@@ -105,7 +106,7 @@ def follow_manage(token: str):
     try:
         follower = follows.follower_of(db(), token)
     except follows.FollowError as error:
-        return _page("Lien non valable", _sentence(error), 404)
+        return _page(_("Lien non valable"), _sentence(error), 404)
     tree = current_tree()
     rows = []
     for follow in follows.follows_of(db(), follower):
@@ -126,10 +127,10 @@ def follow_stop(token: str, follow_id: int):
     try:
         follower = follows.follower_of(db(), token)
     except follows.FollowError as error:
-        return _page("Lien non valable", _sentence(error), 404)
+        return _page(_("Lien non valable"), _sentence(error), 404)
     follows.stop(db(), follower, follow_id)
     if db().get(follows.Follower, follower.id) is None:
-        return _page("Adresse supprimée", "Vous ne suiviez plus rien : votre adresse a été supprimée.")
+        return _page(_("Adresse supprimée"), _("Vous ne suiviez plus rien : votre adresse a été supprimée."))
     return redirect(url_for("public.follow_manage", token=token), 303)
 
 
@@ -141,13 +142,13 @@ def follow_unsubscribe(token: str):
     try:
         follower = follows.follower_of(db(), token)
     except follows.FollowError:
-        return _page("Adresse supprimée", "Cette adresse n'est plus enregistrée : vous ne recevrez plus rien.")
+        return _page(_("Adresse supprimée"), _("Cette adresse n'est plus enregistrée : vous ne recevrez plus rien."))
     if request.method == "GET":
         return _page(
-            "Ne plus rien recevoir",
-            "Tous vos suivis s'arrêtent et votre adresse est supprimée de ce site.",
+            _("Ne plus rien recevoir"),
+            _("Tous vos suivis s'arrêtent et votre adresse est supprimée de ce site."),
             action=url_for("public.follow_unsubscribe", token=token),
-            button="Supprimer mon adresse",
+            button=_("Supprimer mon adresse"),
         )
     follows.forget(db(), follower)
-    return _page("Adresse supprimée", "Vous ne recevrez plus rien, et votre adresse a été supprimée de ce site.")
+    return _page(_("Adresse supprimée"), _("Vous ne recevrez plus rien, et votre adresse a été supprimée de ce site."))

@@ -20,6 +20,7 @@ from kb.web.page_cache import cached_page
 from kb.web.pages import item_page, renders
 from kb.web.public import bp
 from kb.web.public.home import group_page
+from kb.config.i18n import gettext as _
 
 
 def _people() -> dict[str, str]:
@@ -44,7 +45,7 @@ def author_data(authors) -> list[dict]:
 
 
 def _joined(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1] if names else ""
+    return names[0] if len(names) == 1 else _("%(first)s et %(last)s", first=", ".join(names[:-1]), last=names[-1]) if names else ""
 
 
 @bp.app_template_global()
@@ -62,7 +63,7 @@ def author_links(authors) -> Markup:
     ]
     if len(parts) <= 1:
         return Markup("").join(parts)
-    return Markup(", ").join(parts[:-1]) + Markup(" et ") + parts[-1]
+    return Markup(_("%(first)s et %(last)s")) % {"first": Markup(", ").join(parts[:-1]), "last": parts[-1]}
 
 
 @bp.get("/elus")
@@ -74,7 +75,7 @@ def people():
     everyone = sorted(tree.people.values(), key=lambda person: person.name.casefold())
     return render_template(
         "public/people.html",
-        groups=[(label, [person for person in everyone if person.kind == kind]) for kind, label in (("person", "Élus"), ("institution", "Institutions"))],
+        groups=[(label, [person for person in everyone if person.kind == kind]) for kind, label in (("person", _("Élus")), ("institution", _("Institutions")))],
         cards=cards,
         statuses=tree.statuses,
     )

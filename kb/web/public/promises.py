@@ -19,6 +19,7 @@ from kb.web.pages import renders
 from kb.web.public import bp, citation_anchor
 from kb.web.public.charts import timeline
 from kb.web.public.people import author_names
+from kb.config.i18n import gettext as _
 
 
 @bp.get("/promesses/<promise_id>")
@@ -152,10 +153,10 @@ def feed():
     """Status changes of every promise, or of those matching the list's filters (?made_by=…)."""
     if not any(request.args.get(name, "").strip() for name in LIST_FILTER_LABELS):
         # Every promise: the process's rows say which are published, no list to filter and count.
-        return status_feed("Promesses : changements de statut", None, url_for("public.promises", _external=True))
+        return status_feed(_("Promesses : changements de statut"), None, url_for("public.promises", _external=True))
     _tree, listing = current_listing()
     who = " · ".join(listing.filters.values())
-    title = f"Promesses — {who} : changements de statut" if who else "Promesses : changements de statut"
+    title = _("Promesses — %(who)s : changements de statut", who=who) if who else _("Promesses : changements de statut")
     return status_feed(title, listing.promises.where, url_for("public.promises", _external=True, **listing.filters))
 
 
@@ -166,4 +167,4 @@ def promise_feed(promise_id: str):
     if found is None:
         return moved or abort(404)
     page_url = url_for("public.promise", promise_id=found.id, _external=True)
-    return status_feed(f"{found.title} : changements de statut", [tables.items.c.key == f"promise:{found.id}"], page_url)
+    return status_feed(_("%(title)s : changements de statut", title=found.title), [tables.items.c.key == f"promise:{found.id}"], page_url)

@@ -11,15 +11,16 @@ from kb.web.content_store import current_tree
 from kb.web.list_request import url_with_args
 from kb.web.public import bp
 from kb.web.search_request import hit_url, run_search
+from kb.config.i18n import gettext as _, language, lazy_gettext
 
 FACET_LABELS = {
-    "kind": "Type",
-    "tracker": "Suivi",
-    "status": "Statut",
-    "verdict": "Verdict",
-    "territory": "Territoire",
-    "made_by": "Auteur ou éditeur",
-    "theme": "Thème",
+    "kind": lazy_gettext("Type"),
+    "tracker": lazy_gettext("Suivi"),
+    "status": lazy_gettext("Statut"),
+    "verdict": lazy_gettext("Verdict"),
+    "territory": lazy_gettext("Territoire"),
+    "made_by": lazy_gettext("Auteur ou éditeur"),
+    "theme": lazy_gettext("Thème"),
 }
 
 # Search pages an app keeps drawn (each about 25 KB), with the results and vocabularies they show.
@@ -59,7 +60,7 @@ class _DrawnPages:
 def search():
     results = run_search()
     tree = current_tree()
-    key, made_of = (request.host_url, request.full_path), (results, tree.statuses, tree.verdicts)
+    key, made_of = (request.host_url, request.full_path, language()), (results, tree.statuses, tree.verdicts)
     drawn = current_app.extensions.setdefault("kb.search_pages", _DrawnPages(DRAWN_PAGES))
     page = drawn.get(key, made_of)
     if page is not None:
@@ -75,7 +76,7 @@ def search():
         verdicts=tree.verdicts,
         facet_labels=FACET_LABELS,
         tracker_titles={item_id: found.title for item_id, found in tree.titles("tracker", results.facets.get("tracker", {})).items()},
-        kind_labels={kind.name: kind.label for kind in tree.kinds},
+        kind_labels={kind.name: _(kind.label) for kind in tree.kinds},
         url_with=url_with,
         hit_url=hit_url,
     )

@@ -17,6 +17,7 @@ from kb.web.page_cache import cached_page
 from kb.web.pages import item_page, renders
 from kb.web.public import bp, citation_anchor, claim_anchor
 from kb.web.request_log import STATIC_BUILD
+from kb.config.i18n import gettext as _, number
 
 
 @bp.get("/sources/<source_id>")
@@ -45,7 +46,7 @@ def original_file(source) -> tuple[str, str] | None:
     if path is None or (path.suffix == ".html" and request.environ.get(STATIC_BUILD)):
         return None  # a static host would show a saved web page inline, its scripts running: live site only
     size = path.stat().st_size
-    shown = f"{size / 1e6:.1f} Mo".replace(".", ",") if size >= 100_000 else f"{max(1, size // 1000)} Ko"
+    shown = _("%(size)s Mo", size=number(round(size / 1e6, 1))) if size >= 100_000 else _("%(size)s Ko", size=max(1, size // 1000))
     return path.suffix[1:], f"{path.suffix[1:].upper()}, {shown}"
 
 
@@ -93,13 +94,12 @@ def render_source_page(tree, found, preview_of=None) -> str:
 def _passage_notes(cited) -> dict[str, Markup]:
     """Beside each passage in the text: its number, who cites it, the previous and the next one."""
     notes = {}
-    for number, (_, anchor, _, who, where) in enumerate(cited):
+    for index, (_page, anchor, _quote, who, where) in enumerate(cited):
         links = [Markup('<a href="{}">{}</a>').format(where, who)]
-        if number > 0:
-            links.append(Markup('<a href="#{}" rel="prev">passage précédent</a>').format(cited[number - 1][1]))
-        if number + 1 < len(cited):
-            links.append(Markup('<a href="#{}" rel="next">passage suivant</a>').format(cited[number + 1][1]))
-        notes[anchor] = Markup('<span class="passage-note">passage {} sur {} · cité par {}</span>').format(
-            number + 1, len(cited), Markup(" · ").join(links)
-        )
+        if index > 0:
+            links.append(Markup('<a href="#{}" rel="prev">{}</a>').format(cited[index - 1][1], _("passage précédent")))
+        if index + 1 < len(cited):
+            links.append(Markup('<a href="#{}" rel="next">{}</a>').format(cited[index + 1][1], _("passage suivant")))
+        said = Markup(_("passage %(number)s sur %(count)s · cité par %(links)s")) % {"number": index + 1, "count": len(cited), "links": Markup(" · ").join(links)}
+        notes[anchor] = Markup('<span class="passage-note">{}</span>').format(said)
     return notes

@@ -17,6 +17,7 @@ from kb.web.page_cache import cached_page
 from kb.web.pages import item_page, renders
 from kb.web.public import bp
 from kb.web.public.promises import status_feed
+from kb.config.i18n import gettext as _
 
 # A tracker's page filters its own promises: every list filter but the tracker.
 TRACKER_FILTER_LABELS = {name: label for name, label in LIST_FILTER_LABELS.items() if name != "tracker"}
@@ -102,4 +103,4 @@ def tracker_feed(tracker_id: str):
     if found is None:
         abort(404)
     page_url = url_for("public.tracker", tracker_id=found.id, _external=True)
-    return status_feed(f"{found.title} : changements de statut", [tables.items.c.tracker == found.id], page_url)
+    return status_feed(_("%(title)s : changements de statut", title=found.title), [tables.items.c.tracker == found.id], page_url)

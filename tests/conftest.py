@@ -397,3 +397,12 @@ def inbox():
     found.port = controller.port
     yield found
     controller.stop()
+
+
+@pytest.fixture(autouse=True)
+def the_interface_is_french_again_after_each_test():
+    """A request or a command that switched language gives it back when done: nothing leaks into what follows."""
+    yield
+    from kb.config import i18n
+
+    assert i18n.language() == i18n.DEFAULT, "the language of a request or a command outlived it"

@@ -56,6 +56,12 @@ def test_a_kept_card_is_served_again_with_its_framing_policy(demo_client):
     assert again.status_code == 200 and frame_ancestors(again) == "*"
 
 
+def test_a_card_revalidated_by_a_cache_stays_framable(demo_client):
+    etag = demo_client.get(f"/integrer/promesses/{AUBRY}").headers["ETag"]
+    again = demo_client.get(f"/integrer/promesses/{AUBRY}", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and frame_ancestors(again) == "*" and "X-Frame-Options" not in again.headers
+
+
 def test_a_person_card_counts_the_same_promises_as_their_page(demo_client):
     card = demo_client.get("/integrer/elus/martine-aubry").get_data(as_text=True)
     page = demo_client.get("/elus/martine-aubry").get_data(as_text=True)
@@ -155,6 +161,7 @@ def test_oembed_accepts_the_card_address_too_and_fits_maxwidth(demo_client):
         ({"url": f"{HOST}/promesses"}, 404),
         ({"url": f"{HOST}/promesses/absente"}, 404),
         ({"url": "javascript:alert(1)"}, 404),
+        ({"url": "http://[::1"}, 404),
         ({"url": f"{HOST}/promesses/{AUBRY}", "maxwidth": "large"}, 400),
         ({"url": f"{HOST}/promesses/{AUBRY}", "maxwidth": "50"}, 404),
     ],

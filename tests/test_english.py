@@ -130,6 +130,20 @@ def test_lang_en_switches_the_page_and_a_cookie_remembers_it(newsroom):
     assert '<html lang="fr">' in back and "Toutes les promesses" in back
 
 
+def test_switching_remembers_the_language_even_when_the_page_is_kept(newsroom):
+    english = newsroom.app.test_client()
+    english.set_cookie("kb_lang", "en")
+    english.get("/promesses?lang=en")  # kept, by someone who had switched already
+    newcomer = newsroom.app.test_client()
+    assert "kb_lang=en" in newcomer.get("/promesses?lang=en").headers.get("Set-Cookie", "")
+    assert '<html lang="en">' in newcomer.get("/").get_data(as_text=True)
+
+
+def test_the_switch_keeps_the_sites_sub_path(newsroom):
+    html = newsroom.app.test_client().get("/promesses", environ_overrides={"SCRIPT_NAME": "/kb"}).get_data(as_text=True)
+    assert 'href="/kb/promesses?lang=en"' in html
+
+
 def test_the_browsers_language_is_followed_and_the_switch_offers_the_other(newsroom):
     client = newsroom.app.test_client()
     english = client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})
@@ -189,3 +203,25 @@ def test_a_requests_language_does_not_outlive_it(newsroom):
 
     newsroom.app.test_client().get("/?lang=en")
     assert i18n.language() == "fr"  # the thread's next work (another request, a command) starts in French
+
+
+def test_kb_commands_speak_the_language_setting(runner, content_dir, monkeypatch):
+    from kb.ops.cli import main
+
+    from .conftest import corrupt
+
+    corrupt(content_dir, "territory: Marcq-en-Barœul\n", "")
+    french = runner.invoke(main, ["check", "--content", str(content_dir)])
+    assert french.exit_code == 1 and "obligatoire" in french.output
+    monkeypatch.setenv("KB_LANGUAGE", "en")
+    english = runner.invoke(main, ["check", "--content", str(content_dir)])
+    assert english.exit_code == 1 and "obligatoire" not in english.output
+    assert "territory" in english.output and "required" in english.output
+
+
+def test_a_language_kb_does_not_speak_is_refused_at_start(monkeypatch, tmp_path):
+    from kb.config import settings
+
+    monkeypatch.setenv("KB_LANGUAGE", "de")
+    with pytest.raises(settings.SettingsError, match="LANGUAGE"):
+        settings.finish(settings.load())

@@ -28,7 +28,10 @@ reply:"""
 @pytest.fixture
 def site(inbox, content_dir, tmp_path, monkeypatch):
     """The site with a mail server; `kb notify` (the command) sees the same settings."""
-    settings = {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(inbox.port), "SMTP_TLS": "none", "MAIL_FROM": "suivi@example.org", "SITE_NAME": "Le Suivi"}
+    settings = {
+        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(inbox.port), "SMTP_TLS": "none", "MAIL_FROM": "suivi@example.org", "SITE_NAME": "Le Suivi",
+        "SITE_URL": "http://localhost",
+    }  # fmt: skip
     for name, value in settings.items():
         monkeypatch.setenv(f"KB_{name}", value)
     monkeypatch.setenv("KB_CONTENT_DIR", str(content_dir))
@@ -36,8 +39,8 @@ def site(inbox, content_dir, tmp_path, monkeypatch):
     return app
 
 
-def ask(client, target="promise:balayeuses-communes", email=ADDRESS, **extra):
-    return client.post("/suivre", data={"email": email, "target": target, **extra})
+def ask(client, target="promise:balayeuses-communes", email=ADDRESS, headers=None, **extra):
+    return client.post("/suivre", data={"email": email, "target": target, **extra}, headers=headers or {})
 
 
 def link_in(message, pattern: str) -> str:
@@ -260,6 +263,43 @@ def test_a_robot_filling_the_hidden_field_is_answered_but_nothing_is_kept(site, 
     assert response.status_code == 200
     with site.extensions["kb.db"]() as session:
         assert session.scalars(select(Follower)).all() == []
+
+
+def test_the_links_mailed_name_the_sites_address_never_the_requests_host(site, inbox):
+    ask(site.test_client(), headers={"Host": "evil.example"})
+    text = inbox.wait(1)[0][1].get_content()
+    assert "evil.example" not in text and "http://localhost/suivre/confirmer/" in text
+
+
+def test_another_sites_page_cannot_make_its_visitors_ask(site, inbox):
+    client = site.test_client()
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "https://ailleurs.example"}):
+        assert ask(client, headers=headers).status_code == 403
+    assert ask(client, headers={"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}).status_code == 200
+    assert len(inbox.wait(1)) == 1  # only the same-site request mailed its link
+
+
+def test_without_its_own_address_the_site_offers_no_following(inbox, content_dir, tmp_path):
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(content_dir), "INSTANCE_DIR": str(tmp_path / "i"), "SMTP_HOST": "127.0.0.1", "SMTP_PORT": inbox.port, "SMTP_TLS": "none"})
+    client = app.test_client()
+    assert 'action="/suivre"' not in client.get("/promesses/balayeuses-communes").get_data(as_text=True)
+    assert ask(client).status_code == 503
+
+
+def test_a_renamed_promise_is_still_followed_and_its_history_is_no_news(site, inbox, runner, content_dir):
+    client = site.test_client()
+    confirmed(client, inbox)
+    confirmed(client, inbox, "person:bernard-gerard", email="second@exemple.fr")
+    assert "0 résumé(s) préparé(s)" in notify(runner).output
+    old = content_dir / "promises" / "balayeuses-communes.md"
+    text = old.read_text(encoding="utf-8").replace("aliases:\n  - balayeuses", "aliases:\n  - balayeuses\n  - balayeuses-communes")
+    (content_dir / "promises" / "balayeuses-en-commun.md").write_text(text, encoding="utf-8")
+    old.unlink()
+    assert "0 résumé(s) préparé(s), 0 envoyé(s)" in notify(runner).output  # same entries, another id: nothing new
+    corrupt(content_dir, "reply:", NEW_ENTRY, "promises/balayeuses-en-commun.md")
+    assert "2 résumé(s) préparé(s), 2 envoyé(s)" in notify(runner).output  # and a new entry reaches both
+    with site.extensions["kb.db"]() as session:
+        assert "promise:balayeuses-en-commun" in {follow.target for follow in session.scalars(select(Follow))}
 
 
 def test_kb_notify_without_a_mail_server_says_so(runner, content_dir, monkeypatch):

@@ -199,7 +199,13 @@ def day(value: date | datetime | None) -> str:
         return ""
     if _current.get() == DEFAULT:
         return value.strftime("%d/%m/%Y")
-    return format_date(value, format="medium", locale=_current.get())
+    return _months(_current.get())[value.month - 1].join(("", f" {value.day}, {value.year}"))
+
+
+@functools.cache
+def _months(wanted: str) -> tuple[str, ...]:
+    """The language's abbreviated month names, read once (Babel's date formatting costs 1 ms a date)."""
+    return tuple(format_date(date(2000, month, 1), "MMM", locale=wanted) for month in range(1, 13))
 
 
 def month(value: date) -> str:

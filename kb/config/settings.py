@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from kb.config import i18n
+from kb.config.i18n import gettext as _
 from kb.config.paths import default_content_dir, default_instance_dir
 
 CONFIG_FILE = "kb.toml"
@@ -24,6 +26,10 @@ PREFIX = "KB_"
 
 class SettingsError(ValueError):
     """A setting that cannot be used, said for the person who set it (where, which, why)."""
+
+
+class _Expected(ValueError):
+    """A value `_convert` refuses, the message saying what it expected."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_USER", "str", None, "its login, when it asks for one", "none"),
     Setting("SMTP_PASSWORD", "str", None, "its password", "none"),
     Setting("MAIL_FROM", "str", None, "the sender of the newsroom's mail", "kb@SMTP_HOST"),
+    Setting("LANGUAGE", "str", "fr", "the language of `kb`'s command messages: `fr` or `en` (the site answers each reader in theirs: `?lang=`, then a cookie, then the browser's language)"),
     Setting("SITE_URL", "str", None, "the public site's address (`https://promesses.example.org`): the links of the digests `kb notify` sends to readers who follow by e-mail", "the address each reader used to follow"),
     Setting("CONTENT_RECHECK_SECONDS", "float", 1.0, "how often the machine looks for files changed on disk (one process at a time: sizes and times, then hashes of what moved) to refresh the catalog; 0: at the start of every request"),
     Setting("CONTENT_SCANNER", "str", "workers", "who looks for those files: `workers` (the server's processes take turns) or `process` (a process of its own, which also indexes them; set by `kb serve --production`, which starts it — without one, the workers take over after five periods)"),
@@ -106,38 +113,48 @@ def _convert(setting: Setting, value: Any, where: str) -> Any:
                 return True
             if text in _FALSE:
                 return False
-            raise ValueError("attendu true ou false")
+            raise _Expected(_("attendu true ou false"))
         if setting.value_type == "int":
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError("attendu un nombre entier")
+                raise _Expected(_("attendu un nombre entier"))
             number = int(str(value).strip()) if isinstance(value, str) else int(value)
             if number < setting.minimum:
-                raise ValueError(f"attendu un nombre entier d'au moins {setting.minimum}" if setting.minimum else "attendu un nombre positif")
+                raise _Expected(_("attendu un nombre entier d'au moins %(minimum)s", minimum=setting.minimum) if setting.minimum else _("attendu un nombre positif"))
             return number
         if setting.value_type == "float":
             if isinstance(value, bool):
-                raise ValueError("attendu un nombre")
+                raise _Expected(_("attendu un nombre"))
             number = float(str(value).strip().replace(",", ".")) if isinstance(value, str) else float(value)
             if number < 0 or number != number:
-                raise ValueError("attendu un nombre positif")
+                raise _Expected(_("attendu un nombre positif"))
             return number
         if not isinstance(value, (str, Path)):
-            raise ValueError("attendu du texte")
+            raise _Expected(_("attendu du texte"))
         text = str(value)
         if setting.value_type == "path":
             return str(Path(text).expanduser().resolve()) if text else None
         return text or None
-    except (TypeError, ValueError) as error:
-        message = str(error) if "attendu" in str(error) else f"attendu {_TYPE_WORDS[setting.value_type]}"
-        raise SettingsError(f"{where} : {setting.name} = {value!r} : {message}") from None
+    except _Expected as error:
+        message = str(error)
+    except (TypeError, ValueError):
+        message = _expected(setting.value_type)
+    raise SettingsError(_("%(where)s : %(name)s = %(value)s : %(reason)s", where=where, name=setting.name, value=repr(value), reason=message))
 
 
-_TYPE_WORDS = {"int": "un nombre entier", "float": "un nombre", "bool": "true ou false", "str": "du texte", "path": "un chemin"}
+def _expected(value_type: str) -> str:
+    """What a setting of this type must be, for people."""
+    return {
+        "int": _("attendu un nombre entier"),
+        "float": _("attendu un nombre"),
+        "bool": _("attendu true ou false"),
+        "str": _("attendu du texte"),
+        "path": _("attendu un chemin"),
+    }[value_type]
 
 
-def _suggest(name: str) -> str:
+def _closest(name: str) -> str | None:
     close = difflib.get_close_matches(name.upper(), BY_NAME, n=1)
-    return f" (vouliez-vous dire {close[0]} ?)" if close else ""
+    return close[0] if close else None
 
 
 def config_file(environ: Mapping[str, str], instance_dir: Path) -> Path:
@@ -151,20 +168,23 @@ def read_config_file(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except OSError as error:
-        raise SettingsError(f"{path} : illisible ({error.strerror or error})") from None
+        raise SettingsError(_("%(path)s : illisible (%(error)s)", path=path, error=error.strerror or error)) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise SettingsError(f"{path} : le fichier n'est pas en UTF-8") from None
+        raise SettingsError(_("%(path)s : le fichier n'est pas en UTF-8", path=path)) from None
     except tomllib.TOMLDecodeError as error:
-        raise SettingsError(f"{path} : TOML invalide : {error}") from None
+        raise SettingsError(_("%(path)s : TOML invalide : %(error)s", path=path, error=error)) from None
     values = {}
     for key, value in data.items():
         name = key.upper()
         if name not in BY_NAME:
-            raise SettingsError(f"{path} : réglage inconnu « {key} »{_suggest(key)}")
+            close = _closest(key)
+            if close:
+                raise SettingsError(_("%(path)s : réglage inconnu « %(key)s » (vouliez-vous dire %(close)s ?)", path=path, key=key, close=close))
+            raise SettingsError(_("%(path)s : réglage inconnu « %(key)s »", path=path, key=key))
         if isinstance(value, (dict, list)):
-            raise SettingsError(f"{path} : {key} : attendu une valeur simple, pas une table ou une liste")
+            raise SettingsError(_("%(path)s : %(key)s : attendu une valeur simple, pas une table ou une liste", path=path, key=key))
         values[name] = _convert(BY_NAME[name], value, str(path))
     return values
 
@@ -180,7 +200,7 @@ def load(environ: Mapping[str, str] | None = None, instance_dir: str | Path | No
     for setting in SETTINGS:
         for variable in (PREFIX + setting.name, *(("DATABASE_URL",) if setting.name == "DATABASE_URL" else ())):
             if environ.get(variable):
-                from_environment[setting.name] = _convert(setting, environ[variable], f"variable d'environnement {variable}")
+                from_environment[setting.name] = _convert(setting, environ[variable], _("variable d'environnement %(name)s", name=variable))
                 break
     if instance_dir is not None:
         from_environment["INSTANCE_DIR"] = str(Path(instance_dir).resolve())
@@ -198,9 +218,9 @@ def finish(values: dict[str, Any]) -> dict[str, Any]:
     values["DATABASE_URL"] = values.get("DATABASE_URL") or f"sqlite:///{Path(values['INSTANCE_DIR']) / 'kb.sqlite3'}"
     values["LOG_FORMAT"] = values.get("LOG_FORMAT") or ("json" if values.get("PRODUCTION") else "text")
     if values["LOG_FORMAT"] not in ("json", "text"):
-        raise SettingsError(f"LOG_FORMAT = {values['LOG_FORMAT']!r} : attendu json ou text")
+        raise SettingsError(_("LOG_FORMAT = %(value)s : attendu json ou text", value=repr(values["LOG_FORMAT"])))
     if str(values.get("LOG_LEVEL") or "INFO").upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise SettingsError(f"LOG_LEVEL = {values['LOG_LEVEL']!r} : attendu DEBUG, INFO, WARNING ou ERROR")
+        raise SettingsError(_("LOG_LEVEL = %(value)s : attendu DEBUG, INFO, WARNING ou ERROR", value=repr(values["LOG_LEVEL"])))
     values["WORKERS"] = values.get("WORKERS") or 2 * _cpus() + 1
     _check_identity(values)
     return values
@@ -219,7 +239,7 @@ def footer_links(text: str | None) -> list[tuple[str, str]]:
             continue
         found = re.fullmatch(r"\s*(?P<label>[^<>]+?)\s*<(?P<address>(?:https?://|mailto:|/)[^\s<>]+)>\s*", part)
         if found is None:
-            raise SettingsError(f"FOOTER_LINKS : « {part.strip()} » : attendu « Libellé <adresse> » (https://…, mailto:… ou /chemin)")
+            raise SettingsError(_("FOOTER_LINKS : « %(link)s » : attendu « Libellé <adresse> » (https://…, mailto:… ou /chemin)", link=part.strip()))
         links.append((found["label"], found["address"]))
     return links
 
@@ -238,28 +258,30 @@ def _check_identity(values: dict[str, Any]) -> None:
 
     color = values.get("SITE_COLOR") or "#0b5cad"
     if not COLOR.match(color):
-        raise SettingsError(f"SITE_COLOR = {color!r} : attendu une couleur #rrggbb, par exemple #0b5cad")
+        raise SettingsError(_("SITE_COLOR = %(value)s : attendu une couleur #rrggbb, par exemple #0b5cad", value=repr(color)))
     if _contrast(color) < 4.5:
-        raise SettingsError(f"SITE_COLOR = {color!r} : trop clair sur fond blanc (contraste {_contrast(color):.1f}:1, 4.5:1 au moins)")
+        raise SettingsError(_("SITE_COLOR = %(value)s : trop clair sur fond blanc (contraste %(contrast)s:1, 4.5:1 au moins)", value=repr(color), contrast=format(_contrast(color), ".1f")))
     try:
         zoneinfo.ZoneInfo(values.get("TIME_ZONE") or "Europe/Paris")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"TIME_ZONE = {values.get('TIME_ZONE')!r} : fuseau inconnu (par exemple Europe/Paris, America/Montreal)") from None
+        raise SettingsError(_("TIME_ZONE = %(value)s : fuseau inconnu (par exemple Europe/Paris, America/Montreal)", value=repr(values.get("TIME_ZONE")))) from None
     logo = values.get("SITE_LOGO")
     if logo:
         path = Path(logo)
         if path.suffix.lower() not in LOGO_TYPES:
-            raise SettingsError(f"SITE_LOGO = {logo} : attendu une image {', '.join(LOGO_TYPES)}")
+            raise SettingsError(_("SITE_LOGO = %(path)s : attendu une image %(types)s", path=logo, types=", ".join(LOGO_TYPES)))
         if not path.is_file():
-            raise SettingsError(f"SITE_LOGO = {logo} : fichier introuvable")
+            raise SettingsError(_("SITE_LOGO = %(path)s : fichier introuvable", path=logo))
         if path.stat().st_size > MAX_LOGO_BYTES:
-            raise SettingsError(f"SITE_LOGO = {logo} : trop lourd ({path.stat().st_size // 1024} Kio ; {MAX_LOGO_BYTES // 1024} Kio au plus)")
+            raise SettingsError(_("SITE_LOGO = %(path)s : trop lourd (%(size)s Kio ; %(limit)s Kio au plus)", path=logo, size=path.stat().st_size // 1024, limit=MAX_LOGO_BYTES // 1024))
     footer_links(values.get("FOOTER_LINKS"))
+    if (values.get("LANGUAGE") or "fr") not in i18n.LANGUAGES:
+        raise SettingsError(_("LANGUAGE = %(value)s : attendu %(known)s", value=repr(values["LANGUAGE"]), known=", ".join(i18n.LANGUAGES)))
     if (values.get("SMTP_TLS") or "starttls") not in ("starttls", "ssl", "none"):
-        raise SettingsError(f"SMTP_TLS = {values['SMTP_TLS']!r} : attendu starttls, ssl ou none")
+        raise SettingsError(_("SMTP_TLS = %(value)s : attendu starttls, ssl ou none", value=repr(values["SMTP_TLS"])))
     sender = values.get("MAIL_FROM")
     if sender and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+", sender):
-        raise SettingsError(f"MAIL_FROM = {sender!r} : attendu une adresse e-mail")
+        raise SettingsError(_("MAIL_FROM = %(value)s : attendu une adresse e-mail", value=repr(sender)))
 
 
 def publish_lock_path(values: Mapping[str, Any]) -> Path:
@@ -279,13 +301,15 @@ def production_problems(values: Mapping[str, Any], secret_is_generated: bool) ->
     secret = values.get("SECRET_KEY") or ""
     if secret_is_generated or not secret:
         problems.append(
-            "KB_SECRET_KEY n'est pas réglé : la clé de développement (INSTANCE_DIR/secret_key) ne signe pas de "
-            "sessions en production ; réglez la même clé aléatoire sur chaque serveur, par exemple "
-            "`python -c 'import secrets; print(secrets.token_hex(32))'`"
+            _(
+                "KB_SECRET_KEY n'est pas réglé : la clé de développement (INSTANCE_DIR/secret_key) ne signe pas de "
+                "sessions en production ; réglez la même clé aléatoire sur chaque serveur, par exemple "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`"
+            )
         )
     elif PLACEHOLDER_MARK in secret:
-        problems.append("KB_SECRET_KEY est l'exemple de la documentation : remplacez-le par une clé aléatoire")
+        problems.append(_("KB_SECRET_KEY est l'exemple de la documentation : remplacez-le par une clé aléatoire"))
     elif len(secret) < MIN_SECRET_LENGTH or len(set(secret)) < 8:
-        problems.append(f"KB_SECRET_KEY est trop faible : {MIN_SECRET_LENGTH} caractères aléatoires au moins")
+        problems.append(_("KB_SECRET_KEY est trop faible : %(minimum)s caractères aléatoires au moins", minimum=MIN_SECRET_LENGTH))
     return problems
 

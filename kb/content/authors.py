@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.config.i18n import gettext as _
 from kb.content.files import atomic_write, display_path
 from kb.content.listing import slug
 from kb.content.model import ID_PATTERN, ContentError, Person
@@ -68,7 +69,7 @@ def plan(root: Path) -> Migration:
                 continue
             ids = author_ids(tree, authors, found.people)
             if name not in item.lines:
-                found.skipped.append(f"{display_path(item.path)} : pas de champ {name}")
+                found.skipped.append(_("%(path)s : pas de champ %(field)s", path=display_path(item.path), field=name))
                 continue
             found.files[item.path] = ids
     return found
@@ -91,7 +92,14 @@ def _with_authors(path: Path, name: str, ids: list[str]) -> str:
     pattern = re.compile(rf"^{name}:[ \t]*(?P<value>[^\n]*)$", re.MULTILINE)
     matches = list(pattern.finditer(text.split("\n---", 1)[0]))
     if len(matches) != 1 or not matches[0].group("value").strip() or matches[0].group("value").strip()[:1] in "|>-[":
-        raise ContentError(f"{display_path(path)} : le champ {name} n'est pas sur une ligne ; écrivez-y les identifiants à la main : {', '.join(ids)}")
+        raise ContentError(
+            _(
+                "%(path)s : le champ %(field)s n'est pas sur une ligne ; écrivez-y les identifiants à la main : %(ids)s",
+                path=display_path(path),
+                field=name,
+                ids=", ".join(ids),
+            )
+        )
     # As kb writes the field: one id on the line, several as a list below it.
     value = f" {ids[0]}" if len(ids) == 1 else "".join(f"\n  - {author}" for author in ids)
     start, end = matches[0].span()

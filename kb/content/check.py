@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from kb.config.i18n import N_
+from kb.config.i18n import gettext as _
 from kb.content import frontmatter, originals
 from kb.content.fields import problem_at
 from kb.content.files import display_path
@@ -68,7 +70,7 @@ def check_tree(tree: ContentTree, today: date | None = None) -> Report:
     if "source" in tree.kinds and tree.root is not None:
         named = {source.sha256 for source in tree.every("source") if source.sha256}
         for path in originals.orphans(tree.root, named):
-            problems.append(Problem(display_path(path), None, None, ORPHAN, "warning"))
+            problems.append(Problem(display_path(path), None, None, _(ORPHAN), "warning"))
     return Report(
         problems=sorted(set(problems), key=Problem.sort_key),
         counts={kind.name: len(tree.every(kind.name)) for kind in tree.kinds},
@@ -78,7 +80,7 @@ def check_tree(tree: ContentTree, today: date | None = None) -> Report:
     )
 
 
-ORPHAN = "document original qu'aucune source ne cite (dépôt en relecture, refusé ou remplacé) : à citer ou à supprimer"
+ORPHAN = N_("document original qu'aucune source ne cite (dépôt en relecture, refusé ou remplacé) : à citer ou à supprimer")
 
 
 def check_text(tree: ContentTree, key: Key, text: str, today: date | None = None) -> list[Problem]:
@@ -92,7 +94,11 @@ def check_text(tree: ContentTree, key: Key, text: str, today: date | None = None
     size = len(text.encode("utf-8"))
     if size > kind.max_bytes:
         # Files past kb's size limit are not read at all: one a proposal would write must not be either.
-        message = f"fichier trop gros ({size:,} octets ; limite {kind.max_bytes:,})".replace(",", " ")
+        message = _(
+            "fichier trop gros (%(size)s octets ; limite %(limit)s)",
+            size=f"{size:,}".replace(",", " "),
+            limit=f"{kind.max_bytes:,}".replace(",", " "),
+        )
         return [Problem(display_path(path), None, None, message)]
     item, problems = kind.parse(path, text)
     if item is None:
@@ -128,12 +134,20 @@ def check_quotes(item, proofs: list[tuple[str, Evidence]], tree: ContentTree, fo
             if proof.source not in reported_unreadable:
                 reported_unreadable.add(proof.source)
                 problems.append(
-                    problem_at(item, f"{field_name}.source", f"la source « {proof.source} » est illisible : corrigez d'abord ses erreurs")
+                    problem_at(
+                        item,
+                        f"{field_name}.source",
+                        _("la source « %(source)s » est illisible : corrigez d'abord ses erreurs", source=proof.source),
+                    )
                 )
             continue
         if source is None:
             problems.append(
-                problem_at(item, f"{field_name}.source", f"source inconnue « {proof.source} » (aucun fichier sources/{proof.source}.md)")
+                problem_at(
+                    item,
+                    f"{field_name}.source",
+                    _("source inconnue « %(source)s » (aucun fichier sources/%(source)s.md)", source=proof.source),
+                )
             )
             continue
         if not (source.text or "").strip():
@@ -148,14 +162,14 @@ def check_quotes(item, proofs: list[tuple[str, Evidence]], tree: ContentTree, fo
         if text.contains(proof.quote):
             verified += 1
             continue
-        hint = prefix_hint(text, proof.quote) or " ; même son premier mot en est absent"
+        hint = prefix_hint(text, proof.quote) or _(" ; même son premier mot en est absent")
         hint += nearest_hint(source.text, proof.quote)
         problems.append(
             Problem(
                 display_path(item.path),
                 proof.line or frontmatter.nearest_line(item.lines, f"{field_name}.quote"),
                 f"{field_name}.quote",
-                f"citation introuvable dans la source « {proof.source} »{hint}",
+                _("citation introuvable dans la source « %(source)s »%(hints)s", source=proof.source, hints=hint),
             )
         )
     return problems, verified
@@ -164,10 +178,10 @@ def check_quotes(item, proofs: list[tuple[str, Evidence]], tree: ContentTree, fo
 def nearest_hint(source_text: str, quote: str) -> str:
     """For a quote not found: the source's nearest passage, as a repair to copy (or nothing)."""
     nearest = nearest_passage(source_text, quote)
-    return f" ; passage le plus proche : « {nearest} »" if nearest else ""
+    return _(" ; passage le plus proche : « %(passage)s »", passage=nearest) if nearest else ""
 
 
 def prefix_hint(text: FoldedText, quote: str) -> str | None:
     """For a quote not found: how far its start does match, said for people (None: not even its first word)."""
     found = text.longest_matching_prefix(quote)
-    return f" ; le début « {found} » s'y trouve, la suite diffère" if found else None
+    return _(" ; le début « %(found)s » s'y trouve, la suite diffère", found=found) if found else None

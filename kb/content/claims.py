@@ -6,6 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kb.config.i18n import gettext as _
 from kb.content import frontmatter
 from kb.content.fields import EVIDENCE_KEYS, open_document, problem_at, quote_to_data
 from kb.content.model import Claim, Evidence, Problem
@@ -33,15 +34,15 @@ def parse(path: Path, text: str) -> tuple[Claim | None, list[Problem]]:
     data = document.data
     quote = None
     if data.get("claim") is None:
-        fields.problem("claim", "affirmation manquante : la citation exacte (quote) et la source où elle figure (source)")
+        fields.problem("claim", _("affirmation manquante : la citation exacte (quote) et la source où elle figure (source)"))
     else:
-        stated = fields.mapping(data.get("claim"), "claim", "l'affirmation")
+        stated = fields.mapping(data.get("claim"), "claim", _("l'affirmation doit être une table « clé: valeur »"))
         if stated is not None:
             quote = fields.quote(stated, "claim", EVIDENCE_KEYS)
     evidence = []
     for index, item in enumerate(fields.items(data, "evidence")):
         proof_path = f"evidence[{index}]"
-        proof_data = fields.mapping(item, proof_path, "une preuve")
+        proof_data = fields.mapping(item, proof_path, _("une preuve doit être une table « clé: valeur »"))
         if proof_data is not None:
             proof = fields.quote(proof_data, proof_path, EVIDENCE_WITH_NOTE_KEYS, position=index)
             if proof is not None:
@@ -94,14 +95,18 @@ def check(claim: Claim, tree: ContentTree, today: date) -> list[Problem]:
     problems = author_problems(claim, "claimed_by", claim.claimed_by, tree)
     if claim.verdict and claim.verdict not in tree.verdicts:
         known = ", ".join(tree.verdicts)
-        problems.append(problem_at(claim, "verdict", f"verdict inconnu « {claim.verdict} » (verdicts connus : {known})"))
+        problems.append(
+            problem_at(claim, "verdict", _("verdict inconnu « %(verdict)s » (verdicts connus : %(known)s)", verdict=claim.verdict, known=known))
+        )
     for field in ("claimed_on", "reviewed_on"):
         day = getattr(claim, field)
         if day and day > today:
-            problems.append(problem_at(claim, field, f"date dans le futur ({day.isoformat()})"))
+            problems.append(problem_at(claim, field, _("date dans le futur (%(date)s)", date=day.isoformat())))
     if claim.claimed_on and claim.reviewed_on and claim.reviewed_on < claim.claimed_on:
         problems.append(
-            problem_at(claim, "reviewed_on", f"vérification datée avant l'affirmation (claimed_on {claim.claimed_on.isoformat()})")
+            problem_at(
+                claim, "reviewed_on", _("vérification datée avant l'affirmation (claimed_on %(date)s)", date=claim.claimed_on.isoformat())
+            )
         )
     stated_in = tree.quotable_sources.get(claim.quote.source) if claim.quote else None
     if stated_in is not None and stated_in.date and claim.claimed_on and claim.claimed_on > stated_in.date:
@@ -109,26 +114,33 @@ def check(claim: Claim, tree: ContentTree, today: date) -> list[Problem]:
             problem_at(
                 claim,
                 "claimed_on",
-                f"affirmation datée après le document où elle figure (« {stated_in.id} », {stated_in.date.isoformat()})",
+                _(
+                    "affirmation datée après le document où elle figure (« %(source)s », %(date)s)",
+                    source=stated_in.id,
+                    date=stated_in.date.isoformat(),
+                ),
                 "warning",
             )
         )
     if not claim.evidence:
         problems.append(
-            problem_at(claim, "evidence", "vérification sans preuve : citez le passage d'un document qui fonde le verdict", "warning")
+            problem_at(claim, "evidence", _("vérification sans preuve : citez le passage d'un document qui fonde le verdict"), "warning")
         )
     if not claim.body.strip():
-        problems.append(problem_at(claim, "verdict", "explication manquante : le texte après le front matter explique le verdict"))
+        problems.append(problem_at(claim, "verdict", _("explication manquante : le texte après le front matter explique le verdict")))
     for index, promise_id in enumerate(claim.promises):
         field = f"promises[{index}]"
         if promise_id in claim.promises[:index]:
-            problems.append(problem_at(claim, field, f"la promesse « {promise_id} » est déjà listée"))
+            problems.append(problem_at(claim, field, _("la promesse « %(id)s » est déjà listée", id=promise_id)))
         elif any(promise.id == promise_id for promise in tree.broken_promises):
-            problems.append(problem_at(claim, field, f"la promesse « {promise_id} » a des erreurs : corrigez d'abord son fichier"))
+            problems.append(problem_at(claim, field, _("la promesse « %(id)s » a des erreurs : corrigez d'abord son fichier", id=promise_id)))
         elif promise_id not in tree.promises and promise_id not in tree.unreadable_promises:
             moved = tree.alias_target(promise_id)
-            hint = f" : c'est l'ancien identifiant de « {moved} »" if moved else f" (aucun fichier promises/{promise_id}.md)"
-            problems.append(problem_at(claim, field, f"promesse inconnue « {promise_id} »{hint}"))
+            if moved:
+                message = _("promesse inconnue « %(id)s » : c'est l'ancien identifiant de « %(moved)s »", id=promise_id, moved=moved)
+            else:
+                message = _("promesse inconnue « %(id)s » (aucun fichier promises/%(id)s.md)", id=promise_id)
+            problems.append(problem_at(claim, field, message))
     return problems
 
 

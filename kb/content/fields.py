@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from kb.config.i18n import gettext as _
 from kb.content import frontmatter
 from kb.content.files import display_path
 from kb.content.model import ID_PATTERN, Evidence, Problem
@@ -38,32 +39,36 @@ class Fields:
     def problem(self, path: str | None, message: str, severity: str = "error") -> None:
         self.problems.append(Problem(self.shown, self.line(path or ""), path, message, severity))
 
-    def mapping(self, value: Any, path: str, what: str) -> dict | None:
+    def mapping(self, value: Any, path: str, message: str) -> dict | None:
+        """`value` when it is a mapping; else `message` (the whole sentence, translated by the caller) is the problem."""
         if isinstance(value, dict):
             return value
-        self.problem(path or None, f"{what} doit être une table « clé: valeur »")
+        self.problem(path or None, message)
         return None
 
     def unknown_keys(self, data: dict, prefix: str, known: tuple[str, ...]) -> None:
         for key in data:
             if str(key) not in known:
                 hint = difflib.get_close_matches(str(key), known, n=1)
-                also = f" ; vouliez-vous dire « {hint[0]} » ?" if hint else f" (champs connus : {', '.join(known)})"
-                self.problem(prefix + str(key), f"champ inconnu{also}")
+                if hint:
+                    message = _("champ inconnu ; vouliez-vous dire « %(hint)s » ?", hint=hint[0])
+                else:
+                    message = _("champ inconnu (champs connus : %(known)s)", known=", ".join(known))
+                self.problem(prefix + str(key), message)
 
     def text(self, data: dict, key: str, prefix: str = "", required: bool = False) -> str | None:
         path = prefix + key
         value = data.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.problem(path, "champ obligatoire manquant ou vide")
+                self.problem(path, _("champ obligatoire manquant ou vide"))
             return None
         if not isinstance(value, str):
-            self.problem(path, f"doit être du texte (lu : {value!r} ; mettez la valeur entre guillemets)")
+            self.problem(path, _("doit être du texte (lu : %(value)s ; mettez la valeur entre guillemets)", value=repr(value)))
             return None
         bad = next((ch for ch in value if ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cs")), None)
         if bad is not None:
-            self.problem(path, f"caractère interdit U+{ord(bad):04X} (caractère de contrôle ou invalide)")
+            self.problem(path, _("caractère interdit U+%(code)s (caractère de contrôle ou invalide)", code=f"{ord(bad):04X}"))
             return None
         return value.strip()
 
@@ -72,7 +77,7 @@ class Fields:
         value = data.get(key)
         if value is None:
             if required:
-                self.problem(path, "date obligatoire manquante")
+                self.problem(path, _("date obligatoire manquante"))
             return None
         text = str(value).strip()
         try:
@@ -80,7 +85,7 @@ class Fields:
                 raise ValueError
             return date.fromisoformat(text)
         except ValueError:
-            self.problem(path, f"date invalide « {text} » (attendu AAAA-MM-JJ, par exemple 2022-11-08)")
+            self.problem(path, _("date invalide « %(text)s » (attendu AAAA-MM-JJ, par exemple 2022-11-08)", text=text))
             return None
 
     def flag(self, data: dict, key: str, prefix: str = "") -> bool:
@@ -89,7 +94,7 @@ class Fields:
         if value is None:
             return False
         if not isinstance(value, bool):
-            self.problem(prefix + key, f"doit valoir true ou false (lu : {value!r})")
+            self.problem(prefix + key, _("doit valoir true ou false (lu : %(value)s)", value=repr(value)))
             return False
         return value
 
@@ -101,18 +106,18 @@ class Fields:
             for index, element in enumerate(value):
                 text = self.text({key: element}, key, prefix)
                 if text is None:
-                    self.problem(f"{prefix}{key}[{index}]", "doit être un identifiant ou un nom, en texte")
+                    self.problem(f"{prefix}{key}[{index}]", _("doit être un identifiant ou un nom, en texte"))
                 elif text not in found:
                     found.append(text)
             if required and not found:
-                self.problem(prefix + key, "champ obligatoire manquant ou vide")
+                self.problem(prefix + key, _("champ obligatoire manquant ou vide"))
             return found
         text = self.text(data, key, prefix, required)
         return [text] if text else []
 
     def identifier(self, value: Any, path: str) -> str | None:
         if not isinstance(value, str) or not ID_PATTERN.match(value):
-            self.problem(path, f"identifiant invalide « {value} » (minuscules, chiffres et tirets)")
+            self.problem(path, _("identifiant invalide « %(value)s » (minuscules, chiffres et tirets)", value=value))
             return None
         return value
 
@@ -121,7 +126,7 @@ class Fields:
         if value is None:
             return []
         if not isinstance(value, list):
-            self.problem(prefix + key, "doit être une liste (lignes commençant par « - »)")
+            self.problem(prefix + key, _("doit être une liste (lignes commençant par « - »)"))
             return []
         return value
 
@@ -145,10 +150,10 @@ def open_document(path: Path, text: str, keys: tuple[str, ...]):
     except frontmatter.FrontMatterError as error:
         return None, None, [Problem(shown, error.line, None, error.message)]
     fields = Fields(shown, document.lines, problems)
-    if fields.mapping(document.data, "", "le front matter") is None:
+    if fields.mapping(document.data, "", _("le front matter doit être une table « clé: valeur »")) is None:
         return None, None, problems
     for key, line in document.duplicate_keys:
-        problems.append(Problem(shown, line, key, "champ en double (la deuxième valeur écraserait la première)"))
+        problems.append(Problem(shown, line, key, _("champ en double (la deuxième valeur écraserait la première)")))
     fields.unknown_keys(document.data, "", keys)
     _check_file_id(path, document.data, fields)
     return document, fields, problems
@@ -157,10 +162,10 @@ def open_document(path: Path, text: str, keys: tuple[str, ...]):
 def _check_file_id(path: Path, data: dict, fields: Fields) -> None:
     if not ID_PATTERN.match(path.stem):
         fields.problem(
-            None, f"nom de fichier invalide : l'identifiant « {path.stem} » doit être en minuscules, chiffres et tirets"
+            None, _("nom de fichier invalide : l'identifiant « %(id)s » doit être en minuscules, chiffres et tirets", id=path.stem)
         )
     if "id" in data and data["id"] != path.stem:
-        fields.problem("id", f"l'identifiant « {data['id']} » ne correspond pas au nom du fichier « {path.stem} »")
+        fields.problem("id", _("l'identifiant « %(id)s » ne correspond pas au nom du fichier « %(name)s »", id=data["id"], name=path.stem))
 
 
 def quote_to_data(proof: Evidence) -> dict[str, Any]:

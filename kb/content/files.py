@@ -7,6 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from kb.config.i18n import gettext as _
 from kb.content.model import Problem
 
 
@@ -58,16 +59,18 @@ def read_content_file(path: Path, limit: int) -> tuple[str | None, list[Problem]
     try:
         size = path.stat().st_size
         if size > limit:
-            message = f"fichier trop gros ({size:,} octets ; limite {limit:,})".replace(",", " ")
+            message = _(
+                "fichier trop gros (%(size)s octets ; limite %(limit)s)", size=f"{size:,}".replace(",", " "), limit=f"{limit:,}".replace(",", " ")
+            )
             return None, [Problem(shown, None, None, message)]
         raw = path.read_bytes()
     except OSError as error:
-        return None, [Problem(shown, None, None, f"fichier illisible ({error.strerror or error})")]
+        return None, [Problem(shown, None, None, _("fichier illisible (%(reason)s)", reason=error.strerror or error))]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        message = f"le fichier n'est pas en UTF-8 (octet 0x{raw[error.start]:02x} illisible)"
+        message = _("le fichier n'est pas en UTF-8 (octet 0x%(byte)s illisible)", byte=f"{raw[error.start]:02x}")
         return None, [Problem(shown, line, None, message)]
     return text.removeprefix("\ufeff").replace("\r\n", "\n"), []
 
@@ -101,7 +104,7 @@ def write_over(path: Path, base_sha256: str | None, text: str) -> tuple[str | No
     changed since. A file already holding exactly `text` counts as written: a publication that
     died after its rename but before the database heard of it is finished, not redone.
     """
-    _, current = current_file(path)
+    _text, current = current_file(path)
     new = sha256_text(text)
     if current == new:
         return base_sha256, new

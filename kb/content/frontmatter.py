@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from kb.config.i18n import gettext as _
+
 FENCE = "---"
 
 
@@ -78,13 +80,13 @@ def split(text: str) -> tuple[str, str]:
     """Split a file into (front matter YAML, body)."""
     lines = text.split("\n")
     if not lines or lines[0].rstrip() != FENCE:
-        raise FrontMatterError("le fichier doit commencer par une ligne « --- » (front matter YAML)", 1)
+        raise FrontMatterError(_("le fichier doit commencer par une ligne « --- » (front matter YAML)"), 1)
     for index in range(1, len(lines)):
         if lines[index].rstrip() in (FENCE, "..."):
             front = "\n".join(lines[1:index]) + "\n"
             body = "\n".join(lines[index + 1 :])
             return front, body
-    raise FrontMatterError("front matter non terminé : ligne « --- » de fermeture introuvable", len(lines))
+    raise FrontMatterError(_("front matter non terminé : ligne « --- » de fermeture introuvable"), len(lines))
 
 
 def load(text: str) -> Document:
@@ -97,7 +99,7 @@ def load(text: str) -> Document:
 def load_yaml(text: str, first_line: int = 1) -> tuple[Any, dict[str, int], list[tuple[str, int]]]:
     """Parse YAML; also return the line of each key path ("history[0].date") and duplicate keys."""
     if _nesting_bound(text) > MAX_NESTING:
-        raise FrontMatterError("YAML invalide : structure imbriquée trop profondément", first_line)
+        raise FrontMatterError(_("YAML invalide : structure imbriquée trop profondément"), first_line)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -106,9 +108,9 @@ def load_yaml(text: str, first_line: int = 1) -> tuple[Any, dict[str, int], list
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         line = mark.line + first_line if mark is not None else None
         problem = getattr(error, "problem", None) or str(error)
-        raise FrontMatterError(f"YAML invalide : {problem}", line) from None
+        raise FrontMatterError(_("YAML invalide : %(problem)s", problem=problem), line) from None
     except RecursionError:
-        raise FrontMatterError("YAML invalide : structure imbriquée trop profondément", first_line) from None
+        raise FrontMatterError(_("YAML invalide : structure imbriquée trop profondément"), first_line) from None
     finally:
         loader.dispose()
     lines: dict[str, int] = {}
@@ -136,8 +138,7 @@ def _record_lines(root, offset: int, lines: dict, duplicates: list) -> None:
         node, path = stack.pop()
         if id(node) in seen:
             raise FrontMatterError(
-                "YAML invalide : les ancres et alias YAML (&nom, *nom) ne sont pas acceptés : "
-                "écrivez la valeur en entier",
+                _("YAML invalide : les ancres et alias YAML (&nom, *nom) ne sont pas acceptés : écrivez la valeur en entier"),
                 node.start_mark.line + offset,
             )
         seen.add(id(node))

@@ -63,7 +63,7 @@ def promise_article(promise: Promise, statuses: dict[str, Status], page_url: str
     Not a ClaimReview: Google defines that for fact-checks of claims, and a promise's fulfilment
     ("réalisée", "abandonnée") is no truth rating. `authors`: (name, "Person" or "Organization") of who promised.
     """
-    status = status_label(statuses, promise.status)
+    status = statuses[promise.status].label if promise.status in statuses else promise.status  # the data's language, as the text around it
     return {
         "@context": "https://schema.org",
         "@type": "Article",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kb.config.i18n import gettext as _
 from kb.content import frontmatter
 from kb.content.fields import open_document
 from kb.content.model import Page, Problem
@@ -30,7 +31,7 @@ def parse(path: Path, text: str) -> tuple[Page | None, list[Problem]]:
         return None, problems
     body = document.body.strip("\n")
     if not body.strip():
-        fields.problem(None, "page vide : son texte suit le front matter")
+        fields.problem(None, _("page vide : son texte suit le front matter"))
     return Page(id=path.stem, title=fields.text(document.data, "title", required=True), body=body, path=path, lines=document.lines), problems
 
 

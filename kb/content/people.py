@@ -19,6 +19,7 @@ from kb.content.model import ID_PATTERN, Person, Problem, Role
 from kb.content.registry import Indexed
 from kb.content.render import markdown_to_text
 from kb.config.i18n import N_
+from kb.config.i18n import gettext as _
 
 if TYPE_CHECKING:
     from kb.content.tree import ContentTree
@@ -57,7 +58,7 @@ def parse(path: Path, text: str) -> tuple[Person | None, list[Problem]]:
     data = document.data
     kind = fields.text(data, "kind", required=True)
     if kind and kind not in KINDS:
-        fields.problem("kind", f"genre inconnu « {kind} » (person ou institution)")
+        fields.problem("kind", _("genre inconnu « %(kind)s » (person ou institution)", kind=kind))
     roles = []
     for index, item in enumerate(fields.items(data, "roles")):
         role = _role(item, f"roles[{index}]", fields)
@@ -65,7 +66,7 @@ def parse(path: Path, text: str) -> tuple[Person | None, list[Problem]]:
             roles.append(role)
     photo = credit = licence = None
     if data.get("photo") is not None:
-        found = fields.mapping(data["photo"], "photo", "la photo")
+        found = fields.mapping(data["photo"], "photo", _("la photo doit être une table « clé: valeur »"))
         if found is not None:
             fields.unknown_keys(found, "photo.", PHOTO_KEYS)
             photo = fields.text(found, "file", "photo.", required=True)
@@ -73,20 +74,20 @@ def parse(path: Path, text: str) -> tuple[Person | None, list[Problem]]:
             licence = fields.text(found, "licence", "photo.", required=True)
             if photo and (not _MEDIA_NAME.match(photo) or Path(photo).suffix not in PHOTO_TYPES):
                 kinds = ", ".join(PHOTO_TYPES)
-                fields.problem("photo.file", f"nom de fichier invalide « {photo} » (minuscules, chiffres, tirets ; {kinds})")
+                fields.problem("photo.file", _("nom de fichier invalide « %(name)s » (minuscules, chiffres, tirets ; %(kinds)s)", name=photo, kinds=kinds))
                 photo = None
     links = []
     for index, link in enumerate(fields.items(data, "links")):
         if isinstance(link, str) and URL.match(link.strip()):
             links.append(link.strip())
         else:
-            fields.problem(f"links[{index}]", f"adresse invalide « {link} » (attendu http:// ou https://)")
+            fields.problem(f"links[{index}]", _("adresse invalide « %(url)s » (attendu http:// ou https://)", url=link))
     aliases = []
     for index, alias in enumerate(fields.items(data, "aliases")):
         if isinstance(alias, str) and alias.strip():
             aliases.append(alias.strip())
         else:
-            fields.problem(f"aliases[{index}]", "un alias est un nom, en texte")
+            fields.problem(f"aliases[{index}]", _("un alias est un nom, en texte"))
     person = Person(
         id=path.stem,
         name=fields.text(data, "name", required=True),
@@ -106,14 +107,14 @@ def parse(path: Path, text: str) -> tuple[Person | None, list[Problem]]:
 
 
 def _role(item: Any, path: str, fields: Fields) -> Role | None:
-    data = fields.mapping(item, path, "un rôle")
+    data = fields.mapping(item, path, _("un rôle doit être une table « clé: valeur »"))
     if data is None:
         return None
     prefix = path + "."
     fields.unknown_keys(data, prefix, ROLE_KEYS)
     role = Role(fields.text(data, "title", prefix, required=True), fields.date(data, "from", prefix), fields.date(data, "to", prefix))
     if role.start and role.end and role.end < role.start:
-        fields.problem(f"{prefix}to", "la fin du rôle précède son début")
+        fields.problem(f"{prefix}to", _("la fin du rôle précède son début"))
     return role if role.title else None
 
 
@@ -147,12 +148,15 @@ def check(person: Person, tree: ContentTree, today: date) -> list[Problem]:
     path = photo_path(tree.root, person)
     if path is not None:
         if not path.is_file():
-            problems.append(problem_at(person, "photo.file", f"photo introuvable : {MEDIA_FOLDER}/{person.photo}"))
+            problems.append(problem_at(person, "photo.file", _("photo introuvable : %(path)s", path=f"{MEDIA_FOLDER}/{person.photo}")))
         elif path.stat().st_size > MAX_PHOTO_BYTES:
-            problems.append(problem_at(person, "photo.file", f"photo trop lourde ({path.stat().st_size // 1024} Kio ; limite {MAX_PHOTO_BYTES // 1024} Kio)"))
+            message = _(
+                "photo trop lourde (%(size)s Kio ; limite %(limit)s Kio)", size=path.stat().st_size // 1024, limit=MAX_PHOTO_BYTES // 1024
+            )
+            problems.append(problem_at(person, "photo.file", message))
     for index, role in enumerate(person.roles):
         if role.start and role.start > today:
-            problems.append(problem_at(person, f"roles[{index}].from", f"date dans le futur ({role.start.isoformat()})"))
+            problems.append(problem_at(person, f"roles[{index}].from", _("date dans le futur (%(date)s)", date=role.start.isoformat())))
     return problems
 
 
@@ -164,7 +168,7 @@ def check_together(people: list[Person], tree: ContentTree) -> list[Problem]:
         for index, alias in enumerate(person.aliases):
             other = claimed.get(alias.casefold())
             if other is not None and other is not person:
-                problems.append(problem_at(person, f"aliases[{index}]", f"le nom « {alias} » est déjà un alias de « {other.id} »"))
+                problems.append(problem_at(person, f"aliases[{index}]", _("le nom « %(alias)s » est déjà un alias de « %(id)s »", alias=alias, id=other.id)))
             claimed.setdefault(alias.casefold(), person)
     return problems
 
@@ -204,12 +208,16 @@ def author_problems(item, field: str, authors: list[str], tree: ContentTree) -> 
             continue
         known = tree.person_named(author) if not ID_PATTERN.match(author) else None
         if known:
-            hint = f" ; écrivez son identifiant « {known} »"
+            message = _("auteur inconnu « %(author)s » ; écrivez son identifiant « %(id)s »", author=author, id=known)
         elif not ID_PATTERN.match(author):
-            hint = " ; `kb people migrate` crée les fiches des noms écrits en toutes lettres et met leurs identifiants à leur place"
+            message = _(
+                "auteur inconnu « %(author)s » ; `kb people migrate` crée les fiches des noms écrits en toutes lettres "
+                "et met leurs identifiants à leur place",
+                author=author,
+            )
         else:
-            hint = f" (aucun fichier people/{author}.md)"
-        problems.append(problem_at(item, where, f"auteur inconnu « {author} »{hint}"))
+            message = _("auteur inconnu « %(author)s » (aucun fichier people/%(author)s.md)", author=author)
+        problems.append(problem_at(item, where, message))
     return problems
 
 

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kb.config.i18n import gettext as _
 from kb.content import frontmatter
 from kb.content.fields import EVIDENCE_KEYS, Fields, open_document, problem_at, quote_to_data
 from kb.content.files import atomic_write, display_path
@@ -40,7 +41,7 @@ def parse(path: Path, text: str) -> tuple[Promise | None, list[Problem]]:
         if entry is not None:
             history.append(entry)
     if data.get("history") in (None, []):
-        fields.problem("history", "historique manquant : au moins une entrée datée avec un statut")
+        fields.problem("history", _("historique manquant : au moins une entrée datée avec un statut"))
     # Required, but said by check() and not here: a tree from before trackers stays published until its promises get one.
     tracker = fields.text(data, "tracker")
     if tracker is not None:
@@ -78,7 +79,7 @@ def parse(path: Path, text: str) -> tuple[Promise | None, list[Problem]]:
 
 def _read_history_entry(item: Any, position: int, fields: Fields) -> HistoryEntry | None:
     path = f"history[{position}]"
-    data = fields.mapping(item, path, "une entrée d'historique")
+    data = fields.mapping(item, path, _("une entrée d'historique doit être une table « clé: valeur »"))
     if data is None:
         return None
     prefix = path + "."
@@ -86,7 +87,7 @@ def _read_history_entry(item: Any, position: int, fields: Fields) -> HistoryEntr
     evidence = []
     for index, proof in enumerate(fields.items(data, "evidence", prefix)):
         proof_path = f"{prefix}evidence[{index}]"
-        proof_data = fields.mapping(proof, proof_path, "une preuve")
+        proof_data = fields.mapping(proof, proof_path, _("une preuve doit être une table « clé: valeur »"))
         if proof_data is None:
             continue
         proof = fields.quote(proof_data, proof_path, EVIDENCE_KEYS, position=index)
@@ -134,14 +135,16 @@ def _history_to_data(entry: HistoryEntry) -> dict[str, Any]:
 def write(content_root: Path, promise: Promise) -> Path:
     """Write a promise file atomically; return its path. Refuses to write an unreadable file."""
     if not isinstance(promise.id, str) or not ID_PATTERN.match(promise.id):
-        raise ContentError(f"identifiant de promesse invalide : {promise.id!r}")
+        raise ContentError(_("identifiant de promesse invalide : %(id)s", id=repr(promise.id)))
     path = Path(content_root) / "promises" / f"{promise.id}.md"
     text = to_text(promise)
     # What is written must read back as the same promise, without error: check it in memory first.
     again, problems = parse(path, text)
     errors = [str(problem) for problem in problems if problem.severity == "error"]
     if errors or again != promise:
-        raise ContentError("promesse non écrite, elle serait invalide : " + ("; ".join(errors) or "relecture différente"))
+        if errors:
+            raise ContentError(_("promesse non écrite, elle serait invalide : %(errors)s", errors="; ".join(errors)))
+        raise ContentError(_("promesse non écrite, elle serait invalide : relecture différente"))
     atomic_write(path, text)
     return path
 
@@ -160,15 +163,15 @@ def check(promise: Promise, tree: ContentTree, today: date) -> list[Problem]:
 
     def unknown_status(field: str, status: str | None) -> None:
         if status and status not in tree.statuses:
-            problems.append(problem_at(promise, field, f"statut inconnu « {status} » (statuts connus : {known})"))
+            problems.append(problem_at(promise, field, _("statut inconnu « %(status)s » (statuts connus : %(known)s)", status=status, known=known)))
 
     unknown_status("status", promise.status)
     problems += _tracker_problems(promise, tree)
     problems += author_problems(promise, "made_by", promise.made_by, tree)
     if promise.made_on and promise.made_on > today:
-        problems.append(problem_at(promise, "made_on", f"date dans le futur ({promise.made_on.isoformat()})"))
+        problems.append(problem_at(promise, "made_on", _("date dans le futur (%(date)s)", date=promise.made_on.isoformat())))
     if promise.made_on and promise.due and promise.due < promise.made_on:
-        problems.append(problem_at(promise, "due", "l'échéance précède la date de l'engagement (made_on)"))
+        problems.append(problem_at(promise, "due", _("l'échéance précède la date de l'engagement (made_on)")))
     previous = None
     for entry in promise.history:
         field = f"history[{entry.position}]"
@@ -176,23 +179,29 @@ def check(promise: Promise, tree: ContentTree, today: date) -> list[Problem]:
         if entry.date is None:
             continue
         if entry.date > today:
-            problems.append(problem_at(promise, f"{field}.date", f"date dans le futur ({entry.date.isoformat()})"))
+            problems.append(problem_at(promise, f"{field}.date", _("date dans le futur (%(date)s)", date=entry.date.isoformat())))
         if promise.made_on and entry.date < promise.made_on:
             problems.append(
-                problem_at(promise, f"{field}.date", f"entrée datée avant l'engagement (made_on {promise.made_on.isoformat()})")
+                problem_at(
+                    promise, f"{field}.date", _("entrée datée avant l'engagement (made_on %(date)s)", date=promise.made_on.isoformat())
+                )
             )
         if previous and entry.date < previous:
             problems.append(
                 problem_at(
                     promise,
                     f"{field}.date",
-                    f"historique dans le désordre : {entry.date.isoformat()} après {previous.isoformat()} "
-                    "(les entrées vont de la plus ancienne à la plus récente)",
+                    _(
+                        "historique dans le désordre : %(date)s après %(previous)s "
+                        "(les entrées vont de la plus ancienne à la plus récente)",
+                        date=entry.date.isoformat(),
+                        previous=previous.isoformat(),
+                    ),
                 )
             )
         previous = max(previous, entry.date) if previous else entry.date
         if not entry.evidence:
-            problems.append(problem_at(promise, field, "entrée sans preuve : ajoutez une citation d'un document source", "warning"))
+            problems.append(problem_at(promise, field, _("entrée sans preuve : ajoutez une citation d'un document source"), "warning"))
     last = promise.history[-1] if promise.history else None
     # Only when the file's last entry was readable: otherwise "the last entry" is not this one.
     if last and last.position == _history_length(promise) - 1 and last.status and promise.status and promise.status != last.status:
@@ -200,8 +209,13 @@ def check(promise: Promise, tree: ContentTree, today: date) -> list[Problem]:
             problem_at(
                 promise,
                 "status",
-                f"« {promise.status} » diffère du statut de la dernière entrée d'historique "
-                f"(history[{last.position}] : « {last.status} »)",
+                _(
+                    "« %(status)s » diffère du statut de la dernière entrée d'historique "
+                    "(history[%(position)s] : « %(last)s »)",
+                    status=promise.status,
+                    position=last.position,
+                    last=last.status,
+                ),
             )
         )
     return problems
@@ -211,21 +225,41 @@ def _tracker_problems(promise: Promise, tree: ContentTree) -> list[Problem]:
     """The tracker it belongs to exists; the promise it carries over from exists and is another one."""
     problems = []
     if not promise.tracker and "tracker" not in promise.lines:
-        trackers = ", ".join(sorted(tree.file_ids("tracker"))) or "aucun : créez-en un dans trackers/"
-        problems.append(problem_at(promise, "tracker", f"champ obligatoire manquant : le suivi de la promesse (suivis : {trackers})"))
+        trackers = ", ".join(sorted(tree.file_ids("tracker")))
+        if trackers:
+            message = _("champ obligatoire manquant : le suivi de la promesse (suivis : %(trackers)s)", trackers=trackers)
+        else:
+            message = _("champ obligatoire manquant : le suivi de la promesse (suivis : aucun : créez-en un dans trackers/)")
+        problems.append(problem_at(promise, "tracker", message))
     if promise.tracker and not tree.has_file("tracker", promise.tracker):
         trackers = tree.file_ids("tracker")
         hint = difflib.get_close_matches(promise.tracker, sorted(trackers), n=1)
-        also = f" ; vouliez-vous dire « {hint[0]} » ?" if hint else f" (suivis connus : {', '.join(sorted(trackers)) or 'aucun'})"
-        problems.append(problem_at(promise, "tracker", f"suivi inconnu « {promise.tracker} » (aucun fichier trackers/{promise.tracker}.md){also}"))
+        if hint:
+            message = _(
+                "suivi inconnu « %(tracker)s » (aucun fichier trackers/%(tracker)s.md) ; vouliez-vous dire « %(hint)s » ?",
+                tracker=promise.tracker,
+                hint=hint[0],
+            )
+        elif trackers:
+            message = _(
+                "suivi inconnu « %(tracker)s » (aucun fichier trackers/%(tracker)s.md) (suivis connus : %(known)s)",
+                tracker=promise.tracker,
+                known=", ".join(sorted(trackers)),
+            )
+        else:
+            message = _("suivi inconnu « %(tracker)s » (aucun fichier trackers/%(tracker)s.md) (suivis connus : aucun)", tracker=promise.tracker)
+        problems.append(problem_at(promise, "tracker", message))
     earlier = promise.carried_over_from
     if earlier:
         if earlier == promise.id:
-            problems.append(problem_at(promise, "carried_over_from", "une promesse ne peut pas reprendre elle-même"))
+            problems.append(problem_at(promise, "carried_over_from", _("une promesse ne peut pas reprendre elle-même")))
         elif not tree.has_file("promise", earlier):
             moved = tree.alias_target(earlier)
-            also = f" ; elle s'appelle maintenant « {moved} »" if moved else ""
-            problems.append(problem_at(promise, "carried_over_from", f"promesse inconnue « {earlier} »{also}"))
+            if moved:
+                message = _("promesse inconnue « %(id)s » ; elle s'appelle maintenant « %(moved)s »", id=earlier, moved=moved)
+            else:
+                message = _("promesse inconnue « %(id)s »", id=earlier)
+            problems.append(problem_at(promise, "carried_over_from", message))
     return problems
 
 
@@ -243,18 +277,23 @@ def check_together(promises: list[Promise], tree: ContentTree) -> list[Problem]:
         for index, alias in enumerate(promise.aliases):
             field = f"aliases[{index}]"
             if alias in promise.aliases[:index]:
-                problems.append(problem_at(promise, field, f"l'alias « {alias} » est déjà listé"))
+                problems.append(problem_at(promise, field, _("l'alias « %(alias)s » est déjà listé", alias=alias)))
             elif alias == promise.id:
-                problems.append(problem_at(promise, field, "un alias ne peut pas être l'identifiant de la promesse elle-même"))
+                problems.append(problem_at(promise, field, _("un alias ne peut pas être l'identifiant de la promesse elle-même")))
             elif alias in ids:
-                problems.append(problem_at(promise, field, f"l'alias « {alias} » est l'identifiant d'une autre promesse"))
+                problems.append(problem_at(promise, field, _("l'alias « %(alias)s » est l'identifiant d'une autre promesse", alias=alias)))
                 owned = next(other for other in promises if other.id == alias)
                 problems.append(
-                    Problem(display_path(owned.path), None, "id", f"« {alias} » est un ancien identifiant de la promesse « {promise.id} »")
+                    Problem(
+                        display_path(owned.path),
+                        None,
+                        "id",
+                        _("« %(alias)s » est un ancien identifiant de la promesse « %(id)s »", alias=alias, id=promise.id),
+                    )
                 )
             elif alias in claimed and claimed[alias] is not promise:
                 other = display_path(claimed[alias].path)
-                problems.append(problem_at(promise, field, f"l'alias « {alias} » est déjà déclaré par {other}"))
+                problems.append(problem_at(promise, field, _("l'alias « %(alias)s » est déjà déclaré par %(other)s", alias=alias, other=other)))
             else:
                 claimed[alias] = promise
     return problems

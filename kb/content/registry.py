@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
+from kb.config.i18n import gettext as _
 from kb.content.files import read_content_file
 from kb.content.model import ID_PATTERN, Evidence, Problem
 
@@ -96,7 +97,7 @@ class Key:
     @classmethod
     def split(cls, text: str) -> "Key":
         """The two halves of a key as written, unchecked (a registry's `parse_key` checks them)."""
-        kind, _, item_id = str(text).partition(":")
+        kind, _colon, item_id = str(text).partition(":")
         return cls(kind, item_id)
 
     @classmethod
@@ -131,10 +132,13 @@ class Kinds:
     def key(self, kind: str, item_id: str) -> Key:
         """The key of an item; InvalidKey, said for people, for an unknown kind or a malformed id."""
         if kind not in self._by_name:
-            raise InvalidKey(f"type de fiche inconnu : {kind}")
+            raise InvalidKey(_("type de fiche inconnu : %(kind)s", kind=kind))
         if not isinstance(item_id, str) or not ID_PATTERN.match(item_id) or len(item_id) > MAX_ID_LENGTH:
             raise InvalidKey(
-                f"identifiant invalide « {item_id} » : minuscules sans accents, chiffres et tirets (ex. « piscine-lomme-2026 »)"
+                _(
+                    "identifiant invalide « %(id)s » : minuscules sans accents, chiffres et tirets (ex. « piscine-lomme-2026 »)",
+                    id=item_id,
+                )
             )
         return Key(kind, item_id)
 
@@ -142,7 +146,8 @@ class Kinds:
         """`"promise:<id>"` as a Key; InvalidKey when it names no possible file."""
         kind, colon, item_id = str(text).partition(":")
         if not colon:
-            raise InvalidKey(f"clé invalide « {text} » (attendu {' / '.join(f'{name}:<id>' for name in self._by_name)})")
+            expected = " / ".join(f"{name}:<id>" for name in self._by_name)
+            raise InvalidKey(_("clé invalide « %(key)s » (attendu %(expected)s)", key=text, expected=expected))
         return self.key(kind, item_id)
 
     def path(self, root: Path, key: Key | str) -> Path:

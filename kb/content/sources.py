@@ -11,6 +11,7 @@ from kb.content.fields import SHA256, URL, open_document, problem_at
 from kb.content.model import PAGE_BREAK, Problem, Source
 from kb.content.registry import Indexed
 from kb.config.i18n import N_
+from kb.config.i18n import gettext as _
 
 if TYPE_CHECKING:
     from kb.content.tree import ContentTree
@@ -38,15 +39,15 @@ def parse(path: Path, text: str) -> tuple[Source | None, list[Problem]]:
     data = document.data
     document_type = fields.text(data, "kind", required=True)
     if document_type and document_type not in DOCUMENT_TYPES:
-        fields.problem("kind", f"type inconnu « {document_type} » (types possibles : {', '.join(DOCUMENT_TYPES)})")
+        fields.problem("kind", _("type inconnu « %(kind)s » (types possibles : %(known)s)", kind=document_type, known=", ".join(DOCUMENT_TYPES)))
     url = fields.text(data, "url")
     if url and not URL.match(url):
-        fields.problem("url", f"adresse invalide « {url} » (attendu http:// ou https://)")
+        fields.problem("url", _("adresse invalide « %(url)s » (attendu http:// ou https://)", url=url))
     sha256 = fields.text(data, "sha256")
     if sha256 and not SHA256.match(sha256):
-        fields.problem("sha256", "empreinte invalide (64 caractères hexadécimaux en minuscules)")
+        fields.problem("sha256", _("empreinte invalide (64 caractères hexadécimaux en minuscules)"))
     if not document.body.strip():
-        fields.problem(None, "texte du document vide : le texte intégral suit le front matter")
+        fields.problem(None, _("texte du document vide : le texte intégral suit le front matter"))
     source = Source(
         id=path.stem,
         title=fields.text(data, "title", required=True),
@@ -84,7 +85,7 @@ def to_text(source: Source) -> str:
 
 def check(source: Source, tree: ContentTree, today: date) -> list[Problem]:
     if source.date and source.date > today:
-        return [problem_at(source, "date", f"date dans le futur ({source.date.isoformat()})")]
+        return [problem_at(source, "date", _("date dans le futur (%(date)s)", date=source.date.isoformat()))]
     return []
 
 

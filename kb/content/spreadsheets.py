@@ -27,12 +27,13 @@ from defusedxml.ElementTree import iterparse
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
+from kb.config.i18n import gettext as _
+
 MAX_ROWS = 5000
 MAX_COLUMNS = 60
 MAX_UNPACKED_BYTES = 64 * 1024 * 1024
 MAX_MEMBERS = 10_000
 
-FORMATS = "CSV, XLSX ou ODS"
 ODS_MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
 # Cells further right than this are never looked at: past MAX_COLUMNS only "there are too many" matters,
 # and a run of repeated cells (ODS) must not be built out to column XFD (16 384).
@@ -74,7 +75,7 @@ class Table:
 
 def read_table(name: str, data: bytes) -> Table:
     """The table in `data`, by its format as its bytes say; the file name's extension only words the error."""
-    label = name or "fichier"
+    label = name or _("fichier")
     if data.startswith(b"PK\x03\x04"):
         rows, text = _zip_rows(label, data)
     else:
@@ -95,7 +96,12 @@ def _table(name: str, label: str, rows: Iterator[tuple[int, Sequence]], text: Ca
                 continue
             if len(header) > MAX_COLUMNS:
                 raise SpreadsheetError(
-                    f"{label}, ligne {number} : plus de {MAX_COLUMNS} colonnes dans l'en-tête ; gardez seulement les colonnes à importer"
+                    _(
+                        "%(file)s, ligne %(row)s : plus de %(max)s colonnes dans l'en-tête ; gardez seulement les colonnes à importer",
+                        file=label,
+                        row=number,
+                        max=MAX_COLUMNS,
+                    )
                 )
             table = Table(name, header, [])
             continue
@@ -105,11 +111,11 @@ def _table(name: str, label: str, rows: Iterator[tuple[int, Sequence]], text: Ca
             continue
         if len(table.rows) == MAX_ROWS:
             raise SpreadsheetError(
-                f"{label}, ligne {number} : plus de {_thousands(MAX_ROWS)} lignes ; découpez le fichier"
+                _("%(file)s, ligne %(row)s : plus de %(max)s lignes ; découpez le fichier", file=label, row=number, max=_thousands(MAX_ROWS))
             )
         table.rows.append((number, row + [""] * (width - len(row))))
     if table is None:
-        raise SpreadsheetError(f"{label} est vide : aucune ligne d'en-tête")
+        raise SpreadsheetError(_("%(file)s est vide : aucune ligne d'en-tête", file=label))
     return table
 
 
@@ -148,8 +154,12 @@ def _csv_rows(label: str, data: bytes) -> Iterator[tuple[int, list[str]]]:
         # With strict=False the csv module complains of one thing only: a cell past its size limit,
         # which is what a quote opened and never closed makes of the rest of the file.
         raise SpreadsheetError(
-            f"{label}, ligne {number + 1} : guillemet ouvert jamais refermé, "
-            f"ou cellule de plus de {_thousands(csv.field_size_limit())} caractères"
+            _(
+                "%(file)s, ligne %(row)s : guillemet ouvert jamais refermé, ou cellule de plus de %(max)s caractères",
+                file=label,
+                row=number + 1,
+                max=_thousands(csv.field_size_limit()),
+            )
         ) from None
 
 
@@ -160,7 +170,7 @@ def _decode(label: str, data: bytes) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
-            raise SpreadsheetError(f"{label} : texte UTF-16 abîmé ; enregistrez-le en « CSV UTF-8 »") from None
+            raise SpreadsheetError(_("%(file)s : texte UTF-16 abîmé ; enregistrez-le en « CSV UTF-8 »", file=label)) from None
     if _looks_binary(data):
         raise SpreadsheetError(_not_a_table(label, data))
     try:
@@ -171,7 +181,7 @@ def _decode(label: str, data: bytes) -> str:
         return data.decode("cp1252")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise SpreadsheetError(f"{label}, ligne {line} : encodage non reconnu ; enregistrez-le en « CSV UTF-8 »") from None
+        raise SpreadsheetError(_("%(file)s, ligne %(row)s : encodage non reconnu ; enregistrez-le en « CSV UTF-8 »", file=label, row=line)) from None
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -203,13 +213,16 @@ def _delimiter(text: str) -> str:
 def _not_a_table(label: str, data: bytes) -> str:
     extension = label.rsplit(".", 1)[-1].lower() if "." in label else ""
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        return (
-            f"{label} : ancien format Excel (.xls) ou classeur protégé par un mot de passe ; "
-            f"enregistrez-le en XLSX sans mot de passe, ou en CSV (formats acceptés : {FORMATS})"
+        return _(
+            "%(file)s : ancien format Excel (.xls) ou classeur protégé par un mot de passe ; "
+            "enregistrez-le en XLSX sans mot de passe, ou en CSV (formats acceptés : CSV, XLSX ou ODS)",
+            file=label,
         )
     if extension in ("xlsx", "ods"):
-        return f"{label} : ce n'est pas un fichier {extension.upper()} valide (formats acceptés : {FORMATS})"
-    return f"{label} : fichier binaire, pas un tableau (formats acceptés : {FORMATS})"
+        return _(
+            "%(file)s : ce n'est pas un fichier %(format)s valide (formats acceptés : CSV, XLSX ou ODS)", file=label, format=extension.upper()
+        )
+    return _("%(file)s : fichier binaire, pas un tableau (formats acceptés : CSV, XLSX ou ODS)", file=label)
 
 
 # Zip: XLSX and ODS
@@ -220,12 +233,15 @@ def _zip_rows(label: str, data: bytes) -> tuple[Iterator[tuple[int, Sequence]], 
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as error:
-        raise SpreadsheetError(f"{label} : archive abîmée ({error}) ; formats acceptés : {FORMATS}") from None
+        raise SpreadsheetError(_("%(file)s : archive abîmée (%(error)s) ; formats acceptés : CSV, XLSX ou ODS", file=label, error=error)) from None
     # zipfile never unpacks a member past the size its directory declares, so this sum bounds all the work.
     if len(members) > MAX_MEMBERS or sum(member.file_size for member in members) > MAX_UNPACKED_BYTES:
         raise SpreadsheetError(
-            f"{label} : fichier trop gros une fois décompressé (plus de {MAX_UNPACKED_BYTES // (1024 * 1024)} Mo) ; "
-            "gardez seulement la feuille à importer"
+            _(
+                "%(file)s : fichier trop gros une fois décompressé (plus de %(size)s Mo) ; gardez seulement la feuille à importer",
+                file=label,
+                size=MAX_UNPACKED_BYTES // (1024 * 1024),
+            )
         )
     names = {member.filename for member in members}
     if "xl/workbook.xml" in names:
@@ -233,7 +249,7 @@ def _zip_rows(label: str, data: bytes) -> tuple[Iterator[tuple[int, Sequence]], 
         return _xlsx_rows(label, data), _xlsx_text
     if "mimetype" in names and _read_small(archive, "mimetype").strip() == ODS_MIMETYPE.encode():
         return _ods_rows(label, archive), str
-    raise SpreadsheetError(f"{label} : archive ZIP qui n'est pas un classeur ; formats acceptés : {FORMATS}")
+    raise SpreadsheetError(_("%(file)s : archive ZIP qui n'est pas un classeur ; formats acceptés : CSV, XLSX ou ODS", file=label))
 
 
 def _weigh_xlsx(label: str, archive: zipfile.ZipFile):
@@ -258,14 +274,17 @@ def _unreadable(label: str, kind: str, error: Exception) -> SpreadsheetError:
     """The refusal of a file a parser gave up on, with the parser's reason in short (openpyxl wraps it in English prose)."""
     cause = error.__cause__ or error
     if isinstance(cause, DefusedXmlException):
-        reason = "entités XML refusées"
+        reason = _("entités XML refusées")
     else:
         reason = f"{cause.__class__.__name__} : {next(iter(str(cause).splitlines()), '')}"[:160]
-    return SpreadsheetError(f"{label} : fichier {kind} illisible ({reason})")
+    return SpreadsheetError(_("%(file)s : fichier %(format)s illisible (%(reason)s)", file=label, format=kind, reason=reason))
 
 
 def _too_heavy(label: str) -> str:
-    return f"{label} : fichier trop lourd à lire (trop de cellules ou de styles) ; copiez les lignes à importer dans un nouveau fichier"
+    return _(
+        "%(file)s : fichier trop lourd à lire (trop de cellules ou de styles) ; copiez les lignes à importer dans un nouveau fichier",
+        file=label,
+    )
 
 
 def _read_small(archive: zipfile.ZipFile, member: str) -> bytes:
@@ -293,7 +312,7 @@ def _xlsx_rows(label: str, data: bytes) -> Iterator[tuple[int, tuple]]:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
             try:
                 if not book.worksheets:
-                    raise SpreadsheetError(f"{label} : le classeur ne contient aucune feuille")
+                    raise SpreadsheetError(_("%(file)s : le classeur ne contient aucune feuille", file=label))
                 # The first sheet, as in ODS: the active one is wherever the journalist last clicked.
                 sheet = book.worksheets[0]
                 # The dimension a file declares can be A1:XFD1048576: forgotten, rows are as long as their cells
@@ -313,9 +332,11 @@ def _xlsx_rows(label: str, data: bytes) -> Iterator[tuple[int, tuple]]:
 
 
 def _too_long(label: str) -> str:
-    return (
-        f"{label} : la feuille s'étend sur plus de {_thousands(_ROW_LIMIT)} lignes, même vides (mise en forme "
-        "appliquée jusqu'en bas ?) ; copiez les lignes à importer dans un nouveau fichier"
+    return _(
+        "%(file)s : la feuille s'étend sur plus de %(max)s lignes, même vides (mise en forme "
+        "appliquée jusqu'en bas ?) ; copiez les lignes à importer dans un nouveau fichier",
+        file=label,
+        max=_thousands(_ROW_LIMIT),
     )
 
 
@@ -381,7 +402,7 @@ def _ods_table(label: str, content) -> Iterator[tuple[int, list[str]]]:
                 raise SpreadsheetError(_too_long(label))
             repeat = _repeat(element, _TABLE + "number-rows-repeated")
             if any(row.cells):
-                for _ in range(repeat):
+                for _copy in range(repeat):
                     number += 1
                     yield number, row.cells
             else:

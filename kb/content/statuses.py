@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kb.config.i18n import gettext as _
 from kb.content.model import Problem, Status
 from kb.content.vocabulary import contrast_with_white, load_vocabulary
 
@@ -32,7 +33,7 @@ DEFAULT_STATUSES = {
 def _final(spec: dict, bad) -> dict:
     final = spec.get("final", False)
     if not isinstance(final, bool):
-        bad("final", "attendu : true ou false")
+        bad("final", _("attendu : true ou false"))
         final = False
     return {"final": final}
 

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kb.config.i18n import gettext as _
 from kb.content import frontmatter
 from kb.content.fields import open_document, problem_at
 from kb.content.model import Problem, Tracker
@@ -55,9 +56,9 @@ def parse(path: Path, text: str) -> tuple[Tracker | None, list[Problem]]:
         lines=document.lines,
     )
     if tracker.term_start and tracker.term_end and tracker.term_end < tracker.term_start:
-        fields.problem("term_end", "la fin du mandat précède son début (term_start)")
+        fields.problem("term_end", _("la fin du mandat précède son début (term_start)"))
     if tracker.closed and tracker.term_end is None:
-        fields.problem("closed", "un suivi clos a besoin de la date de fin du mandat (term_end) : son bilan est arrêté à cette date")
+        fields.problem("closed", _("un suivi clos a besoin de la date de fin du mandat (term_end) : son bilan est arrêté à cette date"))
     return tracker, problems
 
 
@@ -73,7 +74,7 @@ def to_text(tracker: Tracker) -> str:
 def check(tracker: Tracker, tree: ContentTree, today: date) -> list[Problem]:
     """A closed tracker's term is over: its record is counted as of an end that has come."""
     if tracker.closed and tracker.term_end and tracker.term_end > today:
-        return [problem_at(tracker, "closed", f"suivi clos avant la fin de son mandat ({tracker.term_end.isoformat()})")]
+        return [problem_at(tracker, "closed", _("suivi clos avant la fin de son mandat (%(date)s)", date=tracker.term_end.isoformat()))]
     return []
 
 
@@ -91,7 +92,7 @@ def indexed(tracker: Tracker) -> Indexed:
 def term(tracker: Tracker) -> str:
     """The term as people read it: "2020–2026", "depuis 2022"."""
     if tracker.term_end is None:
-        return f"depuis {tracker.term_start.year}"
+        return _("depuis %(year)s", year=tracker.term_start.year)
     return f"{tracker.term_start.year}–{tracker.term_end.year}"
 
 

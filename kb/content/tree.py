@@ -12,6 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from kb.config.i18n import gettext as _
 from kb.content.files import display_path
 from kb.content.kinds import KINDS
 from kb.content.model import Claim, ContentError, Problem, Promise, Source, Status, Verdict
@@ -224,7 +225,7 @@ def read_tree(root: Path, progress: Callable[[list[Path]], Iterable[Path]] | Non
     """Read a whole content tree: the vocabularies and every file of every kind."""
     root = Path(root)
     if not root.is_dir():
-        raise ContentError(f"dossier de contenu introuvable : {display_path(root)}")
+        raise ContentError(_("dossier de contenu introuvable : %(path)s", path=display_path(root)))
     statuses, problems = load_statuses(root)
     verdicts, verdict_problems = load_verdicts(root)
     tree = ContentTree(root=root, statuses=statuses, verdicts=verdicts, kinds=kinds, problems=problems + verdict_problems)
@@ -233,17 +234,17 @@ def read_tree(root: Path, progress: Callable[[list[Path]], Iterable[Path]] | Non
         directory = root / kind.folder
         if not directory.is_dir():
             if directory.exists():
-                tree.problems.append(Problem(display_path(directory), None, None, "ce n'est pas un dossier"))
+                tree.problems.append(Problem(display_path(directory), None, None, _("ce n'est pas un dossier")))
             elif not kind.optional:
-                tree.problems.append(Problem(display_path(directory), None, None, "dossier manquant"))
+                tree.problems.append(Problem(display_path(directory), None, None, _("dossier manquant")))
             continue
         for path in sorted(directory.iterdir()):
             if path.name.startswith("."):
                 continue  # editor swap files, .gitkeep
             if path.suffix != ".md":
-                message = "ignoré : seuls les fichiers .md sont lus"
+                message = _("ignoré : seuls les fichiers .md sont lus")
             elif not path.is_file():
-                message = "ignoré : ce n'est pas un fichier ordinaire (dossier, lien cassé ou en boucle…)"
+                message = _("ignoré : ce n'est pas un fichier ordinaire (dossier, lien cassé ou en boucle…)")
             else:
                 files.append(path)
                 continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kb.config.i18n import gettext as _
 from kb.content.model import Problem, Verdict
 from kb.content.vocabulary import load_vocabulary
 
@@ -32,7 +33,7 @@ DEFAULT_VERDICTS = {
 def _rating(spec: dict, bad) -> dict:
     rating = spec.get("rating")
     if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int) or not WORST_RATING <= rating <= BEST_RATING):
-        bad("rating", f"note attendue : un entier de {WORST_RATING} (faux) à {BEST_RATING} (exact), ou rien")
+        bad("rating", _("note attendue : un entier de %(worst)s (faux) à %(best)s (exact), ou rien", worst=WORST_RATING, best=BEST_RATING))
         rating = None
     return {"rating": rating}
 

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
+from kb.config.i18n import gettext as _
 from kb.content import frontmatter
 from kb.content.files import display_path, read_content_file
 from kb.content.model import Problem
@@ -37,7 +38,7 @@ def _labels(given, bad, default) -> tuple:
     if given is None:
         return default.labels if default is not None else ()
     if not isinstance(given, dict) or not all(isinstance(name, str) and isinstance(text, str) and text.strip() for name, text in given.items()):
-        bad("labels", "attendu : un libellé par langue, par exemple {en: partly done}")
+        bad("labels", _("attendu : un libellé par langue, par exemple {en: partly done}"))
         return ()
     return tuple(sorted((name, text.strip()) for name, text in given.items()))
 
@@ -61,16 +62,16 @@ def load_vocabulary(path: Path, defaults: dict, extras: Extras, known: tuple[str
         return dict(defaults), [Problem(shown, error.line, None, error.message)]
     if not isinstance(data, dict) or not data:
         expected = ", ".join(("label", "color", *known))
-        return dict(defaults), [Problem(shown, None, None, f"le vocabulaire doit associer chaque clé à {expected}")]
+        return dict(defaults), [Problem(shown, None, None, _("le vocabulaire doit associer chaque clé à %(keys)s", keys=expected))]
     vocabulary: dict = {}
     for key, spec in data.items():
         key = str(key)
         line = lines.get(key)
         if not KEY.match(key):
-            problems.append(Problem(shown, line, key, "clé invalide (minuscules, chiffres et _ seulement)"))
+            problems.append(Problem(shown, line, key, _("clé invalide (minuscules, chiffres et _ seulement)")))
             continue
         if not isinstance(spec, dict):
-            problems.append(Problem(shown, line, key, f"attendu : {', '.join(('label', 'color', *known))}"))
+            problems.append(Problem(shown, line, key, _("attendu : %(keys)s", keys=", ".join(("label", "color", *known)))))
             spec = {}
 
         def bad(name: str, message: str, severity: str = "error") -> None:
@@ -80,26 +81,26 @@ def load_vocabulary(path: Path, defaults: dict, extras: Extras, known: tuple[str
         # not buried under "unknown value" errors that are not theirs.
         label, color = spec.get("label"), spec.get("color")
         if not isinstance(label, str) or not label.strip():
-            bad("label", "libellé manquant")
+            bad("label", _("libellé manquant"))
             label = key
         if not isinstance(color, str) or not COLOR.match(color):
-            bad("color", "couleur attendue au format #rrggbb")
+            bad("color", _("couleur attendue au format #rrggbb"))
             color = FALLBACK_COLOR
         elif contrast_with_white(color) < 4.5:
             ratio = contrast_with_white(color)
-            bad("color", f"texte blanc peu lisible sur {color} (contraste {ratio:.1f}:1, minimum 4,5:1)", "warning")
+            bad("color", _("texte blanc peu lisible sur %(color)s (contraste %(ratio)s:1, minimum 4,5:1)", color=color, ratio=f"{ratio:.1f}"), "warning")
         values = extras(spec, bad)
         if "symbol" in known:
             # A glyph that tells the value apart without its colour; the default's when the file gives none.
             symbol = spec.get("symbol", defaults[key].symbol if key in defaults else "")
             if not isinstance(symbol, str) or len(symbol.strip()) > 3:
-                bad("symbol", "un signe de 1 à 3 caractères attendu (ex. « ● »)")
+                bad("symbol", _("un signe de 1 à 3 caractères attendu (ex. « ● »)"))
                 symbol = ""
             values["symbol"] = symbol.strip()
         values["labels"] = _labels(spec.get("labels"), bad, defaults.get(key))
         for name in sorted(set(spec) - {"label", "labels", "color", *known}):
-            bad(name, "champ inconnu")
+            bad(name, _("champ inconnu"))
         vocabulary[key] = build(key, label.strip(), color, **values)
     for key, line in duplicates:
-        problems.append(Problem(shown, line, key, "clé en double"))
+        problems.append(Problem(shown, line, key, _("clé en double")))
     return vocabulary, problems

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from kb.documents import formats, layout, sandbox
-from kb.documents.errors import UploadError
+from kb.documents.errors import UploadError, _
 from kb.documents.formats import Limits
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -52,11 +52,11 @@ class Document:
 def read_document(filename: str, data: bytes, budget: Budget | None = None) -> Document:
     """The text of an uploaded document, read within `budget`; UploadError says why it cannot be."""
     budget = budget or Budget()
-    name = filename or "fichier"
+    name = filename or _("fichier")
     if not data:
-        raise UploadError(f"{name} : fichier vide")
+        raise UploadError(_("%(name)s : fichier vide", name=name))
     if len(data) > budget.max_bytes:
-        raise UploadError(f"{name} : fichier trop gros ({len(data) / 1e6:.1f} Mo ; limite {budget.max_bytes / 1e6:.0f} Mo)")
+        raise UploadError(_("%(name)s : fichier trop gros (%(size)s Mo ; limite %(limit)s Mo)", name=name, size=format(len(data) / 1e6, ".1f"), limit=format(budget.max_bytes / 1e6, ".0f")))
     kind = formats.detect(name, data)
     if kind == "text":
         # Text is taken exactly as written (no child process needed: decoding is linear and bounded by the size).
@@ -67,6 +67,6 @@ def read_document(filename: str, data: bytes, budget: Budget | None = None) -> D
         text = layout.join_pages(pages)
     if not text.strip():
         if kind == "pdf":
-            raise UploadError(f"{name} : ce PDF ne contient pas de texte, même par reconnaissance de caractères")
-        raise UploadError(f"{name} : le fichier ne contient pas de texte")
+            raise UploadError(_("%(name)s : ce PDF ne contient pas de texte, même par reconnaissance de caractères", name=name))
+        raise UploadError(_("%(name)s : le fichier ne contient pas de texte", name=name))
     return Document(text=text, sha256=hashlib.sha256(data).hexdigest(), kind=kind, pages=len(pages), ocr_pages=tuple(scanned))

@@ -15,13 +15,13 @@ import zipfile
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from kb.documents.errors import UploadError
+from kb.documents.errors import N_, UploadError, _
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 # Expanded size of the XML inside a DOCX or ODT: a 400-page report is a few MB; a ZIP bomb is GBs.
 MAX_XML_BYTES = 200 * 1024 * 1024
-FORMAT_NAMES = "PDF (avec ou sans couche texte), Word .docx, OpenDocument .odt, page web .html, texte .txt ou Markdown .md"
+FORMAT_NAMES = N_("PDF (avec ou sans couche texte), Word .docx, OpenDocument .odt, page web .html, texte .txt ou Markdown .md")
 
 
 @dataclass(frozen=True)
@@ -42,17 +42,17 @@ def detect(name: str, data: bytes) -> str:
     if data.startswith(b"%PDF-") or (b"%PDF-" in head and not lower.endswith(TEXT_SUFFIXES)):
         return "pdf"
     if lower.endswith(".pdf"):
-        raise UploadError(f"{name} : ce n'est pas un PDF (il ne commence pas par « %PDF- »)")
+        raise UploadError(_("%(name)s : ce n'est pas un PDF (il ne commence pas par « %%PDF- »)", name=name))
     if data.startswith(b"PK\x03\x04"):
         return _zip_format(name, data)
     if lower.endswith((".docx", ".odt")):
-        raise UploadError(f"{name} : fichier abîmé (un .docx ou un .odt est une archive ZIP)")
+        raise UploadError(_("%(name)s : fichier abîmé (un .docx ou un .odt est une archive ZIP)", name=name))
     sniff = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if lower.endswith(HTML_SUFFIXES) or sniff.startswith((b"<!doctype html", b"<html")):
         return "html"
     if lower.endswith(TEXT_SUFFIXES):
         return "text"
-    raise UploadError(f"{name} : format non pris en charge ({FORMAT_NAMES})")
+    raise UploadError(_("%(name)s : format non pris en charge (%(formats)s)", name=name, formats=_(FORMAT_NAMES)))
 
 
 def _zip_format(name: str, data: bytes) -> str:
@@ -64,18 +64,20 @@ def _zip_format(name: str, data: bytes) -> str:
             if "content.xml" in names and "mimetype" in names:
                 # Read no more than a mimetype can be: this runs in the server's process, not the sandbox.
                 if archive.getinfo("mimetype").file_size > 100:
-                    raise UploadError(f"{name} : archive OpenDocument abîmée (type de document illisible)")
+                    raise UploadError(_("%(name)s : archive OpenDocument abîmée (type de document illisible)", name=name))
                 with archive.open("mimetype") as stream:
                     mimetype = stream.read(100)
                 if mimetype == b"application/vnd.oasis.opendocument.text":
                     return "odt"
-                raise UploadError(f"{name} : document OpenDocument qui n'est pas un texte ({mimetype.decode(errors='replace')}) ; enregistrez-le en .odt ou en PDF")
+                raise UploadError(
+                    _("%(name)s : document OpenDocument qui n'est pas un texte (%(mimetype)s) ; enregistrez-le en .odt ou en PDF", name=name, mimetype=mimetype.decode(errors="replace"))
+                )
     except UploadError:
         raise
     except Exception as error:  # noqa: BLE001 — a damaged, encrypted or odd archive is the file's fault: said, never a 500
         if name.lower().endswith((".docx", ".odt")):
-            raise UploadError(f"{name} : fichier abîmé, archive illisible ({error.__class__.__name__} : {error})") from None
-    raise UploadError(f"{name} : format non pris en charge ({FORMAT_NAMES})")
+            raise UploadError(_("%(name)s : fichier abîmé, archive illisible (%(error)s : %(detail)s)", name=name, error=error.__class__.__name__, detail=error)) from None
+    raise UploadError(_("%(name)s : format non pris en charge (%(formats)s)", name=name, formats=_(FORMAT_NAMES)))
 
 
 # -- PDF ------------------------------------------------------------------------------------------
@@ -106,18 +108,21 @@ def pdf_pages(name: str, data: bytes, limits: Limits) -> tuple[list[str], list[i
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise UploadError(f"{name} : PDF protégé par un mot de passe ; fournissez une version non chiffrée")
+            raise UploadError(_("%(name)s : PDF protégé par un mot de passe ; fournissez une version non chiffrée", name=name))
         count = len(reader.pages)
         if count > limits.max_pages:
-            raise UploadError(f"{name} : {count} pages, plus que les {limits.max_pages} acceptées ; découpez le document")
+            raise UploadError(_("%(name)s : %(count)s pages, plus que les %(limit)s acceptées ; découpez le document", name=name, count=count, limit=limits.max_pages))
         for number, page in enumerate(reader.pages, start=1):
             signal.setitimer(signal.ITIMER_PROF, limits.page_seconds)
             try:
                 text = page.extract_text() or ""
             except _PageTooCostly:
                 raise UploadError(
-                    f"{name} : la page {number} demande trop de calcul pour en lire le texte "
-                    f"(plus de {limits.page_seconds:g} s) ; ce PDF est abîmé ou piégé"
+                    _(
+                        "%(name)s : la page %(number)s demande trop de calcul pour en lire le texte "
+                        "(plus de %(seconds)s s) ; ce PDF est abîmé ou piégé",
+                        name=name, number=number, seconds=format(limits.page_seconds, "g"),
+                    )
                 ) from None
             finally:
                 signal.setitimer(signal.ITIMER_PROF, 0)
@@ -127,11 +132,11 @@ def pdf_pages(name: str, data: bytes, limits: Limits) -> tuple[list[str], list[i
             pages.append(text)
             size += len(text)
             if size > limits.max_text:
-                raise UploadError(f"{name} : texte extrait trop long (plus de {limits.max_text // 1_000_000} Mo) ; découpez le document")
+                raise UploadError(_("%(name)s : texte extrait trop long (plus de %(size)s Mo) ; découpez le document", name=name, size=limits.max_text // 1_000_000))
     except UploadError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, MemoryError, OSError) as error:
-        raise UploadError(f"{name} : PDF illisible ({error.__class__.__name__} : {error})") from None
+        raise UploadError(_("%(name)s : PDF illisible (%(error)s : %(detail)s)", name=name, error=error.__class__.__name__, detail=error)) from None
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGPROF, previous)
@@ -148,7 +153,12 @@ def _member(name: str, data: bytes, member: str):
     archive = zipfile.ZipFile(io.BytesIO(data))
     info = archive.getinfo(member)
     if info.file_size > MAX_XML_BYTES:
-        raise UploadError(f"{name} : {member} se décompresse en {info.file_size / 1e6:.0f} Mo, plus que les {MAX_XML_BYTES // 1_000_000} Mo acceptés")
+        raise UploadError(
+            _(
+                "%(name)s : %(member)s se décompresse en %(size)s Mo, plus que les %(limit)s Mo acceptés",
+                name=name, member=member, size=format(info.file_size / 1e6, ".0f"), limit=MAX_XML_BYTES // 1_000_000,
+            )
+        )
     return archive.open(info)
 
 
@@ -165,7 +175,7 @@ class _Pages:
             self.paragraph.append(text)
             self.size += len(text)
             if self.size > self.limits.max_text:
-                raise UploadError(f"{self.name} : texte trop long (plus de {self.limits.max_text // 1_000_000} Mo) ; découpez le document")
+                raise UploadError(_("%(name)s : texte trop long (plus de %(size)s Mo) ; découpez le document", name=self.name, size=self.limits.max_text // 1_000_000))
 
     def end_paragraph(self) -> None:
         text = re.sub(r"[ \t]+", " ", "".join(self.paragraph)).strip()
@@ -180,7 +190,7 @@ class _Pages:
         self.end_paragraph()
         self.pages.append([])
         if len(self.pages) > self.limits.max_pages:
-            raise UploadError(f"{self.name} : plus de {self.limits.max_pages} pages ; découpez le document")
+            raise UploadError(_("%(name)s : plus de %(limit)s pages ; découpez le document", name=self.name, limit=self.limits.max_pages))
 
     def result(self) -> list[str]:
         self.end_paragraph()
@@ -216,7 +226,7 @@ def docx_pages(name: str, data: bytes, limits: Limits) -> list[str]:
     except UploadError:
         raise
     except Exception as error:  # noqa: BLE001 — any parse failure of an uploaded file is the file's
-        raise UploadError(f"{name} : document Word illisible ({error.__class__.__name__} : {error})") from None
+        raise UploadError(_("%(name)s : document Word illisible (%(error)s : %(detail)s)", name=name, error=error.__class__.__name__, detail=error)) from None
     return pages.result()
 
 
@@ -244,7 +254,7 @@ def odt_pages(name: str, data: bytes, limits: Limits) -> list[str]:
     except UploadError:
         raise
     except Exception as error:  # noqa: BLE001
-        raise UploadError(f"{name} : document OpenDocument illisible ({error.__class__.__name__} : {error})") from None
+        raise UploadError(_("%(name)s : document OpenDocument illisible (%(error)s : %(detail)s)", name=name, error=error.__class__.__name__, detail=error)) from None
     return pages.result()
 
 
@@ -353,13 +363,13 @@ def html_pages(name: str, data: bytes, limits: Limits) -> list[str]:
     reader.close()
     reader._flush()
     blocks = reader.blocks
-    if any(in_article for _, in_article, _ in blocks):
+    if any(in_article for _text, in_article, _main in blocks):
         blocks = [block for block in blocks if block[1]]
-    elif any(in_main for _, _, in_main in blocks):
+    elif any(in_main for _text, _article, in_main in blocks):
         blocks = [block for block in blocks if block[2]]
     text = "\n\n".join(block[0] for block in blocks)
     if len(text) > limits.max_text:
-        raise UploadError(f"{name} : texte trop long (plus de {limits.max_text // 1_000_000} Mo) ; découpez le document")
+        raise UploadError(_("%(name)s : texte trop long (plus de %(size)s Mo) ; découpez le document", name=name, size=limits.max_text // 1_000_000))
     return [text]
 
 
@@ -372,7 +382,7 @@ def text_pages(name: str, data: bytes, limits: Limits) -> list[str]:
         text = data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise UploadError(f"{name} : le texte n'est pas en UTF-8 (ligne {line}) ; enregistrez-le en UTF-8") from None
+        raise UploadError(_("%(name)s : le texte n'est pas en UTF-8 (ligne %(line)s) ; enregistrez-le en UTF-8", name=name, line=line)) from None
     if "\x00" in text:
-        raise UploadError(f"{name} : fichier binaire, pas du texte")
+        raise UploadError(_("%(name)s : fichier binaire, pas du texte", name=name))
     return text.replace("\r\n", "\n").split("\f")

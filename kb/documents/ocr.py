@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from kb.documents.errors import UploadError
+from kb.documents.errors import UploadError, _
 
 RESOLUTION = 300  # dots per inch: tesseract's own advice for body text
 LANGUAGE = "fra"
@@ -21,15 +21,15 @@ LANGUAGE = "fra"
 def available() -> str | None:
     """Why OCR cannot run on this machine, or None when it can."""
     if not shutil.which("pdftoppm"):
-        return "pdftoppm (paquet Debian poppler-utils) n'est pas installé"
+        return _("pdftoppm (paquet Debian poppler-utils) n'est pas installé")
     if not shutil.which("tesseract"):
-        return "tesseract (paquets Debian tesseract-ocr et tesseract-ocr-fra) n'est pas installé"
+        return _("tesseract (paquets Debian tesseract-ocr et tesseract-ocr-fra) n'est pas installé")
     try:
         languages = subprocess.run(["tesseract", "--list-langs"], capture_output=True, text=True, timeout=30).stdout.split()
     except (OSError, subprocess.SubprocessError) as error:
-        return f"tesseract ne répond pas ({error})"
+        return _("tesseract ne répond pas (%(error)s)", error=error)
     if LANGUAGE not in languages:
-        return "le français de tesseract (paquet Debian tesseract-ocr-fra) n'est pas installé"
+        return _("le français de tesseract (paquet Debian tesseract-ocr-fra) n'est pas installé")
     return None
 
 
@@ -37,7 +37,7 @@ def read_pages(name: str, data: bytes, numbers: list[int], page_seconds: float, 
     """The text tesseract reads on each of the PDF's pages `numbers` (1-based)."""
     missing = available()
     if missing:
-        raise UploadError(f"{name} : document scanné (sans texte), mais la reconnaissance de caractères est impossible ici : {missing}")
+        raise UploadError(_("%(name)s : document scanné (sans texte), mais la reconnaissance de caractères est impossible ici : %(reason)s", name=name, reason=missing))
     environment = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     read: dict[int, str] = {}
     # In the folder the parent made (and removes, even when it had to kill this process), else our own.
@@ -56,10 +56,10 @@ def read_pages(name: str, data: bytes, numbers: list[int], page_seconds: float, 
                     check=True, capture_output=True, timeout=page_seconds, env=environment,
                 )  # fmt: skip
             except subprocess.TimeoutExpired:
-                raise UploadError(f"{name} : la page {number} est trop longue à reconnaître (plus de {page_seconds:g} s)") from None
+                raise UploadError(_("%(name)s : la page %(number)s est trop longue à reconnaître (plus de %(seconds)s s)", name=name, number=number, seconds=format(page_seconds, "g"))) from None
             except subprocess.CalledProcessError as error:
-                reason = error.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:] or ["échec"]
-                raise UploadError(f"{name} : page {number} illisible pour la reconnaissance de caractères ({reason[0][:160]})") from None
+                reason = error.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:] or [_("échec")]
+                raise UploadError(_("%(name)s : page %(number)s illisible pour la reconnaissance de caractères (%(reason)s)", name=name, number=number, reason=reason[0][:160])) from None
             read[number] = result.stdout.decode("utf-8", errors="replace").replace("\f", "\n")
             Path(f"{image}.png").unlink(missing_ok=True)
     return read

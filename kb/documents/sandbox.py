@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import asdict
 
 from kb.documents import formats, layout, ocr
-from kb.documents.errors import UploadError
+from kb.documents.errors import UploadError, _
 from kb.documents.formats import Limits
 
 
@@ -30,7 +30,11 @@ def run(name: str, data: bytes, kind: str, limits: Limits, seconds: float, memor
 
 
 def _run(name: str, data: bytes, kind: str, limits: Limits, seconds: float, memory_mb: int, workdir: str) -> tuple[list[str], list[int]]:
-    header = json.dumps({"name": name, "kind": kind, "limits": asdict(limits), "seconds": seconds, "memory_mb": memory_mb, "workdir": workdir})
+    from kb.config import i18n
+
+    # The child writes its refusals in the language of the person uploading (None: French, the messages' own).
+    language = None if i18n.language() == i18n.DEFAULT else i18n.language()
+    header = json.dumps({"name": name, "kind": kind, "limits": asdict(limits), "seconds": seconds, "memory_mb": memory_mb, "workdir": workdir, "language": language})
     child = subprocess.Popen(
         [sys.executable, "-m", "kb.documents.sandbox"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
@@ -39,7 +43,7 @@ def _run(name: str, data: bytes, kind: str, limits: Limits, seconds: float, memo
         out, err = child.communicate(header.encode() + b"\n" + data, timeout=seconds)
     except subprocess.TimeoutExpired:
         _kill(child)
-        raise UploadError(f"{name} : lecture du document trop longue (plus de {seconds:g} s) ; découpez-le ou collez son texte") from None
+        raise UploadError(_("%(name)s : lecture du document trop longue (plus de %(seconds)s s) ; découpez-le ou collez son texte", name=name, seconds=format(seconds, "g"))) from None
     except BaseException:
         _kill(child)
         raise
@@ -51,8 +55,13 @@ def _run(name: str, data: bytes, kind: str, limits: Limits, seconds: float, memo
         answer = None
     if not isinstance(answer, dict):
         if child.returncode in (-signal.SIGKILL, -signal.SIGXCPU) or b"MemoryError" in err:
-            raise UploadError(f"{name} : la lecture du document dépasse les ressources permises (mémoire {memory_mb} Mo, {seconds:g} s de calcul) ; découpez-le")
-        raise UploadError(f"{name} : lecture du document impossible ({err.decode('utf-8', errors='replace').strip()[-200:] or child.returncode})")
+            raise UploadError(
+                _(
+                    "%(name)s : la lecture du document dépasse les ressources permises (mémoire %(memory)s Mo, %(seconds)s s de calcul) ; découpez-le",
+                    name=name, memory=memory_mb, seconds=format(seconds, "g"),
+                )
+            )
+        raise UploadError(_("%(name)s : lecture du document impossible (%(reason)s)", name=name, reason=err.decode("utf-8", errors="replace").strip()[-200:] or child.returncode))
     if "error" in answer:
         raise UploadError(answer["error"])
     return answer["pages"], answer["ocr"]
@@ -76,8 +85,10 @@ def read(name: str, data: bytes, kind: str, limits: Limits, workdir: str | None 
         pages, scanned = formats.pdf_pages(name, data, limits)
         if len(scanned) > limits.ocr_pages:
             raise UploadError(
-                f"{name} : {len(scanned)} pages scannées (sans texte), plus que les {limits.ocr_pages} que kb reconnaît "
-                "en une fois ; découpez le document"
+                _(
+                    "%(name)s : %(count)s pages scannées (sans texte), plus que les %(limit)s que kb reconnaît en une fois ; découpez le document",
+                    name=name, count=len(scanned), limit=limits.ocr_pages,
+                )
             )
         if scanned:
             for number, text in ocr.read_pages(name, data, scanned, limits.ocr_page_seconds, workdir).items():
@@ -101,6 +112,11 @@ def _limit(seconds: float, memory_mb: int) -> None:
 
 def main() -> None:
     header = json.loads(sys.stdin.buffer.readline())
+    if header.get("language"):
+        from kb.config import i18n
+
+        i18n.set_language(header["language"])
+        i18n.translations(i18n.language())  # read now, before the limits: a refusal for lack of memory is written with it
     _limit(header["seconds"], header["memory_mb"])
     data = sys.stdin.buffer.read()
     try:
@@ -109,7 +125,7 @@ def main() -> None:
     except UploadError as error:
         answer = {"error": str(error)}
     except MemoryError:
-        answer = {"error": f"{header['name']} : la lecture du document dépasse la mémoire permise ({header['memory_mb']} Mo) ; découpez-le"}
+        answer = {"error": _("%(name)s : la lecture du document dépasse la mémoire permise (%(memory)s Mo) ; découpez-le", name=header["name"], memory=header["memory_mb"])}
     sys.stdout.write(json.dumps(answer))
 
 

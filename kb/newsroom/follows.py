@@ -15,6 +15,7 @@ between the two leaves it "sending", and the next run never sends it again (at m
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import smtplib
@@ -34,13 +35,16 @@ from kb.content.opendata import status_label, verdict_label
 from kb.newsroom.mailer import Mailer
 from kb.store import throttle
 from kb.store.locks import NOTIFY_LOCK_KEY, attempt
-from kb.store.follows import Digest, Follow, Follower, first_seen, follows_of, forget_follower, mark_seen, now
+from kb.store.follows import Digest, Follow, Follower, SeenChange, first_seen, follows_of, forget_follower, mark_seen, now
 
 log = logging.getLogger(__name__)
 
 TARGET_KINDS = ("promise", "person", "tracker")
 # What a follow's links lead to on the site (the target's page).
 PAGES = {"promise": "/promesses/{id}", "person": "/elus/{id}", "tracker": "/suivis/{id}"}
+# Failures after which the server may have taken the message: the conversation cut off or timed out.
+# Any other failure (refused connection, login, sender, recipient or data) means it was not sent.
+AMBIGUOUS = (TimeoutError, smtplib.SMTPServerDisconnected)
 MAX_ATTEMPTS = 5  # a digest the mail server keeps refusing is given up after this many runs
 UNCONFIRMED_KEPT = timedelta(days=7)  # a request to follow never confirmed is forgotten after this
 MAX_CHANGES_SHOWN = 50  # a digest lists this many changes, then says how many more the site shows
@@ -105,6 +109,8 @@ def target_of(view, key: str) -> Target:
     if kind not in TARGET_KINDS or not item_id:
         raise FollowError(_("on ne peut suivre qu'une promesse, un élu ou un suivi"))
     found = view.items[kind].get(item_id)
+    if found is None and kind == "promise" and view.alias_target(item_id):  # renamed: followed under its new id
+        found = view.items[kind].get(view.alias_target(item_id))
     if found is None:
         raise FollowError(_("cette fiche n'est pas (ou plus) publiée"))
     return Target(kind, found.id, getattr(found, "title", None) or getattr(found, "name", found.id))
@@ -116,7 +122,8 @@ def ask(session: Session, view, email: str, target_key: str, client: str, base_u
     Every request counts against the address and the client (FollowThrottled)."""
     address = normalized(email)
     target = target_of(view, target_key)
-    keys = {"follow_address": f"follow-address:{address}", "follow_client": f"follow-client:{client}"}
+    # The address is counted under its fingerprint: the throttle's rows must not keep it.
+    keys = {"follow_address": "follow-address:" + hashlib.sha256(address.encode()).hexdigest(), "follow_client": f"follow-client:{client}"}
     wait = throttle.wait_seconds(session, keys)
     if wait:
         raise FollowThrottled(wait)
@@ -135,6 +142,7 @@ def ask(session: Session, view, email: str, target_key: str, client: str, base_u
         follow = Follow(follower_id=follower.id, target=target.key, base_url=base_url)
         session.add(follow)
     follow.base_url = base_url
+    follow.requested_at = now()  # asked again: the link mailed now must live its full week
     session.commit()
     return follow
 
@@ -266,6 +274,7 @@ def compose_due(session: Session, view, site_name: str, site_url: str | None, at
     def changes_and_seen(target: str):
         if target not in known:
             changes = changes_of(view, target)
+            _carry_over_renames(session, view, changes, at)
             mark_seen(session, [change.key for change in changes], at)
             session.flush()
             known[target] = (changes, first_seen(session, [change.key for change in changes]))
@@ -274,6 +283,7 @@ def compose_due(session: Session, view, site_name: str, site_url: str | None, at
     followers = list(session.scalars(select(Follower).order_by(Follower.id)))
     for follower in followers:
         follows = [follow for follow in follows_of(session, follower) if follow.active]
+        follows = _renamed(session, view, follows)
         sections = []
         due_keys: list[str] = []
         for follow in follows:
@@ -287,27 +297,72 @@ def compose_due(session: Session, view, site_name: str, site_url: str | None, at
             base_url = (site_url or sections[0][0].base_url).rstrip("/")
             with using(follower.language):
                 composed = _digest_text(view, site_name, base_url, follower, sections)
-            session.add(Digest(follower_id=follower.id, subject=composed.subject, body=composed.body, changes="\n".join(due_keys), base_url=base_url))
-            written += 1
+            if composed is not None:  # None: what changed is no longer published (its section would be empty)
+                session.add(Digest(follower_id=follower.id, subject=composed.subject, body=composed.body, changes="\n".join(due_keys), base_url=base_url))
+                written += 1
         session.commit()
     return written
 
 
-def _digest_text(view, site_name: str, base_url: str, follower: Follower, sections: list) -> Composed:
+def _renamed(session: Session, view, follows: list[Follow]) -> list[Follow]:
+    """Follows of a promise renamed since (its old id now an alias) moved to its new id; a second follow of it dropped."""
+    kept = []
+    for follow in follows:
+        kind, _colon, item_id = follow.target.partition(":")
+        current = view.alias_target(item_id) if kind == "promise" and view.items["promise"].get(item_id) is None else None
+        if current:
+            if any(other.target == f"promise:{current}" for other in follows):
+                session.delete(follow)
+                continue
+            follow.target = f"promise:{current}"
+        kept.append(follow)
+    return kept
+
+
+def _carry_over_renames(session: Session, view, changes: list[Change], at: datetime) -> None:
+    """A renamed promise's entries are no news: each is recorded as first seen when it was under an old id."""
+    promise_ids = sorted({change.item_id for change in changes if change.kind == "status"})
+    if not promise_ids:
+        return
+    aliases: dict[str, list[str]] = {}
+    for start in range(0, len(promise_ids), 500):
+        chunk = [f"promise:{item_id}" for item_id in promise_ids[start : start + 500]]
+        for row in view.query(select(links_c.key, links_c.target).where(links_c.relation == "alias", links_c.key.in_(chunk))):
+            aliases.setdefault(row.key.partition(":")[2], []).append(row.target)
+    if not aliases:
+        return
+    keys = [change.key for change in changes if change.kind == "status" and change.item_id in aliases]
+    known = first_seen(session, keys)
+    olds = {
+        change.key: [f"status:{old}:" + change.key.removeprefix(f"status:{change.item_id}:") for old in aliases[change.item_id]]
+        for change in changes if change.kind == "status" and change.item_id in aliases and change.key not in known
+    }  # fmt: skip
+    before = first_seen(session, [old for names in olds.values() for old in names])
+    for key, names in olds.items():
+        seen = [before[old] for old in names if old in before]
+        if seen:
+            session.add(SeenChange(key=key, first_seen=min(seen)))
+    session.flush()
+
+
+def _digest_text(view, site_name: str, base_url: str, follower: Follower, sections: list) -> Composed | None:
     lines: list[str] = []
-    count = sum(len(due) for _follow, due in sections)
     titles = []
+    count = 0
     for follow, due in sections:
         try:
             target = target_of(view, follow.target)
         except FollowError:
             continue
+        count += len(due)
         titles.append(target.title)
         lines += [f"== {target.title} ==", f"{base_url}{target.path()}", ""]
         for change in due[:MAX_CHANGES_SHOWN]:
             lines += _change_lines(view, base_url, change) + [""]
         if len(due) > MAX_CHANGES_SHOWN:
             lines += [_("… et %(count)s autres changements, sur le site.", count=len(due) - MAX_CHANGES_SHOWN), ""]
+    if not titles:
+        return None
     if len(titles) == 1:
         subject = _("[%(site)s] Du nouveau : %(title)s", site=site_name, title=titles[0])
     else:
@@ -384,6 +439,13 @@ def send_due(session: Session, mailer: Mailer, on_sent=None) -> Run:
         session.commit()  # before the SMTP conversation: a crash from here on never sends it twice
         try:
             mailer.send(digest_message(mailer, digest, follower))
+        except AMBIGUOUS as error:
+            # Cut off or timed out: the server may have taken it. At most once: not sent again.
+            digest.state = "uncertain"
+            run.uncertain += 1
+            log.warning("résumé n° %s peut-être envoyé (%s:%s) : %s ; pas renvoyé (jamais deux fois)", digest.id, mailer.host, mailer.port, error)
+            session.commit()
+            continue
         except (OSError, smtplib.SMTPException) as error:
             digest.state = "failed" if digest.attempts >= MAX_ATTEMPTS else "pending"
             run.failed += 1

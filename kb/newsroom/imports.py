@@ -311,7 +311,7 @@ class _RowReader:
             return raw
         if raw.casefold() in self.by_label:  # the label, as the export's "statut_libelle" writes it
             return self.by_label[raw.casefold()]
-        known = ", ".join(f"{key} ({status.label})" for key, status in self.statuses.items())
+        known = ", ".join(f"{key} ({status.shown()})" for key, status in self.statuses.items())
         errors.append(("statut", _("statut inconnu « %(value)s » (statuts connus : %(known)s)", value=raw, known=known)))
         return None
 
@@ -370,7 +370,7 @@ class _RowReader:
         missing = [column for column in ("date_statut", "source", "citation") if not filled[column]]
         if missing and (changes_status or current is None or filled["date_statut"] or filled["source"] or filled["citation"]):
             if changes_status:
-                old, new = self.statuses[current.status].label if current.status in self.statuses else current.status, self.statuses[status].label
+                old, new = self.statuses[current.status].shown() if current.status in self.statuses else current.status, self.statuses[status].shown()
             for column in missing:
                 if changes_status:
                     reason = _(

@@ -21,6 +21,11 @@ TLS_MODES = ("none", "starttls", "ssl")
 TIMEOUT_SECONDS = 10
 
 
+def masked(address: str) -> str:
+    """An address as the logs write it: its domain only (a follower's address is kept for their e-mails, not in logs)."""
+    return "…@" + str(address).rpartition("@")[2]
+
+
 @dataclass(frozen=True)
 class Mailer:
     """An SMTP server and the sender of the newsroom's mail."""
@@ -63,12 +68,19 @@ class Mailer:
             client = smtplib.SMTP_SSL(self.host, self.port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context())
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=TIMEOUT_SECONDS)
-        with client:
+        try:
             if self.tls == "starttls":
                 client.starttls(context=ssl.create_default_context())
             if self.user:
                 client.login(self.user, self.password or "")
             client.send_message(message)
+        finally:
+            # The message is sent once the server accepted it: a QUIT that fails or times out after that
+            # must not make the caller believe otherwise (and send it again).
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
 
     def send_later(self, messages: list[EmailMessage]) -> threading.Thread | None:
         """Send messages in a thread of their own; failures are logged. The thread (tests wait for it)."""
@@ -79,9 +91,9 @@ class Mailer:
             for message in messages:
                 try:
                     self.send(message)
-                    log.info("e-mail envoyé à %s : %s", message["To"], message["Subject"])
+                    log.info("e-mail envoyé à %s : %s", masked(message["To"]), message["Subject"])
                 except (OSError, smtplib.SMTPException) as error:
-                    log.warning("e-mail non envoyé à %s (%s:%s) : %s", message["To"], self.host, self.port, error)
+                    log.warning("e-mail non envoyé à %s (%s:%s) : %s", masked(message["To"]), self.host, self.port, error)
 
         thread = threading.Thread(target=run, name="kb-mail", daemon=True)
         thread.start()

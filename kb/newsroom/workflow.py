@@ -150,7 +150,7 @@ def check_transition(change: ChangeRequest, action: str, user: User) -> Transiti
         if change.author_id == user.id:
             raise NotAuthorized(_("personne ne relit sa propre demande : un autre éditeur doit s'en charger"))
     if change.state not in transition.sources:
-        raise InvalidTransition(_("impossible depuis l'état « %(state)s » (demande n° %(number)s)", state=STATES[change.state], number=change.id))
+        raise InvalidTransition(_("impossible depuis l'état « %(state)s » (demande n° %(number)s)", state=_(STATES[change.state]), number=change.id))
     return transition
 
 
@@ -269,7 +269,7 @@ def replace_batch(
     if change.author_id != user.id:
         raise NotAuthorized(_("seul l'auteur de la demande peut la modifier"))
     if change.state not in EDITABLE:
-        raise InvalidTransition(_("une demande « %(state)s » ne se modifie plus", state=STATES[change.state]))
+        raise InvalidTransition(_("une demande « %(state)s » ne se modifie plus", state=_(STATES[change.state])))
     if not change.is_batch:
         raise WorkflowError(_("la demande n° %(number)s n'est pas un import", number=change.id))
     new_files = _batch_files(tree, files, checked)
@@ -322,7 +322,7 @@ def amend(session: Session, tree: ContentTree, change: ChangeRequest, user: User
     if change.author_id != user.id:
         raise NotAuthorized(_("seul l'auteur de la demande peut la modifier"))
     if change.state not in EDITABLE:
-        raise InvalidTransition(_("une demande « %(state)s » ne se modifie plus", state=STATES[change.state]))
+        raise InvalidTransition(_("une demande « %(state)s » ne se modifie plus", state=_(STATES[change.state])))
     if change.is_batch:
         raise WorkflowError(_("une demande d'import se corrige en important à nouveau le tableur corrigé"))
     text = _validated(tree, change.target, text)

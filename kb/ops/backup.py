@@ -41,6 +41,7 @@ from sqlalchemy import text
 from sqlalchemy import types as sqltypes
 from sqlalchemy.exc import SQLAlchemyError
 
+from kb.config.i18n import gettext as _
 from kb.config.paths import default_instance_dir
 from kb.config.settings import publish_lock_path
 from kb.newsroom.publishing import publish_lock
@@ -91,7 +92,7 @@ class ImportSummary:
     revision: str
     seconds: float
     # The search index is derived, never archived: the web app rebuilds a missing one on start.
-    index_note: str = "l'index de recherche sera reconstruit (au démarrage du site, ou par « kb index »)"
+    index_note: str = field(default_factory=lambda: _("l'index de recherche sera reconstruit (au démarrage du site, ou par « kb index »)"))
 
 
 # -- portable rows ----------------------------------------------------------------------------
@@ -162,12 +163,12 @@ def _content_entries(content_dir: Path) -> tuple[list[str], list[str], list[str]
             except UnicodeEncodeError:
                 # The manifest and the PAX headers are UTF-8: a name in another encoding cannot be written.
                 shown = str(here / name).encode("utf-8", "backslashreplace").decode("utf-8")
-                raise BackupError(f"{shown} : nom de fichier qui n'est pas en UTF-8 : renommez-le, puis relancez kb export") from None
+                raise BackupError(_("%(path)s : nom de fichier qui n'est pas en UTF-8 : renommez-le, puis relancez kb export", path=shown)) from None
             mode = os.lstat(here / name).st_mode
             if stat.S_ISLNK(mode):
-                raise BackupError(f"{here / name} est un lien symbolique : kb export ne sauvegarde que des fichiers ordinaires")
+                raise BackupError(_("%(path)s est un lien symbolique : kb export ne sauvegarde que des fichiers ordinaires", path=here / name))
             if name in filenames and not stat.S_ISREG(mode):
-                raise BackupError(f"{here / name} n'est pas un fichier ordinaire : kb export ne sait pas le sauvegarder")
+                raise BackupError(_("%(path)s n'est pas un fichier ordinaire : kb export ne sait pas le sauvegarder", path=here / name))
         directories.extend((relative_top / name).as_posix() for name in dirnames)
         files.extend((relative_top / name).as_posix() for name in sorted(filenames))
     return sorted(directories), sorted(files), excluded
@@ -213,7 +214,7 @@ def _add_content_file(tar: tarfile.TarFile, name: str, path: Path, expected_sha2
         else:
             changed = handle.read(1) != b"" or reader.digest.hexdigest() != expected_sha256
     if changed:
-        raise BackupError(f"{path} a changé pendant la sauvegarde (modifié à la main ?) : relancez kb export")
+        raise BackupError(_("%(path)s a changé pendant la sauvegarde (modifié à la main ?) : relancez kb export", path=path))
 
 
 def _dump_table(connection: Connection, table: Table, path: Path) -> tuple[int, str]:
@@ -258,8 +259,12 @@ def _exported_revision(connection: Connection, tables: list[Table], url: str) ->
         return schema.FIRST_REVISION if tables else schema.head_revision()
     if revision not in schema.known_revisions():
         raise BackupError(
-            f"la base {safe_url(url)} est à la révision {revision}, inconnue de cette version de kb : "
-            "exportez-la avec le kb plus récent qui l'a migrée"
+            _(
+                "la base %(url)s est à la révision %(revision)s, inconnue de cette version de kb : "
+                "exportez-la avec le kb plus récent qui l'a migrée",
+                url=safe_url(url),
+                revision=revision,
+            )
         )
     return revision
 
@@ -281,13 +286,13 @@ def export(archive: Path, content_dir: Path, database_url: str, instance_dir: Pa
     started = time.perf_counter()
     archive, content_dir = Path(archive).absolute(), Path(content_dir).absolute()
     if not content_dir.is_dir():
-        raise BackupError(f"dossier de contenu introuvable : {content_dir}")
+        raise BackupError(_("dossier de contenu introuvable : %(path)s", path=content_dir))
     if content_dir in archive.parents:
-        raise BackupError(f"l'archive {archive} ne peut pas être écrite dans le dossier de contenu qu'elle sauvegarde")
+        raise BackupError(_("l'archive %(archive)s ne peut pas être écrite dans le dossier de contenu qu'elle sauvegarde", archive=archive))
     if archive.is_dir():
-        raise BackupError(f"{archive} est un dossier : donnez un nom de fichier (par exemple kb-sauvegarde.tar.gz)")
+        raise BackupError(_("%(archive)s est un dossier : donnez un nom de fichier (par exemple kb-sauvegarde.tar.gz)", archive=archive))
     if not archive.parent.is_dir():
-        raise BackupError(f"dossier introuvable pour l'archive : {archive.parent}")
+        raise BackupError(_("dossier introuvable pour l'archive : %(path)s", path=archive.parent))
     lock_path = publish_lock_path({"INSTANCE_DIR": instance_dir or default_instance_dir()})
     engine = make_engine(database_url)
     try:
@@ -307,9 +312,11 @@ def export(archive: Path, content_dir: Path, database_url: str, instance_dir: Pa
                 raise
         _fsync_directory(archive.parent)
     except SQLAlchemyError as error:
-        raise BackupError(f"base {safe_url(database_url)} : {first_line(error)}") from None
+        raise BackupError(_("base %(url)s : %(error)s", url=safe_url(database_url), error=first_line(error))) from None
     except OSError as error:  # disk full, unreadable file: said, never a traceback
-        raise BackupError(f"sauvegarde {archive} impossible : {error.strerror or error} ({error.filename or archive})") from None
+        raise BackupError(
+            _("sauvegarde %(archive)s impossible : %(error)s (%(path)s)", archive=archive, error=error.strerror or error, path=error.filename or archive)
+        ) from None
     finally:
         engine.dispose()
     summary.archive_bytes = archive.stat().st_size
@@ -365,11 +372,14 @@ def _write_archive(
 
 def _refuse_non_empty_content(content_dir: Path) -> None:
     if content_dir.is_symlink() or (content_dir.exists() and not content_dir.is_dir()):
-        raise BackupError(f"{content_dir} existe et n'est pas un dossier : kb import restaure dans un dossier neuf")
+        raise BackupError(_("%(path)s existe et n'est pas un dossier : kb import restaure dans un dossier neuf", path=content_dir))
     if content_dir.is_dir() and any(content_dir.iterdir()):
         raise BackupError(
-            f"le dossier de contenu {content_dir} n'est pas vide : kb import ne remplace jamais un contenu existant ; "
-            "donnez un dossier neuf (--content) ou videz celui-ci"
+            _(
+                "le dossier de contenu %(path)s n'est pas vide : kb import ne remplace jamais un contenu existant ; "
+                "donnez un dossier neuf (--content) ou videz celui-ci",
+                path=content_dir,
+            )
         )
 
 
@@ -384,8 +394,12 @@ def _refuse_database_in_use(connection: Connection, url: str) -> None:
     if used:
         listed = ", ".join(f"{name} : {count}" for name, count in used.items())
         raise BackupError(
-            f"la base {safe_url(url)} n'est pas vide ({listed} ligne(s)) : kb import ne restaure que sur une "
-            "installation neuve, sans mélanger deux rédactions ; donnez une base vide (DATABASE_URL)"
+            _(
+                "la base %(url)s n'est pas vide (%(listed)s ligne(s)) : kb import ne restaure que sur une "
+                "installation neuve, sans mélanger deux rédactions ; donnez une base vide (DATABASE_URL)",
+                url=safe_url(url),
+                listed=listed,
+            )
         )
 
 
@@ -397,14 +411,18 @@ def _safe_name(archive: Path, member: tarfile.TarInfo) -> str:
     """The member's path if it may be extracted: relative, no `..`, a plain file or directory."""
     path = PurePosixPath(member.name)
     if member.name.startswith("/") or path.is_absolute() or ".." in path.parts or "\\" in member.name:
-        raise BackupError(f"{archive} : membre dangereux « {member.name} » (chemin absolu ou remontant par ..) : archive refusée")
+        raise BackupError(
+            _("%(archive)s : membre dangereux « %(name)s » (chemin absolu ou remontant par ..) : archive refusée", archive=archive, name=member.name)
+        )
     if member.issym() or member.islnk():
-        raise BackupError(f"{archive} : membre « {member.name} » : les liens ne sont pas admis : archive refusée")
+        raise BackupError(_("%(archive)s : membre « %(name)s » : les liens ne sont pas admis : archive refusée", archive=archive, name=member.name))
     if not (member.isreg() or member.isdir()):
-        raise BackupError(f"{archive} : membre « {member.name} » : périphérique ou fichier spécial : archive refusée")
+        raise BackupError(
+            _("%(archive)s : membre « %(name)s » : périphérique ou fichier spécial : archive refusée", archive=archive, name=member.name)
+        )
     name = path.as_posix()
     if name in ("", "."):
-        raise BackupError(f"{archive} : membre sans nom : archive refusée")
+        raise BackupError(_("%(archive)s : membre sans nom : archive refusée", archive=archive))
     return name
 
 
@@ -412,21 +430,31 @@ def _read_manifest(archive: Path, raw: bytes) -> dict:
     try:
         manifest = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise BackupError(f"{archive} : manifest.json illisible (JSON invalide)") from None
+        raise BackupError(_("%(archive)s : manifest.json illisible (JSON invalide)", archive=archive)) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BackupError(f"{archive} n'est pas une sauvegarde kb (manifest.json sans « format » {FORMAT})")
+        raise BackupError(_("%(archive)s n'est pas une sauvegarde kb (manifest.json sans « format » %(format)s)", archive=archive, format=FORMAT))
     format_version = manifest.get("format_version")
     if not isinstance(format_version, int) or format_version > FORMAT_VERSION:
         raise BackupError(
-            f"{archive} : format de sauvegarde {format_version!r} inconnu de ce kb (qui lit le format {FORMAT_VERSION}) : "
-            "mettez kb à jour avant d'importer"
+            _(
+                "%(archive)s : format de sauvegarde %(version)s inconnu de ce kb (qui lit le format %(known)s) : "
+                "mettez kb à jour avant d'importer",
+                archive=archive,
+                version=repr(format_version),
+                known=FORMAT_VERSION,
+            )
         )
     revision, head = manifest.get("schema_revision"), schema.head_revision()
     # Not a string (a list, an object): refused like an unknown revision, not a TypeError.
     if not isinstance(revision, str) or revision not in schema.known_revisions():
         raise BackupError(
-            f"{archive} : la base sauvegardée est à la révision {revision}, inconnue de ce kb (dernière connue : {head}) : "
-            "elle vient d'un kb plus récent ; mettez kb à jour avant d'importer"
+            _(
+                "%(archive)s : la base sauvegardée est à la révision %(revision)s, inconnue de ce kb (dernière connue : %(head)s) : "
+                "elle vient d'un kb plus récent ; mettez kb à jour avant d'importer",
+                archive=archive,
+                revision=revision,
+                head=head,
+            )
         )
     tables, content = manifest.get("tables"), manifest.get("content")
     if (
@@ -436,7 +464,7 @@ def _read_manifest(archive: Path, raw: bytes) -> dict:
         or not isinstance(content.get("files"), dict)
         or not all(isinstance(digest, str) for digest in content["files"].values())
     ):
-        raise BackupError(f"{archive} : manifest.json incomplet (tables, content.files)")
+        raise BackupError(_("%(archive)s : manifest.json incomplet (tables, content.files)", archive=archive))
     return manifest
 
 
@@ -474,20 +502,27 @@ def _unpack(archive: Path, staging: Path) -> _Unpacked:
             for member in tar:
                 name = _safe_name(archive, member)
                 if name in names:
-                    raise BackupError(f"{archive} : membre « {name} » en double : archive refusée")
+                    raise BackupError(_("%(archive)s : membre « %(name)s » en double : archive refusée", archive=archive, name=name))
                 names.add(name)
                 parts = PurePosixPath(name).parts
                 if parts[0] == "content" and len(parts) > 1 and parts[1] in EXCLUDED:
                     # Never exported: a .git restored from an archive would bring its config and
                     # hooks, which git runs at the next publication's commit.
-                    raise BackupError(f"{archive} : membre « {name} » : {parts[1]} n'est jamais sauvegardé par kb export : archive refusée")
+                    raise BackupError(
+                        _(
+                            "%(archive)s : membre « %(name)s » : %(excluded)s n'est jamais sauvegardé par kb export : archive refusée",
+                            archive=archive,
+                            name=name,
+                            excluded=parts[1],
+                        )
+                    )
                 if member.isdir() and parts[0] == "content":
                     content_root.joinpath(*parts[1:]).mkdir(parents=True, exist_ok=True)
                 elif member.isdir() and name == "database":
                     continue
                 elif member.isreg() and name == MANIFEST:
                     if member.size > MANIFEST_LIMIT:
-                        raise BackupError(f"{archive} : manifest.json de {member.size} octets : archive refusée")
+                        raise BackupError(_("%(archive)s : manifest.json de %(size)s octets : archive refusée", archive=archive, size=member.size))
                     manifest = _read_manifest(archive, tar.extractfile(member).read())
                 elif member.isreg() and parts[0] == "content" and len(parts) > 1:
                     target = content_root.joinpath(*parts[1:])
@@ -496,15 +531,17 @@ def _unpack(archive: Path, staging: Path) -> _Unpacked:
                 elif member.isreg() and len(parts) == 2 and parts[0] == "database" and parts[1].endswith(".jsonl"):
                     tables[parts[1].removesuffix(".jsonl")] = _extract(tar, member, database_root / parts[1])
                 else:
-                    raise BackupError(f"{archive} : membre inattendu « {name} » (ni manifest.json, ni content/, ni database/)")
+                    raise BackupError(
+                        _("%(archive)s : membre inattendu « %(name)s » (ni manifest.json, ni content/, ni database/)", archive=archive, name=name)
+                    )
     except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise BackupError(f"{archive} : archive tronquée ou corrompue ({error})") from None
+        raise BackupError(_("%(archive)s : archive tronquée ou corrompue (%(error)s)", archive=archive, error=error)) from None
     except OSError as error:
-        raise BackupError(f"{archive} : extraction impossible ({error.strerror or error})") from None
+        raise BackupError(_("%(archive)s : extraction impossible (%(error)s)", archive=archive, error=error.strerror or error)) from None
     if manifest is None:
-        raise BackupError(f"{archive} n'est pas une sauvegarde kb : manifest.json manquant")
+        raise BackupError(_("%(archive)s n'est pas une sauvegarde kb : manifest.json manquant", archive=archive))
     _verify(archive, manifest, files, tables)
-    return _Unpacked(manifest, len(files), sum(size for _, size, _ in files.values()))
+    return _Unpacked(manifest, len(files), sum(size for _digest, size, _lines in files.values()))
 
 
 def _verify(archive: Path, manifest: dict, files: dict, tables: dict) -> None:
@@ -512,24 +549,36 @@ def _verify(archive: Path, manifest: dict, files: dict, tables: dict) -> None:
     expected = manifest["content"]["files"]
     for name in sorted(set(expected) | set(files)):
         if name not in files:
-            raise BackupError(f"{archive} : content/{name} manque (listé dans le manifeste) : archive incomplète")
+            raise BackupError(_("%(archive)s : content/%(name)s manque (listé dans le manifeste) : archive incomplète", archive=archive, name=name))
         if name not in expected:
-            raise BackupError(f"{archive} : content/{name} n'est pas dans le manifeste : archive altérée")
+            raise BackupError(_("%(archive)s : content/%(name)s n'est pas dans le manifeste : archive altérée", archive=archive, name=name))
         if files[name][0] != expected[name]:
             raise BackupError(
-                f"{archive} : content/{name} ne correspond pas à son empreinte sha256 du manifeste : archive altérée ou abîmée"
+                _(
+                    "%(archive)s : content/%(name)s ne correspond pas à son empreinte sha256 du manifeste : archive altérée ou abîmée",
+                    archive=archive,
+                    name=name,
+                )
             )
     for name in sorted(set(manifest["tables"]) | set(tables)):
         entry = manifest["tables"].get(name)
         if name not in tables:
-            raise BackupError(f"{archive} : database/{name}.jsonl manque (listé dans le manifeste) : archive incomplète")
+            raise BackupError(
+                _("%(archive)s : database/%(name)s.jsonl manque (listé dans le manifeste) : archive incomplète", archive=archive, name=name)
+            )
         if entry is None:
-            raise BackupError(f"{archive} : database/{name}.jsonl n'est pas dans le manifeste : archive altérée")
-        digest, _, lines = tables[name]
+            raise BackupError(_("%(archive)s : database/%(name)s.jsonl n'est pas dans le manifeste : archive altérée", archive=archive, name=name))
+        digest, _size, lines = tables[name]
         if lines != entry["rows"] or entry.get("sha256", digest) != digest:
             raise BackupError(
-                f"{archive} : database/{name}.jsonl : {lines} ligne(s), le manifeste en annonce {entry['rows']} "
-                "(ou son sha256 diffère) : archive altérée ou abîmée"
+                _(
+                    "%(archive)s : database/%(name)s.jsonl : %(lines)s ligne(s), le manifeste en annonce %(rows)s "
+                    "(ou son sha256 diffère) : archive altérée ou abîmée",
+                    archive=archive,
+                    name=name,
+                    lines=lines,
+                    rows=entry["rows"],
+                )
             )
 
 
@@ -573,13 +622,15 @@ def _load_table(connection: Connection, table: Table, path: Path, archive: Path)
             try:
                 record = json.loads(line)
                 if not isinstance(record, dict):
-                    raise ValueError("attendu un objet JSON")
+                    raise ValueError(_("attendu un objet JSON"))
                 unknown = sorted(set(record) - set(types))
                 if unknown:
-                    raise ValueError(f"colonne(s) inconnue(s) de la table : {', '.join(unknown)}")
+                    raise ValueError(_("colonne(s) inconnue(s) de la table : %(columns)s", columns=", ".join(unknown)))
                 row = {name: _from_portable(value, types[name]) for name, value in record.items()}
             except (ValueError, TypeError) as error:
-                raise BackupError(f"{archive} : database/{table.name}.jsonl, ligne {number} : {error}") from None
+                raise BackupError(
+                    _("%(archive)s : database/%(table)s.jsonl, ligne %(number)s : %(error)s", archive=archive, table=table.name, number=number, error=error)
+                ) from None
             # One INSERT … VALUES shape per batch: rows made by hand may leave columns out.
             if batch and batch[0].keys() != row.keys() or len(batch) >= BATCH:
                 flush()
@@ -615,7 +666,12 @@ def _load(engine: Engine, url: str, archive: Path, manifest: dict, database_root
         unknown = sorted(set(manifest["tables"]) - {table.name for table in present})
         if unknown:
             raise BackupError(
-                f"{archive} : table(s) inconnue(s) à la révision {manifest['schema_revision']} : {', '.join(unknown)}"
+                _(
+                    "%(archive)s : table(s) inconnue(s) à la révision %(revision)s : %(tables)s",
+                    archive=archive,
+                    revision=manifest["schema_revision"],
+                    tables=", ".join(unknown),
+                )
             )
         for table in present:
             if table.name in TRANSIENT_TABLES and table.name in manifest["tables"]:
@@ -647,7 +703,7 @@ def import_archive(archive: Path, content_dir: Path, database_url: str) -> Impor
     started = time.perf_counter()
     archive, content_dir = Path(archive).absolute(), Path(content_dir).absolute()
     if not archive.is_file():
-        raise BackupError(f"archive introuvable : {archive}")
+        raise BackupError(_("archive introuvable : %(archive)s", archive=archive))
     _refuse_non_empty_content(content_dir)
     engine = None
     try:
@@ -674,9 +730,11 @@ def import_archive(archive: Path, content_dir: Path, database_url: str) -> Impor
     except (schema.SchemaTooNew, schema.SchemaOutdated) as error:
         raise BackupError(str(error)) from None
     except SQLAlchemyError as error:
-        raise BackupError(f"base {safe_url(database_url)} : {first_line(error)}") from None
+        raise BackupError(_("base %(url)s : %(error)s", url=safe_url(database_url), error=first_line(error))) from None
     except OSError as error:
-        raise BackupError(f"import de {archive} impossible : {error.strerror or error} ({error.filename or content_dir})") from None
+        raise BackupError(
+            _("import de %(archive)s impossible : %(error)s (%(path)s)", archive=archive, error=error.strerror or error, path=error.filename or content_dir)
+        ) from None
     finally:
         if engine is not None:
             engine.dispose()

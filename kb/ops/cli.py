@@ -11,6 +11,9 @@ from pathlib import Path
 
 import click
 
+from kb.config.i18n import gettext as _
+from kb.config.i18n import lazy_gettext, ngettext
+from kb.config import settings
 from kb.config.settings import SettingsError
 from kb.content.check import check_content
 from kb.content.sources import DOCUMENT_TYPES
@@ -45,7 +48,22 @@ def main() -> None:
 
     Les fichiers de content/ sont la vérité publiée ; la base de données porte le
     travail de la rédaction ; l'index de recherche se reconstruit à partir des fichiers.
+    Les messages sont en français, ou en anglais avec LANGUAGE=en (KB_LANGUAGE).
     """
+    _speak()
+
+
+def _speak() -> None:
+    """The commands speak the LANGUAGE setting (a bad setting is the command's to report: French meanwhile)."""
+    from kb.config import i18n
+
+    try:
+        wanted = settings.load().get("LANGUAGE")
+    except Exception:  # noqa: BLE001 — kb.toml unreadable, a bad value…: the command itself says it
+        wanted = i18n.DEFAULT
+    token = i18n.set_language(wanted)
+    # Back to the language before, once the command is done (a test or a program running commands in-process).
+    click.get_current_context().call_on_close(lambda: i18n.reset_language(token))
 
 
 @main.command()
@@ -62,7 +80,7 @@ def check(content_dir: Path | None, strict: bool) -> None:
     root = _content_root(content_dir)
     started = time.perf_counter()
     try:
-        report = check_content(root, progress=_progress("Lecture du contenu"))
+        report = check_content(root, progress=_progress(_("Lecture du contenu")))
     except ContentError as error:
         raise click.ClickException(str(error)) from None
     elapsed = time.perf_counter() - started
@@ -70,9 +88,16 @@ def check(content_dir: Path | None, strict: bool) -> None:
         click.echo(str(problem))
     errors, warnings = len(report.errors), len(report.warnings)
     click.echo(
-        ", ".join(f"{count} {report.labels[name]}" for name, count in report.counts.items())
-        + f", {report.history_entries} entrées d'historique, {report.verified_quotes} citations vérifiées — {errors} erreur(s), "
-        f"{warnings} avertissement(s) en {elapsed:.2f} s"
+        _(
+            "%(counts)s, %(history)s entrées d'historique, %(quotes)s citations vérifiées — %(errors)s erreur(s), "
+            "%(warnings)s avertissement(s) en %(seconds)s s",
+            counts=", ".join(f"{count} {report.labels[name]}" for name, count in report.counts.items()),
+            history=report.history_entries,
+            quotes=report.verified_quotes,
+            errors=errors,
+            warnings=warnings,
+            seconds=format(elapsed, ".2f"),
+        )
     )
     if errors or (strict and warnings):
         sys.exit(1)
@@ -111,11 +136,15 @@ def serve(
         _say_finished(finish_interrupted_publications(values))
         started = time.perf_counter()
         report = prepare_index(values)
-        what = "construit" if report.rebuilt else "à jour"
-        click.echo(f"kb : index de recherche {what} en {time.perf_counter() - started:.1f} s ({values['INDEX_DIR']})", err=True)
+        _say_indexed(report.rebuilt, time.perf_counter() - started, values["INDEX_DIR"])
         click.echo(
-            f"kb : production, {values['WORKERS']} processus × {values['THREADS']} fils sur http://{values['BIND']}/ "
-            f"({values['CONTENT_DIR']})",
+            _(
+                "kb : production, %(workers)s processus × %(threads)s fils sur http://%(bind)s/ (%(content)s)",
+                workers=values["WORKERS"],
+                threads=values["THREADS"],
+                bind=values["BIND"],
+                content=values["CONTENT_DIR"],
+            ),
             err=True,
         )
         run(values)
@@ -133,9 +162,8 @@ def serve(
     # Build or catch up the search index now, not during the first visitor's search.
     started = time.perf_counter()
     report = app.extensions["kb.search"].index.sync()
-    what = "construit" if report.rebuilt else "à jour"
-    click.echo(f"kb : index de recherche {what} en {time.perf_counter() - started:.1f} s ({app.config['INDEX_DIR']})", err=True)
-    click.echo(f"kb : {app.config['CONTENT_DIR']} servi sur {_address(host, port)}/", err=True)
+    _say_indexed(report.rebuilt, time.perf_counter() - started, app.config["INDEX_DIR"])
+    click.echo(_("kb : %(content)s servi sur %(address)s/", content=app.config["CONTENT_DIR"], address=_address(host, port)), err=True)
     # kb logs each request itself (kb.web.request_log): werkzeug's own line would say it twice.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app.extensions["kb.content"].background = True  # a server: edits by hand are looked for in the background
@@ -148,10 +176,18 @@ def _address(host: str, port: int) -> str:
     return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
+def _say_indexed(rebuilt: bool, seconds: float, index_dir) -> None:
+    if rebuilt:
+        said = _("kb : index de recherche construit en %(seconds)s s (%(index)s)", seconds=format(seconds, ".1f"), index=index_dir)
+    else:
+        said = _("kb : index de recherche à jour en %(seconds)s s (%(index)s)", seconds=format(seconds, ".1f"), index=index_dir)
+    click.echo(said, err=True)
+
+
 def _say_finished(numbers: list[int]) -> None:
     if numbers:
-        listed = ", ".join(f"n° {number}" for number in numbers)
-        click.echo(f"kb : publication(s) interrompue(s) terminée(s) : demande(s) {listed}", err=True)
+        listed = ", ".join(_("n° %(number)s", number=number) for number in numbers)
+        click.echo(_("kb : publication(s) interrompue(s) terminée(s) : demande(s) %(listed)s", listed=listed), err=True)
 
 
 @main.group()
@@ -175,24 +211,28 @@ def db_upgrade(revision: str) -> None:
     try:
         before, head = state(engine)
         if revision != "head" and revision not in known_revisions():
-            raise click.ClickException(f"révision inconnue : {revision} (connues : {', '.join(sorted(known_revisions()))})")
+            raise click.ClickException(
+                _("révision inconnue : %(revision)s (connues : %(known)s)", revision=revision, known=", ".join(sorted(known_revisions())))
+            )
         if revision == "head":
             prepare(engine, upgrade=True)
         else:
             upgrade_to(engine, revision)
-        after, _ = state(engine)
+        after, _head = state(engine)
     except SchemaTooNew as error:
         raise click.ClickException(str(error)) from None
     except click.ClickException:
         raise
     except Exception as error:  # noqa: BLE001 — unreachable server, refused migration: a message
-        raise click.ClickException(f"base {safe_url(url)} : {first_line(error)}") from None
+        raise click.ClickException(_("base %(url)s : %(error)s", url=safe_url(url), error=first_line(error))) from None
     finally:
         engine.dispose()
     if before == after:
-        click.echo(f"{safe_url(url)} : déjà à la révision {after}")
+        click.echo(_("%(url)s : déjà à la révision %(revision)s", url=safe_url(url), revision=after))
+    elif before:
+        click.echo(_("%(url)s : révision %(before)s → %(after)s", url=safe_url(url), before=before, after=after))
     else:
-        click.echo(f"{safe_url(url)} : révision {before or 'vide'} → {after}")
+        click.echo(_("%(url)s : révision vide → %(after)s", url=safe_url(url), after=after))
 
 
 @db.command("status")
@@ -206,13 +246,16 @@ def db_status() -> None:
     try:
         revision, head = state(engine)
     except Exception as error:  # noqa: BLE001
-        raise click.ClickException(f"base {safe_url(url)} : {first_line(error)}") from None
+        raise click.ClickException(_("base %(url)s : %(error)s", url=safe_url(url), error=first_line(error))) from None
     finally:
         engine.dispose()
-    click.echo(f"{safe_url(url)} : révision {revision or 'aucune'} ; ce code attend {head}")
+    if revision:
+        click.echo(_("%(url)s : révision %(revision)s ; ce code attend %(head)s", url=safe_url(url), revision=revision, head=head))
+    else:
+        click.echo(_("%(url)s : révision aucune ; ce code attend %(head)s", url=safe_url(url), head=head))
     if revision != head:
         newer = revision is not None and revision not in known_revisions()
-        click.echo("base migrée par un kb plus récent : mettez kb à jour" if newer else "lancez « kb db upgrade »")
+        click.echo(_("base migrée par un kb plus récent : mettez kb à jour") if newer else _("lancez « kb db upgrade »"))
         sys.exit(1)
 
 
@@ -243,24 +286,42 @@ def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool) 
         if changed_only:
             if index_dir is None:
                 scanned = _catalog(root).scan()
-                click.echo(f"catalogue à jour : {len(scanned.changed)} fichier(s) relu(s) en {scanned.seconds:.2f} s")
+                click.echo(
+                    _("catalogue à jour : %(files)s fichier(s) relu(s) en %(seconds)s s", files=len(scanned.changed), seconds=format(scanned.seconds, ".2f"))
+                )
             report = search_index.sync()
             click.echo(
-                f"Index à jour : {report.added} ajouté(s), {report.updated} mis à jour, "
-                f"{report.removed} retiré(s) en {time.perf_counter() - started:.2f} s"
+                _(
+                    "Index à jour : %(added)s ajouté(s), %(updated)s mis à jour, %(removed)s retiré(s) en %(seconds)s s",
+                    added=report.added,
+                    updated=report.updated,
+                    removed=report.removed,
+                    seconds=format(time.perf_counter() - started, ".2f"),
+                )
             )
             return
-        tree = read_tree(root, _progress("Lecture du contenu"))
+        tree = read_tree(root, _progress(_("Lecture du contenu")))
     except ContentError as error:
         raise click.ClickException(str(error)) from None
     if index_dir is None:  # the installation's own index: its catalog is rebuilt with it
         catalog_started = time.perf_counter()
         files = _catalog(root).rebuild()
-        click.echo(f"catalogue reconstruit : {files} fichiers en {time.perf_counter() - catalog_started:.2f} s")
-    count = search_index.rebuild(tree, _progress("Indexation"))
+        click.echo(_("catalogue reconstruit : %(files)s fichiers en %(seconds)s s", files=files, seconds=format(time.perf_counter() - catalog_started, ".2f")))
+    count = search_index.rebuild(tree, _progress(_("Indexation")))
     unpublished = len(tree.broken_promises) + len(tree.broken_sources) + len(tree.broken_claims)
-    note = f" ({unpublished} fichier(s) en erreur non indexé(s) : voir kb check)" if unpublished else ""
-    click.echo(f"{count} documents indexés dans {target} en {time.perf_counter() - started:.2f} s{note}")
+    seconds = f"{time.perf_counter() - started:.2f}"
+    if unpublished:
+        click.echo(
+            _(
+                "%(count)s documents indexés dans %(target)s en %(seconds)s s (%(unpublished)s fichier(s) en erreur non indexé(s) : voir kb check)",
+                count=count,
+                target=target,
+                seconds=seconds,
+                unpublished=unpublished,
+            )
+        )
+    else:
+        click.echo(_("%(count)s documents indexés dans %(target)s en %(seconds)s s", count=count, target=target, seconds=seconds))
 
 
 @main.command()
@@ -356,7 +417,7 @@ def build(directory: Path, content_dir: Path | None, base_url: str, live_url: st
         nonlocal counted
         counted += 1
         if sys.stderr.isatty() and counted % 50 == 0:
-            click.echo(f"\r{counted} adresses rendues…", err=True, nl=False)
+            click.echo("\r" + _("%(count)s adresses rendues…", count=counted), err=True, nl=False)
 
     try:
         report = build_site(app, directory, base_url, live_url, progress)
@@ -365,10 +426,16 @@ def build(directory: Path, content_dir: Path | None, base_url: str, live_url: st
     if sys.stderr.isatty():
         click.echo("", err=True)
     for failure in report.failures:
-        click.echo(f"non rendu : {failure}", err=True)
+        click.echo(_("non rendu : %(failure)s", failure=failure), err=True)
     click.echo(
-        f"{report.files} fichiers ({report.pages} pages HTML, {report.bytes / 1_000_000:.1f} Mo) "
-        f"écrits dans {directory} en {report.seconds:.2f} s"
+        _(
+            "%(files)s fichiers (%(pages)s pages HTML, %(megabytes)s Mo) écrits dans %(directory)s en %(seconds)s s",
+            files=report.files,
+            pages=report.pages,
+            megabytes=format(report.bytes / 1_000_000, ".1f"),
+            directory=directory,
+            seconds=format(report.seconds, ".2f"),
+        )
     )
     if report.failures:
         sys.exit(1)
@@ -468,7 +535,7 @@ def _sessions():
     except (SchemaOutdated, SchemaTooNew) as error:
         raise click.ClickException(str(error)) from None
     except SQLAlchemyError as error:  # unreachable server, bad credentials: said as kb db says it, no traceback
-        raise click.ClickException(f"base {safe_url(url)} : {first_line(error)}") from None
+        raise click.ClickException(_("base %(url)s : %(error)s", url=safe_url(url), error=first_line(error))) from None
     click.get_current_context().call_on_close(sessions.kw["bind"].dispose)
     return sessions
 
@@ -485,7 +552,7 @@ def user() -> None:
 @click.argument("email")
 @click.option("--role", type=click.Choice(["journalist", "editor", "admin"]), required=True, help="Rôle du compte.")
 @click.option("--name", help="Nom affiché (publiquement : « approuvé par … ») ; par défaut, le début de l'adresse.")
-@click.password_option("--password", help="Mot de passe (demandé sans écho s'il n'est pas donné).", prompt="Mot de passe")
+@click.password_option("--password", help="Mot de passe (demandé sans écho s'il n'est pas donné).", prompt=lazy_gettext("Mot de passe"))
 def user_add(email: str, role: str, name: str | None, password: str) -> None:
     """Crée un compte ; le mot de passe est demandé deux fois, sans écho."""
     from kb.store.accounts import AccountError, add_user
@@ -495,7 +562,7 @@ def user_add(email: str, role: str, name: str | None, password: str) -> None:
             created = add_user(session, email, password, role, name)
         except AccountError as error:
             raise click.ClickException(str(error)) from None
-    click.echo(f"compte créé : {created.email} ({created.role})")
+    click.echo(_("compte créé : %(email)s (%(role)s)", email=created.email, role=created.role))
 
 
 @user.command("list")
@@ -506,9 +573,10 @@ def user_list() -> None:
     with _sessions()() as session:
         users = list_users(session)
     for account in users:
-        click.echo(f"{account.email}\t{account.name}\t{account.role}\t{'actif' if account.active else 'désactivé'}")
+        state = _("actif") if account.active else _("désactivé")
+        click.echo(f"{account.email}\t{account.name}\t{account.role}\t{state}")
     if not users:
-        click.echo("aucun compte (kb user add EMAIL --role …)")
+        click.echo(_("aucun compte (kb user add EMAIL --role …)"))
 
 
 @user.command("set-role")
@@ -537,12 +605,12 @@ def user_disable(email: str) -> None:
             changed = disable(session, email)
         except AccountError as error:
             raise click.ClickException(str(error)) from None
-    click.echo(f"{changed.email} : désactivé")
+    click.echo(_("%(email)s : désactivé", email=changed.email))
 
 
 @user.command("set-password")
 @click.argument("email")
-@click.password_option("--password", help="Nouveau mot de passe (demandé sans écho s'il n'est pas donné).", prompt="Nouveau mot de passe")
+@click.password_option("--password", help="Nouveau mot de passe (demandé sans écho s'il n'est pas donné).", prompt=lazy_gettext("Nouveau mot de passe"))
 def user_set_password(email: str, password: str) -> None:
     """Change le mot de passe d'un compte ; toutes ses sessions ouvertes sont fermées."""
     from kb.store.accounts import AccountError, set_password
@@ -552,7 +620,7 @@ def user_set_password(email: str, password: str) -> None:
             changed = set_password(session, email, password)
         except AccountError as error:
             raise click.ClickException(str(error)) from None
-    click.echo(f"{changed.email} : mot de passe changé, sessions fermées")
+    click.echo(_("%(email)s : mot de passe changé, sessions fermées", email=changed.email))
 
 
 @user.command("sessions")
@@ -569,18 +637,27 @@ def user_sessions(email: str, end_them: bool) -> None:
         except AccountError as error:
             raise click.ClickException(str(error)) from None
         if account is None:
-            raise click.ClickException(f"aucun compte pour {email}")
+            raise click.ClickException(_("aucun compte pour %(email)s", email=email))
         if end_them:
             count = sessions.end_all(session, account.id, "admin")
             session.commit()
-            click.echo(f"{account.email} : {count} session(s) fermée(s)")
+            click.echo(_("%(email)s : %(count)s session(s) fermée(s)", email=account.email, count=count))
             return
         found = sessions.open_sessions(session, account.id)
         for row in found:
             seen = row.last_seen_at.strftime("%Y-%m-%d %H:%M")
-            click.echo(f"{row.id}\touverte {row.created_at:%Y-%m-%d %H:%M}\tvue {seen}\t{row.remote_addr or '-'}\t{row.user_agent or '-'}")
+            click.echo(
+                _(
+                    "%(id)s\touverte %(opened)s\tvue %(seen)s\t%(address)s\t%(agent)s",
+                    id=row.id,
+                    opened=row.created_at.strftime("%Y-%m-%d %H:%M"),
+                    seen=seen,
+                    address=row.remote_addr or "-",
+                    agent=row.user_agent or "-",
+                )
+            )
         if not found:
-            click.echo(f"{account.email} : aucune session ouverte")
+            click.echo(_("%(email)s : aucune session ouverte", email=account.email))
 
 
 DEMO_ACCOUNTS = (
@@ -607,13 +684,13 @@ def user_demo(host: str | None, port: int | None) -> None:
     with _sessions()() as session:
         for email, role, name in DEMO_ACCOUNTS:
             if find_user(session, email) is not None:
-                click.echo(f"{email}\t(existe déjà, inchangé)")
+                click.echo(_("%(email)s\t(existe déjà, inchangé)", email=email))
                 continue
             password = secrets.token_urlsafe(12)
             add_user(session, email, password, role, name)
             click.echo(f"{email}\t{password}\t{role}")
     values = _settings()
-    click.echo(f"Connexion : {_address(host or values['HOST'], port or int(values['PORT']))}/redaction/connexion")
+    click.echo(_("Connexion : %(address)s/redaction/connexion", address=_address(host or values["HOST"], port or int(values["PORT"]))))
 
 
 @main.group()
@@ -642,16 +719,20 @@ def people_migrate(content_dir: Path | None, dry_run: bool) -> None:
         if not dry_run:
             apply(root, migration)
     except ContentError as error:
-        raise click.ClickException(f"{error} ; rien n'a été écrit") from None
-    verb = "à créer" if dry_run else "créée(s)"
+        raise click.ClickException(_("%(error)s ; rien n'a été écrit", error=error)) from None
     for person in migration.people.values():
-        click.echo(f"people/{person.id}.md {verb} : {person.name} ({person.kind})")
+        if dry_run:
+            click.echo(_("people/%(id)s.md à créer : %(name)s (%(kind)s)", id=person.id, name=person.name, kind=person.kind))
+        else:
+            click.echo(_("people/%(id)s.md créée(s) : %(name)s (%(kind)s)", id=person.id, name=person.name, kind=person.kind))
     for path, ids in migration.files.items():
         click.echo(f"{path.parent.name}/{path.name} : {', '.join(ids)}")
     for reason in migration.skipped:
-        click.echo(f"laissé tel quel : {reason}", err=True)
-    action = "seraient écrits" if dry_run else "écrits"
-    click.echo(f"{len(migration.people)} fiche(s) de personnes et {len(migration.files)} fichier(s) {action}")
+        click.echo(_("laissé tel quel : %(reason)s", reason=reason), err=True)
+    if dry_run:
+        click.echo(_("%(people)s fiche(s) de personnes et %(files)s fichier(s) seraient écrits", people=len(migration.people), files=len(migration.files)))
+    else:
+        click.echo(_("%(people)s fiche(s) de personnes et %(files)s fichier(s) écrits", people=len(migration.people), files=len(migration.files)))
 
 
 @main.group()
@@ -701,10 +782,10 @@ def source_add(file: Path, source_id, title, publisher, kind, when, reference, u
         raise click.ClickException(str(error)) from None
     path = tree.kinds.path(root, key)
     if path.exists():
-        raise click.ClickException(f"{path} existe déjà : choisissez un autre --id")
+        raise click.ClickException(_("%(path)s existe déjà : choisissez un autre --id", path=path))
     errors = [problem for problem in check_text(tree, key, document) if problem.severity == "error"]
     if errors:
-        raise click.ClickException("source non écrite : " + "; ".join(str(problem) for problem in errors))
+        raise click.ClickException(_("source non écrite : %(problems)s", problems="; ".join(str(problem) for problem in errors)))
     originals.archive(root, data, uploaded.kind, file.name)  # committed with the source, offered on its page
     sessions = _sessions()
     publishing = Publisher.from_settings({**values, "CONTENT_DIR": str(root)}, sessions.kw["bind"])
@@ -715,22 +796,39 @@ def source_add(file: Path, source_id, title, publisher, kind, when, reference, u
                 details=f"Ajoutée par « kb source add {file.name} ».",
             )  # fmt: skip
         except StaleBase:
-            raise click.ClickException(f"{path} existe déjà : choisissez un autre --id") from None
+            raise click.ClickException(_("%(path)s existe déjà : choisissez un autre --id", path=path)) from None
         except PublishFailed as error:
-            raise click.ClickException(f"{path} : {error} ; rien n'a été écrit") from None
-    read = f"{uploaded.pages} page{'s' if uploaded.pages > 1 else ''}"
-    if uploaded.ocr_pages:
-        read += f" dont {len(uploaded.ocr_pages)} lue{'s' if len(uploaded.ocr_pages) > 1 else ''} par reconnaissance de caractères"
-    characters = f"{len(text):,}".replace(",", " ")
-    click.echo(f"{path} : {read}, {characters} caractères, sha256 {digest[:12]}…")
+            raise click.ClickException(_("%(path)s : %(error)s ; rien n'a été écrit", path=path, error=error)) from None
+    said = {"path": path, "characters": f"{len(text):,}".replace(",", " "), "digest": digest[:12]}
+    ocr = len(uploaded.ocr_pages)
+    if not ocr:
+        read = ngettext(
+            "%(path)s : %(num)s page, %(characters)s caractères, sha256 %(digest)s…",
+            "%(path)s : %(num)s pages, %(characters)s caractères, sha256 %(digest)s…",
+            uploaded.pages,
+            **said,
+        )
+    elif uploaded.pages <= 1:
+        read = _("%(path)s : 1 page dont 1 lue par reconnaissance de caractères, %(characters)s caractères, sha256 %(digest)s…", **said)
+    else:
+        read = ngettext(
+            "%(path)s : %(pages)s pages dont %(num)s lue par reconnaissance de caractères, %(characters)s caractères, sha256 %(digest)s…",
+            "%(path)s : %(pages)s pages dont %(num)s lues par reconnaissance de caractères, %(characters)s caractères, sha256 %(digest)s…",
+            ocr,
+            pages=uploaded.pages,
+            **said,
+        )
+    click.echo(read)
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 1_000_000:.1f} Mo" if size >= 100_000 else f"{size / 1000:.1f} Ko"
+    if size >= 100_000:
+        return _("%(size)s Mo", size=format(size / 1_000_000, ".1f"))
+    return _("%(size)s Ko", size=format(size / 1000, ".1f"))
 
 
 def _rows(rows: dict[str, int]) -> str:
-    return ", ".join(f"{name} {count}" for name, count in rows.items()) or "aucune table"
+    return ", ".join(f"{name} {count}" for name, count in rows.items()) or _("aucune table")
 
 
 @main.command("export")
@@ -751,11 +849,32 @@ def export_command(archive: Path, content_dir: Path | None) -> None:
         summary = export(archive, root, _database_url(), Path(values["INSTANCE_DIR"]))
     except BackupError as error:
         raise click.ClickException(str(error)) from None
-    excluded = f" ; non inclus : {', '.join(summary.excluded)}" if summary.excluded else ""
-    click.echo(
-        f"{summary.archive} : {summary.files} fichiers ({_megabytes(summary.content_bytes)}), lignes : {_rows(summary.rows)}, "
-        f"révision {summary.revision} — archive de {_megabytes(summary.archive_bytes)} en {summary.seconds:.2f} s{excluded}"
-    )
+    said = {
+        "archive": summary.archive,
+        "files": summary.files,
+        "size": _megabytes(summary.content_bytes),
+        "rows": _rows(summary.rows),
+        "revision": summary.revision,
+        "archive_size": _megabytes(summary.archive_bytes),
+        "seconds": f"{summary.seconds:.2f}",
+    }
+    if summary.excluded:
+        click.echo(
+            _(
+                "%(archive)s : %(files)s fichiers (%(size)s), lignes : %(rows)s, révision %(revision)s — archive de %(archive_size)s "
+                "en %(seconds)s s ; non inclus : %(excluded)s",
+                excluded=", ".join(summary.excluded),
+                **said,
+            )
+        )
+    else:
+        click.echo(
+            _(
+                "%(archive)s : %(files)s fichiers (%(size)s), lignes : %(rows)s, révision %(revision)s — archive de %(archive_size)s "
+                "en %(seconds)s s",
+                **said,
+            )
+        )
 
 
 @main.command("import")
@@ -778,8 +897,18 @@ def import_command(archive: Path, content_dir: Path | None) -> None:
         raise click.ClickException(str(error)) from None
     revision = summary.revision if summary.archive_revision == summary.revision else f"{summary.archive_revision} → {summary.revision}"
     click.echo(
-        f"{summary.archive} restaurée : {summary.files} fichiers ({_megabytes(summary.content_bytes)}) dans {summary.content_dir}, "
-        f"lignes : {_rows(summary.rows)}, révision {revision} en {summary.seconds:.2f} s ; {summary.index_note}"
+        _(
+            "%(archive)s restaurée : %(files)s fichiers (%(size)s) dans %(content)s, lignes : %(rows)s, révision %(revision)s "
+            "en %(seconds)s s ; %(index_note)s",
+            archive=summary.archive,
+            files=summary.files,
+            size=_megabytes(summary.content_bytes),
+            content=summary.content_dir,
+            rows=_rows(summary.rows),
+            revision=revision,
+            seconds=format(summary.seconds, ".2f"),
+            index_note=summary.index_note,
+        )
     )
 
 
@@ -809,46 +938,71 @@ def import_promises(file: Path, content_dir: Path | None, dry_run: bool, author_
     try:
         data = file.read_bytes()
         if len(data) > int(values["IMPORT_MAX_BYTES"]):
-            raise click.ClickException(f"{file} : fichier trop gros ({len(data):,} octets ; IMPORT_MAX_BYTES {int(values['IMPORT_MAX_BYTES']):,})".replace(",", " "))
+            raise click.ClickException(
+                _(
+                    "%(file)s : fichier trop gros (%(size)s octets ; IMPORT_MAX_BYTES %(limit)s)",
+                    file=file,
+                    size=format(len(data), ",").replace(",", " "),
+                    limit=format(int(values["IMPORT_MAX_BYTES"]), ",").replace(",", " "),
+                )
+            )
         table = read_table(file.name, data)
         sessions = _sessions()
         tree = _content_view(values, root, sessions.kw["bind"])
         preview = read_sheet(tree, table)
     except (SpreadsheetError, ImportRefused, ContentError, OSError) as error:
-        raise click.ClickException(f"{file} : {error} ; rien n'a été écrit") from None
+        raise click.ClickException(_("%(file)s : %(error)s ; rien n'a été écrit", file=file, error=error)) from None
     for warning in preview.warnings:
         click.echo(f"{file.name} : {warning}", err=True)
     for row, column, reason in preview.errors:
-        click.echo(f"{file.name}, ligne {row}{f', colonne {column}' if column else ''} : {reason}", err=True)
-    counts = ", ".join(f"{preview.count(outcome)} {label}" for outcome, label in (("new", "nouvelle(s)"), ("changed", "modifiée(s)"), ("unchanged", "inchangée(s)"), ("error", "refusée(s)")))
-    click.echo(f"{file.name} : {len(preview.rows)} ligne(s) — {counts} ({time.perf_counter() - started:.1f} s)")
+        if column:
+            click.echo(_("%(file)s, ligne %(row)s, colonne %(column)s : %(reason)s", file=file.name, row=row, column=column, reason=reason), err=True)
+        else:
+            click.echo(_("%(file)s, ligne %(row)s : %(reason)s", file=file.name, row=row, reason=reason), err=True)
+    counts = ", ".join(
+        (
+            _("%(count)s nouvelle(s)", count=preview.count("new")),
+            _("%(count)s modifiée(s)", count=preview.count("changed")),
+            _("%(count)s inchangée(s)", count=preview.count("unchanged")),
+            _("%(count)s refusée(s)", count=preview.count("error")),
+        )
+    )
+    click.echo(
+        _(
+            "%(file)s : %(rows)s ligne(s) — %(counts)s (%(seconds)s s)",
+            file=file.name,
+            rows=len(preview.rows),
+            counts=counts,
+            seconds=format(time.perf_counter() - started, ".1f"),
+        )
+    )
     if preview.errors:
-        click.echo("rien n'a été écrit : corrigez les lignes refusées et recommencez", err=True)
+        click.echo(_("rien n'a été écrit : corrigez les lignes refusées et recommencez"), err=True)
         sys.exit(1)
     if dry_run or not preview.files:
-        click.echo("rien n'a été écrit" + (" (--dry-run)" if dry_run else " : aucune ligne ne change le contenu"))
+        click.echo(_("rien n'a été écrit (--dry-run)") if dry_run else _("rien n'a été écrit : aucune ligne ne change le contenu"))
         return
     with sessions() as session:
         if author_email:
             author = find_user(session, author_email)
             if author is None:
-                raise click.ClickException(f"aucun compte {author_email} ; rien n'a été écrit")
+                raise click.ClickException(_("aucun compte %(email)s ; rien n'a été écrit", email=author_email))
             try:
                 change = workflow.propose_batch(session, tree, author, file.name, preview.files, preview.summary(), checked=True)
                 workflow.submit(session, tree, change, author)
             except workflow.WorkflowError as error:
-                raise click.ClickException(f"{error} ; rien n'a été écrit") from None
-            click.echo(f"demande n° {change.id} envoyée en relecture : {len(preview.files)} fiche(s)")
+                raise click.ClickException(_("%(error)s ; rien n'a été écrit", error=error)) from None
+            click.echo(_("demande n° %(number)s envoyée en relecture : %(count)s fiche(s)", number=change.id, count=len(preview.files)))
             return
         publishing = Publisher.from_settings({**values, "CONTENT_DIR": str(root)}, sessions.kw["bind"])
         batch = [BatchFile(item.target, item.text, item.base_sha256, item.base_text, item.change_type, item.summary) for item in preview.files]
         try:
             publishing.publish_batch(session, batch, by=None, summary=preview.summary(), details=f"Publié par « kb import-promises {file.name} ».")
         except StaleBase as stale:
-            raise click.ClickException(f"{stale.target} a changé pendant l'import ; rien n'a été écrit : recommencez") from None
+            raise click.ClickException(_("%(target)s a changé pendant l'import ; rien n'a été écrit : recommencez", target=stale.target)) from None
         except PublishFailed as error:
             raise click.ClickException(f"{error}") from None
-    click.echo(f"{len(batch)} fiche(s) publiée(s) ensemble ({time.perf_counter() - started:.1f} s)")
+    click.echo(_("%(count)s fiche(s) publiée(s) ensemble (%(seconds)s s)", count=len(batch), seconds=format(time.perf_counter() - started, ".1f")))
 
 
 @main.command("suggest")
@@ -868,18 +1022,20 @@ def suggest_passages(source_id: str, promise_id: str | None, claim_id: str | Non
     from kb.store import dismissals
 
     if promise_id and claim_id:
-        raise click.ClickException("--promise ou --claim, pas les deux")
+        raise click.ClickException(_("--promise ou --claim, pas les deux"))
     values = _settings()
     root = _content_root(content_dir).resolve()
     sessions = _sessions()
     tree = _content_view(values, root, sessions.kw["bind"])
     source = tree.sources.get(source_id)
     if source is None:
-        raise click.ClickException(f"source inconnue « {source_id} » (fichier {root / 'sources' / (source_id + '.md')})")
+        raise click.ClickException(_("source inconnue « %(id)s » (fichier %(path)s)", id=source_id, path=root / "sources" / (source_id + ".md")))
     if promise_id or claim_id:
         item = tree.promises.get(promise_id) if promise_id else tree.claims.get(claim_id)
+        if item is None and promise_id:
+            raise click.ClickException(_("promesse inconnue « %(id)s »", id=promise_id))
         if item is None:
-            raise click.ClickException(f"{'promesse' if promise_id else 'vérification'} inconnue « {promise_id or claim_id} »")
+            raise click.ClickException(_("vérification inconnue « %(id)s »", id=claim_id))
         targets, per_target = [promise_target(item) if promise_id else claim_target(item)], limit
     else:
         targets, per_target = open_targets(tree), 3
@@ -897,10 +1053,13 @@ def suggest_passages(source_id: str, promise_id: str | None, claim_id: str | Non
         click.echo(json.dumps([suggestion.as_json() for suggestion in shown], ensure_ascii=False, indent=2))
         return
     if not shown:
-        click.echo(f"{source.id} : aucun passage à proposer")
+        click.echo(_("%(source)s : aucun passage à proposer", source=source.id))
     for suggestion in shown:
-        page = f", page {suggestion.page}" if suggestion.page else ""
-        click.echo(f"{suggestion.target} ({suggestion.score:.2f}{page}) : « {suggestion.quote} »")
+        said = {"target": suggestion.target, "score": f"{suggestion.score:.2f}", "quote": suggestion.quote}
+        if suggestion.page:
+            click.echo(_("%(target)s (%(score)s, page %(page)s) : « %(quote)s »", page=suggestion.page, **said))
+        else:
+            click.echo(_("%(target)s (%(score)s) : « %(quote)s »", **said))
 
 
 @main.group()
@@ -918,7 +1077,7 @@ def i18n_update() -> None:
     from kb.config.i18n import update_catalog
 
     messages, left = update_catalog("en")
-    click.echo(f"{messages} messages, {left} à traduire")
+    click.echo(_("%(messages)s messages, %(left)s à traduire", messages=messages, left=left))
 
 
 @main.command("notify")
@@ -941,7 +1100,7 @@ def notify(content_dir: Path | None) -> None:
     values = _settings()
     mailer = Mailer.from_settings(values)
     if mailer is None:
-        raise click.ClickException("aucun serveur d'e-mail n'est réglé (SMTP_HOST) : rien n'est envoyé")
+        raise click.ClickException(_("aucun serveur d'e-mail n'est réglé (SMTP_HOST) : rien n'est envoyé"))
     root = _content_root(content_dir).resolve()
     sessions = _sessions()
     engine = sessions.kw["bind"]
@@ -957,11 +1116,18 @@ def notify(content_dir: Path | None) -> None:
         except NotifyBusy as busy:
             click.echo(str(busy))
             return
-    click.echo(f"{run.composed} résumé(s) préparé(s), {run.sent} envoyé(s)")
+    click.echo(_("%(composed)s résumé(s) préparé(s), %(sent)s envoyé(s)", composed=run.composed, sent=run.sent))
     if run.uncertain:
-        click.echo(f"{run.uncertain} résumé(s) laissé(s) par une exécution interrompue : peut-être déjà partis, pas renvoyés")
+        click.echo(_("%(count)s résumé(s) laissé(s) par une exécution interrompue : peut-être déjà partis, pas renvoyés", count=run.uncertain))
     if run.failed:
-        raise click.ClickException(f"{run.failed} résumé(s) non envoyé(s) ({mailer.host}:{mailer.port}) : ils repartiront au prochain passage")
+        raise click.ClickException(
+            _(
+                "%(count)s résumé(s) non envoyé(s) (%(host)s:%(port)s) : ils repartiront au prochain passage",
+                count=run.failed,
+                host=mailer.host,
+                port=mailer.port,
+            )
+        )
 
 
 @main.command("contradictions")
@@ -984,7 +1150,7 @@ def contradictions(limit: int, as_json: bool, content_dir: Path | None) -> None:
         click.echo(json.dumps([lead.as_json() for lead in found], ensure_ascii=False, indent=2))
         return
     if not found:
-        click.echo("aucune piste : les chiffres des sources ne se contredisent pas, ou ne disent pas ce qu'ils comptent")
+        click.echo(_("aucune piste : les chiffres des sources ne se contredisent pas, ou ne disent pas ce qu'ils comptent"))
     for lead in found:
         click.echo(f"{lead.score:.2f} {lead.subject} : {lead.a.written} ({lead.a.source}) / {lead.b.written} ({lead.b.source})")
 

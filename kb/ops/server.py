@@ -16,6 +16,7 @@ from gunicorn.app.base import BaseApplication
 
 from kb.catalog.update import Catalog
 from kb.config import settings
+from kb.config.i18n import gettext as _
 from kb.config.settings import publish_lock_path
 from kb.newsroom.publishing import Publisher
 from kb.newsroom.workflow import finish_interrupted
@@ -44,19 +45,33 @@ def production_settings(overrides: dict[str, Any] | None = None) -> dict[str, An
     try:
         revision, head = state(engine)
         if revision is not None and revision not in known_revisions():
-            problems.append(f"la base {safe_url(url)} a été migrée par un kb plus récent (révision {revision}, ce code : {head}) : mettez kb à jour")
+            problems.append(
+                _(
+                    "la base %(url)s a été migrée par un kb plus récent (révision %(revision)s, ce code : %(head)s) : mettez kb à jour",
+                    url=safe_url(url),
+                    revision=revision,
+                    head=head,
+                )
+            )
+        elif revision is None:
+            problems.append(_("la base %(url)s est à la révision vide, ce code attend %(head)s : lancez « kb db upgrade »", url=safe_url(url), head=head))
         elif revision != head:
             problems.append(
-                f"la base {safe_url(url)} est à la révision {revision or 'vide'}, ce code attend {head} : lancez « kb db upgrade »"
+                _(
+                    "la base %(url)s est à la révision %(revision)s, ce code attend %(head)s : lancez « kb db upgrade »",
+                    url=safe_url(url),
+                    revision=revision,
+                    head=head,
+                )
             )
     except (SchemaOutdated, SchemaTooNew) as error:
         problems.append(str(error))
     except Exception as error:  # noqa: BLE001 — unreachable server, bad credentials…: said, not a traceback
-        problems.append(f"base de données {safe_url(url)} injoignable : {first_line(error)}")
+        problems.append(_("base de données %(url)s injoignable : %(error)s", url=safe_url(url), error=first_line(error)))
     finally:
         engine.dispose()
     if problems:
-        raise RefusedToStart("refus de démarrer en production :\n- " + "\n- ".join(problems))
+        raise RefusedToStart(_("refus de démarrer en production :\n- %(problems)s", problems="\n- ".join(problems)))
     return values
 
 
@@ -88,7 +103,7 @@ def prepare_index(values: dict[str, Any]) -> Any:
     try:
         outcome, value = receiving.recv()
     except EOFError:
-        outcome, value = "error", RuntimeError(f"la préparation du catalogue et de l'index s'est arrêtée (code {child.exitcode})")
+        outcome, value = "error", RuntimeError(_("la préparation du catalogue et de l'index s'est arrêtée (code %(code)s)", code=child.exitcode))
     child.join()
     if outcome == "error":
         raise value

@@ -28,6 +28,7 @@ from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.index import LockError
 from whoosh.writing import CLEAR
 
+from kb.config.i18n import gettext as _
 from kb.content.kinds import KINDS
 from kb.content.registry import InvalidKey, Key, Kind, Kinds
 from kb.content.tree import ContentTree, read_tree
@@ -463,7 +464,7 @@ class SearchIndex:
             return self.kinds.path(self.content_root, key)
         except InvalidKey:
             kinds = ", ".join(f"{name}:<id>" for name in self.kinds.names())
-            raise ValueError(f"clé de document invalide : {key!r} (attendu {kinds})") from None
+            raise ValueError(_("clé de document invalide : %(key)s (attendu %(kinds)s)", key=repr(key), kinds=kinds)) from None
 
     def _file_document(self, key: str, path: Path) -> dict | None:
         kind = self.kinds[Key.split(key).kind]

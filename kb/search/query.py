@@ -23,9 +23,9 @@ import threading
 import time
 import unicodedata
 import weakref
-from collections import Counter
+from collections import Counter, OrderedDict
 from itertools import chain
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -39,6 +39,7 @@ from whoosh.qparser import (
     QueryParser,
 )
 
+from kb.config.i18n import gettext as _, language
 from kb.content.kinds import KINDS
 from kb.content.quotes import fold
 from kb.content.registry import Kinds
@@ -135,16 +136,39 @@ def clean_query(text: str | None) -> tuple[str, list[str]]:
     text = " ".join(text.split())
     if len(text) > MAX_QUERY_CHARS:
         text = text[:MAX_QUERY_CHARS].rsplit(" ", 1)[0]
-        notices.append(f"Votre recherche était trop longue : seuls ses {MAX_QUERY_CHARS} premiers caractères ont été pris en compte.")
+        notices.append(_("Votre recherche était trop longue : seuls ses %(limit)s premiers caractères ont été pris en compte.", limit=MAX_QUERY_CHARS))
     if _FIELD_SYNTAX.search(text):
         text = _FIELD_SYNTAX.sub("", text)
-        notices.append("La recherche par champ (« titre: ») n'existe pas ici : utilisez les filtres à côté des résultats.")
+        notices.append(_("La recherche par champ (« titre: ») n'existe pas ici : utilisez les filtres à côté des résultats."))
     if text.count('"') % 2:
         # An unbalanced quote would swallow the rest of the query into a phrase.
         text = " ".join(text.replace('"', " ").split())
     text = _REPEATED.sub(lambda match: match.group().split()[-1], text)
     text = _DANGLING.sub("", text).strip()
     return text, notices
+
+
+_NOTICED: OrderedDict = OrderedDict()  # (kept results, language) → the same results noticed in that language
+_NOTICED_LOCK = threading.Lock()
+
+
+def _noticed(results: Results, text: str | None) -> Results:
+    """`results` with their notices in this request's language: kept results serve every language. The
+    same object each time for the same kept results (the search page is drawn again only for new ones)."""
+    if not results.notices:
+        return results
+    key = (id(results), language())
+    with _NOTICED_LOCK:
+        found = _NOTICED.get(key)
+        if found is not None and found[0] is results:
+            _NOTICED.move_to_end(key)
+            return found[1]
+    noticed = replace(results, notices=clean_query(text)[1])
+    with _NOTICED_LOCK:
+        _NOTICED[key] = (results, noticed)
+        while len(_NOTICED) > 256:
+            _NOTICED.popitem(last=False)
+    return noticed
 
 
 def _parser(schema) -> QueryParser:
@@ -480,7 +504,7 @@ class Search:
         key = (text, tuple(sorted(filters.items())), page, per_page)
         kept = self._kept.get(reader, key)
         if kept is not None:
-            return kept
+            return _noticed(kept, text)
         # Shared by index state, not generation number: an index built anew starts its numbers again.
         generation = state.identity
         shared = self._shared.load(generation, key) if self._shared else None
@@ -491,7 +515,7 @@ class Search:
             if self._shared:
                 self._shared.save(generation, key, asdict(results))
         self._kept.put(reader, key, results, user_query)
-        return results
+        return _noticed(results, text)
 
     def _search(self, state: _ReaderState, text: str | None, filters: dict[str, str], page: int, per_page: int):
         """The results, and the query they answer (None: no words, or none that parse)."""

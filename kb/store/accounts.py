@@ -12,6 +12,7 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from kb.config.i18n import gettext as _
 from kb.store import sessions
 from kb.store.db import Base
 
@@ -59,13 +60,13 @@ def normalize_email(email: str) -> str:
     """The e-mail as stored (lower case, no spaces); an AccountError when it is not one."""
     email = (email or "").strip().lower()
     if not EMAIL.match(email):
-        raise AccountError(f"adresse e-mail invalide : « {email} »")
+        raise AccountError(_("adresse e-mail invalide : « %(email)s »", email=email))
     return email
 
 
 def _check_role(role: str) -> str:
     if role not in ROLES:
-        raise AccountError(f"rôle inconnu « {role} » (rôles : {', '.join(ROLES)})")
+        raise AccountError(_("rôle inconnu « %(role)s » (rôles : %(roles)s)", role=role, roles=", ".join(ROLES)))
     return role
 
 
@@ -76,7 +77,7 @@ def find_user(session: Session, email: str) -> User | None:
 def _existing(session: Session, email: str) -> User:
     user = find_user(session, email)
     if user is None:
-        raise AccountError(f"aucun compte pour {normalize_email(email)}")
+        raise AccountError(_("aucun compte pour %(email)s", email=normalize_email(email)))
     return user
 
 
@@ -85,12 +86,12 @@ def add_user(session: Session, email: str, password: str, role: str, name: str |
     email = normalize_email(email)
     name = " ".join((name or "").split()) or email.partition("@")[0]
     if len(name) > 120:
-        raise AccountError("nom trop long : 120 caractères au plus")
+        raise AccountError(_("nom trop long : %(limit)s caractères au plus", limit=120))
     _check_role(role)
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"mot de passe trop court : {MIN_PASSWORD_LENGTH} caractères au moins")
+        raise AccountError(_("mot de passe trop court : %(limit)s caractères au moins", limit=MIN_PASSWORD_LENGTH))
     if find_user(session, email) is not None:
-        raise AccountError(f"un compte existe déjà pour {email}")
+        raise AccountError(_("un compte existe déjà pour %(email)s", email=email))
     user = User(email=email, name=name, password_hash=generate_password_hash(password), role=role)
     session.add(user)
     session.commit()
@@ -111,7 +112,7 @@ def set_password(session: Session, email: str, password: str) -> User:
     """Give an account a new password; every open session of it ends."""
     user = _existing(session, email)
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"mot de passe trop court : {MIN_PASSWORD_LENGTH} caractères au moins")
+        raise AccountError(_("mot de passe trop court : %(limit)s caractères au moins", limit=MIN_PASSWORD_LENGTH))
     user.password_hash = generate_password_hash(password)
     sessions.end_all(session, user.id, "password")
     session.commit()

@@ -11,30 +11,32 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from kb.config.i18n import N_, gettext as _
 from kb.content.registry import Key
 from kb.store.accounts import User
 from kb.store.db import Base, utcnow
 
+# Labels for people: N_ marks them for the catalog; shown translated (state_label, change_type_label).
 STATES = {
-    "draft": "brouillon",
-    "submitted": "en relecture",
-    "changes_requested": "corrections demandées",
-    "approved": "approuvée",
-    "published": "publiée",
-    "rejected": "refusée",
-    "conflict": "en conflit",
-    "withdrawn": "retirée",
+    "draft": N_("brouillon"),
+    "submitted": N_("en relecture"),
+    "changes_requested": N_("corrections demandées"),
+    "approved": N_("approuvée"),
+    "published": N_("publiée"),
+    "rejected": N_("refusée"),
+    "conflict": N_("en conflit"),
+    "withdrawn": N_("retirée"),
 }
 CHANGE_TYPES = {
-    "status": "nouveau statut",
-    "edit": "modification",
-    "create": "nouvelle promesse",
-    "source": "nouvelle source",
-    "claim": "nouvelle vérification",
-    "verdict": "nouveau verdict",
-    "revert": "retour à une version antérieure",
-    "file": "nouvelle fiche",  # a new file of a kind the forms do not cover (a tracker, a person)
-    "import": "import d'un tableur",  # a batch: several files (ChangeFile rows), published all or nothing
+    "status": N_("nouveau statut"),
+    "edit": N_("modification"),
+    "create": N_("nouvelle promesse"),
+    "source": N_("nouvelle source"),
+    "claim": N_("nouvelle vérification"),
+    "verdict": N_("nouveau verdict"),
+    "revert": N_("retour à une version antérieure"),
+    "file": N_("nouvelle fiche"),  # a new file of a kind the forms do not cover (a tracker, a person)
+    "import": N_("import d'un tableur"),  # a batch: several files (ChangeFile rows), published all or nothing
 }
 # The target of a batch names no file: "import:<the spreadsheet's name, as an id>".
 BATCH_KIND = "import"
@@ -60,7 +62,7 @@ class _Targeted:
 
     @property
     def change_type_label(self) -> str:
-        return CHANGE_TYPES[self.change_type]
+        return _(CHANGE_TYPES[self.change_type])
 
 
 class ChangeRequest(_Targeted, Base):
@@ -101,7 +103,7 @@ class ChangeRequest(_Targeted, Base):
 
     @property
     def state_label(self) -> str:
-        return STATES[self.state]
+        return _(STATES[self.state])
 
 
 class ChangeFile(_Targeted, Base):

@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from kb.config.i18n import gettext as _
 from kb.content.files import atomic_write, leftover_temporaries
 from kb.store.audit import AuditEntry
 
@@ -132,7 +133,7 @@ def settle(content_root: Path, engine: Engine) -> str | None:
             for item in document["files"]
         ]
     except (ValueError, KeyError, TypeError) as error:
-        raise JournalUnreadable(f"journal de publication illisible ({path}) : {error} ; voyez docs/operations.md") from error
+        raise JournalUnreadable(_("journal de publication illisible (%(path)s) : %(error)s ; voyez docs/operations.md", path=path, error=error)) from error
     if files and _recorded(engine, mark, files[0]):
         for entry in files:  # the temporary file of a write killed before its rename, if any
             path = root / entry.path

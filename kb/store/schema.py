@@ -18,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, inspect
 
+from kb.config.i18n import gettext as _
 from kb.config.paths import MIGRATIONS
 from kb.store.db import safe_url
 from kb.store.locks import exclusive
@@ -89,8 +90,11 @@ def prepare(engine: Engine, upgrade: bool = True) -> str:
         return head  # the common case, without taking any lock
     if revision is not None and revision not in known_revisions():
         raise SchemaTooNew(
-            f"la base {safe_url(str(engine.url))} est à la révision {revision}, inconnue de cette version de kb "
-            f"(dernière connue : {head}) : elle a été migrée par un kb plus récent"
+            _(
+                "la base %(url)s est à la révision %(revision)s, inconnue de cette version de kb "
+                "(dernière connue : %(head)s) : elle a été migrée par un kb plus récent",
+                url=safe_url(str(engine.url)), revision=revision, head=head,
+            )
         )
     with _migration_lock(engine):
         with engine.begin() as connection:
@@ -99,7 +103,7 @@ def prepare(engine: Engine, upgrade: bool = True) -> str:
             if revision is None and not (tables & FIRST_TABLES):
                 if not upgrade:
                     raise SchemaOutdated(
-                        f"la base {safe_url(str(engine.url))} est vide : créez ses tables avec « kb db upgrade »"
+                        _("la base %(url)s est vide : créez ses tables avec « kb db upgrade »", url=safe_url(str(engine.url)))
                     )
                 metadata().create_all(connection)
                 command.stamp(alembic_config(connection), "head")
@@ -112,8 +116,11 @@ def prepare(engine: Engine, upgrade: bool = True) -> str:
                 return head
             if not upgrade:
                 raise SchemaOutdated(
-                    f"la base {safe_url(str(engine.url))} est à la révision {revision}, ce code attend {head} : "
-                    "lancez « kb db upgrade » (une fois, depuis un seul serveur)"
+                    _(
+                        "la base %(url)s est à la révision %(revision)s, ce code attend %(head)s : "
+                        "lancez « kb db upgrade » (une fois, depuis un seul serveur)",
+                        url=safe_url(str(engine.url)), revision=revision, head=head,
+                    )
                 )
             command.upgrade(alembic_config(connection), "head")
     return head

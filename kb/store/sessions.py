@@ -15,18 +15,20 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from kb.config.i18n import N_
 from kb.store.db import Base
 
 # How often a session's "last seen" is written: every request would be a write per page view.
 TOUCH_EVERY = timedelta(minutes=1)
 # How long a session lasts after its login (the cookie's lifetime too: kb.web sets it from this).
 MAX_AGE = timedelta(hours=12)
+# Why a session ended, for people: N_ marks them for the catalog; shown through gettext.
 REASONS = {
-    "logout": "déconnexion",
-    "password": "mot de passe changé",
-    "role": "rôle changé",
-    "disabled": "compte désactivé",
-    "admin": "fermée par un administrateur",
+    "logout": N_("déconnexion"),
+    "password": N_("mot de passe changé"),
+    "role": N_("rôle changé"),
+    "disabled": N_("compte désactivé"),
+    "admin": N_("fermée par un administrateur"),
 }
 
 

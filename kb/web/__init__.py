@@ -154,7 +154,9 @@ def _mail(app: Flask) -> None:
     """The newsroom's mail server, said at start (no SMTP_HOST: no notification, and the log says so once)."""
     mailer = Mailer.from_settings(app.config)
     app.extensions["kb.mailer"] = mailer
-    app.add_template_global(mailer is not None, "follow_by_email")  # readers follow by e-mail only when mail can leave
+    # Readers follow by e-mail only when mail can leave and the site knows its own address (SITE_URL):
+    # the links of those e-mails carry secrets, never built from a request's Host header.
+    app.add_template_global(mailer is not None and bool(app.config["SITE_URL"]), "follow_by_email")
     if mailer is None:
         log.info("e-mails : aucun serveur réglé (SMTP_HOST) : la rédaction ne reçoit pas de notifications")
     else:

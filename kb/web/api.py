@@ -7,6 +7,7 @@ from datetime import date
 from flask import Blueprint, jsonify, request, url_for
 
 from kb.catalog import queries, tables
+from kb.config.i18n import gettext as _
 from kb.content.opendata import claim_data, person_data, promise_data, source_data, tracker_data
 from kb.content.trackers import ordered
 from kb.web.content_store import current_tree, find_promise
@@ -52,7 +53,7 @@ def promises():
 def promise(promise_id: str):
     tree, found, moved = find_promise(promise_id, "api.promise")
     if found is None:
-        return moved or _not_found(f"aucune promesse « {promise_id} »")
+        return moved or _not_found(_("aucune promesse « %(id)s »", id=promise_id))
     return jsonify(promise_data(found, tree.statuses, date.today(), tree.final_statuses, _promise_url(found.id), author_data(found.made_by)))
 
 
@@ -62,7 +63,7 @@ def source(source_id: str):
     tree = current_tree()
     found = tree.sources.get(source_id)
     if found is None:
-        return _not_found(f"aucune source « {source_id} »")
+        return _not_found(_("aucune source « %(id)s »", id=source_id))
     cited_by = sorted(promise.id for promise in tree.promises_citing(source_id))
     claims = sorted(claim.id for claim in tree.claims_citing(source_id))
     url = url_for("public.source", source_id=found.id, _external=True)
@@ -85,7 +86,7 @@ def claim(claim_id: str):
     tree = current_tree()
     found = tree.claims.get(claim_id)
     if found is None:
-        return _not_found(f"aucune affirmation « {claim_id} »")
+        return _not_found(_("aucune affirmation « %(id)s »", id=claim_id))
     return jsonify(claim_data(found, tree.verdicts, _claim_url(found.id), author_data(found.claimed_by)))
 
 
@@ -106,7 +107,7 @@ def person(person_id: str):
     tree = current_tree()
     found = tree.people.get(person_id)
     if found is None:
-        return _not_found(f"aucune fiche « {person_id} »")
+        return _not_found(_("aucune fiche « %(id)s »", id=person_id))
     today = date.today()
     card = queries.scorecard(tree, today, queries.by_author(found.id))
     data = person_data(found, _person_url(found.id), card, tree.statuses, [row.id for row in queries.listed_promises(tree, queries.by_author(found.id))])
@@ -129,11 +130,11 @@ def scorecard():
     tracker_id, author = request.args.get("tracker", "").strip(), request.args.get("made_by", "").strip()
     if tracker_id:
         if tracker_id not in tree.trackers:
-            return _not_found(f"aucun suivi « {tracker_id} »")
+            return _not_found(_("aucun suivi « %(id)s »", id=tracker_id))
         where.append(tables.items.c.tracker == tracker_id)
     if author:
         if not tree.has_file("person", author) and author not in queries.authors_written(tree):
-            return _not_found(f"aucune fiche « {author} »")
+            return _not_found(_("aucune fiche « %(id)s »", id=author))
         where.append(queries.by_author(author))
     card = queries.scorecard_on(tree, day or today, *where)
     return jsonify({"au": (day or today).isoformat(), "total": card.total, "counts": dict(card.counts), "overdue": card.overdue})
@@ -156,7 +157,7 @@ def tracker(tracker_id: str):
     tree = current_tree()
     found = tree.trackers.get(tracker_id)
     if found is None:
-        return _not_found(f"aucun suivi « {tracker_id} »")
+        return _not_found(_("aucun suivi « %(id)s »", id=tracker_id))
     today = date.today()
     card = queries.scorecard(tree, today, tables.items.c.tracker == found.id)
     final = queries.final_record(tree, found, today)

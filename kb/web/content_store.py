@@ -22,6 +22,7 @@ from flask import Flask, current_app, g, redirect, request, url_for
 from kb.catalog.listed import ListedCache
 from kb.catalog.reader import CatalogView, ItemCache, Vocabularies
 from kb.catalog.update import Catalog
+from kb.config.i18n import gettext as _
 from kb.config.settings import publish_lock_path
 from kb.content.model import ContentError
 from kb.store.db import first_line
@@ -144,7 +145,7 @@ def _before_request() -> None:
     store: ContentStore = current_app.extensions["kb.content"]
     if not store.keep_current():
         # Unmounted, or moved: say so (a 503 page) rather than serve the catalog as if nothing happened.
-        raise ContentError(f"dossier de contenu introuvable : {store.root}")
+        raise ContentError(_("dossier de contenu introuvable : %(path)s", path=store.root))
 
 
 def current_tree() -> CatalogView:

@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from kb.config.i18n import gettext as _
 from kb.content.tree import ContentError
 from kb.store.db import Base
 from kb.store.schema import current_revision, head_revision, known_revisions
@@ -62,16 +63,18 @@ def check_database() -> dict[str, Any]:
         revision = current_revision(session.connection())
     missing = sorted(set(Base.metadata.tables) - present)
     if missing:
-        raise HealthProblem(f"tables manquantes : {', '.join(missing)}")
+        raise HealthProblem(_("tables manquantes : %(tables)s", tables=", ".join(missing)))
     head = head_revision()
     if revision == head:
         return {"revision": revision}
     if revision in known_revisions() or revision is None:
         # Behind the code: the tables this code needs may not exist yet.
-        raise HealthProblem(f"base à la révision {revision or 'aucune'}, ce code attend {head} : lancez kb db upgrade")
+        if revision is None:
+            raise HealthProblem(_("base à la révision aucune, ce code attend %(head)s : lancez kb db upgrade", head=head))
+        raise HealthProblem(_("base à la révision %(revision)s, ce code attend %(head)s : lancez kb db upgrade", revision=revision, head=head))
     # Ahead: another server ran `kb db upgrade` for a newer kb. Migrations only add, so this older
     # code still works until it is restarted on the new version; a 503 would drain every server at once.
-    return {"revision": revision, "warning": f"base migrée par un kb plus récent (révision {revision}, ce code : {head}) : mettez ce serveur à jour"}
+    return {"revision": revision, "warning": _("base migrée par un kb plus récent (révision %(revision)s, ce code : %(head)s) : mettez ce serveur à jour", revision=revision, head=head)}
 
 
 def check_index() -> dict[str, Any]:
@@ -79,14 +82,14 @@ def check_index() -> dict[str, Any]:
     # Open only: a rebuild is the search's business (or `kb index`'s), not a probe's every few seconds.
     ix = search_index._open_existing()
     if ix is None:
-        raise HealthProblem("index de recherche absent ou illisible : lancez kb index")
+        raise HealthProblem(_("index de recherche absent ou illisible : lancez kb index"))
     return {"documents": ix.doc_count()}
 
 
 def check_content() -> dict[str, Any]:
     store = current_app.extensions["kb.content"]
     if not store.root.is_dir():
-        raise ContentError(f"dossier de contenu introuvable : {store.root}")
+        raise ContentError(_("dossier de contenu introuvable : %(path)s", path=store.root))
     tree = store.view()
     return {"promises": len(tree.promises), "sources": len(tree.sources), "claims": len(tree.claims)}
 

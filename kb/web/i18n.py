@@ -57,4 +57,4 @@ def init_app(app: Flask) -> None:
 def switch_url(wanted: str) -> str:
     """This page in another language: its address with ?lang= (the cookie then keeps the choice)."""
     args = [(name, value) for name, value in request.args.items(multi=True) if name != "lang"] + [("lang", wanted)]
-    return request.path + "?" + urlencode(args)
+    return request.script_root + request.path + "?" + urlencode(args)

@@ -19,7 +19,9 @@ from flask import Flask, Response, abort, current_app
 from kb.config.settings import LOGO_TYPES, footer_links
 from kb.config import i18n
 from kb.web.content_store import current_tree
-from kb.config.i18n import gettext as _
+from kb.config.i18n import gettext as _, lazy_gettext
+
+DEFAULT_TAGLINE = "promesses et vérifications"  # SITE_TAGLINE's default (kb.config.settings)
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,8 @@ def init_app(app: Flask) -> None:
     config = app.config
     identity = Identity(
         name=config["SITE_NAME"] or "kb",
-        tagline=config["SITE_TAGLINE"],
+        # kb's own tagline speaks the reader's language; a newsroom's own is theirs, as written.
+        tagline=lazy_gettext("promesses et vérifications") if config["SITE_TAGLINE"] == DEFAULT_TAGLINE else config["SITE_TAGLINE"],
         color=config["SITE_COLOR"] or "#0b5cad",
         has_logo=bool(config["SITE_LOGO"]),
         contact=config["CONTACT_EMAIL"],

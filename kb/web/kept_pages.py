@@ -17,7 +17,11 @@ from __future__ import annotations
 import logging
 import time
 
+from urllib.parse import parse_qs
+
 from flask import Flask
+
+from kb.config import i18n
 from werkzeug.wrappers import Request
 
 from kb.web import request_log
@@ -72,7 +76,11 @@ class KeptPages:
         if environ.get("REQUEST_METHOD") != "GET" or "HTTP_IF_NONE_MATCH" in environ or environ.get(request_log.STATIC_BUILD):
             return False
         cookies = environ.get("HTTP_COOKIE", "")
-        return not any(f"{name}=" in cookies for name in self.cookies)
+        if any(f"{name}=" in cookies for name in self.cookies):
+            return False
+        # A language switch (?lang=) not yet remembered: Flask answers, and sets the cookie that remembers it.
+        asked = parse_qs(environ.get("QUERY_STRING", "")).get("lang", [None])[-1]
+        return asked is None or f"{i18n.COOKIE}={asked}" in cookies
 
     def _through(self, environ, start_response, cache: PageCache, key: tuple):
         """Flask answers; a kept page it sends as is has its headers remembered for the next time."""

@@ -508,8 +508,8 @@ def _labels() -> tuple:
     """How the diff names statuses and verdicts: by their labels."""
     tree = current_tree()
     return (
-        lambda key: tree.statuses[key].label if key in tree.statuses else key,
-        lambda key: tree.verdicts[key].label if key in tree.verdicts else key,
+        lambda key: tree.statuses[key].shown() if key in tree.statuses else key,
+        lambda key: tree.verdicts[key].shown() if key in tree.verdicts else key,
     )
 
 

@@ -27,6 +27,7 @@ from urllib.parse import urljoin, parse_qsl, urlsplit
 from flask import Flask
 
 from kb.catalog import queries
+from kb.config.i18n import gettext as _
 from kb.content import originals
 from kb.content.listing import CLAIM_FILTERS, FILTERS, slug
 from kb.web.content_store import current_tree
@@ -188,9 +189,9 @@ def build_site(
     started = time.perf_counter()
     out = Path(out).resolve()
     if out.exists() and not out.is_dir():
-        raise BuildError(f"{out} est un fichier : indiquez un dossier")
+        raise BuildError(_("%(path)s est un fichier : indiquez un dossier", path=out))
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise BuildError(f"{out} existe et n'est pas une construction de kb : choisissez un dossier vide ou nouveau")
+        raise BuildError(_("%(path)s existe et n'est pas une construction de kb : choisissez un dossier vide ou nouveau", path=out))
     work = out.parent / f".{out.name}.building-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)

@@ -77,6 +77,7 @@ def site(tmp_path_factory, postgres_admin):
     config = {
         "CONTENT_DIR": str(content), "INSTANCE_DIR": str(root / "instance"), "CONTENT_RECHECK_SECONDS": 0,
         "SMTP_HOST": "127.0.0.1", "SMTP_PORT": controller.port, "SMTP_TLS": "none", "MAIL_FROM": "suivi@example.org",
+        "SITE_URL": "http://127.0.0.1",
     }  # fmt: skip
     try:
         with own_database(postgres_admin, root / "kb.sqlite3") as database_url:

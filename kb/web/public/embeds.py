@@ -174,8 +174,12 @@ def oembed():
 
 def _page_of(address: str) -> tuple[str | None, str | None]:
     """(kind, id) of a page or card of this site named by an absolute address; (None, None) otherwise."""
-    parts = urlsplit(address)
-    if parts.scheme not in ("http", "https") or parts.netloc.lower() != request.host.lower():
+    try:
+        parts = urlsplit(address)
+        host = parts.netloc.lower()
+    except ValueError:  # "http://[::1": not an address at all
+        return None, None
+    if parts.scheme not in ("http", "https") or host != request.host.lower():
         return None, None
     root = request.script_root
     path = parts.path[len(root):] if root and parts.path.startswith(root) else parts.path

@@ -8,6 +8,8 @@ a link mailed to the address.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import current_app, redirect, render_template, request, url_for
 
 from kb.newsroom import follows
@@ -31,6 +33,21 @@ def _sentence(error: Exception) -> str:
     return message[:1].upper() + message[1:] + "."
 
 
+def _same_site() -> bool:
+    """Whether the form was posted from this site: another site's page must not make its visitors ask
+    (each visitor a new client, every throttle but the address's would be escaped)."""
+    fetched = request.headers.get("Sec-Fetch-Site")
+    if fetched is not None and fetched not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    try:
+        return urlsplit(origin).netloc == request.host
+    except ValueError:  # not an origin at all
+        return False
+
+
 def _mailer():
     return current_app.extensions.get("kb.mailer")
 
@@ -39,12 +56,14 @@ def _mailer():
 @exempt
 def follow():
     mailer = _mailer()
-    if mailer is None:
+    if mailer is None or not current_app.config["SITE_URL"]:
         return _page(_("Suivi indisponible"), _("Ce site n'envoie pas d'e-mails : le suivi par e-mail n'y est pas proposé."), 503)
+    if not _same_site():
+        return _page(_("Demande de suivi refusée"), _("Ce formulaire ne vient pas de ce site."), 403)
     if request.form.get("site_web"):  # a field people do not see: only robots fill it
         return _page(_("Vérifiez votre boîte"), _("Si l'adresse est valable, un lien de confirmation vient de lui être envoyé."))
     tree = current_tree()
-    base_url = request.url_root.rstrip("/")
+    base_url = current_app.config["SITE_URL"].rstrip("/")
     try:
         pending = follows.ask(db(), tree, request.form.get("email", ""), request.form.get("target", ""), request.remote_addr or "?", base_url)
     except follows.FollowThrottled as error:

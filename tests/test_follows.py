@@ -13,7 +13,7 @@ from kb.store.follows import Digest, Follow, Follower
 from kb.web import create_app
 from kb.web.content_store import current_tree
 
-from .conftest import corrupt, write
+from .conftest import CLAIM, CLAIM_FILE, corrupt, write
 
 ADDRESS = "lectrice@exemple.fr"
 NEW_ENTRY = """  - date: 2023-03-01
@@ -137,7 +137,7 @@ def test_a_person_follower_hears_of_their_promises_and_of_a_new_fact_check(site,
     client = site.test_client()
     confirmed(client, inbox, "person:bernard-gerard")
     add_status(content_dir)
-    write(content_dir / "claims" / "deux-balayeuses.md", CLAIM_ABOUT_THE_PROMISE)
+    write(content_dir / CLAIM_FILE, CLAIM)  # a new fact-check about the promise
     assert "1 résumé(s) préparé(s), 1 envoyé(s)" in notify(runner).output
     text = inbox.wait(2)[-1][1].get_content()
     assert "Acheter deux balayeuses en commun : en cours" in text
@@ -307,25 +307,3 @@ def test_kb_notify_without_a_mail_server_says_so(runner, content_dir, monkeypatc
     result = notify(runner)
     assert result.exit_code == 1 and "SMTP_HOST" in result.output
 
-
-CLAIM_ABOUT_THE_PROMISE = """\
----
-title: "« Deux balayeuses » pour deux communes : exact"
-claimed_by: ville-de-marcq-en-baroeul
-claimed_on: 2022-11-08
-claim:
-  source: deliberation-test
-  quote: "achat de deux balayeuses"
-territory: Marcq-en-Barœul
-theme: Propreté
-verdict: accurate
-reviewed_on: 2023-01-15
-evidence:
-  - source: deliberation-test
-    quote: "une pour chaque commune"
-    note: La délibération précise la répartition.
-promises:
-  - balayeuses-communes
----
-La délibération confirme l'achat des deux balayeuses.
-"""

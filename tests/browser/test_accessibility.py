@@ -19,6 +19,7 @@ from kb.web import create_app
 
 from ..conftest import DEMO_CONTENT, free_port, own_database
 from .conftest import serving
+from .test_newsroom_journey import log_in
 
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 AUBRY = "aubry-mutualisation-lille-lomme-hellemmes"
@@ -110,14 +111,6 @@ def violations(page: Page) -> list[str]:
         for violation in found
         if violation["impact"] in ("serious", "critical")
     ]
-
-
-def log_in(page: Page, site: str, account: tuple[str, str]) -> None:
-    page.goto(site + "/redaction/connexion")
-    page.locator("#email").fill(account[0])
-    page.locator("#password").fill(account[1])
-    page.get_by_role("button", name="Se connecter").click()
-    expect(page).to_have_url(site + "/redaction/")
 
 
 @pytest.mark.parametrize("path", PUBLIC_PAGES)

@@ -225,3 +225,14 @@ def test_a_language_kb_does_not_speak_is_refused_at_start(monkeypatch, tmp_path)
     monkeypatch.setenv("KB_LANGUAGE", "de")
     with pytest.raises(settings.SettingsError, match="LANGUAGE"):
         settings.finish(settings.load())
+
+
+def test_kb_help_speaks_the_language_setting(runner, monkeypatch):
+    from kb.ops.cli import main
+
+    assert "Vérifie tout le contenu" in runner.invoke(main, ["check", "--help"]).output
+    monkeypatch.setenv("KB_LANGUAGE", "en")
+    english = runner.invoke(main, ["check", "--help"]).output
+    assert "--strict" in english and not FRENCH.search(english.replace("kb", ""))
+    listing = runner.invoke(main, ["--help"]).output
+    assert "Vérifie" not in listing and "check" in listing

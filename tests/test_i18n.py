@@ -79,8 +79,10 @@ def test_the_checker_finds_words_in_text_and_in_read_attributes():
 
 
 def extracted() -> dict[str, tuple]:
-    """Every message the code and the templates hand to gettext: msgid → where."""
-    return {message.id: message.locations[:1] for message in i18n.extract() if message.id}
+    """Every message the code and the templates hand to gettext, and the help of every `kb` command: msgid → where."""
+    from kb.ops.cli import help_texts
+
+    return {message.id: message.locations[:1] for message in i18n.extract(help_texts()) if message.id}
 
 
 def english_catalog():

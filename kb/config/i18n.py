@@ -43,8 +43,9 @@ def catalog_path(language: str) -> Path:
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "N_": None}
 
 
-def extract():
-    """Every message the code and the templates hand to gettext, as a Babel catalog (with where each is)."""
+def extract(extra=()):
+    """Every message the code and the templates hand to gettext, as a Babel catalog (with where each is);
+    `extra`: (message, (file, line)) found otherwise (the help of `kb`'s commands, kb.ops.cli.help_texts)."""
     from babel.messages.catalog import Catalog
     from babel.messages.extract import extract_from_dir
 
@@ -57,15 +58,17 @@ def extract():
         for filename, line, message, comments, context in extract_from_dir(root, method_map, options, keywords=KEYWORDS, strip_comment_tags=True):
             where = (f"{root.name}/{filename}", line)
             catalog.add(message, None, [where], auto_comments=comments, context=context)
+    for message, where in extra:
+        catalog.add(message, None, [where])
     return catalog
 
 
-def update_catalog(language: str) -> tuple[int, int]:
+def update_catalog(language: str, extra=()) -> tuple[int, int]:
     """Bring `language`'s .po up to the code's messages: new ones added untranslated, gone ones dropped.
     Returns (messages, left to translate)."""
     from babel.messages.pofile import write_po
 
-    template = extract()
+    template = extract(extra)
     path = catalog_path(language)
     if path.exists():
         with open(path, "rb") as handle:

@@ -41,7 +41,27 @@ def _progress(label: str):
     return wrap
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Speaking(click.Group):
+    """`kb`, speaking the LANGUAGE setting from before its arguments are read (--help included), and giving
+    the language back when done (a test or a program running commands in-process)."""
+
+    def main(self, *args, **kwargs):
+        from kb.config import i18n
+
+        try:
+            wanted = settings.load().get("LANGUAGE")
+        except Exception:  # noqa: BLE001 — kb.toml unreadable, a bad value…: the command itself says it
+            wanted = i18n.DEFAULT
+        token = i18n.set_language(wanted)
+        try:
+            for holder, text in _HELP:  # click prints these with --help: in the language of this run
+                holder.help = i18n.gettext(text)
+            return super().main(*args, **kwargs)
+        finally:
+            i18n.reset_language(token)
+
+
+@click.group(cls=_Speaking, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version("kb"), prog_name="kb")
 def main() -> None:
     """kb : suivi des promesses politiques et vérification des faits.
@@ -50,20 +70,6 @@ def main() -> None:
     travail de la rédaction ; l'index de recherche se reconstruit à partir des fichiers.
     Les messages sont en français, ou en anglais avec LANGUAGE=en (KB_LANGUAGE).
     """
-    _speak()
-
-
-def _speak() -> None:
-    """The commands speak the LANGUAGE setting (a bad setting is the command's to report: French meanwhile)."""
-    from kb.config import i18n
-
-    try:
-        wanted = settings.load().get("LANGUAGE")
-    except Exception:  # noqa: BLE001 — kb.toml unreadable, a bad value…: the command itself says it
-        wanted = i18n.DEFAULT
-    token = i18n.set_language(wanted)
-    # Back to the language before, once the command is done (a test or a program running commands in-process).
-    click.get_current_context().call_on_close(lambda: i18n.reset_language(token))
 
 
 @main.command()
@@ -1076,7 +1082,7 @@ def i18n_update() -> None:
     """
     from kb.config.i18n import update_catalog
 
-    messages, left = update_catalog("en")
+    messages, left = update_catalog("en", help_texts())
     click.echo(_("%(messages)s messages, %(left)s à traduire", messages=messages, left=left))
 
 
@@ -1169,3 +1175,30 @@ def _content_view(values: dict, root: Path, engine):
         return read_tree(root)
     catalog.scan()  # edits by hand since the servers last looked
     return CatalogView(engine, root, KINDS, Vocabularies(root), ItemCache())
+
+
+# -- the help of every command, in the language of the moment ----------------------------------------
+
+
+def _helped(command: click.Command = main, path: str = "kb"):
+    """(where, the object holding a help text, its text) for every command, group and option of `kb`."""
+    import inspect
+
+    if command.help:
+        yield path, command, inspect.cleandoc(str(command.help)).partition("\f")[0]
+    for param in command.params:
+        if getattr(param, "help", None):
+            yield f"{path} {param.name}", param, inspect.cleandoc(str(param.help))
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        yield from _helped(sub, f"{path} {name}")
+
+
+def help_texts() -> list[tuple[str, tuple[str, int]]]:
+    """Every help text of `kb` as written (French), for the catalog (`kb i18n update`; tests check each is translated)."""
+    return [(text, (f"kb/ops/cli.py ({where})", 0)) for where, _holder, text in _WRITTEN_HELP]
+
+
+# Docstrings and help= are written in French, read once here; each run of `kb` looks them up in the
+# catalog and puts them where click prints them (_Speaking).
+_WRITTEN_HELP = list(_helped())
+_HELP = [(holder, text) for _where, holder, text in _WRITTEN_HELP]

@@ -74,12 +74,7 @@ def embed_person(person_id: str):
         abort(404)
     where = queries.by_author(found.id)
     card = queries.scorecard(tree, date.today(), where)
-    return _framable(render_template(
-        "embeds/record.html", title=found.name, kicker=_role(found),
-        report=report_cards([{"name": found.name, "slug": found.id, "card": card}], tree.statuses)[0],
-        closed_on=None, last=_last_change(tree, where), statuses=tree.statuses,
-        page_url=url_for("public.person", person_id=found.id, _external=True),
-    ))  # fmt: skip
+    return _record_card(tree, found.name, found.id, _role(found), card, where, None, url_for("public.person", person_id=found.id, _external=True))
 
 
 @bp.get("/integrer/suivis/<tracker_id>")
@@ -93,11 +88,16 @@ def embed_tracker(tracker_id: str):
     where = tables.items.c.tracker == found.id
     # A closed term shows its final record, as its page does.
     card = queries.final_record(tree, found, today) or queries.scorecard(tree, today, where)
+    page_url = url_for("public.tracker", tracker_id=found.id, _external=True)
+    return _record_card(tree, found.title, found.id, _("Suivi"), card, where, found.record_day(today), page_url)
+
+
+def _record_card(tree, title: str, item_id: str, kicker: str, card, where, closed_on, page_url: str):
+    """A person's or a tracker's card: its report-card bar and counts, its last change, the way back."""
     return _framable(render_template(
-        "embeds/record.html", title=found.title, kicker=_("Suivi"),
-        report=report_cards([{"name": found.title, "slug": found.id, "card": card}], tree.statuses)[0],
-        closed_on=found.record_day(today), last=_last_change(tree, where), statuses=tree.statuses,
-        page_url=url_for("public.tracker", tracker_id=found.id, _external=True),
+        "embeds/record.html", title=title, kicker=kicker,
+        report=report_cards([{"name": title, "slug": item_id, "card": card}], tree.statuses)[0],
+        closed_on=closed_on, last=_last_change(tree, where), statuses=tree.statuses, page_url=page_url,
     ))  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
 from kb.catalog import queries, tables
-from kb.catalog.listed import ListedCache, read_listed
+from kb.catalog.listed import ListedCache, read_histories, read_listed
 from kb.catalog.reader import CatalogView, ItemCache, Vocabularies
 from kb.catalog.update import Catalog
 from kb.content import listing
@@ -110,6 +110,7 @@ def assert_same_as_the_files(scratch: Scratch) -> None:
         assert rows(scratch.engine) == rows(engine)
         with engine.connect() as connection:
             assert scratch.listed.rows() == read_listed(connection)  # the rows kept by following the log: as read anew
+            assert scratch.listed.histories() == read_histories(connection)
     finally:
         engine.dispose()
     tree = read_tree(scratch.root)
@@ -125,6 +126,9 @@ def assert_same_as_the_files(scratch: Scratch) -> None:
         assert [c.id for c in catalog.claims] == [c.id for c in memory.claims] and catalog.counts == memory.counts
     promises = list(tree.promises.values())
     assert queries.scorecard(view, TODAY) == listing.scorecard(promises, list(tree.statuses), TODAY, tree.final_statuses)
+    # The record over time, from the histories the process keeps, as the files' histories say day by day.
+    for day, counts in queries.record_over_time(view, queries.chart_days(date(2008, 1, 1), TODAY, points=30)):
+        assert counts == listing.final_record(promises, list(tree.statuses), day, tree.final_statuses).counts, day
     with scratch.engine.connect() as connection:  # the order of publication, which the files do not say
         revisions = dict(connection.execute(select(tables.items.c.item_id, tables.items.c.revision).where(tables.items.c.kind == "promise")).all())
     memory_changes = [(c.promise.id, c.position, c.before) for c in listing.status_changes(promises, revisions)[:50]]
@@ -234,6 +238,7 @@ def test_after_publications_hand_edits_deletions_renames_and_broken_files_the_ca
     with own_database(postgres_admin, here / "kb.sqlite3") as url:  # each example its own database
         scratch = Scratch(here, url)
         scratch.listed.rows()  # read once at the start, then refreshed change by change
+        scratch.listed.histories()
         for operation, number in operations:
             apply(scratch, operation, number)
             scratch.catalog.scan()

@@ -407,17 +407,43 @@ def _segment_cache(segment_reader) -> dict:
     return cached
 
 
+class _Columns:
+    """The column values of one state of the index, shared by the threads of a process reading it."""
+
+    def __init__(self, reader):
+        self.columns = _column_values(reader)
+        self.facet_values = {name: self.columns[name] for name in FACETS}
+        for name in MULTIPLE_FACETS:  # "a\nb": a joint promise counts for each of its authors
+            self.facet_values[name] = [tuple(value.split("\n")) if value else () for value in self.columns[name]]
+
+
+# The last few states' columns (each publication makes a state; the threads of a worker all open it).
+_STATE_COLUMNS: OrderedDict[str, _Columns] = OrderedDict()
+_STATE_COLUMNS_KEPT = 4
+_state_columns_lock = threading.Lock()
+
+
+def _columns_of(identity: str, reader) -> _Columns:
+    with _state_columns_lock:
+        found = _STATE_COLUMNS.get(identity)
+    if found is None:
+        found = _Columns(reader)
+        with _state_columns_lock:
+            _STATE_COLUMNS[identity] = found
+            while len(_STATE_COLUMNS) > _STATE_COLUMNS_KEPT:
+                _STATE_COLUMNS.popitem(last=False)
+    return found
+
+
 class _ReaderState:
-    """A Whoosh searcher and the column values of its documents, for one thread."""
+    """A Whoosh searcher (one per thread: its files are read with seeks) and the column values of its documents."""
 
     def __init__(self, searcher):
         self.searcher = searcher
         self.identity = index_state(searcher.reader())
-        self.columns = _column_values(searcher.reader())
+        shared = _columns_of(self.identity, searcher.reader())
+        self.columns, self.facet_values = shared.columns, shared.facet_values
         self.leaves = _Leaves(searcher.reader())
-        self.facet_values = {name: self.columns[name] for name in FACETS}
-        for name in MULTIPLE_FACETS:  # "a\nb": a joint promise counts for each of its authors
-            self.facet_values[name] = [tuple(value.split("\n")) if value else () for value in self.columns[name]]
         self._by_date: list[int] | None = None
 
     @property

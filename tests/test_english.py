@@ -29,6 +29,7 @@ PUBLIC_PAGES = [
     "/suivis/lille-2020-2026",
     "/suivis/marcq-la-madeleine-2014-2020",
     "/elus",
+    "/territoires",
     "/elus/martine-aubry",
     "/territoires/lille",
     "/page-absente",

@@ -94,3 +94,56 @@ def test_the_navigation_leads_to_trackers_people_promises_fact_checks_and_the_me
     nav = html[html.index('aria-label="Navigation principale"') : html.index("</nav>")]
     for address in ("/suivis", "/elus", "/promesses", "/affirmations", "/pages/methodologie"):
         assert f'href="{address}"' in nav, address
+
+
+@pytest.fixture(scope="module")
+def newsroom_sized(tmp_path_factory):
+    """A synthetic tree with more trackers, people and territories than the home page shows."""
+    from kb.bench.synthetic import write_corpus
+    from kb.web import create_app
+
+    root = tmp_path_factory.mktemp("sized")
+    write_corpus(root / "content", promises=400, sources=20, source_bytes=2_000, seed=3)
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(root / "content"), "INSTANCE_DIR": str(root / "instance")})
+    return app.test_client()
+
+
+def _section(html: str, anchor: str) -> str:
+    return html.split(f'aria-labelledby="{anchor}"', 1)[1].split("</section>", 1)[0]
+
+
+def test_at_a_newsrooms_size_the_home_shows_the_first_rows_of_each_table_and_links_to_them_all(newsroom_sized):
+    from kb.web.public.home import HOME_ROWS
+
+    html = newsroom_sized.get("/").get_data(as_text=True)
+    territories = _section(html, "par-territoire")
+    assert territories.count('<th scope="row">') == HOME_ROWS
+    total = int(re.search(r'href="/territoires">Les (\d+) territoires →', territories).group(1))
+    assert total > HOME_ROWS
+    people = _section(html, "par-elu")
+    assert re.search(r'href="/elus">Les (\d+) élus et institutions →', people)
+    trackers = _section(html, "par-suivi")
+    assert trackers.count('<th scope="row">') == HOME_ROWS and re.search(r'href="/suivis">Les (\d+) suivis →', trackers)
+    # Every territory is on its own page, biggest first, as the home page counts them.
+    listed = newsroom_sized.get("/territoires").get_data(as_text=True)
+    rows = re.findall(r'<th scope="row"><a href="/territoires/[^"]+">[^<]+</a></th>\s*<td>(\d+)</td>', listed)
+    assert len(rows) == total and [int(n) for n in rows] == sorted((int(n) for n in rows), reverse=True)
+    shown = re.findall(r'<th scope="row"><a href="(/territoires/[^"]+)">', territories)
+    assert shown == re.findall(r'<th scope="row"><a href="(/territoires/[^"]+)">', listed)[:HOME_ROWS]
+
+
+def test_the_territories_page_gives_the_record_on_a_day_asked(newsroom_sized):
+    def totals(html: str) -> int:
+        return sum(int(n) for n in re.findall(r'</a></th>\s*<td>(\d+)</td>', html))
+
+    today = newsroom_sized.get("/territoires").get_data(as_text=True)
+    back_then = newsroom_sized.get("/territoires?au=2022-06-01").get_data(as_text=True)
+    assert 'au <time datetime="2022-06-01">' in back_then and 0 < totals(back_then) < totals(today)
+    before = newsroom_sized.get("/territoires?au=2000-01-01").get_data(as_text=True)
+    assert totals(before) == 0 and "Aucune promesse n'était encore faite ce jour-là." in before
+
+
+def test_the_demo_home_still_shows_every_territory_without_a_link_to_more(demo_client):
+    html = demo_client.get("/").get_data(as_text=True)
+    assert 'href="/territoires">' not in html
+    assert demo_client.get("/territoires").status_code == 200

@@ -96,6 +96,25 @@ class _StderrHandler(logging.StreamHandler):
     def stream(self, _value) -> None:
         pass
 
+    def handle(self, record: logging.LogRecord) -> bool:
+        # Formatted before the lock, written under it: the threads of a busy worker each log a line
+        # per request, and formatting JSON under the one lock made them queue for it.
+        if not self.filter(record):
+            return False
+        try:
+            text = self.format(record) + self.terminator
+        except Exception:  # noqa: BLE001 — as logging.Handler does: a bad line must not fail the request
+            self.handleError(record)
+            return True
+        with self.lock:
+            try:
+                stream = self.stream
+                stream.write(text)
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                self.handleError(record)
+        return True
+
 
 def parse_level(level: str | int) -> int:
     """A level name ("INFO", "debug") or number as logging's number; a ValueError for anything else."""

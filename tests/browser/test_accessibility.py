@@ -43,6 +43,7 @@ PUBLIC_PAGES = [
     "/suivis/lille-2020-2026",
     "/suivis/marcq-la-madeleine-2014-2020?au=2018-01-01",
     "/elus",
+    "/territoires",
     "/elus/martine-aubry",
     "/territoires/lille",
     "/pages/methodologie",

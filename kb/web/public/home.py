@@ -17,6 +17,12 @@ from kb.web.page_cache import cached_page
 from kb.web.public import bp
 
 
+# Rows of each table of the home page (trackers, people, territories): the biggest, then a link to
+# them all. At a newsroom's size (sixty trackers, dozens of people and places) every row made the
+# home page 200 KB, drawn again after each publication and sent to every visitor.
+HOME_ROWS = 12
+
+
 @bp.get("/")
 @cached_page
 def home():
@@ -28,17 +34,22 @@ def home():
     standing = queries.standing_on(tree, day) if day else None
     first = queries.first_entry_day(tree)
     chart = record_chart(queries.record_over_time(tree, queries.chart_days(first, day or today)), tree.statuses) if first else None
+    people = queries.groups(tree, "made_by", day or today, standing)
+    territories = queries.groups(tree, "territory", day or today, standing)
     return render_template(
         "public/home.html",
         chart=chart,
         card=queries.scorecard_on(tree, day) if day else queries.scorecard(tree, today),
         day=day,
         ignored_day=ignored_day,
-        trackers=trackers,
-        tracker_cards=queries.tracker_cards(tree, trackers, today, day),
+        trackers=trackers[:HOME_ROWS],
+        tracker_count=len(trackers),
+        tracker_cards=queries.tracker_cards(tree, trackers[:HOME_ROWS], today, day),
         term=term,
-        people=report_cards(queries.groups(tree, "made_by", day or today, standing), tree.statuses),
-        territories=queries.groups(tree, "territory", day or today, standing),
+        people=report_cards(people[:HOME_ROWS], tree.statuses),
+        people_count=len(people),
+        territories=territories[:HOME_ROWS],
+        territory_count=len(territories),
         changes=queries.status_changes(tree, 10),
         statuses=tree.statuses,
         claims=claims[:5],
@@ -47,6 +58,23 @@ def home():
     )
 
 
+
+
+@bp.get("/territoires")
+@cached_page
+def territories():
+    """Every territory with its scorecard, biggest first (the home page shows the first few)."""
+    tree = current_tree()
+    today = date.today()
+    day, ignored_day = as_of(today)
+    standing = queries.standing_on(tree, day) if day else None
+    return render_template(
+        "public/territories.html",
+        territories=queries.groups(tree, "territory", day or today, standing),
+        statuses=tree.statuses,
+        day=day,
+        ignored_day=ignored_day,
+    )
 
 
 def group_page(kind: str, name: str, promises: list, *where):
@@ -120,7 +148,7 @@ def status_styles():
 @cached_page
 def sitemap():
     tree = current_tree()
-    lists = ("public.home", "public.trackers", "public.people", "public.promises", "public.claims")
+    lists = ("public.home", "public.trackers", "public.people", "public.territories", "public.promises", "public.claims")
     urls = [url_for(endpoint, _external=True) for endpoint in lists]
     root = request.host_url.rstrip("/") + request.script_root
     urls += [root + kind.path_of(key) for kind in tree.kinds for key in sorted(tree.items[kind.name])]

@@ -127,6 +127,8 @@ def assert_same_as_the_files(scratch: Scratch) -> None:
     promises = list(tree.promises.values())
     assert queries.scorecard(view, TODAY) == listing.scorecard(promises, list(tree.statuses), TODAY, tree.final_statuses)
     # The record over time, from the histories the process keeps, as the files' histories say day by day.
+    dates = [entry.date for promise in promises for entry in promise.history if entry.date]
+    assert queries.first_entry_day(view) == (min(dates) if dates else None)
     for day, counts in queries.record_over_time(view, queries.chart_days(date(2008, 1, 1), TODAY, points=30)):
         assert counts == listing.final_record(promises, list(tree.statuses), day, tree.final_statuses).counts, day
     with scratch.engine.connect() as connection:  # the order of publication, which the files do not say

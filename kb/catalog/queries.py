@@ -250,6 +250,8 @@ def _counts_on_days(histories: dict[str, History], keys: list[str], days: list[d
 
 def first_entry_day(view: CatalogView, *where) -> date | None:
     """The date of the earliest history entry of the published promises matching `where` (None: none)."""
+    if not where and view.listed is not None:  # the home page: from the entries the process keeps
+        return min((when for history in view.listed.histories().values() for when, _status in history), default=None)
     keys = select(items_c.key).where(items_c.kind == "promise", items_c.state == "published", *where)
     return view.scalar(select(func.min(history_c.date)).where(history_c.key.in_(keys)))
 

@@ -20,7 +20,7 @@ from kb.config.i18n import gettext as _
 from kb.config.settings import publish_lock_path
 from kb.newsroom.publishing import Publisher
 from kb.newsroom.workflow import finish_interrupted
-from kb.ops import scanner
+from kb.ops import collector, scanner
 from kb.search.index import SearchIndex
 from kb.store.db import first_line, make_engine, open_database, safe_url
 from kb.store.schema import SchemaOutdated, SchemaTooNew, known_revisions, state
@@ -165,7 +165,13 @@ def gunicorn_options(values: dict[str, Any]) -> dict[str, Any]:
         "preload_app": False,
         # gunicorn's control socket sits in $HOME: two kb servers on one machine would share it.
         "control_socket_disable": True,
+        # Each worker, once warm, keeps its long-lived objects out of the collector's full passes.
+        "post_worker_init": _worker_ready,
     }
+
+
+def _worker_ready(worker) -> None:
+    collector.start()
 
 
 def run(values: dict[str, Any]) -> None:

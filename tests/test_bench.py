@@ -22,3 +22,15 @@ def test_benchmark_reuses_its_corpus_and_leaves_it_unchanged(tmp_path):
     run_benchmark(tmp_path, promises=20, sources=2, source_bytes=2000, rounds=1, processes=1, say=lines.append)
     assert any("réutilisé" in line for line in lines)
     assert {path.name: path.read_bytes() for path in (tmp_path / "corpus" / "promises").iterdir()} == before
+
+
+def test_scaling_runs_both_sizes_in_one_run_and_prints_the_builds_growth_beside_its_target(tmp_path):
+    from kb.bench.search import run_scaling
+
+    lines = []
+    small, big = run_scaling(tmp_path, promises=20, sources=2, source_bytes=2000, scale_to=40, rounds=1, processes=1, say=lines.append)
+    printed = "\n".join(lines)
+    assert big["documents"] > small["documents"]
+    assert "passage à l'échelle : 20 → 40 promesses (× 2)" in printed
+    assert "construction Whoosh" in printed and "cible ≤ × 2.4" in printed
+    assert "mémoire du processus qui cherche" in printed and "réindexer une promesse → trouvée" in printed

@@ -30,6 +30,7 @@ from kb.store.db import make_engine, open_database
 from .conftest import DEMO_CONTENT, own_database
 
 TODAY = date(2026, 6, 1)
+CHART_DAYS = [date(2008, 1, 1) + (TODAY - date(2008, 1, 1)) * step // 30 for step in range(31)]
 PROMISE_FILTERS = [
     {}, {"status": "partial"}, {"status": "done", "overdue": "non"}, {"overdue": "oui"}, {"made_by": "Martine Aubry"},
     {"territory": "Lille", "theme": "Gouvernance"}, {"party": "Parti socialiste (PS)"}, {"status": "inconnu"}, {"list": "x"},
@@ -129,7 +130,7 @@ def assert_same_as_the_files(scratch: Scratch) -> None:
     # The record over time, from the histories the process keeps, as the files' histories say day by day.
     dates = [entry.date for promise in promises for entry in promise.history if entry.date]
     assert queries.first_entry_day(view) == (min(dates) if dates else None)
-    for day, counts in queries.record_over_time(view, queries.chart_days(date(2008, 1, 1), TODAY, points=30)):
+    for day, counts in queries.record_over_time(view, CHART_DAYS):
         assert counts == listing.final_record(promises, list(tree.statuses), day, tree.final_statuses).counts, day
     with scratch.engine.connect() as connection:  # the order of publication, which the files do not say
         revisions = dict(connection.execute(select(tables.items.c.item_id, tables.items.c.revision).where(tables.items.c.kind == "promise")).all())
@@ -241,6 +242,7 @@ def test_after_publications_hand_edits_deletions_renames_and_broken_files_the_ca
         scratch = Scratch(here, url)
         scratch.listed.rows()  # read once at the start, then refreshed change by change
         scratch.listed.histories()
+        scratch.listed.counts_on_days(tuple(CHART_DAYS))  # the home chart's counts, then updated change by change
         for operation, number in operations:
             apply(scratch, operation, number)
             scratch.catalog.scan()

@@ -9,6 +9,8 @@ the pages that showed them are dropped, so no page is drawn again from rows olde
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
@@ -86,6 +88,9 @@ class ListedCache:
         # Their dated history entries (the record over time, a closed tracker's final record, ?au=):
         # reading every entry of 10,000 promises was 0.3 s of each drawing of the home page.
         self._histories: dict[str, History] | None = None
+        # The record over time of every published promise, by its days (the home page's chart), kept
+        # and updated by the changed promises' part at each refresh: counted anew it was 30 ms a drawing.
+        self._on_days: dict[tuple[date, ...], list[Counter]] = {}
         # The rows' arrangements by (sort, day, final statuses), for the rows object they were made of.
         self._arranged_for: list[Listed] | None = None
         self._arranged: dict[tuple, tuple] = {}
@@ -113,6 +118,21 @@ class ListedCache:
                         self._histories = read_histories(connection)
                 histories = self._histories
         return histories
+
+    def counts_on_days(self, days: tuple[date, ...]) -> list[Counter]:
+        """How many published promises stood in each status on each of `days` (sorted): see count_on_days."""
+        with self._lock:
+            kept = self._on_days.get(days) if self._histories is not None else None
+        if kept is not None:
+            return kept
+        histories = self.histories()
+        counted = count_on_days(histories, list(histories), days)
+        with self._lock:
+            if self._histories is histories:  # no refresh meanwhile: what was counted is current
+                self._on_days[days] = counted
+                while len(self._on_days) > 4:  # a new day, a new first entry: older days are not asked again
+                    self._on_days.pop(next(iter(self._on_days)))
+        return counted
 
     def arranged(self, rows: list[Listed], sort: str, today: date, final_statuses: set[str]) -> tuple[list[Listed], dict[str, list]]:
         """`rows` (as `rows()` gave them) as `listing.arranged` orders them, with their filters' columns;
@@ -149,7 +169,10 @@ class ListedCache:
                 entries = {}
                 for start in range(0, len(published), 500):
                     entries.update(read_histories(connection, published[start : start + 500]))
-                self._histories = _replaced(self._histories, promise_keys, entries)
+                before, self._histories = self._histories, _replaced(self._histories, promise_keys, entries)
+                for days, counts in list(self._on_days.items()):
+                    gone, came = count_on_days(before, promise_keys, days), count_on_days(self._histories, promise_keys, days)
+                    self._on_days[days] = [_plus(_plus(kept, old, -1), new, 1) for kept, old, new in zip(counts, gone, came)]
 
     def clear(self) -> None:
         """Forget every row (a change of everything, a log started anew): read again at the next use."""
@@ -157,6 +180,7 @@ class ListedCache:
             self._by_key = None
             self._rows = None
             self._histories = None
+            self._on_days = {}
 
 
 def _replaced(kept: dict, keys: list[str], fresh: dict) -> dict:
@@ -166,3 +190,53 @@ def _replaced(kept: dict, keys: list[str], fresh: dict) -> dict:
         copy.pop(key, None)
     copy.update(fresh)
     return copy
+
+
+def standing(history: History, day: date) -> str | None:
+    """The status of the last entry (in the file's order) dated `day` or before; None: not made yet."""
+    found = None
+    for when, status in history:
+        if when <= day:
+            found = status
+    return found
+
+
+def count_on_days(histories: dict[str, History], keys, days: tuple[date, ...]) -> list[Counter]:
+    """Per day of `days` (sorted), how many of `keys` stood in each status.
+
+    An entry stands from the first day on or after its date until the first day on or after the next
+    entry's: each promise adds its few entries to a running count (a difference per day), rather than
+    walking its history once per day (0.3 s at 10,000 promises and a dozen days; now ~20 ms).
+    """
+    deltas: list[Counter] = [Counter() for _ in range(len(days) + 1)]
+    for key in keys:
+        history = histories.get(key)
+        if not history:
+            continue
+        dates = [when for when, _status in history]
+        if all(earlier <= later for earlier, later in zip(dates, dates[1:])):
+            starts = [bisect_left(days, when) for when in dates]
+            for index, (start, (_when, status)) in enumerate(zip(starts, history)):
+                end = starts[index + 1] if index + 1 < len(starts) else len(days)
+                if start < end:
+                    deltas[start][status] += 1
+                    deltas[end][status] -= 1
+        else:  # entries out of date order (written so by hand): the last one dated by each day stands
+            for index, day in enumerate(days):
+                status = standing(history, day)
+                if status is not None:
+                    deltas[index][status] += 1
+                    deltas[index + 1][status] -= 1
+    counts, running = [], Counter()
+    for delta in deltas[: len(days)]:
+        running.update(delta)
+        counts.append(Counter({status: count for status, count in running.items() if count}))
+    return counts
+
+
+def _plus(kept: Counter, part: Counter, sign: int) -> Counter:
+    """A new Counter: `kept` with `part` added (sign 1) or taken away (-1), zeros dropped."""
+    total = Counter(kept)
+    for status, count in part.items():
+        total[status] += sign * count
+    return Counter({status: count for status, count in total.items() if count})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
 # Bumped whenever what the catalog stores changes: catalogs of another version are rebuilt.
-VERSION = "8"
+VERSION = "9"
 
 metadata = MetaData()
 
@@ -90,7 +90,9 @@ links = Table(
     Column("field", String(100)),  # quotes: where in the file ("history[1].evidence[0]")
     Column("quote", Text),
     Column("verified", Boolean),
-    Index("ix_catalog_links_key", "key"),
+    # (key, relation): "the quotes of these files" must use it, not the (relation, target) index,
+    # which SQLite preferred for relation = 'quotes' and walked every quote (115 ms at 10,000 promises).
+    Index("ix_catalog_links_key", "key", "relation"),
     Index("ix_catalog_links_target", "relation", "target"),
 )
 

@@ -344,7 +344,8 @@ def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool) 
 @click.option("--rounds", default=3, show_default=True, help="Tours de l'ensemble des requêtes.")
 @click.option("--processes", default=2, show_default=True, help="Processus pour construire l'index Whoosh.")
 @click.option("--seed", default=1, show_default=True, help="Graine du corpus synthétique (déterministe).")
-def bench(workdir: Path | None, promises: int, sources: int, source_kb: int, rounds: int, processes: int, seed: int) -> None:
+@click.option("--scale-to", type=int, default=None, help="Mesurer aussi à ce nombre de promesses (sources en proportion), dans la même exécution, et comparer.")
+def bench(workdir: Path | None, promises: int, sources: int, source_kb: int, rounds: int, processes: int, seed: int, scale_to: int | None) -> None:
     """Mesure la recherche à grande échelle : Whoosh et SQLite FTS5 côte à côte.
 
     Construit un corpus synthétique déterministe (mots tirés du corpus de démonstration),
@@ -352,9 +353,12 @@ def bench(workdir: Path | None, promises: int, sources: int, source_kb: int, rou
     p50/p95 des recherches avec facettes et extraits, mémoire du processus qui cherche,
     délai entre la réindexation d'une promesse et sa découverte, et les rapports à FTS5.
     """
-    from kb.bench.search import run_benchmark
+    from kb.bench.search import run_benchmark, run_scaling
 
     target = workdir or Path(_settings()["INSTANCE_DIR"]) / "bench"
+    if scale_to:
+        run_scaling(target, promises, sources, source_kb * 1000, scale_to, seed, rounds, processes, say=lambda line: click.echo(line))
+        return
     run_benchmark(
         target, promises, sources, source_kb * 1000, seed, rounds, processes, say=lambda line: click.echo(line)
     )

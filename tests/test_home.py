@@ -147,3 +147,11 @@ def test_the_demo_home_still_shows_every_territory_without_a_link_to_more(demo_c
     html = demo_client.get("/").get_data(as_text=True)
     assert 'href="/territoires">' not in html
     assert demo_client.get("/territoires").status_code == 200
+
+
+def test_the_record_as_of_a_day_keeps_every_row_of_every_table(newsroom_sized):
+    html = newsroom_sized.get("/?au=2024-06-01").get_data(as_text=True)
+    territories = _section(html, "par-territoire")
+    listed = newsroom_sized.get("/territoires?au=2024-06-01").get_data(as_text=True)
+    assert territories.count('<th scope="row">') == listed.count('<th scope="row">') > 12
+    assert _section(html, "par-suivi").count('<th scope="row">') > 12

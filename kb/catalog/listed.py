@@ -123,6 +123,8 @@ class ListedCache:
         """How many published promises stood in each status on each of `days` (sorted): see count_on_days."""
         with self._lock:
             kept = self._on_days.get(days) if self._histories is not None else None
+            if kept is not None:
+                self._on_days[days] = self._on_days.pop(days)  # the most recently asked last: ?au= days go first
         if kept is not None:
             return kept
         histories = self.histories()
@@ -152,7 +154,7 @@ class ListedCache:
 
     def refresh(self, connection: Connection, keys: list[str]) -> None:
         """Read again the rows of `keys` (published or not any more); nothing to do before the first read."""
-        promise_keys = [key for key in keys if key.startswith("promise:")]
+        promise_keys = list(dict.fromkeys(key for key in keys if key.startswith("promise:")))  # each once: counts are updated by difference
         if not promise_keys:
             return
         with self._lock:

@@ -103,7 +103,9 @@ class _StderrHandler(logging.StreamHandler):
             return False
         try:
             text = self.format(record) + self.terminator
-        except Exception:  # noqa: BLE001 — as logging.Handler does: a bad line must not fail the request
+        except RecursionError:  # as logging.StreamHandler.emit: not a line's fault
+            raise
+        except Exception:  # noqa: BLE001 — as logging.StreamHandler.emit: a bad line must not fail the request
             self.handleError(record)
             return True
         with self.lock:
@@ -111,6 +113,8 @@ class _StderrHandler(logging.StreamHandler):
                 stream = self.stream
                 stream.write(text)
                 stream.flush()
+            except RecursionError:
+                raise
             except Exception:  # noqa: BLE001
                 self.handleError(record)
         return True

@@ -10,6 +10,8 @@ So each worker, once warm, moves what it holds to the collector's permanent gene
 (`gc.freeze()`): later full passes walk only what was made since. Frozen objects are still freed
 by reference counting; only reference cycles among them would never be, so now and then
 (`REFREEZE_SECONDS`) the worker thaws them, collects once (one full pass), and freezes again.
+Until then, frozen objects in cycles that were dropped (an old searcher of the index and its
+readers) stay in memory: at most what one period's publications leave, freed at the next pass.
 """
 
 from __future__ import annotations

@@ -45,7 +45,7 @@ from kb.content.kinds import KINDS
 from kb.content.quotes import fold
 from kb.content.registry import Kinds
 from kb.search.kept_results import KeptResults, SharedResults, index_state
-from kb.search.ranking import rank_term, top
+from kb.search.ranking import rank_terms, top
 from kb.search.analysis import TOKEN, normalize_numbers, term_for, tokens
 from kb.search.index import FACETS, MULTIPLE_FACETS, SearchIndex
 
@@ -221,9 +221,12 @@ TIER_BONUS = 10_000.0
 
 # Titles looked at word for word (stored fields read) for the exact words typed: up to this many.
 EXACT_TITLES_CHECKED = 2000
+# Matches looked at for the phrase typed (Whoosh reads every match's positions: 300 ms for two common
+# words in 8,000 documents at 10,000 promises): up to this many; beyond, titles first, then BM25 alone.
+PHRASE_CHECKED = 1000
 
 
-def _tiers(searcher, leaves: _Leaves, query, terms: set[str], text: str) -> list[set[int]]:
+def _tiers(searcher, leaves: _Leaves, query, terms: set[str], text: str, matches: int) -> list[set[int]]:
     """The matches to rank first, best first: items whose title holds every word as typed (accents and
     case aside), then those whose title holds them in another form ("mutualiser" for "mutualisation":
     the query run on titles alone), then, for several words, those holding them as the phrase typed.
@@ -239,7 +242,7 @@ def _tiers(searcher, leaves: _Leaves, query, terms: set[str], text: str) -> list
     else:
         tiers = [titled]
     words = list(query.subqueries) if isinstance(query, q.And) else []
-    if len(words) > 1 and all(isinstance(word, q.Term) and word.fieldname == "content" for word in words):
+    if len(words) > 1 and matches <= PHRASE_CHECKED and all(isinstance(word, q.Term) and word.fieldname == "content" for word in words):
         tiers.append(set(searcher.docs_for_query(q.Phrase("content", [word.text for word in words]))) - titled)
     return [tier for tier in tiers if tier]
 
@@ -379,7 +382,8 @@ def snippet(text: str, terms: set[str], words: int = SNIPPET_WORDS) -> Markup:
 
 # Column values of index segments, by segment id. A segment never changes once written (its
 # deletions do not touch its columns), so after a publish only the new small segment is read.
-_SEGMENT_COLUMNS: dict[str, dict[str, list]] = {}
+_SEGMENT_COLUMNS: OrderedDict[tuple, dict] = OrderedDict()
+_segments_lock = threading.Lock()
 _SEGMENT_CACHE_SIZE = 256
 COLUMNS = (*FACETS, "date", "key")
 
@@ -395,15 +399,23 @@ def _column_values(reader) -> dict[str, list]:
 
 
 def _segment_cache(segment_reader) -> dict:
-    """What this process keeps of one segment: its column values (and its titles' words, once read)."""
+    """What this process keeps of one segment: its column values (and its titles' words, once read).
+
+    Keyed by the index's folder and the segment's id: Whoosh draws ids from `random`, which a test
+    may seed alike for two indexes."""
     segment_id = segment_reader.segment().segment_id()
-    cached = _SEGMENT_COLUMNS.get(segment_id)
-    if cached is None:
-        cached = {name: list(segment_reader.column_reader(name)) for name in COLUMNS}
-        cached["segment"] = segment_id
-        if len(_SEGMENT_COLUMNS) >= _SEGMENT_CACHE_SIZE:
-            _SEGMENT_COLUMNS.pop(next(iter(_SEGMENT_COLUMNS)), None)
-        _SEGMENT_COLUMNS[segment_id] = cached
+    key = (getattr(segment_reader.storage(), "folder", ""), segment_id)
+    with _segments_lock:
+        cached = _SEGMENT_COLUMNS.get(key)
+        if cached is not None:
+            _SEGMENT_COLUMNS.move_to_end(key)
+            return cached
+    cached = {name: list(segment_reader.column_reader(name)) for name in COLUMNS}
+    cached["segment"] = key
+    with _segments_lock:
+        cached = _SEGMENT_COLUMNS.setdefault(key, cached)  # another thread's, if it was first
+        while len(_SEGMENT_COLUMNS) > _SEGMENT_CACHE_SIZE:
+            _SEGMENT_COLUMNS.popitem(last=False)
     return cached
 
 
@@ -424,12 +436,12 @@ _state_columns_lock = threading.Lock()
 
 
 def _columns_of(identity: str, reader) -> _Columns:
+    """The state's columns, made by the first thread to ask (the others wait for it: after a
+    publication, every thread of the worker opens the new state at once)."""
     with _state_columns_lock:
         found = _STATE_COLUMNS.get(identity)
-    if found is None:
-        found = _Columns(reader)
-        with _state_columns_lock:
-            _STATE_COLUMNS[identity] = found
+        if found is None:
+            found = _STATE_COLUMNS[identity] = _Columns(reader)
             while len(_STATE_COLUMNS) > _STATE_COLUMNS_KEPT:
                 _STATE_COLUMNS.popitem(last=False)
     return found
@@ -604,7 +616,7 @@ class Search:
         # asked page are ranked, by Whoosh's top-N collector. Scoring every match one by one
         # through Whoosh took most of a search's time (200 ms for "commune" at 10,000 promises).
         values = state.facet_values
-        scored = rank_term(searcher, user_query) if user_query is not None else None
+        scored = rank_terms(searcher, user_query) if user_query is not None else None
         if user_query is None:
             matches = state.by_date
         elif scored is not None:
@@ -655,7 +667,7 @@ class Search:
             shown = []
         else:
             # Tiers first (titles holding the words, then the exact phrase), BM25 within each tier.
-            tiers = _tiers(searcher, state.leaves, user_query, terms, cleaned)
+            tiers = _tiers(searcher, state.leaves, user_query, terms, cleaned, len(matches))
             if scored is not None:
                 if filters:
                     allowed = set(kept)

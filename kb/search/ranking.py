@@ -55,6 +55,32 @@ def rank_term(searcher, query) -> list[tuple[float, int]] | None:
         return None
 
 
+def rank_terms(searcher, query) -> list[tuple[float, int]] | None:
+    """As rank_term, for one term or several all required (an And of terms, as "schéma mutualisation"
+    parses): the documents holding every term, their terms' scores summed as Whoosh's intersection
+    matchers sum them (in another order: the last bits of a float may differ). None: rank it with Whoosh.
+
+    Whoosh's collector scored such a query match by match: 300 ms for two common words at 10,000
+    promises, where FTS5 took 50.
+    """
+    if isinstance(query, q.Term):
+        return rank_term(searcher, query)
+    if not isinstance(query, q.And) or query.boost != 1.0 or len(query.subqueries) < 2:
+        return None
+    parts = []
+    for sub in query.subqueries:
+        ranked = rank_term(searcher, sub) if isinstance(sub, q.Term) else None
+        if ranked is None:
+            return None
+        parts.append(ranked)
+    # Documents holding every term, each with its terms' scores in the query's order.
+    common = {negated: [score] for score, negated in parts[0]}
+    for part in parts[1:]:
+        found = {negated: score for score, negated in part}
+        common = {negated: scores + [found[negated]] for negated, scores in common.items() if negated in found}
+    return [(sum(scores), negated) for negated, scores in common.items()]
+
+
 def top(matches: list[tuple[float, int]], count: int) -> list[int]:
     """The `count` best document numbers, in Whoosh's order: score descending, then document number."""
     return [-negated for _, negated in heapq.nlargest(count, matches)]

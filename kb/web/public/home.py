@@ -1,4 +1,4 @@
-"""The home page (with every tracker's scorecard), the pages of a territory, the sitemap and the site's assets."""
+"""The home page (the first trackers', people's and territories' scorecards), the territories, the sitemap and the site's assets."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ from kb.web.page_cache import cached_page
 from kb.web.public import bp
 
 
-# Rows of each table of the home page (trackers, people, territories): the biggest, then a link to
-# them all. At a newsroom's size (sixty trackers, dozens of people and places) every row made the
-# home page 200 KB, drawn again after each publication and sent to every visitor.
+# Rows of each table of the home page: the first trackers (open ones first, latest terms first), the
+# people and territories with the most promises; then a link to them all. At a newsroom's size (sixty
+# trackers, dozens of people and places) every row made the home page 200 KB, drawn again after each
+# publication and sent to every visitor. The record as of a day asked (?au=) keeps every row: it is
+# that day's whole record, which the lists of trackers and people do not give.
 HOME_ROWS = 12
 
 
@@ -36,19 +38,20 @@ def home():
     chart = record_chart(queries.record_over_time(tree, queries.chart_days(first, day or today)), tree.statuses) if first else None
     people = queries.groups(tree, "made_by", day or today, standing)
     territories = queries.groups(tree, "territory", day or today, standing)
+    rows = None if day else HOME_ROWS
     return render_template(
         "public/home.html",
         chart=chart,
         card=queries.scorecard_on(tree, day) if day else queries.scorecard(tree, today),
         day=day,
         ignored_day=ignored_day,
-        trackers=trackers[:HOME_ROWS],
+        trackers=trackers[:rows],
         tracker_count=len(trackers),
-        tracker_cards=queries.tracker_cards(tree, trackers[:HOME_ROWS], today, day),
+        tracker_cards=queries.tracker_cards(tree, trackers[:rows], today, day),
         term=term,
-        people=report_cards(people[:HOME_ROWS], tree.statuses),
+        people=report_cards(people[:rows], tree.statuses),
         people_count=len(people),
-        territories=territories[:HOME_ROWS],
+        territories=territories[:rows],
         territory_count=len(territories),
         changes=queries.status_changes(tree, 10),
         statuses=tree.statuses,

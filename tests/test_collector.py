@@ -30,22 +30,22 @@ def test_once_warm_a_worker_freezes_what_it_holds():
         stop.set()
 
 
-def test_a_full_collection_no_longer_walks_frozen_objects():
+def dropped_frozen_cycle() -> weakref.ref:
+    """A cycle frozen, then dropped: only a full pass that walks it frees it."""
     node = Node()
     node.itself = node
     gc.freeze()
-    seen = weakref.ref(node)
-    del node
+    return weakref.ref(node)
+
+
+def test_a_full_collection_no_longer_walks_frozen_objects():
+    seen = dropped_frozen_cycle()
     gc.collect()
     assert seen() is not None  # a cycle among frozen objects: left alone by the full pass
 
 
 def test_cycles_among_frozen_objects_are_freed_when_the_worker_freezes_again():
-    node = Node()
-    node.itself = node
-    gc.freeze()
-    seen = weakref.ref(node)
-    del node
+    seen = dropped_frozen_cycle()
     frozen = collector.refreeze()
     assert seen() is None and frozen == gc.get_freeze_count() > 0
 

@@ -85,7 +85,8 @@ def test_a_promise_has_its_own_feed(demo_client):
 
 def test_sitemap_lists_every_public_page(demo_client):
     xml = demo_client.get("/sitemap.xml").get_data(as_text=True)
-    assert xml.count("<loc>") == 4 + 45 + 5 + 1 + 4 + 5 + 5 + 3  # home, trackers, people, list; promises; sources; claims list; claims; trackers; people; pages
+    assert xml.count("<loc>") == 5 + 45 + 5 + 1 + 4 + 5 + 5 + 3  # home, trackers, people, territories, list; promises; sources; claims list; claims; trackers; people; pages
+    assert "/territoires</loc>" in xml
     assert "/promesses/aubry-mutualisation-lille-lomme-hellemmes</loc>" in xml
     assert "/affirmations/mel-25-actions-mutualisation-depuis-2015</loc>" in xml
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from importlib.metadata import version
@@ -274,7 +275,13 @@ def db_status() -> None:
     help="Dossier de l'index (défaut : réglage INDEX_DIR, sinon INSTANCE/index).",
 )
 @click.option("--changed-only", is_flag=True, help="Ne réindexe que les fichiers modifiés (par empreinte sha256).")
-def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool) -> None:
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processus qui construisent l'index, chacun une part (défaut : un par cœur ; un seul pour un petit corpus).",
+)
+def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool, processes: int | None) -> None:
     """Reconstruit l'index de recherche et le catalogue (ce que lisent les pages) à partir des fichiers.
 
     Tous deux sont dérivés : les supprimer puis les reconstruire donne les mêmes résultats.
@@ -313,7 +320,7 @@ def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool) 
         catalog_started = time.perf_counter()
         files = _catalog(root).rebuild()
         click.echo(_("catalogue reconstruit : %(files)s fichiers en %(seconds)s s", files=files, seconds=format(time.perf_counter() - catalog_started, ".2f")))
-    count = search_index.rebuild(tree, _progress(_("Indexation")))
+    count = search_index.rebuild(tree, _progress(_("Indexation")), processes=processes or os.cpu_count() or 1)
     unpublished = len(tree.broken_promises) + len(tree.broken_sources) + len(tree.broken_claims)
     seconds = f"{time.perf_counter() - started:.2f}"
     if unpublished:

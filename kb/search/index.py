@@ -26,12 +26,12 @@ from typing import Callable, Iterable
 from whoosh.filedb.filestore import FileStorage
 from whoosh.fields import DATETIME, ID, STORED, TEXT, Schema
 from whoosh.index import LockError
-from whoosh.writing import CLEAR
 
 from kb.config.i18n import gettext as _
 from kb.content.kinds import KINDS
 from kb.content.registry import InvalidKey, Key, Kind, Kinds
 from kb.content.tree import ContentTree, read_tree
+from kb.search import building
 from kb.search.analysis import PART_BREAK, FrenchPositions, french_analyzer
 from kb.search.merging import merge_by_tiers, merge_small_tiers, to_merge
 
@@ -230,7 +230,7 @@ class SearchIndex:
     def rebuild(self, tree: ContentTree | None = None, progress: Callable | None = None, processes: int = 1) -> int:
         """Index the whole tree from scratch; return the number of documents.
 
-        An existing index is replaced in one commit (mergetype CLEAR): readers see the old
+        An existing index is replaced in one commit (kb.search.building): readers see the old
         index or the new one, never a mix, and the growing generation number tells every open
         searcher. A missing or unreadable one is built aside and renamed into place, so no
         reader ever opens a half-built index.
@@ -262,18 +262,9 @@ class SearchIndex:
 
     @staticmethod
     def _write_all(ix, documents: list[dict], progress, processes: int) -> None:
-        # Several processes analyse documents in parallel (each writes its own segment); only
-        # for big rebuilds from the command line: forking a threaded web worker is unsafe.
-        # Big posting pools: a pool that overflows is sorted to disk in runs and merged back.
-        options = {"procs": processes, "multisegment": True} if processes > 1 else {}
-        writer = ix.writer(timeout=60.0, limitmb=1024, **options)
-        try:
-            for document in progress(documents) if progress else documents:
-                writer.add_document(**document)
-            writer.commit(mergetype=CLEAR)
-        except BaseException:
-            writer.cancel()
-            raise
+        # Several processes only for big rebuilds from the command line: forking a threaded web
+        # worker is unsafe.
+        building.build(ix, documents, progress, processes)
 
     def _tree_documents(self, tree: ContentTree) -> list[dict]:
         documents = []

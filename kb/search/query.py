@@ -45,7 +45,8 @@ from kb.content.kinds import KINDS
 from kb.content.quotes import fold
 from kb.content.registry import Kinds
 from kb.search.kept_results import KeptResults, SharedResults, index_state
-from kb.search.ranking import rank_terms, top
+from kb.search.matchers import AndNot, Phrase, own_matchers
+from kb.search.ranking import rank_terms, score_each, top
 from kb.search.analysis import TOKEN, normalize_numbers, term_for, tokens
 from kb.search.index import FACETS, MULTIPLE_FACETS, SearchIndex
 
@@ -243,7 +244,7 @@ def _tiers(searcher, leaves: _Leaves, query, terms: set[str], text: str, matches
         tiers = [titled]
     words = list(query.subqueries) if isinstance(query, q.And) else []
     if len(words) > 1 and matches <= PHRASE_CHECKED and all(isinstance(word, q.Term) and word.fieldname == "content" for word in words):
-        tiers.append(set(searcher.docs_for_query(q.Phrase("content", [word.text for word in words]))) - titled)
+        tiers.append(set(searcher.docs_for_query(Phrase("content", [word.text for word in words]))) - titled)
     return [tier for tier in tiers if tier]
 
 
@@ -301,8 +302,14 @@ def _tier_of(docnum: int, tiers: list[set[int]]) -> int:
     return 0
 
 
+# Matches ranked one by one (each matcher skipping to them) rather than by Whoosh's collector
+# walking every match of the query: up to this many in a tier.
+SCORED_EACH = 2000
+
+
 def _ranked_by_tier(searcher, query, kept: list[int], tiers: list[set[int]], count: int) -> list[int]:
-    """The first `count` of `kept`, tier by tier, each ranked by Whoosh's top-N collector."""
+    """The first `count` of `kept`, tier by tier, each ranked by Whoosh's scores: by
+    score_each for a few matches, else Whoosh's top-N collector."""
     ranked: list[int] = []
     remaining = set(kept)
     for tier in [*(tier & remaining for tier in tiers), None]:
@@ -311,8 +318,11 @@ def _ranked_by_tier(searcher, query, kept: list[int], tiers: list[set[int]], cou
         allowed = remaining if tier is None else tier
         if not allowed:
             continue
-        best = searcher.search(query, limit=count - len(ranked), filter=allowed)
-        ranked += [docnum for docnum, _ in best.items()]
+        if len(allowed) <= SCORED_EACH:
+            ranked += top(score_each(searcher, query, allowed), count - len(ranked))
+        else:
+            best = searcher.search(query, limit=count - len(ranked), filter=allowed)
+            ranked += [docnum for docnum, _ in best.items()]
         remaining -= allowed
     return ranked
 
@@ -562,11 +572,11 @@ class Search:
             excluded = [self._parse_words(word[1:]) for word in text.split()]
             excluded = [part for part in excluded if part is not None]
             if excluded:
-                return q.AndNot(q.Every(), q.Or(excluded))
+                return AndNot(q.Every(), q.Or(excluded))
         if parsed is q.NullQuery or not list(parsed.leaves()):
             # Operators alone ("AND OR") or syntax the parser choked on: plain words.
             return self._parse_words(text)
-        return parsed
+        return own_matchers(parsed)
 
     def _parse_words(self, text: str):
         words = [word for word in re.findall(r"\w+", text) if word not in OPERATORS]

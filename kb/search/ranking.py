@@ -15,6 +15,7 @@ Whoosh's collector as before; tests hold both rankings equal.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from array import array
 from collections import OrderedDict
@@ -23,6 +24,7 @@ import operator
 import threading
 
 from whoosh import query as q
+from whoosh.matching import ReadTooFar
 from whoosh.scoring import BM25F
 
 # Field lengths by (segment id, field): one small int a document, 11,000 at 10k promises.
@@ -179,3 +181,33 @@ def _read_lengths(segment, field: str, count: int) -> list[int]:
         return [1] * count
     decoded = [byte_to_length(value) for value in range(256)]
     return [decoded[value] if value else 1 for value in reader]
+
+
+def score_each(searcher, query, docnums) -> list[tuple[float, int]]:
+    """(score, -docnum) for each of these documents that the query matches, by Whoosh's scorer.
+
+    Each segment's matcher skips to the documents asked and scores them alone. Whoosh's collector,
+    given them as a filter, walks every match of the query and drops the others: for a phrase,
+    its positions read again for every document holding the words, after the search that found
+    the few holding the phrase.
+    """
+    wanted = sorted(docnums)
+    context = searcher.context()
+    scored: list[tuple[float, int]] = []
+    for leaf, offset in searcher.leaf_searchers():
+        end = offset + leaf.doc_count_all()
+        here = wanted[bisect.bisect_left(wanted, offset) : bisect.bisect_left(wanted, end)]
+        if not here:
+            continue
+        matcher = query.matcher(leaf, context)
+        for docnum in here:
+            local = docnum - offset
+            try:
+                matcher.skip_to(local)  # no further than its first match at or after it
+            except ReadTooFar:
+                break
+            if not matcher.is_active():
+                break
+            if matcher.id() == local:
+                scored.append((matcher.score(), -docnum))
+    return scored

@@ -3,7 +3,7 @@
 from whoosh import query as q
 
 from kb.search.index import SearchIndex
-from kb.search.ranking import rank_term, top
+from kb.search.ranking import rank_term, rank_terms, top
 
 
 def _index_with_segments_and_deletions(demo_copy, tmp_path):
@@ -31,12 +31,34 @@ def test_every_word_of_the_index_ranks_as_whoosh_ranks_it(demo_copy, tmp_path):
             assert sorted((-score, -negated) for score, negated in scored) == [(-score, docnum) for score, docnum in whoosh], word
 
 
+def test_several_words_all_required_or_any_rank_as_whoosh_ranks_them(demo_copy, tmp_path):
+    ix = _index_with_segments_and_deletions(demo_copy, tmp_path)
+    pairs = [("mutualis", "lill"), ("energ", "assur"), ("commun", "metropol"), ("perm", "lou"), ("habit", "zzzzqq")]
+    with ix.searcher() as searcher:
+        for words in [*pairs, ("mutualis", "lill", "servic")]:
+            for compound in (q.And, q.Or):
+                query = compound([q.Term("content", word) for word in words])
+                scored = rank_terms(searcher, query)
+                whoosh = [(docnum, score) for docnum, score in searcher.search(query, limit=None).items()]
+                assert sorted(-negated for _, negated in scored) == sorted(docnum for docnum, _ in whoosh), (compound, words)
+                mine = {-negated: score for score, negated in scored}
+                assert all(abs(mine[docnum] - score) < 1e-9 for docnum, score in whoosh), (compound, words)
+                if compound is q.Or:
+                    assert [-negated for _, negated in scored] == sorted(mine)  # in document order
+        # Any is not all: an Or finds more.
+        either = rank_terms(searcher, q.Or([q.Term("content", "energ"), q.Term("content", "assur")]))
+        both = rank_terms(searcher, q.And([q.Term("content", "energ"), q.Term("content", "assur")]))
+        assert len(either) > len(both) > 0
+
+
 def test_other_queries_are_left_to_whoosh(demo_copy, tmp_path):
     ix = _index_with_segments_and_deletions(demo_copy, tmp_path)
     with ix.searcher() as searcher:
         assert rank_term(searcher, q.And([q.Term("content", "mutualis"), q.Term("content", "lill")])) is None
         assert rank_term(searcher, q.Term("content", "mutualis", boost=2.0)) is None
         assert rank_term(searcher, q.Term("content", "zzzzqq")) == []
+        assert rank_terms(searcher, q.Or([q.Term("content", "mutualis"), q.Term("content", "lill")], minmatch=2)) is None
+        assert rank_terms(searcher, q.Or([q.Term("content", "mutualis"), q.Phrase("content", ["perm", "lou"])])) is None
 
 
 def test_a_search_is_answered_from_memory_until_the_index_changes(demo_copy, tmp_path):

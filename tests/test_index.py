@@ -210,7 +210,7 @@ def test_workers_publishing_at_once_never_corrupt_the_index(index, demo_copy):
     assert all_results(index, "écrit tour")[0] and len(all_results(index, "écrit tour")[0]) == 3
 
 
-def test_a_commit_merges_the_segments_of_a_full_tier_and_never_a_big_one():
+def test_a_commit_merges_the_segments_of_a_full_tier_and_never_the_big_one_for_a_few_files():
     from kb.search.merging import to_merge
 
     assert to_merge([11_000, 1, 1, 1]) == set()  # three small ones wait for a fourth
@@ -219,9 +219,10 @@ def test_a_commit_merges_the_segments_of_a_full_tier_and_never_a_big_one():
     # Seventeen small segments of every size: Whoosh's MERGE_SMALL merged all of them with the big one.
     sizes = [11_000, *[1, 1, 1, 4, 4, 4, 16, 16, 16, 64, 64, 64, 256, 256, 256, 1024, 1024]]
     assert to_merge(sizes) == set()
-    assert to_merge([11_000, 1_100, 2_000, 3_000, 4_000]) == {1, 2, 3, 4}  # up to 4,095 documents
-    # The segments of a full build (4,096 documents and more) are never merged again: minutes of merging.
-    assert to_merge([11_000, 4_100, 5_000, 6_000, 7_000]) == set()
+    assert to_merge([11_000, 4_100, 5_000, 6_000]) == {0, 1, 2, 3}  # four as big: then it is merged too
+    # The segments a full build wrote (None) are never merged again: minutes of merging.
+    assert to_merge([None, None, None, None, 4_100, 5_000, 6_000]) == set()
+    assert to_merge([None, None, None, None, 1, 1, 1, 1]) == {4, 5, 6, 7}
 
 
 def test_after_many_commits_of_one_or_a_few_files_the_index_has_few_segments_and_finds_what_a_rebuild_finds(index, demo_copy, tmp_path):

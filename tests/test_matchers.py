@@ -1,6 +1,7 @@
 """Phrases are matched by their positions as sets (the same documents and scores as Whoosh's spans); exclusions exclude."""
 
 import random
+import shutil
 
 import pytest
 from whoosh import query as q
@@ -37,7 +38,15 @@ def index(tmp_path_factory):
         built.rebuild()
     finally:
         building.SEGMENT_TEXT = original
-    assert len(built.open()._segments()) > 1
+    # And deleted documents: three promises published again (a new segment, the old copies deleted).
+    content = tmp_path_factory.mktemp("content")
+    shutil.copytree(DEMO_CONTENT, content, dirs_exist_ok=True)
+    built.content_root = content
+    for path in sorted((content / "promises").glob("*.md"))[:3]:
+        path.write_text(path.read_text(encoding="utf-8") + "\nLa ville de Lille, encore.\n", encoding="utf-8")
+        built.reindex([f"promise:{path.stem}"])
+    with built.open().reader() as reader:
+        assert len(built.open()._segments()) > 1 and reader.has_deletions()
     return built
 
 

@@ -279,7 +279,7 @@ def db_status() -> None:
     "--processes",
     type=click.IntRange(1, 64),
     default=None,
-    help="Processus qui construisent l'index, chacun une part (défaut : un par cœur ; un seul pour un petit corpus).",
+    help="Processus qui construisent l'index, chacun une part (défaut : un par cœur, quatre au plus ; un seul pour un petit corpus).",
 )
 def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool, processes: int | None) -> None:
     """Reconstruit l'index de recherche et le catalogue (ce que lisent les pages) à partir des fichiers.
@@ -320,7 +320,7 @@ def index(content_dir: Path | None, index_dir: Path | None, changed_only: bool, 
         catalog_started = time.perf_counter()
         files = _catalog(root).rebuild()
         click.echo(_("catalogue reconstruit : %(files)s fichiers en %(seconds)s s", files=files, seconds=format(time.perf_counter() - catalog_started, ".2f")))
-    count = search_index.rebuild(tree, _progress(_("Indexation")), processes=processes or os.cpu_count() or 1)
+    count = search_index.rebuild(tree, _progress(_("Indexation")), processes=processes or min(len(os.sched_getaffinity(0)), 4))
     unpublished = len(tree.broken_promises) + len(tree.broken_sources) + len(tree.broken_claims)
     seconds = f"{time.perf_counter() - started:.2f}"
     if unpublished:

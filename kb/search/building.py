@@ -9,7 +9,8 @@ each written by a fresh writer as a segment of its own, a build costs the same p
 size, and a build process's memory is that of one portion.
 
 The segments are committed in one table of contents by the writer that holds the index's lock:
-readers see the old index or the new one, never a mix. Portions are built in forked processes when
+readers see the old index or the new one, never a mix. They are marked as a build's: the scanner's
+merges leave them be (kb.search.merging). Portions are built in forked processes when
 `processes` > 1 (command line only: forking a threaded web worker is unsafe), else one after the
 other in this process.
 """
@@ -23,6 +24,7 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable, Iterable
 
+from whoosh.index import clean_files
 from whoosh.writing import SegmentWriter
 
 # Characters of text per portion (a document counts DOCUMENT_TEXT more, below). A 10,000-promise
@@ -36,8 +38,7 @@ DOCUMENT_TEXT = 4_000
 # holds, so a portion is sorted once, in memory.
 POOL_MB = 1024
 
-# The build under way (the index's storage and name, and its portions), for the forked processes
-# that write them: they inherit it from the parent instead of receiving a pickled copy.
+# In a forked process of a build: the index's storage and name, and the build's portions.
 _under_way: tuple = ()
 
 
@@ -49,13 +50,14 @@ def weight(document: dict) -> int:
 def portions(documents: list[dict], processes: int = 1) -> list[list[dict]]:
     """The documents cut into portions of at most about SEGMENT_TEXT, of like weight.
 
-    A small corpus stays in one portion. Else their number is a multiple of `processes` (so that
-    no process is left alone with the last one), and each document goes to the lightest portion so
-    far, heaviest documents first. Each portion keeps the documents in the corpus's order.
+    A small corpus stays in one portion. Past as many portions as processes, their number is a
+    multiple of `processes` (so that no process is left alone with the last one). Each document
+    goes to the lightest portion so far, heaviest documents first; each portion keeps its documents
+    in the corpus's order.
     """
     total = sum(weight(document) for document in documents)
     count = max(1, math.ceil(total / SEGMENT_TEXT))
-    if count > 1 and processes > 1:
+    if count > processes > 1:
         count = math.ceil(count / processes) * processes
     count = min(count, max(1, len(documents)))
     if count == 1:
@@ -66,8 +68,8 @@ def portions(documents: list[dict], processes: int = 1) -> list[list[dict]]:
         load, position = heapq.heappop(loads)
         places[position].append(place)
         heapq.heappush(loads, (load + weight(documents[place]), position))
-    # Each portion in the corpus's order (promises before sources): the order in which searches
-    # meet matches, and read their positions for the exact phrase (kb.search.query).
+    # Each portion in the corpus's order (its promises before its sources): the order in which
+    # searches meet a segment's matches, and read their positions for the exact phrase.
     return [[documents[place] for place in sorted(portion)] for portion in places]
 
 
@@ -88,6 +90,11 @@ def _write_portion(ix, documents: Iterable[dict]):
         raise
 
 
+def _adopt(storage, indexname, cut) -> None:
+    global _under_way
+    _under_way = (storage, indexname, cut)
+
+
 def _forked_portion(position: int):
     storage, indexname, cut = _under_way
     return _write_portion(storage.open_index(indexname), cut[position])
@@ -95,25 +102,11 @@ def _forked_portion(position: int):
 
 def build(ix, documents: list[dict], progress: Callable | None = None, processes: int = 1) -> None:
     """Replace everything `ix` holds with these documents, in one commit."""
-    global _under_way
     cut = portions(documents, processes)
     writer = ix.writer(timeout=60.0)
     try:
         if processes > 1 and len(cut) > 1:
-            _under_way = (ix.storage, ix.indexname, cut)
-            try:
-                context = multiprocessing.get_context("fork")
-                # The progress counts portions written.
-                ticks = iter(progress(range(len(cut))) if progress else range(len(cut)))
-                segments = []
-                with ProcessPoolExecutor(min(processes, len(cut)), mp_context=context) as pool:
-                    for segment in pool.map(_forked_portion, range(len(cut))):
-                        segments.append(segment)
-                        next(ticks)
-                for _ in ticks:  # nothing is left: this ends the progress
-                    pass
-            finally:
-                _under_way = ()
+            segments = _forked(ix, cut, processes, progress)
         else:
             # One progress over all the documents, whichever portion they fall in.
             ordered = [document for portion in cut for document in portion]
@@ -122,6 +115,8 @@ def build(ix, documents: list[dict], progress: Callable | None = None, processes
             for _ in feed:  # nothing is left: this ends the progress
                 pass
         segments = [segment for segment in segments if segment is not None]
+        for segment in segments:
+            segment.kb_built = True  # pickled with it in the table of contents (kb.search.merging)
         # What Whoosh's own multi-process writer does with its sub-writers' segments: the
         # committing writer's own segment stays empty, the table of contents lists theirs alone
         # (the index's former segments are dropped, and their files deleted).
@@ -129,5 +124,34 @@ def build(ix, documents: list[dict], progress: Callable | None = None, processes
         writer._commit_toc(segments)
         writer._finish()
     except BaseException:
+        # The portions written so far are in no table of contents: their files go now, while
+        # the lock is still held (a build's worth of disk), then the index is as it was.
+        try:
+            writer._close_segment()  # its own (empty) segment's files closed, to go with the others
+            toc = ix._read_toc()
+            clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
+        except Exception:  # noqa: BLE001 — the next commit cleans them anyway
+            pass
         writer.cancel()
         raise
+
+
+def _forked(ix, cut: list[list[dict]], processes: int, progress: Callable | None) -> list:
+    """The portions written by forked processes, in order. The progress counts portions."""
+    context = multiprocessing.get_context("fork")
+    ticks = iter(progress(range(len(cut))) if progress else range(len(cut)))
+    segments = []
+    # The portions reach the processes as they are forked (initargs): nothing is pickled, and no
+    # global of this process is shared by two builds.
+    pool = ProcessPoolExecutor(min(processes, len(cut)), mp_context=context, initializer=_adopt, initargs=(ix.storage, ix.indexname, cut))
+    try:
+        for future in [pool.submit(_forked_portion, position) for position in range(len(cut))]:
+            segments.append(future.result())
+            next(ticks)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # those not begun are not begun
+        raise
+    pool.shutdown(wait=True)
+    for _ in ticks:  # nothing is left: this ends the progress
+        pass
+    return segments

@@ -33,7 +33,7 @@ from kb.content.registry import InvalidKey, Key, Kind, Kinds
 from kb.content.tree import ContentTree, read_tree
 from kb.search import building
 from kb.search.analysis import PART_BREAK, FrenchPositions, french_analyzer
-from kb.search.merging import merge_by_tiers, merge_small_tiers, to_merge
+from kb.search.merging import merge_by_tiers, merge_small_tiers, sizes, to_merge
 
 # Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
 SCHEMA_VERSION = "13"
@@ -325,7 +325,7 @@ class SearchIndex:
         """Merge the segments of every full tier (kb.search.merging), if the index's writer is free;
         how many segments were merged. For the machine's scanner, between its rounds."""
         ix = self.open()
-        due = to_merge([segment.doc_count_all() for segment in ix._segments()])
+        due = to_merge(sizes(ix._segments()))
         if not due:
             return 0
         try:

@@ -11,8 +11,8 @@ size, and a build process's memory is that of one portion.
 The segments are committed in one table of contents by the writer that holds the index's lock:
 readers see the old index or the new one, never a mix. They are marked as a build's: the scanner's
 merges leave them be (kb.search.merging). Portions are built in forked processes when
-`processes` > 1 (command line only: forking a threaded web worker is unsafe), else one after the
-other in this process.
+`processes` > 1 (only for big rebuilds from the command line: forking a threaded web worker is
+unsafe), else one after the other in this process.
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ def portions(documents: list[dict], processes: int = 1) -> list[list[dict]]:
     goes to the lightest portion so far, heaviest documents first; each portion keeps its documents
     in the corpus's order.
     """
-    total = sum(weight(document) for document in documents)
-    count = max(1, math.ceil(total / SEGMENT_TEXT))
+    weights = [weight(document) for document in documents]
+    count = max(1, math.ceil(sum(weights) / SEGMENT_TEXT))
     if count > processes > 1:
         count = math.ceil(count / processes) * processes
     count = min(count, max(1, len(documents)))
@@ -64,10 +64,10 @@ def portions(documents: list[dict], processes: int = 1) -> list[list[dict]]:
         return [list(documents)]
     loads = [(0, position) for position in range(count)]
     places: list[list[int]] = [[] for _ in range(count)]
-    for place in sorted(range(len(documents)), key=lambda place: weight(documents[place]), reverse=True):
+    for place in sorted(range(len(documents)), key=weights.__getitem__, reverse=True):
         load, position = heapq.heappop(loads)
         places[position].append(place)
-        heapq.heappush(loads, (load + weight(documents[place]), position))
+        heapq.heappush(loads, (load + weights[place], position))
     # Each portion in the corpus's order (its promises before its sources): the order in which
     # searches meet a segment's matches, and read their positions for the exact phrase.
     return [[documents[place] for place in sorted(portion)] for portion in places]

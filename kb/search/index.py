@@ -242,7 +242,7 @@ class SearchIndex:
             if ix is None:
                 self._build_aside(documents, progress, processes)
             else:
-                self._write_all(ix, documents, progress, processes)
+                building.build(ix, documents, progress, processes)
         return len(documents)
 
     def _build_aside(self, documents: list[dict], progress, processes: int) -> None:
@@ -252,19 +252,13 @@ class SearchIndex:
         shutil.rmtree(fresh, ignore_errors=True)
         fresh.mkdir()
         try:
-            self._write_all(_storage(fresh).create_index(make_schema(), indexname=INDEX_NAME), documents, progress, processes)
+            building.build(_storage(fresh).create_index(make_schema(), indexname=INDEX_NAME), documents, progress, processes)
             if self.index_dir.exists():
                 os.replace(self.index_dir, old)  # unreadable anyway: nobody reads it
             os.replace(fresh, self.index_dir)
         finally:
             shutil.rmtree(fresh, ignore_errors=True)
             shutil.rmtree(old, ignore_errors=True)
-
-    @staticmethod
-    def _write_all(ix, documents: list[dict], progress, processes: int) -> None:
-        # Several processes only for big rebuilds from the command line: forking a threaded web
-        # worker is unsafe.
-        building.build(ix, documents, progress, processes)
 
     def _tree_documents(self, tree: ContentTree) -> list[dict]:
         documents = []

@@ -1,7 +1,8 @@
 """The query nodes kb matches its own way: phrases by their positions as sets, exclusions without Whoosh's bug.
 
-Phrases ("permis de louer", and the tier of the words typed as a phrase). Whoosh matches a phrase through its span machinery: for every document holding all the words it
-makes a Span object per position of each word and walks them by binary search — 25 µs a candidate,
+Phrases ("permis de louer", and the tier of the words typed as a phrase). Whoosh matches a phrase
+through its span machinery: for every document holding all the words it makes a Span object per
+position of each word and walks them by binary search — 25 µs a candidate,
 100 ms for "plan de sauvegarde" among the 3,900 documents of a 10,000-promise corpus holding both
 words. The words of a phrase are consecutive index terms (stop words are not indexed and take no
 position, kb.search.analysis), so a document holds the phrase when some start p has word i at

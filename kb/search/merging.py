@@ -6,10 +6,10 @@ all — the 11,000 documents of a 10,000-promise index included: 7.5 s inside a 
 scan, the index's writer held all along, every worker's catching up waiting. Here segments are
 grouped in tiers by size (powers of TIER_FACTOR documents), and a tier is merged only when it
 holds TIER_FACTOR segments: a document is merged again about once per tier (log of the index's
-size). Whoosh merges at about 8 ms a document, as long as
-indexing it anew: a commit of a few files merges only the small tiers itself; the larger ones are
-merged by the machine's scanner between its rounds (SearchIndex.merge_when_due), whose holding the
-index's writer for seconds makes a publication meanwhile indexed by the next catching up.
+size). Whoosh merges at about 8 ms a document, as long as indexing it anew: a commit of a few
+files merges only the small tiers itself; the larger ones are merged by the machine's scanner
+between its rounds (SearchIndex.merge_when_due), whose holding the index's writer for seconds
+makes a publication meanwhile indexed by the next catching up.
 
 The segments a full build wrote (kb.search.building marks them) are never merged again: they are
 most of the index, and merging four of them would hold the index's writer for minutes. The

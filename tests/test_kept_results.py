@@ -1,5 +1,8 @@
 """Search results kept across index generations: carried over only while no changed document holds their words."""
 
+import random
+import re
+
 import pytest
 
 from kb.search.query import Search, open_search
@@ -108,3 +111,135 @@ def test_results_are_kept_again_in_an_index_built_anew_under_a_running_process(d
     search.index.rebuild()  # numbered from the start again
     first = search.search("balayeuses")
     assert search.search("balayeuses") is first
+
+
+# A word many promises hold: its first page is full, and most changes are off it.
+COMMON = "communes"
+
+
+def _searches(search, monkeypatch) -> list[str]:
+    """The searches actually run from now on (not kept, mended or taken)."""
+    run: list[str] = []
+    original = Search._search
+
+    def counting(self, state, text, *args):
+        run.append(text)
+        return original(self, state, text, *args)
+
+    monkeypatch.setattr(Search, "_search", counting)
+    return run
+
+
+def _same(kept, fresh) -> None:
+    assert (kept.total, kept.facets) == (fresh.total, fresh.facets)
+    assert [hit.id for hit in kept.hits] == [hit.id for hit in fresh.hits]
+
+
+def _alike(kept, search, text, filters) -> None:
+    """`kept` is what a fresh search gives: the same total and counts, and the same page but for
+    neighbours that the collection's statistics, moved by the changes since, passed each other by
+    (scores a hundred-thousandth apart in this corpus: kept results keep their order)."""
+    fresh = Search(search.index, sync_seconds=None, results_kept=0).search(text, filters, per_page=100)
+    assert (kept.total, kept.facets) == (fresh.total, fresh.facets)
+    ranking = [hit.id for hit in fresh.hits]
+    for position, hit in enumerate(kept.hits):
+        assert abs(ranking.index(hit.id) - position) <= NEIGHBOURS, (text, filters, hit.id)
+
+
+NEIGHBOURS = 2
+
+
+def _off_the_page(search, text) -> str:
+    """A promise holding `text` that its first page does not show: the shortest file, which a title
+    holding the word more often lifts onto the page."""
+    shown = {hit.id for hit in search.search(text).hits}
+    holding = [hit.id for hit in _fresh_all(search, text) if hit.kind == "promise" and hit.id not in shown]
+    assert holding, f"every promise holding {text!r} is on its first page"
+    return min(holding, key=lambda promise_id: (len((search.index.content_root / "promises" / f"{promise_id}.md").read_bytes()), promise_id))
+
+
+def _fresh_all(search, text):
+    return Search(search.index, sync_seconds=None, results_kept=0).search(text, per_page=100).hits
+
+
+def test_a_change_off_the_first_page_is_mended_into_it_without_searching_again(search, monkeypatch):
+    before = search.search(COMMON)
+    assert len(before.hits) == before.per_page < before.total
+    promise_id = _off_the_page(search, COMMON)
+    _edit(search, promise_id, "Une note de plus.")
+    run = _searches(search, monkeypatch)
+    after = search.search(COMMON)
+    assert run == [] and after is not before
+    _same(after, _fresh(search, COMMON))
+
+
+def test_a_deleted_promise_off_the_page_leaves_the_total_and_counts_mended(search, monkeypatch):
+    before = search.search(COMMON)
+    promise_id = _off_the_page(search, COMMON)
+    (search.index.content_root / "promises" / f"{promise_id}.md").unlink()
+    search.index.reindex([f"promise:{promise_id}"])
+    run = _searches(search, monkeypatch)
+    after = search.search(COMMON)
+    assert run == [] and after.total == before.total - 1
+    _same(after, _fresh(search, COMMON))
+
+
+def test_a_change_to_a_promise_on_the_page_is_searched_again(search, monkeypatch):
+    shown = search.search(COMMON).hits[3]
+    _edit(search, shown.id, "Une note de plus.")
+    run = _searches(search, monkeypatch)
+    search.search(COMMON)
+    assert run == [COMMON]
+
+
+def test_a_promise_that_now_ranks_into_the_page_is_searched_again(search, monkeypatch):
+    search.search(COMMON)
+    promise_id = _off_the_page(search, COMMON)
+    path = search.index.content_root / "promises" / f"{promise_id}.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("title: ", "title: Communes et communes, communes — ", 1), encoding="utf-8")
+    search.index.reindex([f"promise:{promise_id}"])
+    run = _searches(search, monkeypatch)
+    after = search.search(COMMON)
+    assert run == [COMMON] and promise_id in [hit.id for hit in after.hits]
+
+
+def test_filtered_results_are_mended_with_the_counts_a_search_gives(search, monkeypatch):
+    filters = {"kind": "promise"}
+    search.search(COMMON, filters)
+    promise_id = _off_the_page(search, COMMON)
+    (search.index.content_root / "promises" / f"{promise_id}.md").unlink()
+    search.index.reindex([f"promise:{promise_id}"])
+    after = search.search(COMMON, filters)
+    fresh = Search(search.index, sync_seconds=None, results_kept=0).search(COMMON, filters)
+    _same(after, fresh)
+
+
+def test_kept_results_stay_those_a_fresh_search_gives_over_random_changes(search):
+    """Publications, deletions and restorations in a row: every few commits merge small segments,
+    which move documents without changing them; whatever is kept, mended or searched again, each
+    word's first page, total and counts are a fresh search's."""
+    rng = random.Random(7)
+    root = search.index.content_root / "promises"
+    originals = {path.stem: path.read_text(encoding="utf-8") for path in root.glob("*.md")}
+    words = [COMMON, "lille", "énergie", "métropole", "mutualisation", "contrat"]
+    filters = [{}, {"kind": "promise"}, {"status": "done"}]
+    for step in range(40):
+        for word in words:
+            for chosen in filters:
+                search.search(word, chosen)
+        promise_id = rng.choice(sorted(originals))
+        path = root / f"{promise_id}.md"
+        action = rng.random()
+        if action < 0.15 and path.exists():
+            path.unlink()
+        elif not path.exists() or action < 0.3:
+            path.write_text(originals[promise_id], encoding="utf-8")
+        else:
+            status = rng.choice(["done", "in_progress", "planned"])
+            text = re.sub(r"(?m)^status: .*$", f"status: {status}", path.read_text(encoding="utf-8"), count=1)
+            path.write_text(text + f"\nÉtape {step} : {rng.choice(words)}.\n", encoding="utf-8")
+        search.index.reindex([f"promise:{promise_id}"])
+        for word in words:
+            for chosen in filters:
+                _alike(search.search(word, chosen), search, word, chosen)

@@ -46,7 +46,7 @@ from kb.content.quotes import fold
 from kb.content.registry import Kinds
 from kb.search.kept_results import KeptResults, SharedResults, index_state
 from kb.search.matchers import AndNot, Phrase, own_matchers
-from kb.search.ranking import rank_terms, score_each, top
+from kb.search.ranking import postings_ids, rank_terms, score_each, top
 from kb.search.analysis import TOKEN, normalize_numbers, term_for, tokens
 from kb.search.index import FACETS, MULTIPLE_FACETS, SearchIndex
 
@@ -258,6 +258,14 @@ def _title_words(title: str) -> set[str]:
     return {fold(word) for word in TOKEN.findall(title)}
 
 
+def _failed(values: dict[str, list], filters: dict[str, str], docnum: int) -> list[str]:
+    """The filters a document does not pass."""
+    return [
+        name for name, value in filters.items()
+        if (value not in values[name][docnum] if name in MULTIPLE_FACETS else values[name][docnum] != value)
+    ]  # fmt: skip
+
+
 class _Leaves:
     """Where each document of a reader lives: its segment (and what this process keeps of it), its number there.
 
@@ -294,12 +302,15 @@ class _Leaves:
         return self.caches[index]["segment"], local
 
 
-def _tier_of(docnum: int, tiers: list[set[int]]) -> int:
-    """How far up a match is lifted: the best tier is worth the most, no tier nothing."""
+def _lifts(tiers: list[set[int]]) -> dict[int, float]:
+    """How far up each tiered match is lifted, by negated document number (the form scores carry):
+    the best tier is worth the most; a match in no tier is not in the dict."""
+    lifts: dict[int, float] = {}
     for position, tier in enumerate(tiers):
-        if docnum in tier:
-            return len(tiers) - position
-    return 0
+        lift = TIER_BONUS * (len(tiers) - position)
+        for docnum in tier:
+            lifts.setdefault(-docnum, lift)
+    return lifts
 
 
 # Matches ranked one by one (each matcher skipping to them) rather than by Whoosh's collector
@@ -599,7 +610,7 @@ class Search:
         # Another worker of the machine may have searched the same in this generation (kb.search.kept_results).
         reader = state.searcher.reader()
         key = (text, tuple(sorted(filters.items())), page, per_page)
-        kept = self._kept.get(reader, key)
+        kept = self._kept.get(reader, key, lambda results, words, added, removed: self._mended(state, results, words, added, removed))
         if kept is not None:
             return _noticed(kept, text)
         # Shared by index state, not generation number: an index built anew starts its numbers again.
@@ -613,6 +624,62 @@ class Search:
                 self._shared.save(generation, key, asdict(results))
         self._kept.put(reader, key, results, user_query)
         return _noticed(results, text)
+
+    def _mended(self, state: _ReaderState, results: Results, words: tuple, added: list[int], removed: list[int]) -> Results | None:
+        """`results` (the first page for one word) as the index now is, after changes whose documents
+        `added` and `removed` match the word (kb.search.kept_results); None when only searching again
+        tells: a changed document is on the page, or now ranks into it, or the page was not full.
+
+        The total and the facet counts move by those documents, counted as _search counts them."""
+        if len(words) != 1 or results.page != 1 or len(results.hits) < results.per_page:
+            return None
+        keys, values, searcher = state.columns["key"], state.facet_values, state.searcher
+        shown = {f"{hit.kind}:{hit.id}" for hit in results.hits}
+        if any(keys[docnum] in shown for docnum in (*added, *removed)):
+            return None
+        filters = results.filters
+
+        def passes(docnum: int) -> bool:
+            return not _failed(values, filters, docnum)
+
+        entering = [docnum for docnum in added if passes(docnum)]
+        if entering:
+            last = results.hits[-1]
+            last_docnum = searcher.document_number(key=f"{last.kind}:{last.id}")
+            if last_docnum is None:
+                return None
+            field, text = words[0]
+            if searcher.doc_frequency("title_words", text) > EXACT_TITLES_CHECKED:
+                return None  # near the bound where _tiers stops telling exact titles apart
+            query = q.Term(field, text)
+            typed = _typed_words(results.query)
+
+            def tier(docnum: int) -> tuple[bool, bool]:
+                # As _tiers ranks them: a title holding the word, then one holding it as typed.
+                index, local = state.leaves.locate(docnum)
+                segment = state.leaves.readers[index]
+                in_title = ("title_words", text) in segment and local in postings_ids(segment, "title_words", text)
+                return in_title, in_title and bool(typed) and all(f" {word} " in state.leaves.title_words(docnum) for word in typed)
+
+            scores = {-negated: score for score, negated in score_each(searcher, query, [*entering, last_docnum])}
+            if last_docnum not in scores:
+                return None
+            bar = (tier(last_docnum)[::-1], scores[last_docnum], -last_docnum)
+            if any((tier(docnum)[::-1], scores.get(docnum, float("-inf")), -docnum) > bar for docnum in entering):
+                return None  # it ranks into the page
+        total = results.total
+        counts = {name: Counter(found) for name, found in results.facets.items()}
+        for docnum, sign in [*((docnum, 1) for docnum in added), *((docnum, -1) for docnum in removed)]:
+            failed = _failed(values, filters, docnum)
+            if not failed:
+                total += sign
+            for name in (FACETS if not failed else failed if len(failed) == 1 else ()):
+                found = values[name][docnum]
+                for value in (found if name in MULTIPLE_FACETS else (found,)):
+                    if value not in ("", None):
+                        counts.setdefault(name, Counter())[value] += sign
+        facets = {name: dict(sorted(((value, n) for value, n in counter.items() if n > 0), key=lambda item: (-item[1], item[0]))) for name, counter in counts.items()}
+        return replace(results, total=total, facets=facets)
 
     def _search(self, state: _ReaderState, text: str | None, filters: dict[str, str], page: int, per_page: int):
         """The results, and the query they answer (None: no words, or none that parse)."""
@@ -651,10 +718,7 @@ class Search:
                     counts[name][values[name][docnum]] += 1
 
             for docnum in matches:
-                failed = [
-                    name for name, value in filters.items()
-                    if (value not in values[name][docnum] if name in MULTIPLE_FACETS else values[name][docnum] != value)
-                ]  # fmt: skip
+                failed = _failed(values, filters, docnum)
                 if not failed:
                     kept.append(docnum)
                     for name in FACETS:
@@ -683,7 +747,10 @@ class Search:
                     allowed = set(kept)
                     scored = [match for match in scored if -match[1] in allowed]
                 if tiers:
-                    scored = [(score + TIER_BONUS * _tier_of(-negated, tiers), negated) for score, negated in scored]
+                    # Tiers hold a few hundred matches at most; asking each of thousands which tier it is
+                    # in was a fifth of a search run again after a publication.
+                    lifts = _lifts(tiers)
+                    scored = [(score + lifts[negated], negated) if negated in lifts else (score, negated) for score, negated in scored]
                 shown = top(scored, page * per_page)[(page - 1) * per_page :]
             else:
                 shown = _ranked_by_tier(searcher, user_query, kept, tiers, page * per_page)[(page - 1) * per_page :]

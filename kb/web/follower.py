@@ -126,14 +126,14 @@ class ChangeFollower:
         # worker (kb.web.shared_pages), must know these changes. Pages first, whatever the index
         # does: a busy or broken index must not keep stale pages.
         self._cursor = rows[-1][0]
-        self.pages.invalidate(tags)
+        stale = self.pages.invalidate(tags)
         self._save_cursor(self._cursor)
         with self._pending_lock:
             self._pending.update(keys)
         updated = self._retry_pending()
         log.info(
             "changements du catalogue suivis : %s", ", ".join(keys[:20]),
-            extra={"event": "index.catch_up", "fields": {"targets": keys[:100], "cursor": self._cursor}},
+            extra={"event": "index.catch_up", "fields": {"targets": keys[:100], "cursor": self._cursor, "pages_stale": stale}},
         )  # fmt: skip
         return updated
 

@@ -243,3 +243,20 @@ def test_kept_results_stay_those_a_fresh_search_gives_over_random_changes(search
         for word in words:
             for chosen in filters:
                 _alike(search.search(word, chosen), search, word, chosen)
+
+
+def test_a_generation_of_many_changed_files_has_what_they_touch_searched_again(search, monkeypatch):
+    from kb.search.kept_results import MENDED_UP_TO
+
+    search.search(COMMON)
+    shown = {hit.id for hit in search.search(COMMON).hits}
+    root = search.index.content_root / "promises"
+    edited = sorted(path.stem for path in root.glob("*.md") if path.stem not in shown)[: MENDED_UP_TO + 1]
+    for promise_id in edited:
+        path = root / f"{promise_id}.md"
+        path.write_text(path.read_text(encoding="utf-8") + "\nLes communes, encore.\n", encoding="utf-8")
+    search.index.reindex([f"promise:{promise_id}" for promise_id in edited])
+    run = _searches(search, monkeypatch)
+    after = search.search(COMMON)
+    assert run == [COMMON]
+    _same(after, _fresh(search, COMMON))

@@ -55,6 +55,13 @@ Snapshot = dict[str, frozenset[int]]
 IDENTIFIED_UP_TO = 4096
 
 
+# Results are mended for a generation of up to this many changed documents (a publication, a few
+# files edited by hand); beyond (a git pull), what they touch is searched again: matching each kept
+# result against each changed document, in the request that first reads the generation, would cost
+# more than the searches.
+MENDED_UP_TO = 16
+
+
 @dataclass(frozen=True)
 class Changes:
     """The documents a new generation changed, by number in its reader: `added` (new documents, not
@@ -123,7 +130,7 @@ class KeptResults:
         if self._generation is not None and self._entries:
             leaves = {segment.segment().segment_id(): (segment, offset) for segment, offset in reader.leaf_readers()}
             changes = self._changes(leaves, snapshot, identities)
-            if changes is None:
+            if changes is None or len(changes.added) + len(changes.removed) > MENDED_UP_TO:
                 self._drop_touched(leaves, snapshot)
             else:
                 self._mend(leaves, changes, mend)

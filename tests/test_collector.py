@@ -55,6 +55,6 @@ def test_the_production_server_starts_it_in_each_worker(monkeypatch):
 
     started = []
     monkeypatch.setattr(collector, "start", lambda: started.append(True))
-    options = server.gunicorn_options({"BIND": "127.0.0.1:0", "WORKERS": 1, "THREADS": 1, "TIMEOUT": 30, "LOG_LEVEL": "INFO"})
+    options = server.gunicorn_options({"BIND": "127.0.0.1:0", "WORKERS": 1, "THREADS": 1, "TIMEOUT": 30, "LOG_LEVEL": "INFO", "KEEPALIVE_REQUESTS": 0})
     options["post_worker_init"](None)  # what gunicorn calls in each worker once it is ready
     assert started == [True]

@@ -363,3 +363,20 @@ def _process_state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"  # gone meanwhile
+
+
+def test_a_kept_alive_connection_is_closed_after_its_hundredth_request(production_server):
+    """So that clients keeping a few connections alive are spread over the workers (KEEPALIVE_REQUESTS)."""
+    production_server.wait_until_healthy()
+    connection = http.client.HTTPConnection("127.0.0.1", production_server.port, timeout=30)
+    try:
+        said = []
+        for _ in range(100):
+            connection.request("GET", "/promesses")
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+            said.append(response.getheader("Connection", ""))
+        assert "close" not in said[:99] and said[99] == "close"
+    finally:
+        connection.close()

@@ -195,8 +195,9 @@ class ProductionServer:
 
 
 @pytest.fixture
-def production_server(production_env, runner, tmp_path):
-    """`kb serve --production --workers 3` in a process of its own, on a database `kb db upgrade` prepared."""
+def production_server(request, production_env, runner, tmp_path):
+    """`kb serve --production --workers 3` in a process of its own, on a database `kb db upgrade` prepared
+    (with more settings in its environment when a test parametrizes the fixture with them)."""
     upgraded = runner.invoke(main, ["db", "upgrade"])
     assert upgraded.exit_code == 0, upgraded.output
     port = free_port()
@@ -204,7 +205,7 @@ def production_server(production_env, runner, tmp_path):
     with open(log, "wb") as stderr:
         process = subprocess.Popen(
             [str(KB), "serve", "--production", "--workers", "3", "--bind", f"127.0.0.1:{port}"],
-            env={**os.environ, **production_env}, stdout=stderr, stderr=stderr,
+            env={**os.environ, **production_env, **getattr(request, "param", {})}, stdout=stderr, stderr=stderr,
         )  # fmt: skip
     server = ProductionServer(port, process, log)
     try:
@@ -365,8 +366,22 @@ def _process_state(pid: int) -> str:
         return "Z"  # gone meanwhile
 
 
-def test_a_kept_alive_connection_is_closed_after_its_hundredth_request(production_server):
-    """So that clients keeping a few connections alive are spread over the workers (KEEPALIVE_REQUESTS)."""
+def test_kept_alive_connections_are_kept_for_as_long_as_the_client_wants_by_default(production_server):
+    production_server.wait_until_healthy()
+    connection = http.client.HTTPConnection("127.0.0.1", production_server.port, timeout=30)
+    try:
+        for _ in range(150):
+            connection.request("GET", "/promesses")
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200 and response.getheader("Connection", "") != "close"
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("production_server", [{"KB_KEEPALIVE_REQUESTS": "100"}], indirect=True)
+def test_a_kept_alive_connection_is_closed_after_keepalive_requests(production_server):
+    """So that a proxy keeping a few connections alive has them spread over the workers."""
     production_server.wait_until_healthy()
     connection = http.client.HTTPConnection("127.0.0.1", production_server.port, timeout=30)
     try:

@@ -45,3 +45,21 @@ def test_the_live_benchmark_script_holds_french_paths_as_ascii_lua_can_read():
     assert script.isascii() and "\\u" not in script
     table = re.search(r"local paths = \{(.*)\}", script).group(1)
     assert [unquote(path) for path in json.loads(f"[{table}]")] == paths
+
+
+def test_the_live_benchmark_counts_each_worker_s_requests_during_the_load_idle_ones_too():
+    from datetime import datetime
+
+    from kb.bench.live import _per_process
+
+    def at(seconds: float) -> str:
+        return datetime.fromtimestamp(1_800_000_000 + seconds).astimezone().isoformat().replace("+00:00", "Z")
+
+    log = [
+        {"event": "request", "time": at(0.5), "pid": 11},
+        {"event": "request", "time": at(1.0), "pid": 12},
+        {"event": "request", "time": at(1.5), "pid": 12},
+        {"event": "request", "time": at(9.0), "pid": 11},  # after the load
+        {"event": "index.catch_up", "time": at(1.2), "pid": 11},
+    ]
+    assert _per_process(log, 1_800_000_000, 1_800_000_002, [11, 12, 13]) == [2, 1, 0]

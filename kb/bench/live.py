@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import quote
 from typing import Callable
@@ -223,6 +223,18 @@ def _visibility(publications: list[Publication], pid_of: dict[str, int]) -> tupl
     return times, len(workers)
 
 
+def _per_process(server_log: list[dict], began: float, ended: float, workers: list[int]) -> list[int]:
+    """Requests each worker answered between two moments, most first (none: 0): how evenly the load was spread."""
+    counts: dict[int, int] = dict.fromkeys(workers, 0)
+    for line in server_log:
+        if line.get("event") != "request" or "time" not in line:
+            continue
+        at = datetime.fromisoformat(line["time"].replace("Z", "+00:00")).timestamp()
+        if began <= at <= ended:
+            counts[line.get("pid")] = counts.get(line.get("pid"), 0) + 1
+    return sorted(counts.values(), reverse=True)
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))] if ordered else float("nan")
@@ -313,12 +325,15 @@ def run_live_benchmark(
         figures["rss_warm_mb"] = max(_rss_mb(pid) for pid in _workers(server))
         editor = Editor(scratch, server, tree, publish_every, max(1, int(seconds // publish_every)), rng)
         editor.start()
+        load_began = time.time()
         load = _wrk(server.base, seconds, connections, script)
+        load_ended = time.time()
         editor.stop.set()
         editor.join(60)
         server_log = server.log_lines()
         pid_of = {line.get("request_id"): line.get("pid") for line in server_log if line.get("event") == "request"}
         figures["rps"], figures["p50_ms"], figures["p99_ms"], figures["errors"] = load["rps"], load["p50"], load["p99"], load["errors"]
+        figures["per_process"] = _per_process(server_log, load_began, load_ended, _workers(server))
         figures["server_5xx"] = sum(1 for line in server_log if line.get("event") == "request" and int(line.get("status") or 0) >= 500)
         times, seen = _visibility(editor.publications, pid_of)
         figures["publications"] = len(editor.publications)
@@ -358,6 +373,8 @@ def _report(figures: dict, say: Callable[[str], None]) -> None:
     say(f"kb bench-live — {figures['database']}, {figures['workers']} processus × {figures['threads']} fils")
     row("erreurs (wrk) / 5xx (journal du serveur)", f"{figures['errors']} / {figures['server_5xx']}", "0", figures["errors"] == 0 and figures["server_5xx"] == 0)
     row("débit pendant les publications (req/s)", f"{figures['rps']:.0f}", "—", None)
+    spread = figures.get("per_process") or []
+    row("requêtes par processus pendant les publications (le plus, le moins chargé)", f"{spread[0]} / {spread[-1]}" if spread else "—", "—", None)
     row("latence p50 côté client (ms)", f"{figures['p50_ms']:.1f}", "—", None)
     row("latence p99 côté client pendant les publications (ms)", f"{figures['p99_ms']:.1f}", f"≤ {TARGETS['p99_ms']}", figures["p99_ms"] <= TARGETS["p99_ms"])
     row(f"publication visible partout, p95 (s) [{figures['publications']} publ., {figures['workers_polled']} processus]", f"{figures['visible_p95_s']:.2f}", f"≤ {TARGETS['visible_p95_s']}", figures["visible_p95_s"] <= TARGETS["visible_p95_s"])

@@ -93,7 +93,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WORKERS", "int", None, "processes of `kb serve --production`", "2 × processors + 1", minimum=1),
     Setting("THREADS", "int", 4, "threads per process of `kb serve --production`", minimum=1),
     Setting("TIMEOUT", "int", 60, "seconds before `kb serve --production` restarts a stuck worker", minimum=1),
-    Setting("KEEPALIVE_REQUESTS", "int", 100, "requests `kb serve --production` answers on one kept-alive connection before closing it, so that clients connect again and are spread over the processes; 0: no limit", minimum=0),
+    Setting("KEEPALIVE_REQUESTS", "int", 0, "requests `kb serve --production` answers on one kept-alive connection before closing it, so that a proxy keeping a few connections alive has them spread over the processes; 0: no limit", minimum=0),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 

@@ -174,14 +174,14 @@ def gunicorn_options(values: dict[str, Any]) -> dict[str, Any]:
 
 
 class _ConnectionTurns:
-    """Close a kept-alive connection after `limit` requests, as nginx's keepalive_requests does.
+    """Close a kept-alive connection after `limit` requests (0: never), as nginx's keepalive_requests does.
 
-    A gthread worker keeps every connection it accepted until the client closes it: a client that
-    keeps a few connections alive (a proxy, a load test) can have all of them served by one process
-    while the others idle. Measured under `kb bench-live` on PostgreSQL: one of five workers
-    answered 40,526 requests, the other four 200 to 400 each, and the p50 was 55 ms. A client
-    connecting again is accepted by whichever process takes it first, most often one with time
-    to spare, so connections drift to the idle processes.
+    A gthread worker keeps every connection it accepted until the client closes it: a proxy that
+    keeps a few connections alive can have all of them served by one process while the others
+    idle. Under `kb bench-live` on PostgreSQL one of five workers answered 40,526 requests, the
+    other four 200 to 400 each (p50 55 ms; 28 ms with a limit of 100). A client connecting again
+    is accepted by whichever process takes it first. Off by default: on SQLite, where the load was
+    spread already, the same limit cost a third of the throughput.
     """
 
     def __init__(self, limit: int):

@@ -37,7 +37,7 @@ from typing import Callable
 
 from whoosh import query as q
 
-from kb.search.ranking import deleted_docs, postings_ids
+from kb.search.ranking import deleted_docs, holds_all, locate, postings_ids
 
 log = logging.getLogger(__name__)
 
@@ -129,16 +129,22 @@ class KeptResults:
         identities = _identities(reader, self._identities)
         if self._generation is not None and self._entries:
             leaves = {segment.segment().segment_id(): (segment, offset) for segment, offset in reader.leaf_readers()}
-            changes = self._changes(leaves, snapshot, identities)
+            # Deleted since the kept snapshot, in segments both know: by segment id.
+            deleted = {
+                segment_id: deletions - self._snapshot[segment_id]
+                for segment_id, deletions in snapshot.items()
+                if segment_id in self._snapshot and deletions - self._snapshot[segment_id]
+            }
+            changes = self._changes(leaves, snapshot, identities, deleted)
             if changes is None or len(changes.added) + len(changes.removed) > MENDED_UP_TO:
-                self._drop_touched(leaves, snapshot)
+                self._drop_touched(leaves, deleted)
             else:
                 self._mend(leaves, changes, mend)
         else:
             self._entries.clear()
         self._generation, self._snapshot, self._identities = generation, snapshot, identities
 
-    def _changes(self, leaves, snapshot: Snapshot, identities: dict) -> Changes | None:
+    def _changes(self, leaves, snapshot: Snapshot, identities: dict, deleted: Snapshot) -> Changes | None:
         """The documents changed since the kept snapshot, or None when a merge took away one whose
         words can no longer be read (a document deleted in a segment merged since)."""
         moved: Counter = Counter()
@@ -166,24 +172,24 @@ class KeptResults:
                     added.append(offset + number)
         if +moved:
             return None
-        removed = [
-            leaves[segment_id][1] + number
-            for segment_id, deletions in snapshot.items()
-            if segment_id in self._snapshot
-            for number in sorted(deletions - self._snapshot[segment_id])
-        ]
+        removed = [leaves[segment_id][1] + number for segment_id, numbers in deleted.items() for number in sorted(numbers)]
         return Changes(tuple(added), tuple(removed))
 
     def _mend(self, leaves, changes: Changes, mend: Mend | None) -> None:
         """Keep what no changed document matches; mend or drop the rest."""
-        located = [(docnum, _locate(leaves, docnum)) for docnum in (*changes.added, *changes.removed)]
+        ordered = sorted(leaves.values(), key=lambda pair: pair[1])
+        offsets = [offset for _, offset in ordered]
+        located = []
+        for docnum in (*changes.added, *changes.removed):
+            index, local = locate(offsets, docnum)
+            located.append((docnum, (ordered[index][0], local)))
         added = set(changes.added)
         for key in list(self._entries):
             kept = self._entries[key]
             if kept.words is None:
                 del self._entries[key]
                 continue
-            matching = [docnum for docnum, (segment, local) in located if _holds_all(segment, local, kept.words)]
+            matching = [docnum for docnum, (segment, local) in located if holds_all(segment, local, kept.words)]
             if not matching:
                 continue
             mended = mend(kept.results, kept.words, [d for d in matching if d in added], [d for d in matching if d not in added]) if mend else None
@@ -192,15 +198,10 @@ class KeptResults:
             else:
                 kept.results = mended
 
-    def _drop_touched(self, leaves, snapshot: Snapshot) -> None:
-        """Drop every result a document of a new segment, or a newly deleted one, holds a word of."""
+    def _drop_touched(self, leaves, deleted: Snapshot) -> None:
+        """Drop every result a document of a new segment, or one `deleted` since, holds a word of."""
         segments = {segment_id: segment for segment_id, (segment, _) in leaves.items()}
         added = [segment for segment_id, segment in segments.items() if segment_id not in self._snapshot]
-        deleted = {
-            segment_id: deletions - self._snapshot[segment_id]
-            for segment_id, deletions in snapshot.items()
-            if segment_id in self._snapshot and deletions - self._snapshot[segment_id]
-        }
         for key in list(self._entries):
             words = self._entries[key].words
             if words is None or _touched(words, added, deleted, segments):
@@ -220,16 +221,6 @@ def _identities(reader, known: dict[str, tuple | None]) -> dict[str, tuple | Non
         else:
             identities[segment_id] = None
     return identities
-
-
-def _locate(leaves, docnum: int):
-    """(segment reader, number in it) of a document of the reader `leaves` come from."""
-    segment, offset = max(((segment, offset) for segment, offset in leaves.values() if offset <= docnum), key=lambda pair: pair[1])
-    return segment, docnum - offset
-
-
-def _holds_all(segment, local: int, words) -> bool:
-    return all((field, text) in segment and local in postings_ids(segment, field, text) for field, text in words)
 
 
 def snapshot_of(reader) -> Snapshot:

@@ -23,7 +23,6 @@ import threading
 import time
 import unicodedata
 import weakref
-from bisect import bisect_right
 from collections import Counter, OrderedDict
 from itertools import chain
 from dataclasses import asdict, dataclass, field, replace
@@ -46,7 +45,7 @@ from kb.content.quotes import fold
 from kb.content.registry import Kinds
 from kb.search.kept_results import KeptResults, SharedResults, index_state
 from kb.search.matchers import AndNot, Phrase, own_matchers
-from kb.search.ranking import postings_ids, rank_terms, score_each, top
+from kb.search.ranking import holds_all, locate, rank_terms, score_each, top
 from kb.search.analysis import TOKEN, normalize_numbers, term_for, tokens
 from kb.search.index import FACETS, MULTIPLE_FACETS, SearchIndex
 
@@ -238,7 +237,7 @@ def _tiers(searcher, leaves: _Leaves, query, terms: set[str], text: str, matches
     titled = set(searcher.docs_for_query(_on_field(query, "title_words")))
     typed = _typed_words(text)
     if typed and titled and len(titled) <= EXACT_TITLES_CHECKED:
-        exact = {docnum for docnum in titled if all(f" {word} " in leaves.title_words(docnum) for word in typed)}
+        exact = {docnum for docnum in titled if _titled_as_typed(leaves, docnum, typed)}
         tiers = [exact, titled - exact]
     else:
         tiers = [titled]
@@ -246,6 +245,24 @@ def _tiers(searcher, leaves: _Leaves, query, terms: set[str], text: str, matches
     if len(words) > 1 and matches <= PHRASE_CHECKED and all(isinstance(word, q.Term) and word.fieldname == "content" for word in words):
         tiers.append(set(searcher.docs_for_query(Phrase("content", [word.text for word in words]))) - titled)
     return [tier for tier in tiers if tier]
+
+
+def _titled_as_typed(leaves: _Leaves, docnum: int, typed: set[str]) -> bool:
+    """Whether a document's title holds every word as typed (accents and case aside): _tiers' first tier."""
+    return bool(typed) and all(f" {word} " in leaves.title_words(docnum) for word in typed)
+
+
+def _tier_of(leaves: _Leaves, docnum: int, words: tuple, typed: set[str]) -> tuple[bool, bool]:
+    """Where _tiers ranks a document for a query of `words` all required, as a key that sorts the
+    better tier higher: (title as typed, title holding the words)."""
+    index, local = leaves.locate(docnum)
+    in_title = holds_all(leaves.readers[index], local, [("title_words", text) for _, text in words])
+    return in_title and _titled_as_typed(leaves, docnum, typed), in_title
+
+
+def _sorted_facets(counter: Counter) -> dict:
+    """A facet's counts as shown: values most found first, then by value; empty values and zeros left out."""
+    return dict(sorted(((value, n) for value, n in counter.items() if value not in ("", None) and n > 0), key=lambda item: (-item[1], item[0])))
 
 
 def _typed_words(text: str) -> set[str]:
@@ -283,8 +300,7 @@ class _Leaves:
 
     def locate(self, docnum: int) -> tuple[int, int]:
         """(the segment's place in the reader, the document's number in it)."""
-        index = bisect_right(self.offsets, docnum) - 1
-        return index, docnum - self.offsets[index]
+        return locate(self.offsets, docnum)
 
     def title_words(self, docnum: int) -> str:
         """The title's words, folded, as " word word … "."""
@@ -651,21 +667,17 @@ class Search:
             field, text = words[0]
             if searcher.doc_frequency("title_words", text) > EXACT_TITLES_CHECKED:
                 return None  # near the bound where _tiers stops telling exact titles apart
-            query = q.Term(field, text)
             typed = _typed_words(results.query)
-
-            def tier(docnum: int) -> tuple[bool, bool]:
-                # As _tiers ranks them: a title holding the word, then one holding it as typed.
-                index, local = state.leaves.locate(docnum)
-                segment = state.leaves.readers[index]
-                in_title = ("title_words", text) in segment and local in postings_ids(segment, "title_words", text)
-                return in_title, in_title and bool(typed) and all(f" {word} " in state.leaves.title_words(docnum) for word in typed)
-
-            scores = {-negated: score for score, negated in score_each(searcher, query, [*entering, last_docnum])}
+            scores = {-negated: score for score, negated in score_each(searcher, q.Term(field, text), [*entering, last_docnum])}
             if last_docnum not in scores:
                 return None
-            bar = (tier(last_docnum)[::-1], scores[last_docnum], -last_docnum)
-            if any((tier(docnum)[::-1], scores.get(docnum, float("-inf")), -docnum) > bar for docnum in entering):
+
+            def rank(docnum: int) -> tuple:
+                # As _search ranks: tier, then BM25, then the earlier document first.
+                return _tier_of(state.leaves, docnum, words, typed), scores.get(docnum, float("-inf")), -docnum
+
+            bar = rank(last_docnum)
+            if any(rank(docnum) > bar for docnum in entering):
                 return None  # it ranks into the page
         total = results.total
         counts = {name: Counter(found) for name, found in results.facets.items()}
@@ -676,9 +688,8 @@ class Search:
             for name in (FACETS if not failed else failed if len(failed) == 1 else ()):
                 found = values[name][docnum]
                 for value in (found if name in MULTIPLE_FACETS else (found,)):
-                    if value not in ("", None):
-                        counts.setdefault(name, Counter())[value] += sign
-        facets = {name: dict(sorted(((value, n) for value, n in counter.items() if n > 0), key=lambda item: (-item[1], item[0]))) for name, counter in counts.items()}
+                    counts.setdefault(name, Counter())[value] += sign
+        facets = {name: _sorted_facets(counter) for name, counter in counts.items()}
         return replace(results, total=total, facets=facets)
 
     def _search(self, state: _ReaderState, text: str | None, filters: dict[str, str], page: int, per_page: int):
@@ -726,11 +737,7 @@ class Search:
                 elif len(failed) == 1:
                     # A facet's counts ignore its own filter, so its other values stay choosable.
                     count(failed[0], docnum)
-        facets = {}
-        for name, counter in counts.items():
-            counter.pop("", None)
-            counter.pop(None, None)
-            facets[name] = dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
+        facets = {name: _sorted_facets(counter) for name, counter in counts.items()}
 
         terms = positive_terms(user_query) if user_query is not None else set()
         hits = []

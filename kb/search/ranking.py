@@ -140,6 +140,17 @@ def postings_ids(segment, field: str, text) -> array:
     return _postings(segment, field, text)[0]
 
 
+def holds_all(segment, local: int, words) -> bool:
+    """Whether a segment's document `local` holds every (field, term) of `words` (deleted or not)."""
+    return all((field, text) in segment and local in postings_ids(segment, field, text) for field, text in words)
+
+
+def locate(offsets: list[int], docnum: int) -> tuple[int, int]:
+    """(which segment, the number in it) of a reader's document, given its segments' first numbers in order."""
+    index = bisect.bisect_right(offsets, docnum) - 1
+    return index, docnum - offsets[index]
+
+
 def _postings(segment, field: str, text) -> tuple[array, array]:
     """Document numbers and weights of a term's postings in a segment, deleted documents included."""
     global _postings_held

@@ -75,3 +75,31 @@ def test_a_search_is_answered_from_memory_until_the_index_changes(demo_copy, tmp
     assert again is not first
     assert "aubry-mutualisation-lille-lomme-hellemmes" in [hit.id for hit in again.hits]
     assert again.total == first.total + 1
+
+
+def test_a_document_holds_a_word_exactly_when_the_word_s_postings_list_it(tmp_path):
+    # Postings of hundreds of documents span several blocks: holds_all skips to the one asked
+    # (kb.search.ranking._holds), and must say what reading the whole list says, kept or not.
+    from whoosh import fields, index
+
+    from kb.search.ranking import _POSTINGS, holds_all, postings_ids
+
+    schema = fields.Schema(content=fields.TEXT)
+    ix = index.create_in(str(tmp_path), schema)
+    with ix.writer() as writer:
+        for number in range(1000):
+            words = ["tout", "pair" if number % 2 == 0 else "impair"] + (["septieme"] if number % 7 == 0 else [])
+            writer.add_document(content=" ".join(words))
+    with ix.reader() as reader:
+        segment = reader.leaf_readers()[0][0]
+        words = [("content", "pair"), ("content", "septieme"), ("content", "tout"), ("content", "absent")]
+        for field, text in words:
+            _POSTINGS.clear()
+            listed = set(postings_ids(segment, field, text)) if (field, text) in segment else set()
+            for kept in (False, True):
+                if not kept:
+                    _POSTINGS.clear()
+                assert [holds_all(segment, local, [(field, text)]) for local in range(1000)] == [local in listed for local in range(1000)], (text, kept)
+                postings_ids(segment, field, text) if (field, text) in segment else None
+        assert holds_all(segment, 14, [("content", "pair"), ("content", "septieme")])
+        assert not holds_all(segment, 7, [("content", "pair"), ("content", "septieme")])

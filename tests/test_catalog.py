@@ -243,6 +243,9 @@ def test_after_publications_hand_edits_deletions_renames_and_broken_files_the_ca
         scratch.listed.rows()  # read once at the start, then refreshed change by change
         scratch.listed.histories()
         scratch.listed.counts_on_days(tuple(CHART_DAYS))  # the home chart's counts, then updated change by change
+        view = scratch.view()
+        for sort in ("", "titre", "echeance"):
+            queries.list_promises(view, {}, sort, TODAY)  # each sort's arrangement, then moved row by row change by change
         for operation, number in operations:
             apply(scratch, operation, number)
             scratch.catalog.scan()

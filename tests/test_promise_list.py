@@ -136,3 +136,38 @@ def test_status_filters_follow_the_life_of_a_promise_not_their_counts(tmp_path):
     shown = re.findall(r'<a href="/promesses\?status=([a-z_]+)"', html)
     vocabulary = list(read_tree(DEMO_CONTENT).statuses)
     assert shown and shown == [key for key in vocabulary if key in shown]
+
+
+def test_an_arrangement_moved_row_by_row_equals_one_made_anew():
+    """After a publication each process moves the changed rows in its kept arrangements
+    (listing.rearranged) instead of sorting every promise again: it must give what sorting gives,
+    ties of title, deadline and date included."""
+    import random
+    from dataclasses import replace
+
+    from kb.catalog.listed import Listed
+    from kb.content.listing import arranged, rearranged
+
+    rng = random.Random(14)
+    today, final = date(2026, 6, 1), {"done", "abandoned"}
+    titles, days = ["Piscine", "piscine", "Métro", "Écoles", "Vélo"], [date(2025, 1, day) for day in (1, 2, 3)]
+
+    def row(number: int) -> Listed:
+        return Listed(
+            id=f"p-{number:04d}", key=f"promise:p-{number:04d}", title=rng.choice(titles), status=rng.choice(["planned", "done", "in_progress"]),
+            made_by=tuple(rng.sample(["aubry", "baly"], rng.randint(0, 2))), party=rng.choice([None, "PS"]), list_name=None,
+            territory=rng.choice(["Lille", "Lomme"]), territory_slug=None, theme=rng.choice([None, "Eau"]), tracker="mel",
+            updated_on=rng.choice(days), due=rng.choice([None, date(2026, 1, 1), date(2027, 1, 1)]),
+        )  # fmt: skip
+
+    for sort in ("maj", "titre", "echeance", "inconnu"):
+        rows = sorted((row(number) for number in range(300)), key=lambda found: found.id)
+        prepared = arranged(rows, sort, today, final)
+        for step in range(40):
+            removed = rng.sample(rows, rng.randint(0, 3))
+            changed = [replace(row(0), id=old.id, key=old.key) for old in removed[: rng.randint(0, len(removed))]]
+            added = changed + [row(1000 + step * 10 + extra) for extra in range(rng.randint(0, 2))]
+            gone = {old.id for old in removed}
+            rows = sorted([kept for kept in rows if kept.id not in gone] + added, key=lambda found: found.id)
+            prepared = rearranged(prepared, removed, added, sort, today, final)
+            assert prepared == arranged(rows, sort, today, final), (sort, step)

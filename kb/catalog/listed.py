@@ -77,6 +77,10 @@ def read_listed(connection: Connection, *where) -> list[Listed]:
     return sorted(rows, key=lambda row: row.id)
 
 
+# Arrangements are moved row by row for up to this many changed promises; beyond (a git pull), made anew.
+REARRANGED_UP_TO = 64
+
+
 class ListedCache:
     """Every published promise's Listed row, read once, then refreshed key by key as the change log says."""
 
@@ -164,8 +168,18 @@ class ListedCache:
             for start in range(0, len(promise_keys), 500):
                 fresh.update((row.key, row) for row in read_listed(connection, items_c.key.in_(promise_keys[start : start + 500])))
             if self._by_key is not None:
+                before, arranged_before = self._by_key, self._rows
                 self._by_key = _replaced(self._by_key, promise_keys, fresh)
                 self._rows = sorted(self._by_key.values(), key=lambda row: row.id)
+                if self._arranged_for is arranged_before and len(promise_keys) <= REARRANGED_UP_TO:
+                    # The arrangements kept moved row by row (listing.rearranged), not made anew at the next list.
+                    removed = [before[key] for key in promise_keys if key in before]
+                    added = [fresh[key] for key in promise_keys if key in fresh]
+                    self._arranged = {
+                        (sort, today, final): listing.rearranged(kept, removed, added, sort, today, set(final))
+                        for (sort, today, final), kept in self._arranged.items()
+                    }  # fmt: skip
+                    self._arranged_for = self._rows
             if self._histories is not None:
                 published = [key for key in promise_keys if key in fresh]  # a withdrawn promise's entries are gone
                 entries = {}

@@ -117,13 +117,19 @@ def _columns(promises: list[Promise], today: date, final: set[str]) -> dict[str,
     return {name: columns[name] for name in FILTERS}
 
 
+def _sort_key(sort: str):
+    """(key, reversed) of the order a list sorted by `sort` shows (unknown: by latest change)."""
+    if sort == "titre":
+        return (lambda promise: promise.title.casefold()), False
+    if sort == "echeance":
+        return (lambda promise: (promise.due is None, promise.due or date.max, promise.title.casefold())), False
+    return (lambda promise: (promise.updated_on, promise.id)), True
+
+
 def sorted_promises(promises: list[Promise], sort: str) -> list[Promise]:
     """`promises` in the order a list sorted by `sort` shows them (unknown: by latest change)."""
-    if sort == "titre":
-        return sorted(promises, key=lambda promise: promise.title.casefold())
-    if sort == "echeance":
-        return sorted(promises, key=lambda promise: (promise.due is None, promise.due or date.max, promise.title.casefold()))
-    return sorted(promises, key=lambda promise: (promise.updated_on, promise.id), reverse=True)
+    key, backwards = _sort_key(sort)
+    return sorted(promises, key=key, reverse=backwards)
 
 
 def arranged(promises: list[Promise], sort: str, today: date, final_statuses: set[str]) -> tuple[list[Promise], dict[str, list]]:
@@ -131,6 +137,46 @@ def arranged(promises: list[Promise], sort: str, today: date, final_statuses: se
     that sort filters and counts (kb.catalog.listed keeps it until the next change)."""
     ordered = sorted_promises(promises, sort if sort in SORTS else "maj")
     return ordered, _columns(ordered, today, final_statuses)
+
+
+def rearranged(
+    prepared: tuple[list[Promise], dict[str, list]], removed: list[Promise], added: list[Promise],
+    sort: str, today: date, final_statuses: set[str],
+) -> tuple[list[Promise], dict[str, list]]:
+    """`arranged` for the promises of `prepared` less `removed`, plus `added`, moved row by row.
+
+    `prepared` must arrange promises given in id order (as kb.catalog.listed keeps them): sorts are
+    stable, so promises of equal sort keys stand in id order, and (key, id) places each one. A
+    publication changes one promise of 10,000: arranging all of them again, in every worker, was a
+    fifth of what a publication cost the machine. New lists: readers of `prepared` keep theirs whole.
+    """
+    key, backwards = _sort_key(sort if sort in SORTS else "maj")
+    ordered, columns = list(prepared[0]), {name: list(column) for name, column in prepared[1].items()}
+
+    def place(promise) -> int:
+        # The first position whose promise comes after `promise` (or is it): a binary search on (key, id).
+        wanted, low, high = (key(promise), promise.id), 0, len(ordered)
+        while low < high:
+            middle = (low + high) // 2
+            found = (key(ordered[middle]), ordered[middle].id)
+            if (found > wanted) if backwards else (found < wanted):
+                low = middle + 1
+            else:
+                high = middle
+        return low
+
+    for promise in removed:
+        at = place(promise)
+        if at < len(ordered) and ordered[at].id == promise.id:
+            del ordered[at]
+            for column in columns.values():
+                del column[at]
+    for promise in added:
+        at = place(promise)
+        ordered.insert(at, promise)
+        for name, values in _columns([promise], today, final_statuses).items():
+            columns[name].insert(at, values[0])
+    return ordered, columns
 
 
 def list_promises(

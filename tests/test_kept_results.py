@@ -260,3 +260,27 @@ def test_a_generation_of_many_changed_files_has_what_they_touch_searched_again(s
     after = search.search(COMMON)
     assert run == [COMMON]
     _same(after, _fresh(search, COMMON))
+
+
+def _another_worker(search):
+    return open_search(search.index.index_dir, search.index.content_root, sync_seconds=None)
+
+
+def test_results_mended_by_one_worker_are_taken_by_another_without_searching(search, monkeypatch):
+    search.search(COMMON)
+    _edit(search, _off_the_page(search, COMMON), "Une note de plus.")
+    mended = search.search(COMMON)
+    run = _searches(search, monkeypatch)
+    taken = _another_worker(search).search(COMMON)
+    assert run == []
+    _same(taken, mended)
+
+
+def test_results_carried_over_by_one_worker_are_taken_by_another_without_searching(search, monkeypatch):
+    search.search("balayeuses")
+    _edit(search, AUBRY, "Note ajoutée sans rapport.")
+    carried = search.search("balayeuses")
+    run = _searches(search, monkeypatch)
+    taken = _another_worker(search).search("balayeuses")
+    assert run == []
+    _same(taken, carried)

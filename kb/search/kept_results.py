@@ -79,6 +79,9 @@ Mend = Callable[[object, tuple, list[int], list[int]], object]
 class _Kept:
     results: object
     words: tuple[tuple[str, object], ...] | None  # (field, term) all required, or None: never carried over
+    # Whether the machine's other processes can find it for this generation (SharedResults): a result
+    # carried over or mended into a new generation is not there yet.
+    shared: bool = True
 
 
 class KeptResults:
@@ -92,9 +95,11 @@ class KeptResults:
         self._identities: dict[str, tuple | None] = {}  # by segment id, for the segments of the snapshot
         self._lock = threading.Lock()
 
-    def get(self, reader, key: tuple, mend: Mend | None = None):
+    def get(self, reader, key: tuple, mend: Mend | None = None, share: Callable[[object], None] | None = None):
         """The kept results for `key`, if they hold for `reader`'s generation. `mend`: how results
-        that a new generation's changed documents match are mended (else they are searched again)."""
+        that a new generation's changed documents match are mended (else they are searched again).
+        `share`: called once with results carried or mended into this generation, for the other
+        processes (without it, a worker that did not keep them searched again after each publication)."""
         generation = reader.generation()
         if not self.limit or generation is None:
             return None
@@ -111,7 +116,11 @@ class KeptResults:
             if kept is None:
                 return None
             self._entries.move_to_end(key)
-            return kept.results
+            results, unshared = kept.results, not kept.shared
+            kept.shared = True
+        if unshared and share is not None:
+            share(results)  # outside the lock: it writes a file
+        return results
 
     def put(self, reader, key: tuple, results, query) -> None:
         generation = reader.generation()
@@ -142,6 +151,8 @@ class KeptResults:
                 self._mend(leaves, changes, mend)
         else:
             self._entries.clear()
+        for kept in self._entries.values():
+            kept.shared = False  # carried or mended: found in an older generation
         self._generation, self._snapshot, self._identities = generation, snapshot, identities
 
     def _changes(self, leaves, snapshot: Snapshot, identities: dict, deleted: Snapshot) -> Changes | None:

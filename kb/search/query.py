@@ -626,11 +626,15 @@ class Search:
         # Another worker of the machine may have searched the same in this generation (kb.search.kept_results).
         reader = state.searcher.reader()
         key = (text, tuple(sorted(filters.items())), page, per_page)
-        kept = self._kept.get(reader, key, lambda results, words, added, removed: self._mended(state, results, words, added, removed))
-        if kept is not None:
-            return _noticed(kept, text)
         # Shared by index state, not generation number: an index built anew starts its numbers again.
         generation = state.identity
+        kept = self._kept.get(
+            reader, key,
+            mend=lambda results, words, added, removed: self._mended(state, results, words, added, removed),
+            share=(lambda results: self._shared.save(generation, key, asdict(results))) if self._shared else None,
+        )  # fmt: skip
+        if kept is not None:
+            return _noticed(kept, text)
         shared = self._shared.load(generation, key) if self._shared else None
         if shared is not None:
             results, user_query = _results_from(shared), self.parse(clean_query(text)[0])

@@ -302,6 +302,10 @@ class SharedResults:
             return None
         return data["results"] if data.get("key") == repr(key) else None
 
+    def holds(self, generation: str | None, key: tuple) -> bool:
+        """Whether a process left results for `key` in this state already (a stat, not a read)."""
+        return generation is not None and self._path(generation, key).exists()
+
     def save(self, generation: str | None, key: tuple, results: dict) -> None:
         if generation is None:
             return

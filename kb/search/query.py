@@ -631,7 +631,7 @@ class Search:
         kept = self._kept.get(
             reader, key,
             mend=lambda results, words, added, removed: self._mended(state, results, words, added, removed),
-            share=(lambda results: self._shared.save(generation, key, asdict(results))) if self._shared else None,
+            share=(lambda results: self._share(generation, key, results)) if self._shared else None,
         )  # fmt: skip
         if kept is not None:
             return _noticed(kept, text)
@@ -644,6 +644,12 @@ class Search:
                 self._shared.save(generation, key, asdict(results))
         self._kept.put(reader, key, results, user_query)
         return _noticed(results, text)
+
+    def _share(self, generation: str, key: tuple, results: Results) -> None:
+        """Leave results carried over or mended here for the other workers, unless one did already:
+        every worker holding them would otherwise write them too (asdict and JSON: a millisecond each)."""
+        if not self._shared.holds(generation, key):
+            self._shared.save(generation, key, asdict(results))
 
     def _mended(self, state: _ReaderState, results: Results, words: tuple, added: list[int], removed: list[int]) -> Results | None:
         """`results` (the first page for one word) as the index now is, after changes whose documents

@@ -284,3 +284,15 @@ def test_results_carried_over_by_one_worker_are_taken_by_another_without_searchi
     taken = _another_worker(search).search("balayeuses")
     assert run == []
     _same(taken, carried)
+
+
+def test_results_another_worker_left_already_are_not_written_again(search):
+    other = _another_worker(search)
+    search.search("balayeuses")
+    other.search("balayeuses")
+    _edit(search, AUBRY, "Note ajoutée sans rapport.")
+    search.search("balayeuses")  # carried over, and left for the other workers
+    folder = search.index.index_dir.parent / f"{search.index.index_dir.name}.results"
+    left = {path.name: path.stat().st_ino for path in folder.glob("*.json")}
+    other.search("balayeuses")  # carried over there too: the copy is left already (a new file would be a new inode)
+    assert {path.name: path.stat().st_ino for path in folder.glob("*.json")} == left

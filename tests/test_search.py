@@ -218,3 +218,10 @@ query_pieces = st.sampled_from(
 @given(st.lists(query_pieces, max_size=12).map(" ".join))
 def test_any_combination_of_operators_and_words_is_answered(search, text):
     assert search.search(text).total >= 0
+
+
+def test_a_title_s_words_as_typed_are_folded_but_neither_stemmed_nor_dropped():
+    from kb.search.analysis import TypedWordsTokenizer
+
+    typed = [token.text for token in TypedWordsTokenizer()("Étendre la Vidéoprotection : 15 000 caméras, la vidéoprotection")]
+    assert typed == ["15000", "cameras", "etendre", "la", "videoprotection"]

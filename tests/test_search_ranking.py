@@ -61,3 +61,9 @@ def test_a_one_word_search_and_its_pages_keep_the_same_order(search):
     first, second = search.search("mutualisation", per_page=5), search.search("mutualisation", page=2, per_page=5)
     everything = [hit.id for hit in every_hit(search, "mutualisation")]
     assert [hit.id for hit in first.hits + second.hits] == everything[:10]
+
+
+@pytest.mark.parametrize("typed", ["MUTUALISATION", "Mutualisation", "mutualisation"])
+def test_a_word_typed_in_capitals_or_without_accents_ranks_as_typed_plainly(search, typed):
+    assert [hit.id for hit in every_hit(search, typed)] == [hit.id for hit in every_hit(search, "mutualisation")]
+

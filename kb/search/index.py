@@ -32,11 +32,11 @@ from kb.content.kinds import KINDS
 from kb.content.registry import InvalidKey, Key, Kind, Kinds
 from kb.content.tree import ContentTree, read_tree
 from kb.search import building
-from kb.search.analysis import PART_BREAK, FrenchPositions, french_analyzer
+from kb.search.analysis import PART_BREAK, FrenchPositions, TypedWordsTokenizer, french_analyzer
 from kb.search.merging import merge_by_tiers, merge_small_tiers, sizes, to_merge
 
 # Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-SCHEMA_VERSION = "13"
+SCHEMA_VERSION = "14"
 INDEX_NAME = f"kb{SCHEMA_VERSION}"
 FACETS = ("kind", "tracker", "status", "verdict", "territory", "made_by", "theme")
 # Facets that hold several values, one per line ("martine-aubry\nbernard-gerard"): search counts each.
@@ -65,6 +65,9 @@ def make_schema() -> Schema:
         # The title alone, analysed the same way: a search ranks the items whose title has its words
         # before those that merely mention them (kb.search.query, tiers).
         title_words=_french_text(),
+        # The title's words as typed (folded, not stemmed): the first tier, titles holding the words
+        # exactly as asked ("mutualisation" before "mutualiser").
+        title_typed=TEXT(analyzer=TypedWordsTokenizer(), phrase=False),
         status=ID(stored=True, sortable=True),
         verdict=ID(stored=True, sortable=True),
         territory=ID(stored=True, sortable=True),
@@ -100,6 +103,7 @@ def index_document(kind: Kind, item, sha256: str) -> dict:
         id=item.id,
         title=indexed.title,
         title_words=indexed.title,
+        title_typed=indexed.title,
         content=_content(indexed.title, indexed.quotes, *indexed.texts),
         # Undated items sort last; a missing value would be a column default Whoosh cannot read back as a date.
         date=_when(indexed.date) or datetime.min,

@@ -41,12 +41,11 @@ from whoosh.qparser import (
 
 from kb.config.i18n import gettext as _, language
 from kb.content.kinds import KINDS
-from kb.content.quotes import fold
 from kb.content.registry import Kinds
 from kb.search.kept_results import KeptResults, SharedResults, index_state
 from kb.search.matchers import AndNot, Phrase, own_matchers
 from kb.search.ranking import holds_all, locate, rank_terms, score_each, top
-from kb.search.analysis import TOKEN, normalize_numbers, term_for, tokens
+from kb.search.analysis import TOKEN, normalize_numbers, term_for, tokens, typed_word
 from kb.search.index import FACETS, MULTIPLE_FACETS, SearchIndex
 
 logger = logging.getLogger(__name__)
@@ -219,8 +218,6 @@ def positive_terms(query) -> set[str]:
 TIER_BONUS = 10_000.0
 
 
-# Titles looked at word for word (stored fields read) for the exact words typed: up to this many.
-EXACT_TITLES_CHECKED = 2000
 # Matches looked at for the phrase typed (Whoosh reads every match's positions: 300 ms for two common
 # words in 8,000 documents at 10,000 promises): up to this many; beyond, titles first, then BM25 alone.
 PHRASE_CHECKED = 1000
@@ -236,8 +233,8 @@ def _tiers(searcher, leaves: _Leaves, query, terms: set[str], text: str, matches
         return []
     titled = set(searcher.docs_for_query(_on_field(query, "title_words")))
     typed = _typed_words(text)
-    if typed and titled and len(titled) <= EXACT_TITLES_CHECKED:
-        exact = {docnum for docnum in titled if _titled_as_typed(leaves, docnum, typed)}
+    if typed and titled:
+        exact = titled.intersection(searcher.docs_for_query(q.And([q.Term("title_typed", word) for word in sorted(typed)])))
         tiers = [exact, titled - exact]
     else:
         tiers = [titled]
@@ -247,17 +244,14 @@ def _tiers(searcher, leaves: _Leaves, query, terms: set[str], text: str, matches
     return [tier for tier in tiers if tier]
 
 
-def _titled_as_typed(leaves: _Leaves, docnum: int, typed: set[str]) -> bool:
-    """Whether a document's title holds every word as typed (accents and case aside): _tiers' first tier."""
-    return bool(typed) and all(f" {word} " in leaves.title_words(docnum) for word in typed)
-
-
 def _tier_of(leaves: _Leaves, docnum: int, words: tuple, typed: set[str]) -> tuple[bool, bool]:
     """Where _tiers ranks a document for a query of `words` all required, as a key that sorts the
-    better tier higher: (title as typed, title holding the words)."""
+    better tier higher: (title holding every word as typed, title holding the words)."""
     index, local = leaves.locate(docnum)
-    in_title = holds_all(leaves.readers[index], local, [("title_words", text) for _, text in words])
-    return in_title and _titled_as_typed(leaves, docnum, typed), in_title
+    segment = leaves.readers[index]
+    in_title = holds_all(segment, local, [("title_words", text) for _, text in words])
+    as_typed = bool(typed) and holds_all(segment, local, [("title_typed", word) for word in sorted(typed)])
+    return in_title and as_typed, in_title
 
 
 def _sorted_facets(counter: Counter) -> dict:
@@ -268,11 +262,7 @@ def _sorted_facets(counter: Counter) -> dict:
 def _typed_words(text: str) -> set[str]:
     """The words a query asks for, folded but not stemmed (not its exclusions, operators or stop words)."""
     kept = " ".join(part for part in text.split() if not part.startswith("-") and part not in OPERATORS)
-    return {fold(word) for word in TOKEN.findall(kept) if term_for(word) is not None}
-
-
-def _title_words(title: str) -> set[str]:
-    return {fold(word) for word in TOKEN.findall(title)}
+    return {typed_word(word) for word in TOKEN.findall(kept) if term_for(word) is not None}
 
 
 def _failed(values: dict[str, list], filters: dict[str, str], docnum: int) -> list[str]:
@@ -286,11 +276,8 @@ def _failed(values: dict[str, list], filters: dict[str, str], docnum: int) -> li
 class _Leaves:
     """Where each document of a reader lives: its segment (and what this process keeps of it), its number there.
 
-    A segment never changes once written, so what is derived from one of its documents is kept with
-    the segment's column values: each title's words are read and folded once per process. Reading
-    and folding up to 2,000 titles for each search was most of a search's time (36 ms a search at
-    10,000 promises), and every publication makes the searches its words touch run again.
-    """
+    A segment never changes once written: a document is named by its segment's id and its number
+    there (snippets are kept by that name)."""
 
     def __init__(self, reader):
         leaves = [(offset, segment_reader) for segment_reader, offset in reader.leaf_readers()]
@@ -301,16 +288,6 @@ class _Leaves:
     def locate(self, docnum: int) -> tuple[int, int]:
         """(the segment's place in the reader, the document's number in it)."""
         return locate(self.offsets, docnum)
-
-    def title_words(self, docnum: int) -> str:
-        """The title's words, folded, as " word word … "."""
-        index, local = self.locate(docnum)
-        titles = self.caches[index].setdefault("titles", {})
-        words = titles.get(local)
-        if words is None:
-            title = self.readers[index].stored_fields(local).get("title") or ""
-            words = titles[local] = f" {' '.join(_title_words(title))} "
-        return words
 
     def identity(self, docnum: int) -> tuple[str, int]:
         """The document's name for as long as it exists: its segment's id and its number there."""
@@ -436,7 +413,7 @@ def _column_values(reader) -> dict[str, list]:
 
 
 def _segment_cache(segment_reader) -> dict:
-    """What this process keeps of one segment: its column values (and its titles' words, once read).
+    """What this process keeps of one segment: its column values.
 
     Keyed by the index's folder and the segment's id: Whoosh draws ids from `random`, which a test
     may seed alike for two indexes."""
@@ -675,8 +652,6 @@ class Search:
             if last_docnum is None:
                 return None
             field, text = words[0]
-            if searcher.doc_frequency("title_words", text) > EXACT_TITLES_CHECKED:
-                return None  # near the bound where _tiers stops telling exact titles apart
             typed = _typed_words(results.query)
             scores = {-negated: score for score, negated in score_each(searcher, q.Term(field, text), [*entering, last_docnum])}
             if last_docnum not in scores:

@@ -296,3 +296,13 @@ def test_results_another_worker_left_already_are_not_written_again(search):
     left = {path.name: path.stat().st_ino for path in folder.glob("*.json")}
     other.search("balayeuses")  # carried over there too: the copy is left already (a new file would be a new inode)
     assert {path.name: path.stat().st_ino for path in folder.glob("*.json")} == left
+
+
+@pytest.mark.parametrize("text", ["balayeuses", "mutualisaton", "titre:lille"])
+def test_results_left_for_other_workers_read_back_as_they_were(search, text):
+    import json
+
+    from kb.search.query import _results_from
+
+    results = search.search(text)
+    assert _results_from(json.loads(json.dumps(results.record()))) == results

@@ -25,7 +25,7 @@ import unicodedata
 import weakref
 from collections import Counter, OrderedDict
 from itertools import chain
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
@@ -116,6 +116,16 @@ class Results:
     @property
     def pages(self) -> int:
         return min(MAX_PAGE, max(1, -(-self.total // self.per_page)))
+
+    def record(self) -> dict:
+        """The results as SharedResults keeps them (JSON; _results_from reads them back).
+
+        Field by field, not dataclasses.asdict, which deep-copies every value: 2 ms per result, paid
+        for each result carried into a new index generation, after each publication, on the worker
+        that shares it (a fifth of a second for the 90 searches of kb bench-live)."""
+        record = {name.name: getattr(self, name.name) for name in fields(self)}
+        record["hits"] = [{**vars(hit), "snippet": str(hit.snippet)} for hit in self.hits]
+        return record
 
     def as_json(self, url_of: Callable[[Hit], str]) -> dict:
         return {
@@ -344,7 +354,7 @@ def _on_field(query, field: str):
 
 
 def _results_from(data: dict) -> Results:
-    """Results as SharedResults keeps them (dataclasses.asdict), made objects again."""
+    """Results as SharedResults keeps them (Results.record), made objects again."""
     hits = [Hit(**{**hit, "snippet": Markup(hit["snippet"])}) for hit in data["hits"]]
     return Results(**{**data, "hits": hits})
 
@@ -618,15 +628,15 @@ class Search:
         else:
             results, user_query = self._search(state, text, filters, page, per_page)
             if self._shared:
-                self._shared.save(generation, key, asdict(results))
+                self._shared.save(generation, key, results.record())
         self._kept.put(reader, key, results, user_query)
         return _noticed(results, text)
 
     def _share(self, generation: str, key: tuple, results: Results) -> None:
         """Leave results carried over or mended here for the other workers, unless one did already:
-        every worker holding them would otherwise write them too (asdict and JSON: a millisecond each)."""
+        every worker holding them would otherwise write them too (a record, JSON and a file each)."""
         if not self._shared.holds(generation, key):
-            self._shared.save(generation, key, asdict(results))
+            self._shared.save(generation, key, results.record())
 
     def _mended(self, state: _ReaderState, results: Results, words: tuple, added: list[int], removed: list[int]) -> Results | None:
         """`results` (the first page for one word) as the index now is, after changes whose documents

@@ -103,3 +103,21 @@ def test_a_document_holds_a_word_exactly_when_the_word_s_postings_list_it(tmp_pa
                 postings_ids(segment, field, text) if (field, text) in segment else None
         assert holds_all(segment, 14, [("content", "pair"), ("content", "septieme")])
         assert not holds_all(segment, 7, [("content", "pair"), ("content", "septieme")])
+
+
+def test_the_one_document_of_a_publication_s_segment_holds_exactly_its_words(tmp_path):
+    from whoosh import fields, index
+
+    from kb.search.ranking import holds_all
+
+    ix = index.create_in(str(tmp_path), fields.Schema(content=fields.TEXT))
+    with ix.writer() as writer:
+        writer.add_document(content="balayeuses neuves")
+    with ix.writer() as writer:
+        writer.add_document(content="piscine")
+    with ix.reader() as reader:
+        published = next(segment for segment, _ in reader.leaf_readers() if ("content", "piscine") in segment)
+        assert published.doc_count_all() == 1
+        assert holds_all(published, 0, [("content", "piscine")])
+        assert not holds_all(published, 0, [("content", "balayeuses")])
+        assert not holds_all(published, 0, [("content", "piscine"), ("content", "neuves")])

@@ -154,6 +154,8 @@ def _holds(segment, local: int, field: str, text) -> bool:
     leaf matcher skips whole blocks by their last document and decodes one."""
     if (field, text) not in segment:
         return False
+    if segment.doc_count_all() == 1:
+        return True  # a publication's own segment: its words are its one document's
     key = (segment.segment().segment_id(), field, text)
     with _POSTINGS_LOCK:
         found = _POSTINGS.get(key)

@@ -233,7 +233,7 @@ TIER_BONUS = 10_000.0
 PHRASE_CHECKED = 1000
 
 
-def _tiers(searcher, leaves: _Leaves, query, terms: set[str], text: str, matches: int) -> list[set[int]]:
+def _tiers(searcher, query, terms: set[str], text: str, matches: int) -> list[set[int]]:
     """The matches to rank first, best first: items whose title holds every word as typed (accents and
     case aside), then those whose title holds them in another form ("mutualiser" for "mutualisation":
     the query run on titles alone), then, for several words, those holding them as the phrase typed.
@@ -743,7 +743,7 @@ class Search:
             shown = []
         else:
             # Tiers first (titles holding the words, then the exact phrase), BM25 within each tier.
-            tiers = _tiers(searcher, state.leaves, user_query, terms, cleaned, len(matches))
+            tiers = _tiers(searcher, user_query, terms, cleaned, len(matches))
             if scored is not None:
                 if filters:
                     allowed = set(kept)

@@ -321,6 +321,24 @@ def test_when_the_scanner_is_gone_the_workers_scan_in_its_place(production_serve
     assert {line["logger"] for line in production_server.log_lines() if line["event"] == "catalog.scan"} == {"kb.web.content_store"}
 
 
+def test_after_a_hand_edit_the_scanner_process_draws_again_the_list_readers_asked_for(production_server, content_dir):
+    production_server.wait_until_healthy()
+    client = production_server.client()
+    deadline = time.monotonic() + 10
+    while not [line for line in production_server.log_lines() if line["event"] == "drawer.start"]:
+        assert time.monotonic() < deadline, production_server.log.read_text()
+        time.sleep(0.1)
+    for _ in range(6):  # several workers: one draws the list, the others take its copy
+        assert client.request("GET", "/promesses")[0] == 200
+    _edited_by_hand(content_dir, "zqdessin")
+    deadline = time.monotonic() + 15
+    while not (drawn := [line for line in production_server.log_lines() if line["event"] == "pages.drawn"]):
+        assert time.monotonic() < deadline, production_server.log.read_text()
+        time.sleep(0.1)
+    assert drawn[0]["drawn"] == 1 and drawn[0]["logger"] == "kb.web.page_drawer"
+    assert all("zqdessin" in client.request("GET", "/promesses")[1] for _ in range(6))
+
+
 def _children_of(pid: int) -> set[int]:
     found = set()
     for entry in Path("/proc").iterdir():

@@ -8,6 +8,10 @@ every CONTENT_RECHECK_SECONDS; the workers follow the catalog's change log as fo
 publication (kb.web.follower) and find the files indexed already. Should this process die, the
 workers' own scanning takes over (they scan when nobody has for a few periods:
 kb.web.content_store.SCANNER_LATE), so hand edits are never left unseen.
+
+The same process draws again, right after each change, the pages readers asked for that the
+change made stale (kb.web.page_drawer), in a thread with an app of its own: the workers take the
+copies rather than drawing them between two requests.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from kb.catalog.update import EVERYTHING, Catalog
-from kb.config import logs
+from kb.config import logs, settings
 from kb.config.settings import publish_lock_path
 from kb.search.index import SearchIndex
 from kb.store.db import first_line, make_engine
@@ -34,9 +39,8 @@ log = logging.getLogger(__name__)
 INDEX_WAIT_SECONDS = 2.0
 
 
-# The settings the scanner needs, handed to it as JSON in its environment (never on its command line:
-# the database URL may hold a password).
-SETTINGS = ("CONTENT_RECHECK_SECONDS", "DATABASE_URL", "CONTENT_DIR", "INSTANCE_DIR", "INDEX_DIR", "LOG_FORMAT", "LOG_LEVEL")
+# The server's settings are handed to the scanner as JSON in its environment (never on its command
+# line: the database URL may hold a password): its page drawer makes the app the workers make.
 ENVIRONMENT_KEY = "KB_SCANNER_SETTINGS"
 
 
@@ -46,8 +50,8 @@ def start(values: dict[str, Any]) -> subprocess.Popen:
     A new interpreter, not a fork: gunicorn forks its workers from this process, and a worker that
     inherited a multiprocessing child would, at its exit, signal and wait for a process not its own.
     """
-    settings = {name: values[name] for name in SETTINGS}
-    environment = {**os.environ, ENVIRONMENT_KEY: json.dumps({**settings, "parent": os.getpid()}, default=str)}
+    given = {name: values[name] for name in settings.BY_NAME}
+    environment = {**os.environ, ENVIRONMENT_KEY: json.dumps({**given, "parent": os.getpid()}, default=str)}
     return subprocess.Popen([sys.executable, "-m", "kb.ops.scanner"], env=environment, stdin=subprocess.DEVNULL)
 
 
@@ -83,12 +87,34 @@ def scan_forever(values: dict[str, Any], parent: int) -> None:
         "fichiers modifiés à la main ou par git : cherchés toutes les %g s par ce processus (pid %d)", period, os.getpid(),
         extra={"event": "scanner.start", "fields": {"pid": os.getpid(), "seconds": period}},
     )  # fmt: skip
+    drawing = _start_drawing(values)
     try:
         while os.getppid() == parent:  # else the server is gone (killed): nobody to scan for
             scanner.round(period)
             time.sleep(period)
     finally:
+        if drawing is not None:
+            drawing.set()
         engine.dispose()
+
+
+def _start_drawing(values: dict[str, Any]) -> threading.Event | None:
+    """The page drawer's thread (kb.web.page_drawer), unless PREDRAW_PAGES is 0; the event that stops it."""
+    most = int(values.get("PREDRAW_PAGES") or 0)
+    if not most:
+        return None
+    from kb.web import create_app, page_drawer  # only here: the scanner alone needs no web application
+
+    given = {name: value for name, value in values.items() if name in settings.BY_NAME}
+    app = create_app({**given, "PRODUCTION": True, "CONTENT_SCANNER": "process"})
+    stop = threading.Event()
+    drawer = page_drawer.PageDrawer(app, most)
+    threading.Thread(target=page_drawer.draw_forever, args=(drawer, stop), name="kb-page-drawer", daemon=True).start()
+    log.info(
+        "pages redessinées après chaque changement par ce processus (%d au plus)", most,
+        extra={"event": "drawer.start", "fields": {"pid": os.getpid(), "most": most}},
+    )  # fmt: skip
+    return stop
 
 
 class Scanner:

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from pathlib import Path
+from typing import Callable
 
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -46,6 +47,8 @@ class ChangeFollower:
         self._pending: set[str] = set()
         self._pending_lock = threading.Lock()
         self.store.on_changes.append(self.apply)
+        # Called with the tags of the pages each change made stale (kb.web.page_drawer draws them again).
+        self.after_changes: list[Callable[[set[str]], None]] = []
         # The workers' scanning thread, when it scans for the machine, also does the index's larger merges.
         self.store.between_scans.append(self.search_index.merge_when_due)
 
@@ -126,7 +129,7 @@ class ChangeFollower:
         # worker (kb.web.shared_pages), must know these changes. Pages first, whatever the index
         # does: a busy or broken index must not keep stale pages.
         self._cursor = rows[-1][0]
-        stale = self.pages.invalidate(tags)
+        stale = self._invalidate(tags)
         self._save_cursor(self._cursor)
         with self._pending_lock:
             self._pending.update(keys)
@@ -147,7 +150,7 @@ class ChangeFollower:
             self._refresh_reads(connection, keys)
             # Logged already: a page taken from another worker must know them (kb.web.shared_pages).
             self._applied = max(self._applied, self.store.catalog.last_change(connection))
-        self.pages.invalidate(tags)
+        self._invalidate(tags)
         with self._pending_lock:
             self._pending.update(keys)
         self._retry_pending()
@@ -155,7 +158,13 @@ class ChangeFollower:
     def _forget_reads(self) -> None:
         """From a new place in the log, what this process read before (rows, pages) may be older than it: read again."""
         self.store.listed.clear()
-        self.pages.invalidate({EVERYTHING})
+        self._invalidate({EVERYTHING})
+
+    def _invalidate(self, tags: set[str]) -> int:
+        stale = self.pages.invalidate(tags)
+        for hook in self.after_changes:
+            hook(tags)
+        return stale
 
     def _refresh_reads(self, connection, keys: list[str]) -> None:
         """What this process keeps of the catalog, made current for `keys`: before any page is drawn again."""

@@ -150,14 +150,15 @@ class PageCache:
 
 
 def page_key(request) -> tuple:
-    """Under what a page is kept: a werkzeug request's host, path, sorted query, language, today's date, kb's version.
+    """Under what a page is kept: a werkzeug request's root, path, sorted query, language, today's date, kb's version.
 
     Pages hold absolute URLs (feeds, sitemap, metadata) and "en retard" depends on the day: the
-    host and the date belong to the key as much as the path does; so does the language the
-    request is answered in (from its cookie or Accept-Language, not only its query).
+    host and the prefix the site is served under (its root URL) and the date belong to the key as
+    much as the path does; so does the language the request is answered in (from its cookie or
+    Accept-Language, not only its query). kb.web.page_drawer draws a page again from its key alone.
     """
     query = urlencode(sorted(parse_qsl(request.query_string.decode("utf-8", "replace"))))
-    return (request.host_url, request.path, query, language_of(request), date.today().isoformat(), KB_VERSION)
+    return (request.root_url, request.path, query, language_of(request), date.today().isoformat(), KB_VERSION)
 
 
 def cached_page(view):

@@ -11,25 +11,33 @@ knowing at least every change this worker knows. While another process of the ma
 page (a lock file, one per page among LOCK_SLOTS), a worker that has an older copy gives it
 (marked `no-cache`, as kb.web.page_cache does within a process) rather than drawing it too.
 
+A copy's modification time is when a worker last drew it or took it: when readers last asked for
+the page. The machine's page drawer (kb.web.page_drawer) draws again, right after a change, the
+pages asked for since the one before; its own copies keep the time of the copy they replace.
+
 The folder is derived (deleting it costs drawings) and bounded: past MAX_BYTES, the copies used
 least recently go first.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from kb.store.locks import flock_if_free
 
 log = logging.getLogger(__name__)
 
-LOCK_SLOTS = 64
+# Pages share a lock by slot: the page drawer holds the locks of every page it is about to draw
+# (kb.web.page_drawer), and a page sharing a slot with one of them is given stale meanwhile.
+LOCK_SLOTS = 4096
 # The folder's bound, checked every PRUNE_EVERY copies saved by a process.
 MAX_BYTES = 512 * 1024 * 1024
 PRUNE_EVERY = 500
@@ -38,9 +46,12 @@ PRUNE_EVERY = 500
 class SharedPages:
     """A folder of drawn pages, each with the change-log place it was drawn at."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, asked_here: bool = True):
         self.directory = Path(directory)
+        # False in the page drawer: what it draws and takes is not readers asking for the page.
+        self.asked_here = asked_here
         self._saved = 0
+        self._held: dict[int, object] = {}  # slots whose lock this process holds (`holding`)
 
     def _name(self, key: tuple) -> str:
         return hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:40]
@@ -57,15 +68,23 @@ class SharedPages:
             return None
         if header.get("key") != repr(key) or int(header.get("cursor", -1)) < cursor or len(body) != header.get("length"):
             return None
+        if self.asked_here:
+            _touch(self.directory / self._name(key))
         return header, body
 
     def save(self, key: tuple, cursor: int | None, status: int, headers: dict, etag: str, tags, body: bytes) -> None:
         if cursor is None:
             return
-        header = {"key": repr(key), "cursor": cursor, "status": status, "headers": headers, "etag": etag, "tags": sorted(tags), "length": len(body)}
+        header = {
+            "key": repr(key), "page": list(key), "cursor": cursor, "status": status, "headers": headers, "etag": etag, "tags": sorted(tags), "length": len(body),
+        }  # fmt: skip
+        path = self.directory / self._name(key)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            _replace(self.directory / self._name(key), json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n" + body)
+            asked = None if self.asked_here else _asked_at(path)
+            _replace(path, json.dumps(header, ensure_ascii=False).encode("utf-8") + b"\n" + body)
+            if asked is not None:
+                os.utime(path, ns=asked)
         except OSError as error:  # a full or read-only disk costs drawings, never a page
             log.warning("page partagée non enregistrée (%s) : %s", self.directory, error)
             return
@@ -83,14 +102,73 @@ class SharedPages:
         except OSError:
             pass
 
+    def asked_since(self, since: float) -> list[tuple[float, dict]]:
+        """(when, header) of the copies readers asked for after `since` (a time.time()), first asked first."""
+        found = []
+        try:
+            with os.scandir(self.directory) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    try:
+                        asked = entry.stat().st_mtime
+                        if asked > since:
+                            with open(entry.path, "rb") as handle:
+                                found.append((asked, json.loads(handle.readline(MAX_HEADER_BYTES))))
+                    except (OSError, ValueError):
+                        continue  # replaced or pruned meanwhile, or torn
+        except OSError:
+            return []
+        return sorted((item for item in found if isinstance(item[1], dict)), key=lambda item: item[0])
+
+    @contextmanager
+    def holding(self, keys: list[tuple]) -> Iterator[list[tuple]]:
+        """The drawing locks of `keys` that are free, held together inside; yields the keys whose lock was taken.
+
+        For the page drawer, which draws them one after the other: meanwhile a worker gives its older
+        copy of any of them rather than drawing it too. `drawing` in this process finds them its own.
+        """
+        taken = []
+        with ExitStack() as stack:
+            for key in keys:
+                slot = self._slot(key)
+                if slot not in self._held:
+                    handle = self._lock_file(slot)
+                    if handle is None:
+                        continue
+                    try:
+                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        handle.close()  # another process draws it: its copy will do
+                        continue
+                    self._held[slot] = handle
+                    stack.callback(self._release, slot)
+                taken.append(key)
+            yield taken
+
+    def _release(self, slot: int) -> None:
+        handle = self._held.pop(slot)
+        handle.close()  # the flock goes with the file
+
+    def _slot(self, key: tuple) -> int:
+        return int(self._name(key)[:8], 16) % LOCK_SLOTS
+
+    def _lock_file(self, slot: int):
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            return open(self.directory / f".lock-{slot}", "a")
+        except OSError:
+            return None
+
     @contextmanager
     def drawing(self, key: tuple):
         """True inside while this process alone of the machine draws `key`; False when another one is at it."""
-        slot = int(self._name(key)[:8], 16) % LOCK_SLOTS
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            handle = open(self.directory / f".lock-{slot}", "a")
-        except OSError:
+        slot = self._slot(key)
+        if slot in self._held:
+            yield True  # held by `holding`, for this very drawing
+            return
+        handle = self._lock_file(slot)
+        if handle is None:
             yield True  # no lock to take: draw, as if alone
             return
         with handle, flock_if_free(handle) as alone:
@@ -109,6 +187,24 @@ class SharedPages:
                 total -= stat.st_size
         except OSError:
             pass
+
+
+MAX_HEADER_BYTES = 64 * 1024
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:
+        pass  # replaced or pruned meanwhile: the next copy is new anyway
+
+
+def _asked_at(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_atime_ns, stat.st_mtime_ns
 
 
 def _replace(path: Path, data: bytes) -> None:

@@ -1,0 +1,115 @@
+"""Pages drawn again right after a change, by a process of the machine that serves no requests.
+
+A publication makes stale every page that lists promises: the home page (65–170 ms to draw at
+10,000 promises), the lists and their filters (20–40 ms each), the feeds, the sitemap. Each is
+drawn once per machine (kb.web.shared_pages), but by the first worker asked for it: under
+`kb bench-live` that was mostly the busiest worker, and its other requests waited behind the
+drawing. In the first second after an approval the server answered an eighth of its usual
+requests.
+
+So the machine's scanner process (kb.ops.scanner) also runs this drawer, in a thread, with an app
+of its own. It reads the change log every POLL_SECONDS, well before the workers do
+(PUBLICATION_POLL_SECONDS). When a change makes stale pages that readers asked for since the
+change before, it takes their drawing locks together, then draws them one by one, first asked
+first, within BUDGET_SECONDS and PREDRAW_PAGES pages. Meanwhile a worker gives its older copy
+(marked `no-cache`): this is already the rule for a page another process draws. It takes the new
+copy as soon as the copy is saved.
+
+"Asked for" is the copy's modification time: a worker's drawing or taking of a copy sets it.
+The drawer's own copies keep the time of the copy they replace, so a page nobody asks for any
+more is drawn once more at most.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import date
+from itertools import islice
+
+from flask import Flask
+
+from kb.store.db import first_line
+from kb.web.page_cache import KB_VERSION
+from kb.web.shared_pages import SharedPages
+
+log = logging.getLogger(__name__)
+
+# How often the drawer reads the change log. Well before the workers do, so that it holds the
+# pages' locks before the first of them asks for the pages.
+POLL_SECONDS = 0.05
+# How long after a change it goes on drawing. The pages it has not reached by then are drawn by
+# the workers that ask for them: a page must not stay stale for long.
+BUDGET_SECONDS = 2.0
+# At its start the drawer knows nothing of what was asked before. It counts the copies touched in the last hour.
+FIRST_LOOK_SECONDS = 3600.0
+
+
+class PageDrawer:
+    """The pages each change makes stale, drawn again by this process for the workers of the machine."""
+
+    def __init__(self, app: Flask, most: int):
+        self.app = app
+        self.most = most
+        self.follower = app.extensions["kb.follower"]
+        self.pages: SharedPages = app.extensions["kb.shared_pages"]
+        self.pages.asked_here = False
+        self.client = app.test_client()
+        self._tags: set[str] = set()  # what the changes followed since the last drawing touched
+        self.follower.after_changes.append(self._tags.update)
+        self._since = time.time() - FIRST_LOOK_SECONDS
+
+    def round(self) -> int:
+        """Follow the change log; the pages it made stale that readers had asked for, drawn again: how many."""
+        self.follower.poll(force=True)
+        if not self._tags:
+            return 0
+        tags = set(self._tags)
+        self._tags.clear()
+        started = time.time()
+        since, self._since = self._since, started
+        position = self.follower.position
+        keys = list(islice(self._wanted(since, tags, position), self.most))
+        drawn = 0
+        with self.pages.holding(keys) as held:
+            for key in held:
+                if time.time() - started > BUDGET_SECONDS:
+                    break  # the rest are the workers' to draw, when asked: the locks go now
+                drawn += self._draw(key)
+        if keys:
+            log.info(
+                "pages redessinées après un changement : %d sur %d demandées", drawn, len(keys),
+                extra={"event": "pages.drawn", "fields": {"drawn": drawn, "wanted": len(keys), "seconds": round(time.time() - started, 3)}},
+            )  # fmt: skip
+        return drawn
+
+    def _wanted(self, since: float, tags: set[str], position: int | None):
+        """The keys of the copies asked for after `since` that these changes made stale, first asked first."""
+        today = date.today().isoformat()
+        for _asked, header in self.pages.asked_since(since):
+            key = tuple(header.get("page") or ())
+            if len(key) != 6 or key[4] != today or key[5] != KB_VERSION:
+                continue  # drawn another day or by another version of kb: never asked for again
+            if position is not None and int(header.get("cursor", -1)) >= position:
+                continue  # drawn knowing these changes already
+            if "*" in tags or tags.intersection(header.get("tags") or ()):
+                yield key
+
+    def _draw(self, key: tuple) -> bool:
+        """The page drawn as a reader's request would have it drawn (kb.web.page_cache saves the copy)."""
+        root, path, query, language, _day, _version = key
+        response = self.client.get(path, base_url=root, query_string=query, headers={"Accept-Language": language})
+        response.close()
+        return response.status_code == 200
+
+
+def draw_forever(drawer: PageDrawer, stop: threading.Event) -> None:
+    """The drawer's thread: a round every POLL_SECONDS until `stop`; a failed round is tried again a second later."""
+    while not stop.is_set():
+        try:
+            drawer.round()
+        except Exception as error:  # noqa: BLE001 — the workers draw what it does not: never a reason to stop
+            log.warning("pages non redessinées : %s", first_line(error))
+            stop.wait(1.0)
+        stop.wait(POLL_SECONDS)

@@ -1,0 +1,134 @@
+"""The machine's page drawer: right after a change, the pages readers asked for are drawn again outside the workers."""
+
+import time
+from pathlib import Path
+
+from kb.web import create_app
+from kb.web.page_drawer import PageDrawer
+
+AUBRY = "aubry-mutualisation-lille-lomme-hellemmes"
+
+
+def _process(content: Path, instance: Path, database_url: str):
+    """One process of a machine: the machine's instance folder and database, its own memory."""
+    return create_app(
+        {
+            "TESTING": True,
+            "CONTENT_DIR": str(content),
+            "INSTANCE_DIR": str(instance),
+            "DATABASE_URL": database_url,
+            "CONTENT_RECHECK_SECONDS": 3600,
+            "INDEX_SYNC_SECONDS": 3600,
+            "PUBLICATION_POLL_SECONDS": 0,
+        }
+    )
+
+
+def _edit_by_hand(content: Path, mark: str, worker) -> None:
+    """A promise's title changed on disk; the worker's scan logs the change (and the worker follows it)."""
+    path = content / "promises" / f"{AUBRY}.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("title: ", f"title: ({mark}) ", 1), encoding="utf-8")
+    worker.extensions["kb.content"].scan()
+
+
+def _mark_copies(instance: Path, old: bytes, new: bytes) -> int:
+    """Change the drawn copies in place (same length), so that a page taken from them shows it."""
+    marked = 0
+    for path in (instance / "index.pages").iterdir():
+        if not path.name.startswith(".") and old in path.read_bytes():
+            path.write_bytes(path.read_bytes().replace(old, new))
+            marked += 1
+    return marked
+
+
+def _copy_times(instance: Path) -> dict[str, int]:
+    return {path.name: path.stat().st_mtime_ns for path in (instance / "index.pages").iterdir() if not path.name.startswith(".")}
+
+
+def test_a_list_a_reader_asked_for_is_drawn_again_by_the_drawer_and_taken_by_the_worker(demo_copy, tmp_path, database_url):
+    worker = _process(demo_copy, tmp_path / "instance", database_url)
+    drawer = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=100)
+    drawer.round()
+    worker.test_client().get("/promesses")
+    _edit_by_hand(demo_copy, "zqredessin", worker)
+    assert drawer.round() == 1
+    assert _mark_copies(tmp_path / "instance", b"<h1>", b"<h6>") == 1
+    page = worker.test_client().get("/promesses").get_data(as_text=True)
+    assert "(zqredessin)" in page and "<h6>" in page  # the drawer's copy, taken: not drawn by the worker
+
+
+def test_a_page_nobody_asked_for_since_the_last_change_is_not_drawn_again(demo_copy, tmp_path, database_url):
+    worker = _process(demo_copy, tmp_path / "instance", database_url)
+    drawer = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=100)
+    drawer.round()
+    worker.test_client().get("/promesses")
+    _edit_by_hand(demo_copy, "zqun", worker)
+    assert drawer.round() == 1
+    _edit_by_hand(demo_copy, "zqdeux", worker)
+    assert drawer.round() == 0
+    worker.test_client().get("/promesses")  # a reader asks again: the worker takes the copy
+    _edit_by_hand(demo_copy, "zqtrois", worker)
+    assert drawer.round() == 1
+
+
+def test_a_page_the_change_did_not_touch_is_not_drawn_again(demo_copy, tmp_path, database_url):
+    worker = _process(demo_copy, tmp_path / "instance", database_url)
+    drawer = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=100)
+    drawer.round()
+    worker.test_client().get("/sources")  # lists sources: a promise's title is not on it
+    _edit_by_hand(demo_copy, "zqailleurs", worker)
+    assert drawer.round() == 0
+
+
+def test_the_drawer_s_copies_keep_the_time_readers_last_asked_for_the_page(demo_copy, tmp_path, database_url):
+    worker = _process(demo_copy, tmp_path / "instance", database_url)
+    drawer = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=100)
+    drawer.round()
+    worker.test_client().get("/promesses")
+    asked = _copy_times(tmp_path / "instance")
+    time.sleep(0.05)
+    _edit_by_hand(demo_copy, "zqheure", worker)
+    assert drawer.round() == 1
+    assert _copy_times(tmp_path / "instance") == asked
+    worker.test_client().get("/promesses")  # taken by the worker: asked for now
+    assert all(_copy_times(tmp_path / "instance")[name] > when for name, when in asked.items())
+
+
+def test_at_most_the_pages_it_is_allowed_are_drawn_again(demo_copy, tmp_path, database_url):
+    worker = _process(demo_copy, tmp_path / "instance", database_url)
+    drawer = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=2)
+    drawer.round()
+    client = worker.test_client()
+    for path in ("/promesses", "/", "/flux.atom", "/promesses?status=done"):
+        client.get(path)
+    _edit_by_hand(demo_copy, "zqborne", worker)
+    assert drawer.round() == 2
+
+
+def test_while_the_drawer_holds_a_page_s_lock_a_worker_gives_its_older_copy(demo_copy, tmp_path, database_url):
+    worker = _process(demo_copy, tmp_path / "instance", database_url)
+    drawer_app = _process(demo_copy, tmp_path / "instance", database_url)
+    client = worker.test_client()
+    before = client.get("/promesses").get_data(as_text=True)
+    _edit_by_hand(demo_copy, "zqverrou", worker)
+    key = next(iter(worker.extensions["kb.pages"]._pages))
+    pages = drawer_app.extensions["kb.shared_pages"]
+    with pages.holding([key]) as held:
+        assert held == [key]
+        with pages.drawing(key) as alone:
+            assert alone  # the drawer's own drawing, under the lock it holds
+        stale = client.get("/promesses")
+        assert stale.get_data(as_text=True) == before and stale.headers["Cache-Control"] == "no-cache"
+    assert "(zqverrou)" in client.get("/promesses").get_data(as_text=True)
+
+
+def test_a_page_served_under_a_prefix_is_drawn_again_under_it(demo_copy, tmp_path, database_url):
+    worker = _process(demo_copy, tmp_path / "instance", database_url)
+    drawer = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=100)
+    drawer.round()
+    worker.test_client().get("/promesses", base_url="https://promesses.example.org/suivi/")
+    _edit_by_hand(demo_copy, "zqprefixe", worker)
+    assert drawer.round() == 1
+    _mark_copies(tmp_path / "instance", b"<h1>", b"<h6>")
+    page = worker.test_client().get("/promesses", base_url="https://promesses.example.org/suivi/").get_data(as_text=True)
+    assert "<h6>" in page and 'href="/suivi/promesses/' in page

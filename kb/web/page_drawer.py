@@ -10,10 +10,10 @@ requests.
 So the machine's scanner process (kb.ops.scanner) also runs this drawer, in a thread, with an app
 of its own. It reads the change log every POLL_SECONDS, well before the workers do
 (PUBLICATION_POLL_SECONDS). When a change makes stale pages that readers asked for since the
-change before, it takes their drawing locks together, then draws them one by one, first asked
-first, within BUDGET_SECONDS and PREDRAW_PAGES pages. Meanwhile a worker gives its older copy
-(marked `no-cache`): this is already the rule for a page another process draws. It takes the new
-copy as soon as the copy is saved.
+change before, it draws them one by one, first asked first, within BUDGET_SECONDS and
+PREDRAW_PAGES pages, each under its drawing lock. Meanwhile a worker asked for that page gives its
+older copy (marked `no-cache`): this is already the rule for a page another process draws. It takes
+the new copy as soon as the copy is saved. A page a worker is drawing already is left to it.
 
 "Asked for" is the copy's modification time: a worker's drawing or taking of a copy sets it.
 The drawer's own copies keep the time of the copy they replace, so a page nobody asks for any
@@ -72,11 +72,15 @@ class PageDrawer:
         position = self.follower.position
         keys = list(islice(self._wanted(since, tags, position), self.most))
         drawn = 0
-        with self.pages.holding(keys) as held:
-            for key in held:
-                if time.time() - started > BUDGET_SECONDS:
-                    break  # the rest are the workers' to draw, when asked: the locks go now
-                drawn += self._draw(key)
+        for key in keys:
+            if time.time() - started > BUDGET_SECONDS:
+                break  # the rest are the workers' to draw, when asked
+            # One lock at a time: held together, the pages waiting their turn stayed stale in every
+            # worker for as long as the drawer took (2 to 3 s under `kb bench-live`, against a
+            # target of 1 s for a publication to show). A page a worker draws already is left to it.
+            with self.pages.holding([key]) as held:
+                if held:
+                    drawn += self._draw(key)
         if keys:
             log.info(
                 "pages redessinées après un changement : %d sur %d demandées", drawn, len(keys),

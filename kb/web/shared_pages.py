@@ -35,8 +35,8 @@ from kb.store.locks import flock_if_free
 
 log = logging.getLogger(__name__)
 
-# Pages share a lock by slot: the page drawer holds the locks of every page it is about to draw
-# (kb.web.page_drawer), and a page sharing a slot with one of them is given stale meanwhile.
+# Pages share a lock by slot: while one is drawn, a page of the same slot found stale is given
+# stale too (and the page drawer, kb.web.page_drawer, leaves a page whose slot is held).
 LOCK_SLOTS = 4096
 # The folder's bound, checked every PRUNE_EVERY copies saved by a process.
 MAX_BYTES = 512 * 1024 * 1024
@@ -125,8 +125,8 @@ class SharedPages:
     def holding(self, keys: list[tuple]) -> Iterator[list[tuple]]:
         """The drawing locks of `keys` that are free, held together inside; yields the keys whose lock was taken.
 
-        For the page drawer, which draws them one after the other: meanwhile a worker gives its older
-        copy of any of them rather than drawing it too. `drawing` in this process finds them its own.
+        For the page drawer: meanwhile a worker gives its older copy of any of them rather than
+        drawing it too, and `drawing` in this process finds them its own.
         """
         taken = []
         with ExitStack() as stack:

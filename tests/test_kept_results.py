@@ -276,6 +276,33 @@ def test_results_mended_by_one_worker_are_taken_by_another_without_searching(sea
     _same(taken, mended)
 
 
+def test_results_one_worker_mended_are_taken_by_another_that_kept_them_too_without_mending_them_again(search, monkeypatch):
+    other = _another_worker(search)
+    search.search(COMMON)
+    other.search(COMMON)
+    _edit(search, _off_the_page(search, COMMON), "Une note de plus.")
+    mended = search.search(COMMON)
+    mendings, run = [], _searches(search, monkeypatch)
+    original = Search._mended
+    monkeypatch.setattr(Search, "_mended", lambda self, *args: mendings.append(args) or original(self, *args))
+    taken = other.search(COMMON)
+    assert mendings == [] and run == []
+    _same(taken, mended)
+
+
+def test_a_result_the_change_touched_is_mended_when_read_not_when_the_change_is_first_seen(search, monkeypatch):
+    search.search(COMMON)
+    search.search("balayeuses")
+    _edit(search, _off_the_page(search, COMMON), "Une note de plus.")
+    mendings = []
+    original = Search._mended
+    monkeypatch.setattr(Search, "_mended", lambda self, *args: mendings.append(args) or original(self, *args))
+    search.search("balayeuses")  # the first search of the new generation: the other result waits
+    assert mendings == []
+    _same(search.search(COMMON), _fresh(search, COMMON))
+    assert len(mendings) == 1
+
+
 def test_results_carried_over_by_one_worker_are_taken_by_another_without_searching(search, monkeypatch):
     search.search("balayeuses")
     _edit(search, AUBRY, "Note ajoutée sans rapport.")

@@ -619,6 +619,7 @@ class Search:
             reader, key,
             mend=lambda results, words, added, removed: self._mended(state, results, words, added, removed),
             share=(lambda results: self._share(generation, key, results)) if self._shared else None,
+            shared=(lambda: self._shared.holds(generation, key)) if self._shared else None,
         )  # fmt: skip
         if kept is not None:
             return _noticed(kept, text)

@@ -60,6 +60,11 @@ def test_exclusion_removes_matching_documents(search):
     assert "marcq-la-madeleine-balayeuses" in with_sweepers - without
 
 
+@pytest.mark.parametrize("text", ["marcq (-balayeuses)", "(marcq -balayeuses)", "(-balayeuses) marcq", "marcq (NOT balayeuses)"])
+def test_an_exclusion_inside_parentheses_excludes_as_outside(search, text):
+    assert every_id(search, text) == every_id(search, "marcq -balayeuses") != []
+
+
 def test_only_exclusions_means_everything_else(search):
     assert search.search("-mutualisation").total == search.search("").total - search.search("mutualisation").total
 

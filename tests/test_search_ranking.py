@@ -48,6 +48,19 @@ def test_titles_with_the_word_as_typed_come_before_its_other_forms(search):
     assert ranked.index("aubry-mutualisation-lille-lomme-hellemmes") < first_other
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["mutualisation SAUF piscine", "mutualisation ANDNOT piscine", "mutualisation NOT piscine", "mutualisation -piscine",
+     "mutualisation (-piscine)", "mutualisation SAUF (piscine OU balayeuses)", 'mutualisation -"piscine olympique"'],
+)  # fmt: skip
+def test_an_excluded_word_is_not_asked_of_titles_as_typed(search, text):
+    """What a query excludes is no word of its titles: "mutualisation SAUF piscine" ranks as "mutualisation" does."""
+    hits = every_hit(search, text)
+    typed = ["mutualisation" in hit.title.lower() for hit in hits]
+    first_other = typed.index(False)
+    assert first_other > 0 and not any(typed[first_other:]), [hit.title for hit in hits]
+
+
 def test_a_phrase_typed_without_quotes_ranks_its_exact_occurrences_before_scattered_words(search):
     hits = every_hit(search, "plan de sauvegarde")
     exact = {hit.id for hit in every_hit(search, '"plan de sauvegarde"')}

@@ -204,6 +204,29 @@ def _parser(schema) -> QueryParser:
     return parser
 
 
+def _minus_in_groups(text: str) -> str:
+    """`text` with each "-" that excludes a word inside parentheses written NOT, which the parser reads there.
+
+    Whoosh reads "-" only outside parentheses: inside, its parser failed, and the query was read as
+    plain words, so that "mutualisation (-piscine)" asked for "piscine" instead of excluding it."""
+    out, depth, quoted = [], 0, False
+    for position, char in enumerate(text):
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth = max(0, depth - 1)
+        elif (
+            char == "-" and depth and not quoted and (position == 0 or text[position - 1] in " (")
+            and text[position + 1 : position + 2] not in ("", " ")
+        ):  # fmt: skip
+            out.append("NOT ")
+            continue
+        out.append(char)
+    return "".join(out)
+
+
 def positive_terms(query) -> set[str]:
     """Index terms that the query asks for (not those it excludes), for highlighting."""
     found: set[str] = set()
@@ -269,10 +292,33 @@ def _sorted_facets(counter: Counter) -> dict:
     return dict(sorted(((value, n) for value, n in counter.items() if value not in ("", None) and n > 0), key=lambda item: (-item[1], item[0])))
 
 
+# A query's pieces as _typed_words reads them: a quoted phrase, a group's opening (either possibly
+# excluded by a leading "-") or closing, a word or operator.
+_PIECE = re.compile(r'-?"[^"]*"?|-?\(|\)|[^\s()"]+')
+EXCLUDING = {"NOT", "SAUF", "ANDNOT"}
+
+
 def _typed_words(text: str) -> set[str]:
-    """The words a query asks for, folded but not stemmed (not its exclusions, operators or stop words)."""
-    kept = " ".join(part for part in text.split() if not part.startswith("-") and part not in OPERATORS)
-    return {typed_word(word) for word in TOKEN.findall(kept) if term_for(word) is not None}
+    """The words a query asks for, folded but not stemmed: not its operators or stop words, nor what it
+    excludes ("-lille", "SAUF lille", "NOT (lille OU roubaix)", '-"…"'), which no title it finds holds."""
+    asked = []
+    depth, excluded_from, excluding = 0, None, False  # excluded_from: the depth of the excluded group we are in
+    for piece in _PIECE.findall(text):
+        if piece.endswith("(") and len(piece) <= 2:
+            depth += 1
+            if excluded_from is None and (excluding or piece == "-("):
+                excluded_from = depth
+        elif piece == ")":
+            if excluded_from == depth:
+                excluded_from = None
+            depth = max(0, depth - 1)
+        elif piece in EXCLUDING:
+            excluding = True
+            continue
+        elif piece not in OPERATORS and excluded_from is None and not excluding and not piece.startswith("-"):
+            asked.append(piece.strip('"'))
+        excluding = False
+    return {typed_word(word) for word in TOKEN.findall(" ".join(asked)) if term_for(word) is not None}
 
 
 def _failed(values: dict[str, list], filters: dict[str, str], docnum: int) -> list[str]:
@@ -578,7 +624,7 @@ class Search:
         if not text:
             return None
         try:
-            parsed = self._parser.parse(text)
+            parsed = self._parser.parse(_minus_in_groups(text))
         except Exception:  # noqa: BLE001 — Whoosh's parser asserts on some inputs; read them as words
             parsed = q.NullQuery
         if parsed is q.NullQuery and all(word.startswith("-") for word in text.split()):

@@ -132,3 +132,20 @@ def test_a_page_served_under_a_prefix_is_drawn_again_under_it(demo_copy, tmp_pat
     _mark_copies(tmp_path / "instance", b"<h1>", b"<h6>")
     page = worker.test_client().get("/promesses", base_url="https://promesses.example.org/suivi/").get_data(as_text=True)
     assert "<h6>" in page and 'href="/suivi/promesses/' in page
+
+
+def test_the_drawer_leaves_the_indexing_of_a_change_to_the_processes_that_serve_searches(demo_copy, tmp_path, database_url):
+    worker = _process(demo_copy, tmp_path / "instance", database_url)
+    worker.test_client().get("/")
+    drawer = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=100)
+    drawer.round()
+    index = worker.extensions["kb.search"].index
+    generation = index.open().latest_generation()
+    path = demo_copy / "promises" / f"{AUBRY}.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("title: ", "title: (zqindex) ", 1), encoding="utf-8")
+    assert worker.extensions["kb.content"].catalog.scan().changed  # logged, followed by no process yet
+    drawer.round()
+    assert index.open().latest_generation() == generation
+    worker.test_client().get("/")  # a worker follows the change log at a request's start, and indexes
+    assert index.open().latest_generation() > generation
+

@@ -49,6 +49,10 @@ class ChangeFollower:
         self.store.on_changes.append(self.apply)
         # Called with the tags of the pages each change made stale (kb.web.page_drawer draws them again).
         self.after_changes: list[Callable[[set[str]], None]] = []
+        # Whether this process re-indexes what it follows. Not the page drawer's: in the scanner
+        # process, with a share of the CPU the workers leave it, it took the index's writer from the
+        # publishing worker (which then leaves the file to it) and a publication took seconds to be found.
+        self.indexes = True
         # The workers' scanning thread, when it scans for the machine, also does the index's larger merges.
         self.store.between_scans.append(self.search_index.merge_when_due)
 
@@ -67,6 +71,8 @@ class ChangeFollower:
             return None
 
     def _save_cursor(self, cursor: int, rewind: bool = False) -> None:
+        if not self.indexes:
+            return  # the place says how far the index is current: not this process's to move
         try:
             # Several workers share the file: never move it back behind what another one saved
             # (unless `rewind`: the saved place is past the end of this database's log).
@@ -131,8 +137,7 @@ class ChangeFollower:
         self._cursor = rows[-1][0]
         stale = self._invalidate(tags)
         self._save_cursor(self._cursor)
-        with self._pending_lock:
-            self._pending.update(keys)
+        self._index_later(keys)
         updated = self._retry_pending()
         log.info(
             "changements du catalogue suivis : %s", ", ".join(keys[:20]),
@@ -151,8 +156,7 @@ class ChangeFollower:
             # Logged already: a page taken from another worker must know them (kb.web.shared_pages).
             self._applied = max(self._applied, self.store.catalog.last_change(connection))
         self._invalidate(tags)
-        with self._pending_lock:
-            self._pending.update(keys)
+        self._index_later(keys)
         self._retry_pending()
 
     def _forget_reads(self) -> None:
@@ -173,6 +177,11 @@ class ChangeFollower:
             self.store.listed.clear()
         else:
             self.store.listed.refresh(connection, keys)
+
+    def _index_later(self, keys: list[str]) -> None:
+        if self.indexes:
+            with self._pending_lock:
+                self._pending.update(keys)
 
     def _retry_pending(self) -> int:
         """Re-index the files waiting for it; those the index's writer could not take stay pending."""

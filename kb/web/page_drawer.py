@@ -53,6 +53,7 @@ class PageDrawer:
         self.app = app
         self.most = most
         self.follower = app.extensions["kb.follower"]
+        self.follower.indexes = False  # publications are indexed where they are made, edits by hand by the scanner
         self.pages: SharedPages = app.extensions["kb.shared_pages"]
         self.pages.asked_here = False
         self.client = app.test_client()

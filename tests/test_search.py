@@ -230,3 +230,15 @@ def test_a_title_s_words_as_typed_are_folded_but_neither_stemmed_nor_dropped():
 
     typed = [token.text for token in TypedWordsTokenizer()("Étendre la Vidéoprotection : 15 000 caméras, la vidéoprotection")]
     assert typed == ["15000", "cameras", "etendre", "la", "videoprotection"]
+
+
+def test_a_word_given_whole_to_the_typed_title_field_is_folded_as_its_titles_are():
+    from kb.search.analysis import TypedWordsTokenizer
+
+    assert [token.text for token in TypedWordsTokenizer()("Vidéoprotection", tokenize=False)] == ["videoprotection"]
+
+
+def test_a_number_typed_without_its_separator_finds_the_title_written_with_it(search):
+    hits = search.search("15000", per_page=100).hits
+    titled = [hit for hit in hits if "15 000" in hit.title]
+    assert titled and hits[: len(titled)] == titled

@@ -55,6 +55,11 @@ def term_for(word: str) -> str | None:
     return _stem(folded)
 
 
+def _same_kind(self, other) -> bool:
+    """A tokenizer's equality, as Whoosh compares schemas: the same class (they hold no settings)."""
+    return other is not None and self.__class__ is other.__class__
+
+
 class FrenchTokenizer(Tokenizer):
     """Split, fold, drop stop words and stem in one pass.
 
@@ -63,8 +68,7 @@ class FrenchTokenizer(Tokenizer):
     StopFilter's renumbering), so "plan de sauvegarde" matches "plan sauvegarde" phrases.
     """
 
-    def __eq__(self, other):
-        return other is not None and self.__class__ is other.__class__
+    __eq__ = _same_kind
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):  # fmt: skip
@@ -107,13 +111,12 @@ class TypedWordsTokenizer(Tokenizer):
     typed ("mutualisation", not "mutualiser"): one lookup in this field, where it was reading and
     folding up to 2,000 stored titles (again for each new segment a merge made)."""
 
-    def __eq__(self, other):
-        return other is not None and self.__class__ is other.__class__
+    __eq__ = _same_kind
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):  # fmt: skip
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        words = [value] if not tokenize else sorted({typed_word(word) for word in TOKEN.findall(value)})
+        words = [typed_word(value)] if not tokenize else sorted({typed_word(word) for word in TOKEN.findall(value)})
         for position, word in enumerate(words, start_pos):
             token.text = word
             token.stopped = False

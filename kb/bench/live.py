@@ -223,6 +223,19 @@ def _visibility(publications: list[Publication], pid_of: dict[str, int]) -> tupl
     return times, len(workers)
 
 
+def _visibility_by_surface(publications: list[Publication]) -> dict[str, float]:
+    """Per surface (page, counts, home, search), the p95 over publications of when its last stale answer was given:
+    which of them keeps a publication from showing everywhere."""
+    found: dict[str, list[float]] = {}
+    for publication in publications:
+        if publication.error or not publication.polls:
+            continue
+        for surface in dict.fromkeys(poll.surface for poll in publication.polls):
+            stale = [poll.at for poll in publication.polls if poll.surface == surface and not poll.fresh]
+            found.setdefault(surface, []).append(max(stale) if stale else 0.0)
+    return {surface: _percentile(times, 0.95) for surface, times in found.items()}
+
+
 def _per_process(server_log: list[dict], began: float, ended: float, workers: list[int]) -> list[int]:
     """Requests each worker answered between two moments, most first (none: 0): how evenly the load was spread."""
     counts: dict[int, int] = dict.fromkeys(workers, 0)
@@ -340,6 +353,7 @@ def run_live_benchmark(
         figures["publication_errors"] = [p.error for p in editor.publications if p.error]
         figures["visible_p95_s"], figures["visible_max_s"] = _percentile(times, 0.95), max(times) if times else float("nan")
         figures["workers_polled"] = seen
+        figures["visible_by_surface"] = _visibility_by_surface(editor.publications)
         figures["rss_mb"] = max(_rss_mb(pid) for pid in _workers(server))
         # Memory over many publications: 200 more, pages read between them.
         grower = Editor(scratch, server, tree, 0.0, growth_publications, rng, wait=False)
@@ -379,6 +393,10 @@ def _report(figures: dict, say: Callable[[str], None]) -> None:
     row("latence p99 côté client pendant les publications (ms)", f"{figures['p99_ms']:.1f}", f"≤ {TARGETS['p99_ms']}", figures["p99_ms"] <= TARGETS["p99_ms"])
     row(f"publication visible partout, p95 (s) [{figures['publications']} publ., {figures['workers_polled']} processus]", f"{figures['visible_p95_s']:.2f}", f"≤ {TARGETS['visible_p95_s']}", figures["visible_p95_s"] <= TARGETS["visible_p95_s"])
     row("publication visible partout, pire cas (s)", f"{figures['visible_max_s']:.2f}", f"≤ {TARGETS['visible_max_s']}", figures["visible_max_s"] <= TARGETS["visible_max_s"])
+    surfaces = figures.get("visible_by_surface") or {}
+    if surfaces:
+        names = {"page": "page", "counts": "comptes", "home": "accueil", "search": "recherche"}
+        row(f"  p95 par surface ({' / '.join(names.get(name, name) for name in surfaces)})", " / ".join(f"{value:.2f}" for value in surfaces.values()), "—", None)
     if figures["publication_errors"]:
         row("publications en erreur", len(figures["publication_errors"]), "0", False)
     row("mémoire d'un processus, chaud (Mo)", f"{figures['rss_warm_mb']:.0f}", "—", None)

@@ -7,6 +7,7 @@ combine, each filter's counts ignore its own filter, unknown values are reported
 from __future__ import annotations
 
 from collections import Counter
+from operator import attrgetter
 from collections.abc import Sequence
 from datetime import date, timedelta
 
@@ -211,7 +212,7 @@ def record_over_time(view: CatalogView, days: list[date], *where) -> list[tuple[
 def first_entry_day(view: CatalogView, *where) -> date | None:
     """The date of the earliest history entry of the published promises matching `where` (None: none)."""
     if not where and view.listed is not None:  # the home page: from the entries the process keeps
-        return min((when for history in view.listed.histories().values() for when, _status in history), default=None)
+        return view.listed.first_day()
     keys = select(items_c.key).where(items_c.kind == "promise", items_c.state == "published", *where)
     return view.scalar(select(func.min(history_c.date)).where(history_c.key.in_(keys)))
 
@@ -249,24 +250,38 @@ def groups(view: CatalogView, attribute: str, today: date, rows: list[Listed] | 
     promises as they stood another day (standing_on; `today` is then that day).
 
     Counted over columns, not promise by promise (the home page draws two of these after every
-    publication): a territory is named as its first promise by id writes it, an author by their file.
+    publication, 10 to 20 ms each at 10,000 promises): a territory is named as its first promise by
+    id writes it, an author by their file.
     """
     rows = listed_promises(view) if rows is None else rows  # by id
+    final = view.final_statuses
+    # Promises past their due date and not finished: the few among the rows, found before any per-row call.
+    late_rows = [row for row in rows if row.due is not None and row.due < today and row.status not in final]
     if attribute == "made_by":
         # People by id; a name written in words (a tree from before people had files) by its slug.
-        people = {person_id: person.title for person_id, person in view.titles("person", {a for row in rows for a in row.made_by}).items()}
-        written = [(author if author in people else listing.slug(author), author, row) for row in rows for author in row.made_by]
+        authors = {author for row in rows for author in row.made_by}
+        people = {person_id: person.title for person_id, person in view.titles("person", authors).items()}
+        slugs = {author: author if author in people else listing.slug(author) for author in authors}
+        totals = Counter(slugs[author] for row in rows for author in row.made_by)
+        by_status = Counter((slugs[author], row.status) for row in rows for author in row.made_by)
+        late = Counter(slugs[author] for row in late_rows for author in row.made_by)
+        names: dict[str, str] = {}
+        for row in rows:  # a name written in words: as its first promise by id writes it
+            for author in row.made_by:
+                names.setdefault(slugs[author], people.get(slugs[author], author))
+            if len(names) == len(totals):
+                break
     else:
-        people = {}
-        written = [(getattr(row, f"{attribute}_slug"), getattr(row, attribute), row) for row in rows]
-    names: dict[str, str] = {}
-    for slug, name, _row in written:
-        names.setdefault(slug, people.get(slug, name))
-    members = [(slug, row) for slug, _name, row in written]
-    final = view.final_statuses
-    totals = Counter(slug for slug, _row in members)
-    by_status = Counter((slug, row.status) for slug, row in members)
-    late = Counter(slug for slug, row in members if row.is_overdue(today, final))
+        # Counted by C code over the rows (map and attrgetter): no Python call per promise.
+        slug_of = attrgetter(f"{attribute}_slug")
+        totals = Counter(map(slug_of, rows))
+        by_status = Counter(map(attrgetter(f"{attribute}_slug", "status"), rows))
+        late = Counter(map(slug_of, late_rows))
+        names = {}
+        for row in rows:  # the name its first promise by id writes: looked for until every group has one
+            names.setdefault(slug_of(row), getattr(row, attribute))
+            if len(names) == len(totals):
+                break
     statuses = list(view.statuses)
     found: dict[str, dict[str, int]] = {}
     for (slug, status), count in by_status.items():

@@ -29,6 +29,7 @@ from typing import Any
 
 from kb.catalog.update import EVERYTHING, Catalog
 from kb.config import logs, settings
+from kb.ops import collector
 from kb.config.settings import publish_lock_path
 from kb.search.index import SearchIndex
 from kb.store.db import first_line, make_engine
@@ -110,6 +111,7 @@ def _start_drawing(values: dict[str, Any]) -> threading.Event | None:
     stop = threading.Event()
     drawer = page_drawer.PageDrawer(app, most)
     threading.Thread(target=page_drawer.draw_forever, args=(drawer, stop), name="kb-page-drawer", daemon=True).start()
+    collector.start()  # its app's rows and columns out of the collector's full passes, as in a worker (kb.ops.collector)
     log.info(
         "pages redessinées après chaque changement par ce processus (%d au plus)", most,
         extra={"event": "drawer.start", "fields": {"pid": os.getpid(), "most": most}},

@@ -3,25 +3,27 @@
 import time
 from pathlib import Path
 
-from kb.web import create_app
+import pytest
+
 from kb.web.page_drawer import PageDrawer
+
+from .test_shared_pages import _mark_copies
+from .test_shared_pages import _worker as _process
 
 AUBRY = "aubry-mutualisation-lille-lomme-hellemmes"
 
 
-def _process(content: Path, instance: Path, database_url: str):
-    """One process of a machine: the machine's instance folder and database, its own memory."""
-    return create_app(
-        {
-            "TESTING": True,
-            "CONTENT_DIR": str(content),
-            "INSTANCE_DIR": str(instance),
-            "DATABASE_URL": database_url,
-            "CONTENT_RECHECK_SECONDS": 3600,
-            "INDEX_SYNC_SECONDS": 3600,
-            "PUBLICATION_POLL_SECONDS": 0,
-        }
-    )
+@pytest.fixture
+def machine(demo_copy, tmp_path, database_url):
+    """A worker of a machine, and a maker of its page drawer (at most `most` pages a change), started."""
+    worker = _process(demo_copy, tmp_path / "instance", database_url)
+
+    def drawer(most: int = 100) -> PageDrawer:
+        made = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=most)
+        made.round()
+        return made
+
+    return worker, drawer
 
 
 def _edit_by_hand(content: Path, mark: str, worker) -> None:
@@ -31,24 +33,13 @@ def _edit_by_hand(content: Path, mark: str, worker) -> None:
     worker.extensions["kb.content"].scan()
 
 
-def _mark_copies(instance: Path, old: bytes, new: bytes) -> int:
-    """Change the drawn copies in place (same length), so that a page taken from them shows it."""
-    marked = 0
-    for path in (instance / "index.pages").iterdir():
-        if not path.name.startswith(".") and old in path.read_bytes():
-            path.write_bytes(path.read_bytes().replace(old, new))
-            marked += 1
-    return marked
-
-
 def _copy_times(instance: Path) -> dict[str, int]:
     return {path.name: path.stat().st_mtime_ns for path in (instance / "index.pages").iterdir() if not path.name.startswith(".")}
 
 
-def test_a_list_a_reader_asked_for_is_drawn_again_by_the_drawer_and_taken_by_the_worker(demo_copy, tmp_path, database_url):
-    worker = _process(demo_copy, tmp_path / "instance", database_url)
-    drawer = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=100)
-    drawer.round()
+def test_a_list_a_reader_asked_for_is_drawn_again_by_the_drawer_and_taken_by_the_worker(machine, demo_copy, tmp_path):
+    worker, start_drawer = machine
+    drawer = start_drawer()
     worker.test_client().get("/promesses")
     _edit_by_hand(demo_copy, "zqredessin", worker)
     assert drawer.round() == 1
@@ -57,10 +48,9 @@ def test_a_list_a_reader_asked_for_is_drawn_again_by_the_drawer_and_taken_by_the
     assert "(zqredessin)" in page and "<h6>" in page  # the drawer's copy, taken: not drawn by the worker
 
 
-def test_a_page_nobody_asked_for_since_the_last_change_is_not_drawn_again(demo_copy, tmp_path, database_url):
-    worker = _process(demo_copy, tmp_path / "instance", database_url)
-    drawer = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=100)
-    drawer.round()
+def test_a_page_nobody_asked_for_since_the_last_change_is_not_drawn_again(machine, demo_copy, tmp_path):
+    worker, start_drawer = machine
+    drawer = start_drawer()
     worker.test_client().get("/promesses")
     _edit_by_hand(demo_copy, "zqun", worker)
     assert drawer.round() == 1
@@ -71,19 +61,17 @@ def test_a_page_nobody_asked_for_since_the_last_change_is_not_drawn_again(demo_c
     assert drawer.round() == 1
 
 
-def test_a_page_the_change_did_not_touch_is_not_drawn_again(demo_copy, tmp_path, database_url):
-    worker = _process(demo_copy, tmp_path / "instance", database_url)
-    drawer = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=100)
-    drawer.round()
+def test_a_page_the_change_did_not_touch_is_not_drawn_again(machine, demo_copy, tmp_path):
+    worker, start_drawer = machine
+    drawer = start_drawer()
     worker.test_client().get("/sources")  # lists sources: a promise's title is not on it
     _edit_by_hand(demo_copy, "zqailleurs", worker)
     assert drawer.round() == 0
 
 
-def test_the_drawer_s_copies_keep_the_time_readers_last_asked_for_the_page(demo_copy, tmp_path, database_url):
-    worker = _process(demo_copy, tmp_path / "instance", database_url)
-    drawer = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=100)
-    drawer.round()
+def test_the_drawer_s_copies_keep_the_time_readers_last_asked_for_the_page(machine, demo_copy, tmp_path):
+    worker, start_drawer = machine
+    drawer = start_drawer()
     worker.test_client().get("/promesses")
     asked = _copy_times(tmp_path / "instance")
     time.sleep(0.05)
@@ -94,10 +82,9 @@ def test_the_drawer_s_copies_keep_the_time_readers_last_asked_for_the_page(demo_
     assert all(_copy_times(tmp_path / "instance")[name] > when for name, when in asked.items())
 
 
-def test_at_most_the_pages_it_is_allowed_are_drawn_again(demo_copy, tmp_path, database_url):
-    worker = _process(demo_copy, tmp_path / "instance", database_url)
-    drawer = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=2)
-    drawer.round()
+def test_at_most_the_pages_it_is_allowed_are_drawn_again(machine, demo_copy, tmp_path):
+    worker, start_drawer = machine
+    drawer = start_drawer(most=2)
     client = worker.test_client()
     for path in ("/promesses", "/", "/flux.atom", "/promesses?status=done"):
         client.get(path)
@@ -122,10 +109,9 @@ def test_while_the_drawer_holds_a_page_s_lock_a_worker_gives_its_older_copy(demo
     assert "(zqverrou)" in client.get("/promesses").get_data(as_text=True)
 
 
-def test_a_page_served_under_a_prefix_is_drawn_again_under_it(demo_copy, tmp_path, database_url):
-    worker = _process(demo_copy, tmp_path / "instance", database_url)
-    drawer = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=100)
-    drawer.round()
+def test_a_page_served_under_a_prefix_is_drawn_again_under_it(machine, demo_copy, tmp_path):
+    worker, start_drawer = machine
+    drawer = start_drawer()
     worker.test_client().get("/promesses", base_url="https://promesses.example.org/suivi/")
     _edit_by_hand(demo_copy, "zqprefixe", worker)
     assert drawer.round() == 1

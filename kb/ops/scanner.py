@@ -88,10 +88,15 @@ def scan_forever(values: dict[str, Any], parent: int) -> None:
         "fichiers modifiés à la main ou par git : cherchés toutes les %g s par ce processus (pid %d)", period, os.getpid(),
         extra={"event": "scanner.start", "fields": {"pid": os.getpid(), "seconds": period}},
     )  # fmt: skip
-    drawing = _start_drawing(values)
+    drawing, rounds = None, 0
     try:
         while os.getppid() == parent:  # else the server is gone (killed): nobody to scan for
             scanner.round(period)
+            rounds += 1
+            if rounds == 1:
+                # After the first round has stamped the machine's scan: the workers must not take
+                # this process for late while it makes the drawer's app (seconds at 10,000 promises).
+                drawing = _start_drawing(values)
             time.sleep(period)
     finally:
         if drawing is not None:
@@ -104,19 +109,27 @@ def _start_drawing(values: dict[str, Any]) -> threading.Event | None:
     most = int(values.get("PREDRAW_PAGES") or 0)
     if not most:
         return None
-    from kb.web import create_app, page_drawer  # only here: the scanner alone needs no web application
-
-    given = {name: value for name, value in values.items() if name in settings.BY_NAME}
-    app = create_app({**given, "PRODUCTION": True, "CONTENT_SCANNER": "process"})
     stop = threading.Event()
-    drawer = page_drawer.PageDrawer(app, most)
-    threading.Thread(target=page_drawer.draw_forever, args=(drawer, stop), name="kb-page-drawer", daemon=True).start()
+    threading.Thread(target=_draw, args=(values, most, stop), name="kb-page-drawer", daemon=True).start()
+    return stop
+
+
+def _draw(values: dict[str, Any], most: int, stop: threading.Event) -> None:
+    """The drawer's thread: its app is made here, beside the scanner's rounds, not before them."""
+    try:
+        from kb.web import create_app, page_drawer  # only here: the scanner alone needs no web application
+
+        given = {name: value for name, value in values.items() if name in settings.BY_NAME}
+        drawer = page_drawer.PageDrawer(create_app({**given, "PRODUCTION": True, "CONTENT_SCANNER": "process"}), most)
+    except Exception as error:  # noqa: BLE001 — the workers draw the pages themselves: the scanning goes on
+        log.warning("pages non redessinées par ce processus : %s", first_line(error))
+        return
     collector.start()  # its app's rows and columns out of the collector's full passes, as in a worker (kb.ops.collector)
     log.info(
         "pages redessinées après chaque changement par ce processus (%d au plus)", most,
         extra={"event": "drawer.start", "fields": {"pid": os.getpid(), "most": most}},
     )  # fmt: skip
-    return stop
+    page_drawer.draw_forever(drawer, stop)
 
 
 class Scanner:

@@ -100,13 +100,26 @@ def test_while_the_drawer_holds_a_page_s_lock_a_worker_gives_its_older_copy(demo
     _edit_by_hand(demo_copy, "zqverrou", worker)
     key = next(iter(worker.extensions["kb.pages"]._pages))
     pages = drawer_app.extensions["kb.shared_pages"]
-    with pages.holding([key]) as held:
-        assert held == [key]
+    with pages.holding(key) as held:
+        assert held
         with pages.drawing(key) as alone:
             assert alone  # the drawer's own drawing, under the lock it holds
         stale = client.get("/promesses")
         assert stale.get_data(as_text=True) == before and stale.headers["Cache-Control"] == "no-cache"
     assert "(zqverrou)" in client.get("/promesses").get_data(as_text=True)
+
+
+def test_the_drawer_leaves_a_page_a_worker_is_drawing(demo_copy, tmp_path, database_url):
+    worker = _process(demo_copy, tmp_path / "instance", database_url)
+    drawer_app = _process(demo_copy, tmp_path / "instance", database_url)
+    worker.test_client().get("/promesses")
+    key = next(iter(worker.extensions["kb.pages"]._pages))
+    with worker.extensions["kb.shared_pages"].drawing(key) as alone:
+        assert alone
+        with drawer_app.extensions["kb.shared_pages"].holding(key) as held:
+            assert not held
+    with drawer_app.extensions["kb.shared_pages"].holding(key) as held:
+        assert held
 
 
 def test_a_page_served_under_a_prefix_is_drawn_again_under_it(machine, demo_copy, tmp_path):

@@ -255,8 +255,8 @@ def groups(view: CatalogView, attribute: str, today: date, rows: list[Listed] | 
     """
     rows = listed_promises(view) if rows is None else rows  # by id
     final = view.final_statuses
-    # Promises past their due date and not finished: the few among the rows, found before any per-row call.
-    late_rows = [row for row in rows if row.due is not None and row.due < today and row.status not in final]
+    # Promises past their due date and not finished: the few among the rows, found once for every count below.
+    late_rows = [row for row in rows if row.is_overdue(today, final)]
     if attribute == "made_by":
         # People by id; a name written in words (a tree from before people had files) by its slug.
         authors = {author for row in rows for author in row.made_by}

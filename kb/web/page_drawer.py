@@ -1,6 +1,6 @@
 """Pages drawn again right after a change, by a process of the machine that serves no requests.
 
-A publication makes stale every page that lists promises: the home page (65–170 ms to draw at
+A publication makes stale every page that lists promises: the home page (40–70 ms to draw at
 10,000 promises), the lists and their filters (20–40 ms each), the feeds, the sitemap. Each is
 drawn once per machine (kb.web.shared_pages), but by the first worker asked for it: under
 `kb bench-live` that was mostly the busiest worker, and its other requests waited behind the
@@ -31,13 +31,13 @@ from itertools import islice
 from flask import Flask
 
 from kb.store.db import first_line
-from kb.web.page_cache import KB_VERSION
+from kb.web.page_cache import EVERYTHING, KB_VERSION
 from kb.web.shared_pages import SharedPages
 
 log = logging.getLogger(__name__)
 
-# How often the drawer reads the change log. Well before the workers do, so that it holds the
-# pages' locks before the first of them asks for the pages.
+# How often the drawer reads the change log. Well before the workers do (PUBLICATION_POLL_SECONDS),
+# so that it most often starts drawing a page before the first of them asks for it.
 POLL_SECONDS = 0.05
 # How long after a change it goes on drawing. The pages it has not reached by then are drawn by
 # the workers that ask for them: a page must not stay stale for long.
@@ -79,7 +79,7 @@ class PageDrawer:
             # One lock at a time: held together, the pages waiting their turn stayed stale in every
             # worker for as long as the drawer took (2 to 3 s under `kb bench-live`, against a
             # target of 1 s for a publication to show). A page a worker draws already is left to it.
-            with self.pages.holding([key]) as held:
+            with self.pages.holding(key) as held:
                 if held:
                     drawn += self._draw(key)
         if keys:
@@ -98,7 +98,7 @@ class PageDrawer:
                 continue  # drawn another day or by another version of kb: never asked for again
             if position is not None and int(header.get("cursor", -1)) >= position:
                 continue  # drawn knowing these changes already
-            if "*" in tags or tags.intersection(header.get("tags") or ()):
+            if EVERYTHING in tags or tags.intersection(header.get("tags") or ()):
                 yield key
 
     def _draw(self, key: tuple) -> bool:

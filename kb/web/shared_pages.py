@@ -21,13 +21,12 @@ least recently go first.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import threading
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -122,33 +121,27 @@ class SharedPages:
         return sorted((item for item in found if isinstance(item[1], dict)), key=lambda item: item[0])
 
     @contextmanager
-    def holding(self, keys: list[tuple]) -> Iterator[list[tuple]]:
-        """The drawing locks of `keys` that are free, held together inside; yields the keys whose lock was taken.
+    def holding(self, key: tuple) -> Iterator[bool]:
+        """True inside while this process holds the drawing lock of `key`; False when another one holds it.
 
-        For the page drawer: meanwhile a worker gives its older copy of any of them rather than
-        drawing it too, and `drawing` in this process finds them its own.
+        For the page drawer: meanwhile a worker gives its older copy rather than drawing it too, and
+        `drawing` in this process finds the lock its own.
         """
-        taken = []
-        with ExitStack() as stack:
-            for key in keys:
-                slot = self._slot(key)
-                if slot not in self._held:
-                    handle = self._lock_file(slot)
-                    if handle is None:
-                        continue
-                    try:
-                        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    except BlockingIOError:
-                        handle.close()  # another process draws it: its copy will do
-                        continue
-                    self._held[slot] = handle
-                    stack.callback(self._release, slot)
-                taken.append(key)
-            yield taken
-
-    def _release(self, slot: int) -> None:
-        handle = self._held.pop(slot)
-        handle.close()  # the flock goes with the file
+        slot = self._slot(key)
+        if slot in self._held:
+            yield True
+            return
+        handle = self._lock_file(slot)
+        if handle is None:
+            yield False
+            return
+        with handle, flock_if_free(handle) as held:  # not held: another process draws it, its copy will do
+            if held:
+                self._held[slot] = handle
+            try:
+                yield held
+            finally:
+                self._held.pop(slot, None)
 
     def _slot(self, key: tuple) -> int:
         return int(self._name(key)[:8], 16) % LOCK_SLOTS

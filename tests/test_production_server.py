@@ -99,6 +99,17 @@ def test_serve_production_refuses_an_unreachable_database(runner, production_env
     assert "motdepasse" not in result.output
 
 
+def test_serve_production_refuses_an_address_another_server_listens_on(runner, production_env, database_url):
+    open_database(database_url)
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as kb's own workers listen
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = runner.invoke(main, ["serve", "--production", "--workers", "1", "--bind", f"127.0.0.1:{port}"])
+    assert_refused(result, f"BIND 127.0.0.1:{port} : un autre serveur y écoute déjà")
+
+
 def test_serve_production_says_every_problem_at_once(runner, production_env, monkeypatch):
     monkeypatch.delenv("KB_SECRET_KEY")
     assert_refused(serve_production(runner), "KB_SECRET_KEY n'est pas réglé", "lancez « kb db upgrade »")
@@ -413,3 +424,38 @@ def test_a_kept_alive_connection_is_closed_after_keepalive_requests(production_s
         assert "close" not in said[:99] and said[99] == "close"
     finally:
         connection.close()
+
+
+def _listening(port: int) -> int:
+    """How many sockets of this machine listen on 127.0.0.1:`port` (/proc/net/tcp: state 0A)."""
+    local = f"0100007F:{port:04X}"
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for row in rows if row.split()[1] == local and row.split()[3] == "0A")
+
+
+def test_kept_alive_connections_are_spread_over_the_workers(production_server):
+    """Each worker listens on a socket of its own, and the kernel spreads new connections over them:
+    connections a client opens together and keeps do not all land in one process."""
+    production_server.wait_until_healthy()
+    deadline = time.monotonic() + 30
+    while _listening(production_server.port) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the other workers still starting
+    assert _listening(production_server.port) == 3
+    connections, asked = [], []
+    try:
+        for _ in range(30):  # all open at once, as a proxy's or a load test's
+            connection = http.client.HTTPConnection("127.0.0.1", production_server.port, timeout=30)
+            connection.connect()
+            connections.append(connection)
+        for connection in connections:
+            asked.append(f"test-spread-{uuid.uuid4().hex}")
+            connection.request("GET", "/healthz", headers={"X-Request-Id": asked[-1]})
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200
+    finally:
+        production_server.stop()  # workers finish their requests (and their log lines) first
+        for connection in connections:
+            connection.close()
+    pid_of = {line["request_id"]: line["pid"] for line in production_server.log_lines() if line.get("event") == "request"}
+    assert len({pid_of[request_id] for request_id in asked}) == 3

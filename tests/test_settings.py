@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import secrets
 import tomllib
@@ -131,13 +132,13 @@ def test_a_setting_set_nowhere_has_its_default(tmp_path):
 
 
 def test_the_instance_file_overrides_the_defaults(tmp_path):
-    instance = _instance(tmp_path, 'SITE_NAME = "Le Courrier"\nTHREADS = 8\nSECURE_COOKIES = true\n')
+    instance = _instance(tmp_path, 'SITE_NAME = "Le Courrier"\nTHREADS = 12\nSECURE_COOKIES = true\n')
     values = settings.load({}, instance_dir=instance)
-    assert (values["SITE_NAME"], values["THREADS"], values["SECURE_COOKIES"]) == ("Le Courrier", 8, True)
+    assert (values["SITE_NAME"], values["THREADS"], values["SECURE_COOKIES"]) == ("Le Courrier", 12, True)
 
 
 def test_the_environment_overrides_the_instance_file(tmp_path):
-    instance = _instance(tmp_path, 'SITE_NAME = "Le Courrier"\nTHREADS = 8\n')
+    instance = _instance(tmp_path, 'SITE_NAME = "Le Courrier"\nTHREADS = 12\n')
     values = settings.load({"KB_SITE_NAME": "La Gazette", "KB_THREADS": "2"}, instance_dir=instance)
     assert (values["SITE_NAME"], values["THREADS"]) == ("La Gazette", 2)
 
@@ -150,7 +151,7 @@ def test_the_database_url_of_the_environment_overrides_the_instance_file(tmp_pat
 
 
 def test_kb_config_names_the_file_read_instead_of_the_instance_one(tmp_path):
-    instance = _instance(tmp_path, 'SITE_NAME = "Le Courrier"\nTHREADS = 8\n')
+    instance = _instance(tmp_path, 'SITE_NAME = "Le Courrier"\nTHREADS = 12\n')
     other = write(tmp_path / "ailleurs" / "production.toml", 'SITE_NAME = "La Gazette"\n')
     values = settings.load({"KB_CONFIG": str(other)}, instance_dir=instance)
     assert (values["SITE_NAME"], values["THREADS"]) == ("La Gazette", BY_NAME["THREADS"].default)
@@ -253,6 +254,12 @@ def test_production_refuses_the_secret_key_of_the_documentation_example(content_
     monkeypatch.setenv("KB_SECRET_KEY", _documented_example_secret())
     with pytest.raises(SettingsError, match="l'exemple de la documentation"):
         _production_app(content_dir, tmp_path)
+
+
+def test_the_processes_are_one_per_processor_two_at_least(tmp_path, monkeypatch):
+    for processors, workers in ((1, 2), (2, 2), (8, 8)):
+        monkeypatch.setattr(os, "cpu_count", lambda: processors)
+        assert settings.finish(settings.load({}, instance_dir=_instance(tmp_path)))["WORKERS"] == workers
 
 
 @pytest.mark.parametrize("name", ["WORKERS", "THREADS", "TIMEOUT"])

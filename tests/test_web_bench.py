@@ -61,5 +61,6 @@ def test_the_live_benchmark_counts_each_worker_s_requests_during_the_load_idle_o
         {"event": "request", "time": at(1.5), "pid": 12},
         {"event": "request", "time": at(9.0), "pid": 11},  # after the load
         {"event": "index.catch_up", "time": at(1.2), "pid": 11},
+        {"event": "request", "time": at(1.2), "pid": 99},  # the scanner process's page drawer: no worker
     ]
     assert _per_process(log, 1_800_000_000, 1_800_000_002, [11, 12, 13]) == [2, 1, 0]

@@ -1,7 +1,7 @@
 """`kb bench-live`: the live site at newsroom scale while the newsroom publishes, every figure beside its target.
 
 A synthetic corpus (10,000 promises and 1,000 sources of 40 KB by default) served by `kb serve
---production` as documented (2 × processors + 1 workers × 4 threads unless told otherwise), on
+--production` as documented (WORKERS processes × THREADS threads, as settings say, unless told otherwise), on
 SQLite or on a fresh schema of a PostgreSQL server. wrk loads a mix of home, filtered lists, promise
 and source pages, feeds and searches over words of the corpus, while an editor publishes a status
 change every few seconds over HTTP. After each approval, fresh connections poll the promise's page,
@@ -14,7 +14,6 @@ throughput of single pages.
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 import secrets
@@ -34,6 +33,7 @@ from typing import Callable
 from kb.bench.harness import EDITORS, JOURNALISTS, Client, Scratch, Server
 from kb.bench.synthetic import write_corpus
 from kb.bench.web import parse_wrk
+from kb.config import settings
 from kb.content.kinds import KINDS
 from kb.content.tree import read_tree
 
@@ -243,8 +243,8 @@ def _per_process(server_log: list[dict], began: float, ended: float, workers: li
         if line.get("event") != "request" or "time" not in line:
             continue
         at = datetime.fromisoformat(line["time"].replace("Z", "+00:00")).timestamp()
-        if began <= at <= ended:
-            counts[line.get("pid")] = counts.get(line.get("pid"), 0) + 1
+        if began <= at <= ended and line.get("pid") in counts:  # not the scanner process's drawer
+            counts[line["pid"]] += 1
     return sorted(counts.values(), reverse=True)
 
 
@@ -286,12 +286,13 @@ def _hand_edit(scratch: Scratch, server: Server, count: int, rng: random.Random,
 
 def run_live_benchmark(
     database: str = "sqlite", promises: int = 10_000, sources: int = 1_000, source_bytes: int = 40_000, seconds: int = 120,
-    connections: int = 32, workers: int | None = None, threads: int = 4, publish_every: float = 5.0, growth_publications: int = 200,
+    connections: int = 32, workers: int | None = None, threads: int | None = None, publish_every: float = 5.0, growth_publications: int = 200,
     seed: int = 1, keep: bool = False, say: Callable[[str], None] = print,
 ) -> dict:
     """Run the whole scenario; print and return every figure with its target."""
     rng = random.Random(seed)
-    workers = workers or 2 * (os.cpu_count() or 1) + 1
+    workers = workers or settings.default_workers()
+    threads = threads or settings.BY_NAME["THREADS"].default
     scratch = Scratch("live", database, keep=keep, copy_content=promises == 0)
     figures: dict = {"database": scratch.kind, "workers": workers, "threads": threads}
     server = None

@@ -153,6 +153,7 @@ def run_web_benchmark(
         gunicorn = [
             sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
             "--threads", str(threads), "--bind", f"127.0.0.1:{live_port}", "kb.web:create_app()",
+            "--reuse-port",  # a socket per process, as kb serve --production listens (kb.ops.server)
         ]  # fmt: skip
         live_url = f"http://127.0.0.1:{live_port}/promesses/{PROMISE}"
         static_url = f"http://127.0.0.1:{static_port}/promesses/{PROMISE}/index.html"

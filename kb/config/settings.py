@@ -46,6 +46,18 @@ def _cpus() -> int:
     return os.cpu_count() or 1
 
 
+def default_workers() -> int:
+    """One process per processor, two at least (one stuck or restarting leaves another).
+
+    Not gunicorn's 2 × processors + 1, which suits processes that wait on I/O: each kb process
+    does its own share of every publication (its lists, its searcher, the pages it draws), so
+    more processes than processors multiply that work on cores already busy serving. Under
+    `kb bench-live` on 2 processors, 5 processes × 4 threads answered at p99 300–500 ms while the
+    newsroom published; 2 × 8, 180 ms (docs/operations.md).
+    """
+    return max(2, _cpus())
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("CONTENT_DIR", "path", None, "the content tree (promises/, sources/, claims/)", "./content"),
     Setting("INSTANCE_DIR", "path", None, "this installation's own files: embedded database, index, secret key, kb.toml", "./instance"),
@@ -91,8 +103,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "str", "127.0.0.1", "where `kb serve` (development) listens; `kb user demo` prints its address"),
     Setting("PORT", "int", 5000, "the port of `kb serve` (development); `kb user demo` prints its address", minimum=1),
     Setting("BIND", "str", "127.0.0.1:8000", "where `kb serve --production` listens (host:port)"),
-    Setting("WORKERS", "int", None, "processes of `kb serve --production`", "2 × processors + 1", minimum=1),
-    Setting("THREADS", "int", 4, "threads per process of `kb serve --production`", minimum=1),
+    Setting("WORKERS", "int", None, "processes of `kb serve --production`", "processors (2 at least)", minimum=1),
+    Setting("THREADS", "int", 8, "threads per process of `kb serve --production`", minimum=1),
     Setting("TIMEOUT", "int", 60, "seconds before `kb serve --production` restarts a stuck worker", minimum=1),
     Setting("KEEPALIVE_REQUESTS", "int", 0, "requests `kb serve --production` answers on one kept-alive connection before closing it, so that a proxy keeping a few connections alive has them spread over the processes; 0: no limit", minimum=0),
 )
@@ -223,7 +235,7 @@ def finish(values: dict[str, Any]) -> dict[str, Any]:
         raise SettingsError(_("LOG_FORMAT = %(value)s : attendu json ou text", value=repr(values["LOG_FORMAT"])))
     if str(values.get("LOG_LEVEL") or "INFO").upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(_("LOG_LEVEL = %(value)s : attendu DEBUG, INFO, WARNING ou ERROR", value=repr(values["LOG_LEVEL"])))
-    values["WORKERS"] = values.get("WORKERS") or 2 * _cpus() + 1
+    values["WORKERS"] = values.get("WORKERS") or default_workers()
     _check_identity(values)
     return values
 

@@ -17,7 +17,6 @@ FAIL on any 5xx, on a publication not published or not searchable within 30 s, o
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import shutil
@@ -32,6 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as common  # noqa: E402
+
+from kb.config import settings  # noqa: E402
 
 # Words of the demo corpus too common to tell anything apart (searched anyway, a few).
 _STOP = {"depuis", "contre", "entre", "encore", "toutes", "autres", "plusieurs", "commune", "communes", "dans", "leurs", "cette"}
@@ -140,8 +141,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=120, help="durée de la charge wrk (défaut 120)")
     parser.add_argument("--connections", type=int, default=32, help="connexions wrk simultanées (défaut 32)")
     parser.add_argument("--wrk-threads", type=int, default=2, help="fils de wrk (défaut 2)")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="processus gunicorn (défaut 2 × processeurs + 1)")
-    parser.add_argument("--threads", type=int, default=4, help="fils par processus gunicorn (défaut 4)")
+    parser.add_argument("--workers", type=int, default=settings.default_workers(), help="processus gunicorn (défaut : comme kb serve --production, un par processeur, 2 au moins)")
+    parser.add_argument("--threads", type=int, default=settings.BY_NAME["THREADS"].default, help="fils par processus gunicorn (défaut : comme kb serve --production)")
     parser.add_argument("--publish-every", type=float, default=5.0, help="secondes entre deux publications (défaut 5)")
     parser.add_argument("--search-share", type=float, default=0.4, help="part des recherches dans la charge (défaut 0.4)")
     args = parser.parse_args()

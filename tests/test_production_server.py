@@ -99,8 +99,11 @@ def test_serve_production_refuses_an_unreachable_database(runner, production_env
     assert "motdepasse" not in result.output
 
 
-def test_serve_production_refuses_an_address_another_server_listens_on(runner, production_env, database_url):
+def test_serve_production_refuses_an_address_another_server_listens_on(runner, production_env, database_url, monkeypatch):
+    from kb.ops import server
+
     open_database(database_url)
+    monkeypatch.setattr(server, "run", lambda values: pytest.fail("started on an address in use"))
     with socket.socket() as other:
         other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as kb's own workers listen
         other.bind(("127.0.0.1", 0))
@@ -108,6 +111,24 @@ def test_serve_production_refuses_an_address_another_server_listens_on(runner, p
         port = other.getsockname()[1]
         result = runner.invoke(main, ["serve", "--production", "--workers", "1", "--bind", f"127.0.0.1:{port}"])
     assert_refused(result, f"BIND 127.0.0.1:{port} : un autre serveur y écoute déjà")
+
+
+@pytest.mark.parametrize("form", ["127.0.0.1:{port}", "tcp://127.0.0.1:{port}", "localhost:{port}"])
+def test_the_address_is_checked_as_gunicorn_reads_it(form):
+    from kb.ops.server import _bind_taken
+
+    with socket.socket() as other:  # IPv4, as gunicorn binds any host but an IPv6 literal
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        bind = form.format(port=other.getsockname()[1])
+        assert _bind_taken(bind) == f"BIND {bind} : un autre serveur y écoute déjà (arrêtez-le ou choisissez une autre adresse)"
+    assert _bind_taken(bind) is None
+
+
+def test_port_0_is_refused_each_worker_would_listen_on_another_port():
+    from kb.ops.server import _bind_taken
+
+    assert "le port 0" in _bind_taken("127.0.0.1:0")
 
 
 def test_serve_production_says_every_problem_at_once(runner, production_env, monkeypatch):
@@ -273,7 +294,7 @@ def test_a_publication_in_one_worker_is_found_by_the_searches_of_the_other_worke
     assert found == [["balayeuses-communes"]] * SEARCHES
 
     # Who answered what, from the request log: workers other than the publishing one found it too.
-    # (Not "all three": the kernel hands connections to whichever worker accepts first, unevenly.)
+    # (Not "all three": the kernel spreads connections evenly over the workers' sockets, but at random.)
     production_server.stop()
     pid_of = {line["request_id"]: line["pid"] for line in production_server.log_lines() if line["event"] == "request"}
     publishing = pid_of[production_server.sent[searched_from - 1]]

@@ -47,13 +47,13 @@ def _cpus() -> int:
 
 
 def default_workers() -> int:
-    """One process per processor, two at least (one stuck or restarting leaves another).
+    """One process per processor, two at least (one restarting leaves another).
 
     Not gunicorn's 2 × processors + 1, which suits processes that wait on I/O: each kb process
     does its own share of every publication (its lists, its searcher, the pages it draws), so
     more processes than processors multiply that work on cores already busy serving. Under
     `kb bench-live` on 2 processors, 5 processes × 4 threads answered at p99 300–500 ms while the
-    newsroom published; 2 × 8, 180 ms (docs/operations.md).
+    newsroom published; 2 × 8, 160–180 ms on SQLite, 235–253 on PostgreSQL (docs/operations.md).
     """
     return max(2, _cpus())
 

@@ -16,6 +16,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Callable
 
+from gunicorn import util as gunicorn_util
 from gunicorn.app.base import BaseApplication
 
 from kb.catalog.update import Catalog
@@ -82,20 +83,24 @@ def production_settings(overrides: dict[str, Any] | None = None) -> dict[str, An
 
 
 def _bind_taken(bind: str) -> str | None:
-    """Why nothing can listen on BIND (host:port), if nothing can.
+    """Why the workers could not listen on BIND, if they could not.
 
     Each worker listens on a socket of its own (SO_REUSEPORT, gunicorn_options): a second kb left
     running on the same address the same way would not fail to start, it would silently take its
-    share of the connections. A plain socket cannot bind where anything listens, so it tells.
+    share of the connections. A plain socket cannot bind where anything listens, so it tells. The
+    address is read as gunicorn reads it (IPv4 for any host but an IPv6 literal).
     """
-    host, _sep, port = bind.rpartition(":")
-    if not host or not port.isdigit():
-        return None  # unix:PATH, fd://…: gunicorn's to check
+    address = gunicorn_util.parse_address(bind)
+    if not isinstance(address, tuple):
+        return None  # unix:PATH, fd://N: gunicorn's to check
+    host, port = address
+    if port == 0:
+        return _("BIND %(bind)s : le port 0 donnerait à chaque processus un port différent ; choisissez un port", bind=bind)
+    family = socket.AF_INET6 if gunicorn_util.is_ipv6(host) else socket.AF_INET
     try:
-        family, kind, protocol, _name, address = socket.getaddrinfo(host.strip("[]"), int(port), type=socket.SOCK_STREAM)[0]
-        with socket.socket(family, kind, protocol) as probe:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn: closed connections do not count
-            probe.bind(address)
+            probe.bind((host, port))
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             return _("BIND %(bind)s : un autre serveur y écoute déjà (arrêtez-le ou choisissez une autre adresse)", bind=bind)
@@ -186,8 +191,9 @@ def gunicorn_options(values: dict[str, Any]) -> dict[str, Any]:
         # connections evenly over them. On one shared socket, the process awake first took each
         # connection: the few kept-alive connections of a proxy or a load test could all land in one
         # process while the others idled. Under `kb bench-live` all 32 of wrk's connections were once
-        # served by one of two processes: 881 requests/s instead of 2,243. (gunicorn ignores it where
-        # the system has no SO_REUSEPORT.)
+        # served by one of two processes: 881 requests/s instead of 2,243. The price: a worker stuck
+        # until TIMEOUT still gets its share of new connections, reset when it is killed
+        # (docs/operations.md).
         "reuse_port": True,
         "timeout": values["TIMEOUT"],
         "graceful_timeout": 30,
@@ -209,12 +215,12 @@ def gunicorn_options(values: dict[str, Any]) -> dict[str, Any]:
 class _ConnectionTurns:
     """Close a kept-alive connection after `limit` requests (0: never), as nginx's keepalive_requests does.
 
-    A gthread worker keeps every connection it accepted until the client closes it: a proxy that
-    keeps a few connections alive can have all of them served by one process while the others
-    idle. Under `kb bench-live` on PostgreSQL one of five workers answered 40,526 requests, the
-    other four 200 to 400 each (p50 55 ms; 28 ms with a limit of 100). A client connecting again
-    is accepted by whichever process takes it first. Off by default: on SQLite, where the load was
-    spread already, the same limit cost a third of the throughput.
+    A gthread worker keeps every connection it accepted until the client closes it. Before each
+    worker had a socket of its own, a proxy keeping a few connections alive could have all of them
+    served by one process while the others idled (under `kb bench-live` on PostgreSQL one of five
+    workers answered 40,526 requests, the other four 200 to 400 each). Connections are now spread
+    when they are opened; this limit also spreads them again over time, for a proxy that keeps very
+    few. Off by default: on SQLite the same limit cost a third of the throughput.
     """
 
     def __init__(self, limit: int):

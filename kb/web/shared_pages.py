@@ -122,7 +122,8 @@ class SharedPages:
 
     @contextmanager
     def holding(self, key: tuple) -> Iterator[bool]:
-        """True inside while this process holds the drawing lock of `key`; False when another one holds it.
+        """True inside while this process holds the drawing lock of `key`; False when another one holds it
+        (or the lock file cannot be opened).
 
         For the page drawer: meanwhile a worker gives its older copy rather than drawing it too, and
         `drawing` in this process finds the lock its own.

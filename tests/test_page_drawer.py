@@ -1,5 +1,6 @@
 """The machine's page drawer: right after a change, the pages readers asked for are drawn again outside the workers."""
 
+import json
 import time
 from pathlib import Path
 
@@ -90,6 +91,36 @@ def test_at_most_the_pages_it_is_allowed_are_drawn_again(machine, demo_copy, tmp
         client.get(path)
     _edit_by_hand(demo_copy, "zqborne", worker)
     assert drawer.round() == 2
+
+
+def _pages_showing(instance: Path, mark: str) -> list[str]:
+    """The paths (with their query) of the drawn copies that show `mark`."""
+    found = []
+    for path in (instance / "index.pages").iterdir():
+        if not path.name.startswith("."):
+            head, _, body = path.read_bytes().partition(b"\n")
+            if mark.encode() in body:
+                page = json.loads(head)["page"]
+                found.append(page[1] + (f"?{page[2]}" if page[2] else ""))
+    return found
+
+
+def test_the_home_page_is_drawn_first_then_the_pages_without_a_query(machine, demo_copy, tmp_path):
+    worker, start_drawer = machine
+    drawer = start_drawer(most=1)
+    client = worker.test_client()
+    asked = ("/promesses?status=done", "/promesses", "/")  # the home page asked for last
+    for path in asked:
+        client.get(path)
+    _edit_by_hand(demo_copy, "zqaccueil", worker)
+    assert drawer.round() == 1
+    assert _pages_showing(tmp_path / "instance", "(zqaccueil)") == ["/"]
+    for path in asked:
+        client.get(path)
+    _edit_by_hand(demo_copy, "zqlistes", worker)
+    drawer.most = 2
+    assert drawer.round() == 2
+    assert sorted(_pages_showing(tmp_path / "instance", "(zqlistes)")) == ["/", "/promesses"]
 
 
 def test_while_the_drawer_holds_a_page_s_lock_a_worker_gives_its_older_copy(demo_copy, tmp_path, database_url):

@@ -218,3 +218,23 @@ def test_a_publication_that_moves_only_a_status_keeps_the_pages_of_its_territory
     joining = demo_copy / "promises" / "mel-achat-energie-habitants-bis.md"
     joining.write_text(other.read_text(encoding="utf-8").replace("title: ", "title: Nouvelle promesse, ", 1), encoding="utf-8")
     assert "mel-achat-energie-habitants-bis" in client.get("/promesses/mel-achat-energie-habitants").get_data(as_text=True)
+
+
+def test_a_page_s_key_follows_every_part_of_the_request_it_is_read_from():
+    from werkzeug.test import EnvironBuilder
+
+    from kb.web.page_cache import page_key_of
+
+    def key(path="/promesses", query="", base="http://kb.example/", headers=None):
+        return page_key_of(EnvironBuilder(path=path, query_string=query, base_url=base, headers=headers or {}).get_environ())
+
+    first = key(query="status=done&theme=eau")
+    assert first[:4] == ("http://kb.example/", "/promesses", "status=done&theme=eau", "fr")
+    assert key(query="theme=eau&status=done") == first  # the same query, its arguments in another order
+    assert key(query="status=done&theme=eau", base="https://kb.example/")[0] == "https://kb.example/"
+    assert key(query="status=done&theme=eau", base="http://kb.example/suivi/")[0] == "http://kb.example/suivi/"
+    assert key(path="/promesses/aubry")[1] == "/promesses/aubry"
+    assert key(headers={"Accept-Language": "en-GB,en;q=0.8"})[3] == "en"
+    assert key(headers={"Cookie": "kb_lang=en"})[3] == "en"
+    assert key(query="lang=en")[3] == "en"
+    assert key(query="status=done&theme=eau") == first  # asked again: the same key as the first time

@@ -22,10 +22,9 @@ from urllib.parse import parse_qs
 from flask import Flask
 
 from kb.config import i18n
-from werkzeug.wrappers import Request
 
 from kb.web import request_log
-from kb.web.page_cache import PageCache, page_key
+from kb.web.page_cache import PageCache, page_key_of
 
 log = logging.getLogger(__name__)
 # Headers of one answer, not of the page: never replayed.
@@ -56,7 +55,7 @@ class KeptPages:
             return self.wsgi_app(environ, start_response)  # Flask says the content is missing (503)
         follower.poll()
         cache: PageCache = self.app.extensions["kb.pages"]
-        key = page_key(Request(environ))
+        key = page_key_of(environ)
         page = cache.get(key)
         if page is None or page.stale or page.wire is None:
             return self._through(environ, start_response, cache, key)

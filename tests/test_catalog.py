@@ -345,8 +345,25 @@ def test_the_change_log_names_the_groups_of_related_promises_a_change_moves_and_
     assert logged_tags(scratch, start) == [
         None,
         "group:promise:territory:Lille\ngroup:promise:territory:Lomme",
-        "group:promise:territory:Lomme\ngroup:promise:theme:Gouvernance",
+        "group:promise:territory:Lomme\ngroup:promise:theme:Gouvernance\nids:promise",  # gone: which ids there are changed too
     ]
+
+
+def test_the_change_log_says_when_the_ids_of_a_kind_change_and_only_then(scratch):
+    key = "promise:aubry-mutualisation-lille-lomme-hellemmes"
+    added = "promise:aubry-mutualisation-bis"
+    with scratch.engine.connect() as connection:
+        start = scratch.catalog.last_change(connection)
+    text = scratch.path(key).read_text(encoding="utf-8")
+    scratch.publish(key, edit_status(text, 1))  # a new status: the same promises
+    scratch.path(added).write_text(text, encoding="utf-8")
+    scratch.catalog.scan()  # a new promise
+    scratch.path(added).write_text(text.replace("title: ", "title:\n  - ", 1), encoding="utf-8")
+    scratch.catalog.scan()  # broken: no longer published
+    scratch.path(added).unlink()
+    scratch.catalog.scan()  # gone
+    ids = [tags is not None and "ids:promise" in tags.splitlines() for tags in logged_tags(scratch, start)]
+    assert ids == [False, True, True, True]
 
 
 def test_two_hundred_publications_do_not_grow_the_content_objects_a_worker_keeps(tmp_path, database_url):

@@ -238,3 +238,24 @@ def test_a_page_s_key_follows_every_part_of_the_request_it_is_read_from():
     assert key(headers={"Cookie": "kb_lang=en"})[3] == "en"
     assert key(query="lang=en")[3] == "en"
     assert key(query="status=done&theme=eau") == first  # asked again: the same key as the first time
+
+
+def test_the_sitemap_is_drawn_again_when_an_item_comes_or_goes_not_when_one_changes(demo_copy, tmp_path):
+    from kb.web import create_app
+
+    app = create_app({"TESTING": True, "CONTENT_DIR": str(demo_copy), "INSTANCE_DIR": str(tmp_path / "instance"), "CONTENT_RECHECK_SECONDS": 0})
+    client = app.test_client()
+    client.get("/sitemap.xml")
+    cache = app.extensions["kb.pages"]
+    assert len(cache) == 1
+    promise = demo_copy / "promises" / "aubry-mutualisation-lille-lomme-hellemmes.md"
+    promise.write_text(promise.read_text(encoding="utf-8").replace("title: ", "title: (modifiée) ", 1), encoding="utf-8")
+    assert "(modifiée)" in client.get("/promesses").get_data(as_text=True)  # the change is followed
+    assert len(cache) == 2  # the sitemap still kept: no item came or went
+    added = demo_copy / "promises" / "aubry-mutualisation-bis.md"
+    added.write_text(promise.read_text(encoding="utf-8"), encoding="utf-8")
+    assert "/promesses/aubry-mutualisation-bis<" in client.get("/sitemap.xml").get_data(as_text=True)
+    added.unlink()
+    assert "/promesses/aubry-mutualisation-bis<" not in client.get("/sitemap.xml").get_data(as_text=True)
+    promise.write_text(promise.read_text(encoding="utf-8").replace("title: ", "title:\n  - ", 1), encoding="utf-8")  # broken: not published
+    assert "/promesses/aubry-mutualisation-lille-lomme-hellemmes<" not in client.get("/sitemap.xml").get_data(as_text=True)

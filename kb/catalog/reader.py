@@ -369,12 +369,14 @@ class _Items(Mapping):
         self.view.used.add(f"{self.kind}:{item_id}")
         return bool(self.view.scalar(select(func.count()).where(*self._where(), items_c.key == f"{self.kind}:{item_id}")))
 
+    # Which ids there are changes only when an item comes, goes or changes state (kb.catalog.update
+    # logs "ids:KIND" then): not at each publication, as the items' contents do ("list:KIND").
     def __iter__(self) -> Iterator[str]:
-        self.view.used.add(f"list:{self.kind}")
+        self.view.used.add(f"ids:{self.kind}")
         return iter([row.item_id for row in self.view.query(select(items_c.item_id).where(*self._where()).order_by(items_c.item_id))])
 
     def __len__(self) -> int:
-        self.view.used.add(f"list:{self.kind}")
+        self.view.used.add(f"ids:{self.kind}")
         return self.view.scalar(select(func.count()).select_from(tables.items).where(*self._where())) or 0
 
     def values(self) -> list:  # type: ignore[override]

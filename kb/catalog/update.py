@@ -164,7 +164,7 @@ class Catalog:
             if rows is None and old is None:
                 continue  # nothing there before, nothing now
             changed.append(str(key))
-            groups[str(key)] = _groups_left_or_joined(old, rows)
+            groups[str(key)] = _groups_left_or_joined(old, rows) | _ids_changed(key.kind, old, rows)
         for key in keys:
             if key.kind == "source" and str(key) in changed:
                 texts.forget(key.id)
@@ -479,6 +479,15 @@ def _groups_left_or_joined(old, rows: Rows | None) -> set[str]:
     new = rows.item if rows is not None else {}
     after = groups(new.get("kind"), new.get("state"), new.get("territory"), new.get("theme"))
     return before ^ after
+
+
+def _ids_changed(kind: str, old, rows: Rows | None) -> set[str]:
+    """{"ids:KIND"} when the item came, went or changed state: the ids of a kind in a state changed
+    (kb.catalog.reader's _Items, which the sitemap reads); none for a new version of an item that
+    stays as it was listed, the most common change by far."""
+    before = old.state if old is not None else None
+    after = rows.item.get("state") if rows is not None else None
+    return {f"ids:{kind}"} if before != after else set()
 
 
 def _sha256(path: Path) -> str:

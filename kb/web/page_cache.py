@@ -2,9 +2,10 @@
 
 Citizens arrive in bursts (an article is shared, a council meets): the same pages, the same
 content. A page is kept under (host, path, query string, day, kb version) with what it read from
-the catalog: the items (their keys) and the sets it listed ("list:promise", "territory:Lille"…),
-as kb.catalog.reader records them. A change drops the pages that read what changed — the item's
-page, the lists and feeds it appears in, the pages that show it as related — and no other. The
+the catalog: the items (their keys) and the sets it listed ("list:promise", "territory:Lille"…,
+"ids:promise" for which ids there are, as the sitemap reads them), as kb.catalog.reader records
+them. A change drops the pages that read what changed — the item's page, the lists and feeds it
+appears in, the pages that show it as related, the sitemap when an item came or went — and no other. The
 page's ETag lets a browser or a CDN revalidating an unchanged page get a 304 and no body.
 
 A dropped page is drawn again by one thread at a time: while it does, the other requests for

@@ -171,3 +171,6 @@ def test_an_arrangement_moved_row_by_row_equals_one_made_anew():
             rows = sorted([kept for kept in rows if kept.id not in gone] + added, key=lambda found: found.id)
             prepared = rearranged(prepared, removed, added, sort, today, final)
             assert prepared == arranged(rows, sort, today, final), (sort, step)
+            for filters in ({}, {"status": "done"}):  # the counts of the kept columns follow them
+                kept = list_promises(rows, filters, sort, today, final, prepared=prepared)
+                assert kept.counts == list_promises(rows, filters, sort, today, final).counts, (sort, step, filters)

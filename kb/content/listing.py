@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from itertools import chain, compress
 from dataclasses import dataclass
 from datetime import date
@@ -58,7 +59,7 @@ def _filtered(items: list[Item], filters: dict[str, str], columns: dict[str, lis
     10,000 promises is filtered and counted at each drawing of a list page.
     """
     wanted = {name: value for name, value in filters.items() if name in columns and value}
-    ignored = {name: value for name, value in wanted.items() if value not in set(_values(name, columns[name]))}
+    ignored = {name: value for name, value in wanted.items() if value not in _whole_counts(name, columns[name])}
     wanted = {name: value for name, value in wanted.items() if name not in ignored}
     matching = {
         name: [wanted[name] in value for value in columns[name]] if name in MULTIPLE else [value == wanted[name] for value in columns[name]]
@@ -78,9 +79,36 @@ def _filtered(items: list[Item], filters: dict[str, str], columns: dict[str, lis
     for name, column in columns.items():
         # A field's counts ignore its own filter, so that its other values stay choosable.
         mask = passing(name) if name in wanted else kept_mask
-        counter = Counter(filter(None, _values(name, column if mask is None else compress(column, mask))))
-        ordered[name] = dict(sorted(counter.items(), key=lambda item: (-item[1], item[0])))
+        ordered[name] = dict(_whole_counts(name, column)) if mask is None else _counted(_values(name, compress(column, mask)))
     return kept, ordered, wanted, ignored
+
+
+def _counted(values) -> dict[str, int]:
+    """How many times each value is there (empty ones left out), most first."""
+    return dict(sorted(Counter(filter(None, values)).items(), key=lambda item: (-item[1], item[0])))
+
+
+# The counts of whole columns (a list without filters, a filter's own field), by column. The
+# columns are kept by kb.catalog.listed until the next change, and every list page drawn after a
+# publication counted them again: 10,000 values each, eight columns. A column is kept here with
+# its counts, so that its id names no other list while it is; read only, as _filtered reads them.
+_WHOLE_COUNTS: OrderedDict[int, tuple[list, dict[str, int]]] = OrderedDict()
+WHOLE_COUNTS_KEPT = 16
+_WHOLE_COUNTS_LOCK = threading.Lock()
+
+
+def _whole_counts(name: str, column: list) -> dict[str, int]:
+    with _WHOLE_COUNTS_LOCK:
+        found = _WHOLE_COUNTS.get(id(column))
+        if found is not None and found[0] is column:
+            _WHOLE_COUNTS.move_to_end(id(column))
+            return found[1]
+    counts = _counted(_values(name, column))
+    with _WHOLE_COUNTS_LOCK:
+        _WHOLE_COUNTS[id(column)] = (column, counts)
+        while len(_WHOLE_COUNTS) > WHOLE_COUNTS_KEPT:
+            _WHOLE_COUNTS.popitem(last=False)
+    return counts
 
 
 # Filters whose column holds several values per item (a joint promise's authors): a filter keeps

@@ -238,6 +238,26 @@ def test_a_page_s_key_follows_every_part_of_the_request_it_is_read_from():
     assert key(headers={"Cookie": "kb_lang=en"})[3] == "en"
     assert key(query="lang=en")[3] == "en"
     assert key(query="status=done&theme=eau") == first  # asked again: the same key as the first time
+    assert key(query="status=done&theme=eau", headers={"Cookie": "session=abc; suivi=1"}) == first  # other cookies: the same page
+    assert key(query="status=done&theme=eau", headers={"Cookie": "session=abc; kb_lang=en"})[3] == "en"
+    long_query = "status=done&theme=" + "eau" * 500  # not kept, still right
+    assert key(query=long_query)[2] == long_query and key(query=long_query) == key(query=long_query)
+
+
+def test_a_request_without_a_host_header_is_kept_under_its_server_s_name():
+    from werkzeug.test import EnvironBuilder
+
+    from kb.web.page_cache import page_key_of
+
+    def key(server: str, port: str):
+        environ = EnvironBuilder(path="/promesses", base_url="http://kb.example/").get_environ()
+        del environ["HTTP_HOST"]
+        environ.update(SERVER_NAME=server, SERVER_PORT=port)
+        return page_key_of(environ)
+
+    assert key("kb.example", "80")[0] == "http://kb.example/"
+    assert key("kb.example", "8080")[0] == "http://kb.example:8080/"
+    assert key("autre.example", "80")[0] == "http://autre.example/"
 
 
 def test_the_sitemap_is_drawn_again_when_an_item_comes_or_goes_not_when_one_changes(demo_copy, tmp_path):

@@ -123,6 +123,15 @@ def test_the_home_page_is_drawn_first_then_the_pages_without_a_query(machine, de
     assert sorted(_pages_showing(tmp_path / "instance", "(zqlistes)")) == ["/", "/promesses"]
 
 
+def test_the_home_page_in_another_language_is_still_the_home_page_for_the_drawer():
+    from kb.web.page_drawer import _rank
+
+    def rank(path: str, query: str) -> int:
+        return _rank(("http://kb.example/", path, query, "en", "2026-12-03", "1"))
+
+    assert [rank("/", ""), rank("/", "lang=en"), rank("/promesses", "lang=en"), rank("/promesses", "status=done")] == [0, 0, 1, 2]
+
+
 def test_while_the_drawer_holds_a_page_s_lock_a_worker_gives_its_older_copy(demo_copy, tmp_path, database_url):
     worker = _process(demo_copy, tmp_path / "instance", database_url)
     drawer_app = _process(demo_copy, tmp_path / "instance", database_url)

@@ -73,6 +73,14 @@ def test_filter_links_keep_the_other_filters(demo_client):
     assert 'aria-current="true" href="/promesses"' in html  # the active filter removes itself
 
 
+def test_filter_links_keep_the_arguments_in_their_order_less_the_page_and_the_ignored_ones(demo_client):
+    html = demo_client.get("/promesses?tri=titre&status=planned&theme=Inconnu&page=2").get_data(as_text=True)
+    assert 'href="/promesses?tri=titre&amp;status=planned&amp;territory=M%C3%A9tropole+europ%C3%A9enne+de+Lille"' in html
+    assert 'aria-current="true" href="/promesses?tri=titre"' in html
+    again = demo_client.get("/promesses?status=planned").get_data(as_text=True)  # another request: its own arguments
+    assert 'href="/promesses?status=planned&amp;territory=M%C3%A9tropole+europ%C3%A9enne+de+Lille"' in again
+
+
 def test_overdue_filter_lists_only_late_promises(demo_client):
     html = demo_client.get("/promesses?overdue=oui").get_data(as_text=True)
     assert shown_count(html) == html.count('<span class="late">en retard</span>') > 0

@@ -103,6 +103,7 @@ changes = Table(
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("key", String(200), nullable=False),  # a content key, or "*" for everything (a rebuild, a vocabulary)
     # Pages' tags the change touches beyond its item's own (kb.web.follower): the groups of related
-    # promises it joined or left ("group:promise:territory:Lille"), one per line; most changes have none.
+    # promises it joined or left ("group:promise:territory:Lille"), "ids:promise" when the item came,
+    # went or changed state; one per line; most changes have none.
     Column("tags", Text),
 )

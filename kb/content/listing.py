@@ -51,15 +51,17 @@ class ClaimListing:
     ignored: dict[str, str]
 
 
-def _filtered(items: list[Item], filters: dict[str, str], columns: dict[str, list]):
+def _filtered(items: list[Item], filters: dict[str, str], columns: dict[str, list], kept_columns: bool = False):
     """(kept items, counts per name and value, filters applied, filters ignored as matching nothing).
 
     `columns` holds, for each filter name, every item's value in the items' order: the counting
     is done column by column (Counter, itertools.compress), not item by item, since a list of
-    10,000 promises is filtered and counted at each drawing of a list page.
+    10,000 promises is filtered and counted at each drawing of a list page. `kept_columns`: the
+    columns are kept from one list to the next (kb.catalog.listed), and so are their whole counts.
     """
+    whole = _whole_counts if kept_columns else (lambda name, column: _counted(_values(name, column)))
     wanted = {name: value for name, value in filters.items() if name in columns and value}
-    ignored = {name: value for name, value in wanted.items() if value not in _whole_counts(name, columns[name])}
+    ignored = {name: value for name, value in wanted.items() if value not in whole(name, columns[name])}
     wanted = {name: value for name, value in wanted.items() if name not in ignored}
     matching = {
         name: [wanted[name] in value for value in columns[name]] if name in MULTIPLE else [value == wanted[name] for value in columns[name]]
@@ -79,7 +81,7 @@ def _filtered(items: list[Item], filters: dict[str, str], columns: dict[str, lis
     for name, column in columns.items():
         # A field's counts ignore its own filter, so that its other values stay choosable.
         mask = passing(name) if name in wanted else kept_mask
-        ordered[name] = dict(_whole_counts(name, column)) if mask is None else _counted(_values(name, compress(column, mask)))
+        ordered[name] = dict(whole(name, column)) if mask is None else _counted(_values(name, compress(column, mask)))
     return kept, ordered, wanted, ignored
 
 
@@ -93,7 +95,7 @@ def _counted(values) -> dict[str, int]:
 # publication counted them again: 10,000 values each, eight columns. A column is kept here with
 # its counts, so that its id names no other list while it is; read only, as _filtered reads them.
 _WHOLE_COUNTS: OrderedDict[int, tuple[list, dict[str, int]]] = OrderedDict()
-WHOLE_COUNTS_KEPT = 16
+WHOLE_COUNTS_KEPT = 32  # eight columns for each of the three sorts, and some of the arrangement before
 _WHOLE_COUNTS_LOCK = threading.Lock()
 
 
@@ -218,7 +220,7 @@ def list_promises(
     """
     sort = sort if sort in SORTS else "maj"
     ordered, columns = prepared if prepared is not None else arranged(promises, sort, today, final_statuses)
-    kept, counts, wanted, ignored = _filtered(ordered, filters, columns)
+    kept, counts, wanted, ignored = _filtered(ordered, filters, columns, kept_columns=prepared is not None)
     return Listing(
         promises=kept,
         counts=counts,

@@ -61,9 +61,10 @@ def _encoded_args(dropped: frozenset[str]) -> dict[str, str]:
     a list page links every value of every filter (170 links at 10,000 promises), each the request's
     arguments with one changed."""
     kept = g.setdefault("kb_encoded_args", {})
-    found = kept.get(dropped)
+    # By the query too: a request made in another's app context (a test, a command) finds its g.
+    found = kept.get((dropped, request.query_string))
     if found is None:
-        found = kept[dropped] = {key: urlencode({key: value}) for key, value in request.args.items() if value and key not in dropped}
+        found = kept[(dropped, request.query_string)] = {key: urlencode({key: value}) for key, value in request.args.items() if value and key not in dropped}
     return found
 
 

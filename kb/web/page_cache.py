@@ -29,6 +29,7 @@ from flask import Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request
 
+from kb.config import i18n
 from kb.web.i18n import language_of
 from kb.web.shared_pages import SharedPages
 
@@ -169,13 +170,18 @@ def page_key_of(environ: dict, request=None) -> tuple:
     kept page took otherwise (kb.web.kept_pages): they are kept by the environ's values they are
     read from. `request` makes the request when the key must be found (a werkzeug Request by default).
     """
-    read = tuple(environ.get(name) for name in _KEY_READS)
     today = date.today().isoformat()
+    cookie = environ.get("HTTP_COOKIE") or ""
+    # Of the cookies only the language's is read: a session's or an analytics cookie is not kept,
+    # and does not make each visitor's requests new ones.
+    read = (*(environ.get(name) for name in _KEY_READS), cookie if i18n.COOKIE in cookie else None)
     found = _KEYS.get(read)
     if found is None or found[4] != today:
         made = request() if request is not None else Request(environ)
         query = urlencode(sorted(parse_qsl(made.query_string.decode("utf-8", "replace"))))
         found = (made.root_url, made.path, query, language_of(made), today, KB_VERSION)
+        if sum(len(value) for value in read if value) > KEY_READ_MOST:
+            return found  # a long address or header: made each time, not kept
         if len(_KEYS) >= KEYS_KEPT:
             _KEYS.clear()  # many different requests: start again rather than keep them all
         _KEYS[read] = found
@@ -183,9 +189,10 @@ def page_key_of(environ: dict, request=None) -> tuple:
 
 
 # What page_key reads of a request, in its WSGI environ: the root URL (scheme, host, prefix), the
-# path, the query, and the language (the query's ?lang=, the cookie, Accept-Language).
-_KEY_READS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "HTTP_COOKIE", "HTTP_ACCEPT_LANGUAGE")
+# path, the query, and the language (the query's ?lang=, Accept-Language; the cookie, apart).
+_KEY_READS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "HTTP_ACCEPT_LANGUAGE")
 KEYS_KEPT = 2048
+KEY_READ_MOST = 1024  # characters: 2 MB of keys at most, whatever the requests
 _KEYS: dict[tuple, tuple] = {}
 
 

@@ -1,7 +1,7 @@
 """Pages drawn again right after a change, by a process of the machine that serves no requests.
 
 A publication makes stale every page that lists promises: the home page (40–70 ms to draw at
-10,000 promises), the lists and their filters (20–40 ms each), the feeds, the sitemap. Each is
+10,000 promises), the lists and their filters (20–40 ms each), the feeds. Each is
 drawn once per machine (kb.web.shared_pages), but by the first worker asked for it: under
 `kb bench-live` that was mostly the busiest worker, and its other requests waited behind the
 drawing. In the first second after an approval the server answered an eighth of its usual
@@ -27,6 +27,7 @@ import logging
 import threading
 import time
 from datetime import date
+from urllib.parse import parse_qsl
 
 from flask import Flask
 
@@ -128,8 +129,8 @@ def draw_forever(drawer: PageDrawer, stop: threading.Event) -> None:
 
 
 def _rank(key: tuple) -> int:
-    """0 for the home page, 1 for another page without a query (a list, a feed), 2 for the rest."""
+    """0 for the home page, 1 for another page without a query (a list, a feed, an item's page), 2 for the rest."""
     _root, path, query, _language, _day, _version = key
-    if query:
+    if any(name != "lang" for name, _value in parse_qsl(query)):  # ?lang=en is the same page, in English
         return 2
     return 0 if path in ("", "/") else 1

@@ -1,7 +1,7 @@
 """Pages drawn once per machine, not once per worker.
 
 Every publication changes the pages that list promises (the home page, the lists and their
-filters, the feeds, the sitemap): in each worker's page cache (kb.web.page_cache) they went stale,
+filters, the feeds): in each worker's page cache (kb.web.page_cache) they went stale,
 and with five workers each drew them again; and each worker drew each promise and source page it
 served for the first time (40–90 ms each at 10,000 promises) — together more than a 2-core
 machine had under `kb bench-live`. A worker that draws a page now leaves a copy in a folder beside the index,

@@ -19,8 +19,9 @@ def machine(demo_copy, tmp_path, database_url):
     """A worker of a machine, and a maker of its page drawer (at most `most` pages a change), started."""
     worker = _process(demo_copy, tmp_path / "instance", database_url)
 
-    def drawer(most: int = 100) -> PageDrawer:
-        made = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=most)
+    def drawer(most: int = 100, least_ms: float = 0.0) -> PageDrawer:
+        # least_ms 0: the demo's pages are all quick to draw, which would leave every one to the workers.
+        made = PageDrawer(_process(demo_copy, tmp_path / "instance", database_url), most=most, least_ms=least_ms)
         made.round()
         return made
 
@@ -47,6 +48,25 @@ def test_a_list_a_reader_asked_for_is_drawn_again_by_the_drawer_and_taken_by_the
     assert _mark_copies(tmp_path / "instance", b"<h1>", b"<h6>") == 1
     page = worker.test_client().get("/promesses").get_data(as_text=True)
     assert "(zqredessin)" in page and "<h6>" in page  # the drawer's copy, taken: not drawn by the worker
+
+
+def test_a_copy_records_the_processor_time_its_drawing_took(machine, demo_copy, tmp_path):
+    worker, _start_drawer = machine
+    worker.test_client().get("/promesses")
+    (copy,) = [path for path in (tmp_path / "instance" / "index.pages").iterdir() if not path.name.startswith(".")]
+    cost = json.loads(copy.read_bytes().partition(b"\n")[0])["cost_ms"]
+    assert 0 < cost < 60_000
+
+
+def test_a_page_quicker_to_draw_than_the_drawer_s_least_is_left_to_the_workers(machine, demo_copy, tmp_path):
+    worker, start_drawer = machine
+    drawer = start_drawer(least_ms=60_000.0)  # every page of the demo is quicker than a minute
+    worker.test_client().get("/promesses")
+    _edit_by_hand(demo_copy, "zqbonmarche", worker)
+    assert drawer.round() == 0
+    assert _mark_copies(tmp_path / "instance", b"<h1>", b"<h6>") == 1  # the worker's copy, left as it was
+    page = worker.test_client().get("/promesses").get_data(as_text=True)
+    assert "(zqbonmarche)" in page and "<h6>" not in page  # drawn by the worker itself
 
 
 def test_a_page_nobody_asked_for_since_the_last_change_is_not_drawn_again(machine, demo_copy, tmp_path):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import date
@@ -252,9 +253,10 @@ def _draw_or_take(cache: PageCache, key: tuple, stale: Page | None, render) -> P
         taken = _take(cache, key, pages, cursor)  # it may have just finished
         if taken is not None:
             return taken
+        began = time.thread_time()  # this thread's processor time: what drawing it takes from the others of its process
         page = _render(cache, key, render)
         if isinstance(page, Page):
-            pages.save(key, cursor, page.status, page.headers, page.etag, page.tags, page.body)
+            pages.save(key, cursor, page.status, page.headers, page.etag, page.tags, page.body, cost=time.thread_time() - began)
         return page
 
 

@@ -71,12 +71,15 @@ class SharedPages:
             _touch(self.directory / self._name(key))
         return header, body
 
-    def save(self, key: tuple, cursor: int | None, status: int, headers: dict, etag: str, tags, body: bytes) -> None:
+    def save(self, key: tuple, cursor: int | None, status: int, headers: dict, etag: str, tags, body: bytes, cost: float | None = None) -> None:
+        """Leave the copy drawn for `key` knowing the changes up to `cursor`; `cost`: the processor seconds its drawing took."""
         if cursor is None:
             return
         header = {
             "key": repr(key), "page": list(key), "cursor": cursor, "status": status, "headers": headers, "etag": etag, "tags": sorted(tags), "length": len(body),
         }  # fmt: skip
+        if cost is not None:
+            header["cost_ms"] = round(cost * 1000, 1)
         path = self.directory / self._name(key)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

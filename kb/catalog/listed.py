@@ -13,6 +13,7 @@ from bisect import bisect_left, insort
 from collections import Counter
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import Callable
 from datetime import date
 
 from sqlalchemy import Connection, Engine, select
@@ -80,6 +81,9 @@ def read_listed(connection: Connection, *where) -> list[Listed]:
 
 # Arrangements are moved row by row for up to this many changed promises; beyond (a git pull), made anew.
 REARRANGED_UP_TO = 64
+# A kind's summaries are kept while it has at most this many published items (people, the
+# newsroom's pages, trackers): promises and sources are read when asked.
+SUMMARIES_KEPT_UP_TO = 1000
 
 
 class ListedCache:
@@ -102,6 +106,31 @@ class ListedCache:
         # The earliest entry's day (the home page's chart begins there), for the histories it was found in.
         self._first_day_of: dict[str, History] | None = None
         self._first_day: date | None = None
+        # Small kinds' summaries (CatalogView.summaries), until a change names an item of the kind:
+        # every page's footer lists the newsroom's pages, a list names its promises' authors and its
+        # filters' trackers: three queries of each drawing of a list, a fifth of its time on PostgreSQL.
+        # A lock of their own: a refresh holds the rows' one while it reads the database.
+        self._summaries: dict[str, list] = {}
+        self._summaries_lock = threading.Lock()
+        self._summaries_changes = 0  # a read begun before a change keeps nothing
+
+    def summaries(self, kind: str, read: Callable[[], list]) -> list:
+        """The kind's summaries, as `read` gives them: kept while the kind is small, until a change names one of its items."""
+        with self._summaries_lock:
+            found, changes = self._summaries.get(kind), self._summaries_changes
+        if found is None:
+            found = read()
+            if len(found) <= SUMMARIES_KEPT_UP_TO:
+                with self._summaries_lock:
+                    if self._summaries_changes == changes:
+                        self._summaries[kind] = found
+        return list(found)  # callers may sort or change their list
+
+    def _forget_summaries(self, kinds) -> None:
+        with self._summaries_lock:
+            self._summaries_changes += 1
+            for kind in kinds:
+                self._summaries.pop(kind, None)
 
     def rows(self) -> list[Listed]:
         """Every published promise, by id (the same list until a change: callers must not modify it)."""
@@ -173,6 +202,7 @@ class ListedCache:
 
     def refresh(self, connection: Connection, keys: list[str]) -> None:
         """Read again the rows of `keys` (published or not any more); nothing to do before the first read."""
+        self._forget_summaries({key.partition(":")[0] for key in keys})
         promise_keys = list(dict.fromkeys(key for key in keys if key.startswith("promise:")))  # each once: counts are updated by difference
         if not promise_keys:
             return
@@ -210,6 +240,9 @@ class ListedCache:
 
     def clear(self) -> None:
         """Forget every row (a change of everything, a log started anew): read again at the next use."""
+        with self._summaries_lock:
+            self._summaries_changes += 1
+            self._summaries = {}
         with self._lock:
             self._by_key = None
             self._rows = None

@@ -229,6 +229,11 @@ class CatalogView:
     def summaries(self, kind: str) -> list["Summary"]:
         """Published items of a kind by title — id, title, date only — for a form's choices."""
         self.used.add(f"list:{kind}")
+        if self.listed is not None:  # a server process: small kinds' are kept (kb.catalog.listed)
+            return self.listed.summaries(kind, lambda: self._summaries(kind))
+        return self._summaries(kind)
+
+    def _summaries(self, kind: str) -> list["Summary"]:
         rows = self.query(
             select(items_c.item_id, items_c.title, items_c.sort_date, items_c.made_by, items_c.territory, items_c.status)
             .where(items_c.kind == kind, items_c.state == "published")

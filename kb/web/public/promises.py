@@ -103,8 +103,9 @@ def promises():
 
 def tracker_titles(tree, listing) -> dict[str, str]:
     """The titles of the trackers a list's filters name or count, by id (filters show titles, not ids)."""
-    ids = [*listing.counts.get("tracker", {}), *([listing.filters["tracker"]] if "tracker" in listing.filters else []), *listing.ignored.values()]
-    return {item_id: found.title for item_id, found in tree.titles("tracker", ids).items()}
+    ids = {*listing.counts.get("tracker", {}), *([listing.filters["tracker"]] if "tracker" in listing.filters else []), *listing.ignored.values()}
+    # Every tracker's summary, kept by a server process (trackers are few), rather than a query per list.
+    return {found.id: found.title for found in tree.summaries("tracker") if found.id in ids}
 
 
 @bp.get("/export/promises.csv")

@@ -34,6 +34,7 @@ from kb.content.tree import ContentTree, read_tree
 from kb.search import building
 from kb.search.analysis import PART_BREAK, FrenchPositions, TypedWordsTokenizer, french_analyzer
 from kb.search.merging import merge_by_tiers, merge_small_tiers, sizes, to_merge
+from kb.search.segment_files import SegmentFiles
 
 # Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
 SCHEMA_VERSION = "14"
@@ -364,10 +365,10 @@ class SearchIndex:
             return SyncReport()
         return self._write_files(ix, stale, timeout, writer)
 
-    def searcher(self):
+    def searcher(self, files: SegmentFiles | None = None):
         """A Whoosh searcher of the index as it is now (each thread of each worker opens one again
-        after every publication: see _kept)."""
-        return self._kept(lambda ix: ix.searcher())[1]
+        after every publication: see _kept); over the segments `files` keeps open, when given."""
+        return self._kept(lambda ix: files.searcher(ix) if files is not None else ix.searcher())[1]
 
     @contextmanager
     def _reading(self):

@@ -45,6 +45,7 @@ from kb.content.registry import Kinds
 from kb.search.kept_results import KeptResults, SharedResults, index_state
 from kb.search.matchers import AndNot, Phrase, own_matchers
 from kb.search.ranking import holds_all, locate, rank_terms, score_each, top
+from kb.search.segment_files import SegmentFiles
 from kb.search.analysis import TOKEN, normalize_numbers, term_for, tokens, typed_word
 from kb.search.index import FACETS, MULTIPLE_FACETS, SearchIndex
 
@@ -541,15 +542,18 @@ class _ReaderState:
         return self._by_date
 
 
-def _close_all(searchers: set, lock: threading.Lock) -> None:
+def _close_all(searchers: set, files: list, lock: threading.Lock) -> None:
     with lock:
-        opened = list(searchers)
+        opened, kept = list(searchers), list(files)
         searchers.clear()
+        files.clear()
     for searcher in opened:
         try:
             searcher.close()
         except Exception:  # noqa: BLE001 — closing what is already closed or half-open: nothing left to free
             pass
+    for segments in kept:  # after the searchers made of them
+        segments.close()
 
 
 class Search:
@@ -565,6 +569,7 @@ class Search:
         # Every searcher still open, whichever thread opened it: each holds its segments' files open
         # (kb.search.index reads them, not maps them), closed with this object rather than left to the GC.
         self._open: set = set()
+        self._open_files: list[SegmentFiles] = []  # each thread's, closed after the searchers made of them
         self._open_lock = threading.Lock()
         self._kept = KeptResults(results_kept)  # this process's last results (see search())
         # Snippets by document and terms (see _snippet), kept when results are.
@@ -572,7 +577,7 @@ class Search:
         self._snippets_lock = threading.Lock()
         # The machine's results, when results are kept at all.
         self._shared = SharedResults(index.index_dir.parent / f"{index.index_dir.name}.results") if results_kept else None
-        weakref.finalize(self, _close_all, self._open, self._open_lock)
+        weakref.finalize(self, _close_all, self._open, self._open_files, self._open_lock)
 
     # -- keeping up ---------------------------------------------------------------------
 
@@ -594,15 +599,25 @@ class Search:
     def _state(self) -> _ReaderState:
         state = getattr(self._local, "state", None)
         if state is None:
-            searcher = self._opened(self.index.searcher())
+            searcher = self._opened(self.index.searcher(self._files()))
             self._parser = self._parser or _parser(searcher.schema)
             state = self._local.state = _ReaderState(searcher)
         elif not state.searcher.up_to_date():
             # Not Searcher.refresh(): it reuses segment readers and so misses deletions
-            # committed since (a removed promise would still be found).
+            # committed since (a removed promise would still be found). The thread's segment
+            # files are kept instead, the deletions read anew (kb.search.segment_files).
             self._close(state.searcher)
-            state = self._local.state = _ReaderState(self._opened(self.index.searcher()))
+            state = self._local.state = _ReaderState(self._opened(self.index.searcher(self._files())))
         return state
+
+    def _files(self) -> SegmentFiles:
+        """This thread's open segments of the index."""
+        files = getattr(self._local, "files", None)
+        if files is None:
+            files = self._local.files = SegmentFiles()
+            with self._open_lock:
+                self._open_files.append(files)
+        return files
 
     def _opened(self, searcher):
         with self._open_lock:
@@ -616,7 +631,7 @@ class Search:
 
     def close(self) -> None:
         """Close every searcher this object opened (the next search opens one again)."""
-        _close_all(self._open, self._open_lock)
+        _close_all(self._open, self._open_files, self._open_lock)
         self._local = threading.local()
 
     # -- searching ----------------------------------------------------------------------

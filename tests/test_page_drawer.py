@@ -169,6 +169,54 @@ def test_while_the_drawer_holds_a_page_s_lock_a_worker_gives_its_older_copy(demo
     assert "(zqverrou)" in client.get("/promesses").get_data(as_text=True)
 
 
+def _claimed_list(demo_copy, tmp_path, database_url, mark: str):
+    """A worker whose copy of /promesses a hand edit made stale; the drawer's shared pages; the key; the copy before."""
+    worker = _process(demo_copy, tmp_path / "instance", database_url)
+    drawer_pages = _process(demo_copy, tmp_path / "instance", database_url).extensions["kb.shared_pages"]
+    before = worker.test_client().get("/promesses").get_data(as_text=True)
+    _edit_by_hand(demo_copy, mark, worker)
+    key = next(iter(worker.extensions["kb.pages"]._pages))
+    return worker, drawer_pages, key, before
+
+
+def test_while_the_drawer_claims_a_list_a_worker_gives_its_older_copy_then_draws_it_once_the_claim_is_over(demo_copy, tmp_path, database_url):
+    worker, drawer_pages, key, before = _claimed_list(demo_copy, tmp_path, database_url, "zqannonce")
+    position = worker.extensions["kb.follower"].position
+    drawer_pages.claim([key], position)
+    stale = worker.test_client().get("/promesses")
+    assert stale.get_data(as_text=True) == before and stale.headers["Cache-Control"] == "no-cache"
+    drawer_pages.claim([], position)  # the drawer's round is over
+    assert "(zqannonce)" in worker.test_client().get("/promesses").get_data(as_text=True)
+
+
+def test_a_claim_made_knowing_fewer_changes_than_the_worker_is_not_waited_for(demo_copy, tmp_path, database_url):
+    worker, drawer_pages, key, _before = _claimed_list(demo_copy, tmp_path, database_url, "zqancienne")
+    drawer_pages.claim([key], worker.extensions["kb.follower"].position - 1)
+    assert "(zqancienne)" in worker.test_client().get("/promesses").get_data(as_text=True)
+
+
+def test_a_claim_the_drawer_did_not_end_is_over_after_a_while(demo_copy, tmp_path, database_url, monkeypatch):
+    from kb.web import shared_pages
+
+    worker, drawer_pages, key, _before = _claimed_list(demo_copy, tmp_path, database_url, "zqoubliee")
+    drawer_pages.claim([key], worker.extensions["kb.follower"].position)  # and the drawer died
+    monkeypatch.setattr(shared_pages, "CLAIM_SECONDS", 0.0)
+    assert "(zqoubliee)" in worker.test_client().get("/promesses").get_data(as_text=True)
+
+
+def test_the_drawer_claims_the_lists_it_draws_and_ends_its_claim_after_them(machine, demo_copy, tmp_path, monkeypatch):
+    worker, start_drawer = machine
+    drawer = start_drawer()
+    client = worker.test_client()
+    for path in ("/promesses", f"/promesses/{AUBRY}"):
+        client.get(path)
+    claims = []
+    monkeypatch.setattr(drawer.pages, "claim", lambda keys, cursor: claims.append([key[1] for key in keys]))
+    _edit_by_hand(demo_copy, "zqliste", worker)
+    assert drawer.round() == 2
+    assert claims == [["/promesses"], []]  # the promise's own page is not a list: left to the first worker asked
+
+
 def test_the_drawer_leaves_a_page_a_worker_is_drawing(demo_copy, tmp_path, database_url):
     worker = _process(demo_copy, tmp_path / "instance", database_url)
     drawer_app = _process(demo_copy, tmp_path / "instance", database_url)

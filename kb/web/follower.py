@@ -208,8 +208,8 @@ def _tags(connection, keys: list[str], since: int) -> set[str]:
     """What pages that depend on these items recorded having read (kb.catalog.reader's `used`).
 
     `since`: the log's place before these changes, whose own tags (the groups of related promises
-    an item joined or left, "ids:KIND" when an item came, went or changed state) are read from there on — changes past them too at worst, which only
-    draws a few pages again.
+    an item joined or left, "ids:KIND" when an item came, went or changed state) are read from
+    there on — changes past them too at worst, which only draws a few pages again.
     """
     if EVERYTHING in keys:
         return {EVERYTHING}

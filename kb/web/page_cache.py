@@ -164,12 +164,12 @@ def page_key(request) -> tuple:
     return page_key_of(request.environ, lambda: request)
 
 
-def page_key_of(environ: dict, request=None) -> tuple:
+def page_key_of(environ: dict, make_request=None) -> tuple:
     """page_key of a WSGI request, from what it was made of last time the same request came.
 
     Reading the request's root URL, query and language took 50 to 100 µs, as long as answering a
     kept page took otherwise (kb.web.kept_pages): they are kept by the environ's values they are
-    read from. `request` makes the request when the key must be found (a werkzeug Request by default).
+    read from. `make_request` makes the request when the key must be found (a werkzeug Request by default).
     """
     today = date.today().isoformat()
     cookie = environ.get("HTTP_COOKIE") or ""
@@ -178,7 +178,7 @@ def page_key_of(environ: dict, request=None) -> tuple:
     read = (*(environ.get(name) for name in _KEY_READS), cookie if i18n.COOKIE in cookie else None)
     found = _KEYS.get(read)
     if found is None or found[4] != today:
-        made = request() if request is not None else Request(environ)
+        made = make_request() if make_request is not None else Request(environ)
         query = urlencode(sorted(parse_qsl(made.query_string.decode("utf-8", "replace"))))
         found = (made.root_url, made.path, query, language_of(made), today, KB_VERSION)
         if sum(len(value) for value in read if value) > KEY_READ_MOST:
@@ -247,6 +247,8 @@ def _draw_or_take(cache: PageCache, key: tuple, stale: Page | None, render) -> P
     taken = _take(cache, key, pages, cursor)
     if taken is not None:
         return taken
+    if stale is not None and pages.claimed(key, cursor):
+        return stale  # the machine's drawer is drawing it (kb.web.page_drawer): its copy will be taken at a next request
     with pages.drawing(key) as alone:
         if not alone and stale is not None:
             return stale  # another process draws it: its copy will be taken at a next request

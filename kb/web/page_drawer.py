@@ -13,9 +13,10 @@ of its own. It reads the change log every POLL_SECONDS, well before the workers 
 change before, it draws them one by one, within BUDGET_SECONDS and PREDRAW_PAGES pages, each
 under its drawing lock (pages whose last drawing took less than LEAST_CPU_MS of processor time
 are left to the workers): the home page first, then the other pages without a query (the lists, the
-feeds), then filtered and later pages, each group first asked first. Meanwhile a worker asked for that page gives its
-older copy (marked `no-cache`): this is already the rule for a page another process draws. It takes
-the new copy as soon as the copy is saved. A page a worker is drawing already is left to it.
+feeds), then filtered and later pages, each group first asked first. The pages of the round that
+list items are claimed first (kb.web.shared_pages): meanwhile a worker asked for one gives its older
+copy (marked `no-cache`), as for a page another process draws, rather than drawing it among its
+requests. It takes the new copy as soon as the copy is saved. A page a worker is drawing already is left to it.
 
 "Asked for" is the copy's modification time: a worker's drawing or taking of a copy sets it.
 The drawer's own copies keep the time of the copy they replace, so a page nobody asks for any
@@ -53,6 +54,8 @@ FIRST_LOOK_SECONDS = 3600.0
 # 2 s while the bench, asking for them in the same order, was given each one stale until the
 # drawer reached it; a worker draws one in a few milliseconds.
 LEAST_CPU_MS = 20.0
+# What a page that lists items read (kb.catalog.reader): every item of a kind, or which ones there are.
+LISTING_TAGS = ("list:", "ids:")
 
 
 class PageDrawer:
@@ -81,17 +84,28 @@ class PageDrawer:
         started = time.time()
         since, self._since = self._since, started
         position = self.follower.position
-        keys = self._wanted(since, tags, position)[: self.most]
+        wanted = self._wanted(since, tags, position)[: self.most]
+        keys = [key for key, _listing in wanted]
+        # The pages that list items (the home page, the lists, their filters: 45 to 140 ms each at
+        # 10,000 promises, a dozen stale after each publication) are claimed: meanwhile a worker
+        # gives its older copy of one rather than drawing it among its requests. An item's page,
+        # drawn in a few milliseconds, is not: the first worker asked for it draws it at once.
+        claimed = [key for key, listing in wanted if listing]
+        if claimed:
+            self.pages.claim(claimed, position)
         drawn = 0
-        for key in keys:
-            if time.time() - started > BUDGET_SECONDS:
-                break  # the rest are the workers' to draw, when asked
-            # One lock at a time: held together, the pages waiting their turn stayed stale in every
-            # worker for as long as the drawer took (2 to 3 s under `kb bench-live`, against a
-            # target of 1 s for a publication to show). A page a worker draws already is left to it.
-            with self.pages.holding(key) as held:
-                if held:
-                    drawn += self._draw(key)
+        try:
+            for key in keys:
+                if time.time() - started > BUDGET_SECONDS:
+                    break  # the rest are the workers' to draw, when asked
+                # One lock at a time: a worker drawing a page already (it was asked for it before the
+                # claim) keeps it, and the drawer goes on with the others.
+                with self.pages.holding(key) as held:
+                    if held:
+                        drawn += self._draw(key)
+        finally:
+            if claimed:
+                self.pages.claim([], position)  # over: what it did not draw, the workers draw when asked
         if keys:
             log.info(
                 "pages redessinées après un changement : %d sur %d demandées", drawn, len(keys),
@@ -99,8 +113,9 @@ class PageDrawer:
             )  # fmt: skip
         return drawn
 
-    def _wanted(self, since: float, tags: set[str], position: int | None) -> list[tuple]:
-        """The keys of the copies asked for after `since` that these changes made stale, in the order they are drawn."""
+    def _wanted(self, since: float, tags: set[str], position: int | None) -> list[tuple[tuple, bool]]:
+        """The keys of the copies asked for after `since` that these changes made stale, in the order
+        they are drawn, each with whether it lists items (a change made it stale by a `list:` or `ids:` tag)."""
         today = date.today().isoformat()
         wanted = []
         for _asked, header in self.pages.asked_since(since):  # first asked first
@@ -111,14 +126,16 @@ class PageDrawer:
                 continue  # drawn knowing these changes already
             if float(header.get("cost_ms", self.least_ms)) < self.least_ms:
                 continue  # cheaper drawn by the worker asked for it than given stale until the drawer reaches it
-            if EVERYTHING in tags or tags.intersection(header.get("tags") or ()):
-                wanted.append(key)
+            read = set(header.get("tags") or ())
+            touched = read if EVERYTHING in tags else tags & read
+            if touched:
+                wanted.append((key, any(tag.startswith(LISTING_TAGS) for tag in touched)))
         # A page the drawer has not reached yet is drawn by the first worker asked for it, slowly,
         # among its other requests. First asked first put the home page, which shows a publication
         # in its latest changes and its scorecard and which most readers see first, anywhere among
         # the fifteen stale pages of a publication under `kb bench-live` (1.4 s to draw them all):
         # on PostgreSQL it stayed stale 1.2 s at p95. Filtered and later pages are read less.
-        return sorted(wanted, key=_rank)  # stable: first asked first within a rank
+        return sorted(wanted, key=lambda item: _rank(item[0]))  # stable: first asked first within a rank
 
     def _draw(self, key: tuple) -> bool:
         """The page drawn as a reader's request would have it drawn (kb.web.page_cache saves the copy)."""

@@ -13,7 +13,8 @@ page (a lock file, one per page among LOCK_SLOTS), a worker that has an older co
 
 A copy's modification time is when a worker last drew it or took it: when readers last asked for
 the page. The machine's page drawer (kb.web.page_drawer) draws again, right after a change, the
-pages asked for since the one before; its own copies keep the time of the copy they replace.
+pages asked for since the one before; its own copies keep the time of the copy they replace. It
+claims the lists it is about to draw (CLAIM_FILE): a worker gives its older copy of one meanwhile.
 
 The folder is derived (deleting it costs drawings) and bounded: past MAX_BYTES, the copies used
 least recently go first.
@@ -26,6 +27,7 @@ import json
 import logging
 import os
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -37,6 +39,10 @@ log = logging.getLogger(__name__)
 # Pages share a lock by slot: while one is drawn, a page of the same slot found stale is given
 # stale too (and the page drawer, kb.web.page_drawer, leaves a page whose slot is held).
 LOCK_SLOTS = 4096
+# The pages the machine's drawer is drawing (kb.web.page_drawer), in a file of the folder; a claim
+# older than this is over whatever the file says (a drawer that died meanwhile).
+CLAIM_FILE = ".claimed"
+CLAIM_SECONDS = 2.5
 # The folder's bound, checked every PRUNE_EVERY copies saved by a process.
 MAX_BYTES = 512 * 1024 * 1024
 PRUNE_EVERY = 500
@@ -122,6 +128,31 @@ class SharedPages:
         except OSError:
             return []
         return sorted((item for item in found if isinstance(item[1], dict)), key=lambda item: item[0])
+
+    def claim(self, keys: list[tuple], cursor: int | None) -> None:
+        """Say which pages this process (the machine's drawer) is about to draw, knowing the changes up
+        to `cursor` (none: its drawing is over). Until then a worker that has an older copy of one
+        gives it rather than drawing the page too (`claimed`)."""
+        claim = {"cursor": cursor, "at": time.time(), "names": [self._name(key) for key in keys]}
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _replace(self.directory / CLAIM_FILE, json.dumps(claim).encode("ascii"))
+        except OSError as error:  # the workers draw the pages themselves, as without a drawer
+            log.warning("pages à redessiner non annoncées (%s) : %s", self.directory, error)
+
+    def claimed(self, key: tuple, cursor: int | None) -> bool:
+        """Whether the machine's drawer is drawing `key` now, knowing at least the changes up to `cursor`
+        (never in the drawer itself: it draws what it claimed)."""
+        if not self.asked_here or cursor is None:
+            return False
+        try:
+            claim = json.loads((self.directory / CLAIM_FILE).read_bytes())
+            return (
+                claim["cursor"] is not None and int(claim["cursor"]) >= cursor and time.time() - float(claim["at"]) < CLAIM_SECONDS
+                and self._name(key) in claim["names"]
+            )  # fmt: skip
+        except (OSError, ValueError, TypeError, KeyError):
+            return False
 
     @contextmanager
     def holding(self, key: tuple) -> Iterator[bool]:

@@ -279,3 +279,12 @@ def test_the_sitemap_is_drawn_again_when_an_item_comes_or_goes_not_when_one_chan
     assert "/promesses/aubry-mutualisation-bis<" not in client.get("/sitemap.xml").get_data(as_text=True)
     promise.write_text(promise.read_text(encoding="utf-8").replace("title: ", "title:\n  - ", 1), encoding="utf-8")  # broken: not published
     assert "/promesses/aubry-mutualisation-lille-lomme-hellemmes<" not in client.get("/sitemap.xml").get_data(as_text=True)
+
+
+def test_a_page_s_recorded_cost_is_the_least_of_its_drawings_allowed_to_grow_a_quarter_a_drawing():
+    from kb.web.page_cache import Page, _cost
+
+    before = Page(b"", 200, {}, "etag", frozenset(), cost_ms=15.0)
+    assert _cost(30.0, before) == 18.75  # drawn once on a loaded machine: not taken for a slow page
+    assert _cost(10.0, before) == 10.0
+    assert _cost(30.0, None) == 30.0  # a first drawing: its own cost

@@ -37,6 +37,8 @@ from kb.web.shared_pages import SharedPages
 MAX_BYTES = 32 * 1024 * 1024
 # How long a request waits for the page another thread is drawing (when there is no older copy to give).
 DRAW_WAIT_SECONDS = 30.0
+# How much a page's recorded cost may grow from one drawing to the next (see Page.cost_ms).
+COST_GROWTH = 1.25
 # A deploy can change templates without touching content: it must change every page too.
 KB_VERSION = version("kb")
 EVERYTHING = "*"
@@ -53,6 +55,10 @@ class Page:
     # The headers Flask sent with it (its after-request functions' too), less those of one answer:
     # what kb.web.kept_pages sends when it serves the page without Flask. None until seen.
     wire: tuple | None = None
+    # The processor time its drawing takes, in ms (kb.web.page_drawer leaves the quick ones to the
+    # workers): the least of its drawings, allowed to grow by COST_GROWTH a drawing. One drawing
+    # alone varies twofold with the machine's load (a list's counts in JSON: 15 ms, or 30).
+    cost_ms: float | None = None
 
 
 class PageCache:
@@ -258,8 +264,16 @@ def _draw_or_take(cache: PageCache, key: tuple, stale: Page | None, render) -> P
         began = time.thread_time()  # this thread's processor time: what drawing it takes from the others of its process
         page = _render(cache, key, render)
         if isinstance(page, Page):
-            pages.save(key, cursor, page.status, page.headers, page.etag, page.tags, page.body, cost=time.thread_time() - began)
+            page.cost_ms = _cost(1000 * (time.thread_time() - began), stale)
+            pages.save(key, cursor, page.status, page.headers, page.etag, page.tags, page.body, cost_ms=page.cost_ms)
         return page
+
+
+def _cost(measured: float, before: Page | None) -> float:
+    """A page's cost after a drawing that took `measured` ms: the least of its drawings, allowed to grow by COST_GROWTH."""
+    if before is None or before.cost_ms is None:
+        return measured
+    return min(measured, before.cost_ms * COST_GROWTH)
 
 
 def _take(cache: PageCache, key: tuple, pages: SharedPages, cursor: int | None) -> Page | None:
@@ -268,7 +282,11 @@ def _take(cache: PageCache, key: tuple, pages: SharedPages, cursor: int | None) 
     if copy is None:
         return None
     header, body = copy
-    page = Page(body, int(header["status"]), dict(header["headers"]), str(header["etag"]), frozenset(header["tags"]))
+    cost = header.get("cost_ms")
+    page = Page(
+        body, int(header["status"]), dict(header["headers"]), str(header["etag"]), frozenset(header["tags"]),
+        cost_ms=float(cost) if isinstance(cost, (int, float)) else None,
+    )  # fmt: skip
     cache.put(key, page, generation)
     return page
 

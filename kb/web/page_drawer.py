@@ -47,7 +47,8 @@ POLL_SECONDS = 0.05
 BUDGET_SECONDS = 2.0
 # At its start the drawer knows nothing of what was asked before. It counts the copies touched in the last hour.
 FIRST_LOOK_SECONDS = 3600.0
-# A page whose last drawing took less processor time than this is left to the worker asked for it.
+# A page whose drawing takes less processor time than this (kb.web.page_cache.Page.cost_ms: the
+# least of its drawings) is left to the worker asked for it, neither drawn nor claimed here.
 # At 10,000 promises an item's JSON, a source's page or a feed takes 9 to 15 ms, a list 45 to 55,
 # the home page 80 to 140. While the drawer draws a page, the workers give their older copy of it:
 # after 100 files edited by hand (`kb bench-live`), it drew the 100 promises' JSON one by one in

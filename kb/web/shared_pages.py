@@ -77,15 +77,15 @@ class SharedPages:
             _touch(self.directory / self._name(key))
         return header, body
 
-    def save(self, key: tuple, cursor: int | None, status: int, headers: dict, etag: str, tags, body: bytes, cost: float | None = None) -> None:
-        """Leave the copy drawn for `key` knowing the changes up to `cursor`; `cost`: the processor seconds its drawing took."""
+    def save(self, key: tuple, cursor: int | None, status: int, headers: dict, etag: str, tags, body: bytes, cost_ms: float | None = None) -> None:
+        """Leave the copy drawn for `key` knowing the changes up to `cursor`; `cost_ms`: the processor time its drawing takes."""
         if cursor is None:
             return
         header = {
             "key": repr(key), "page": list(key), "cursor": cursor, "status": status, "headers": headers, "etag": etag, "tags": sorted(tags), "length": len(body),
         }  # fmt: skip
-        if cost is not None:
-            header["cost_ms"] = round(cost * 1000, 1)
+        if cost_ms is not None:
+            header["cost_ms"] = round(cost_ms, 1)
         path = self.directory / self._name(key)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

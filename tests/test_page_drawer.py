@@ -141,8 +141,8 @@ def test_the_home_page_is_drawn_first_then_the_quickest_to_draw(machine, demo_co
     worker, start_drawer = machine
     drawer = start_drawer(most=1)
     client = worker.test_client()
-    asked = ("/promesses?status=done", "/promesses", "/")  # the home page asked for last, and the slowest
-    costs = {"/promesses?status=done": 50.0, "/promesses": 40.0, "/": 90.0}
+    asked = ("/promesses?status=partial", "/promesses", "/")  # the home page asked for last, and the slowest
+    costs = {"/promesses?status=partial": 30.0, "/promesses": 40.0, "/": 90.0}  # a filtered list quicker than the whole
     for path in asked:
         client.get(path)
     _set_costs(tmp_path / "instance", costs)
@@ -155,7 +155,15 @@ def test_the_home_page_is_drawn_first_then_the_quickest_to_draw(machine, demo_co
     _edit_by_hand(demo_copy, "zqlistes", worker)
     drawer.most = 2
     assert drawer.round() == 2
-    assert sorted(_pages_showing(tmp_path / "instance", "(zqlistes)")) == ["/", "/promesses"]
+    assert sorted(_pages_showing(tmp_path / "instance", "(zqlistes)")) == ["/", "/promesses?status=partial"]
+
+
+def test_the_drawer_claims_only_the_pages_it_can_expect_to_draw_within_its_budget():
+    from kb.web.page_drawer import BUDGET_SECONDS, LOADED, _within_budget
+
+    each = BUDGET_SECONDS * 1000 / LOADED / 4  # four of them fill the budget on a loaded machine
+    assert _within_budget([(("page", n), each) for n in range(6)]) == [("page", n) for n in range(4)]
+    assert _within_budget([(("slow",), 10 * BUDGET_SECONDS * 1000), (("next",), each)]) == [("slow",)]  # the first, whatever it costs
 
 
 def test_the_home_page_in_another_language_is_still_the_home_page_for_the_drawer():
@@ -223,13 +231,14 @@ def test_the_drawer_claims_the_lists_it_draws_and_ends_its_claim_after_them(mach
     worker, start_drawer = machine
     drawer = start_drawer()
     client = worker.test_client()
-    for path in ("/promesses", f"/promesses/{AUBRY}"):
+    for path in ("/promesses", f"/promesses/{AUBRY}", "/api/promises"):
         client.get(path)
     claims = []
     monkeypatch.setattr(drawer.pages, "claim", lambda keys, cursor: claims.append([key[1] for key in keys]))
     _edit_by_hand(demo_copy, "zqliste", worker)
-    assert drawer.round() == 2
-    assert claims == [["/promesses"], []]  # the promise's own page is not a list: left to the first worker asked
+    assert drawer.round() == 3
+    # The promise's own page is not a list, the list's JSON not a page for readers: left to the first worker asked.
+    assert claims == [["/promesses"], []]
 
 
 def test_the_drawer_leaves_a_page_a_worker_is_drawing(demo_copy, tmp_path, database_url):

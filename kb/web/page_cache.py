@@ -261,10 +261,8 @@ def _draw_or_take(cache: PageCache, key: tuple, stale: Page | None, render) -> P
         taken = _take(cache, key, pages, cursor)  # it may have just finished
         if taken is not None:
             return taken
-        began = time.thread_time()  # this thread's processor time: what drawing it takes from the others of its process
-        page = _render(cache, key, render)
+        page = _render(cache, key, render, stale)
         if isinstance(page, Page):
-            page.cost_ms = _cost(1000 * (time.thread_time() - began), stale)
             pages.save(key, cursor, page.status, page.headers, page.etag, page.tags, page.body, cost_ms=page.cost_ms)
         return page
 
@@ -291,8 +289,9 @@ def _take(cache: PageCache, key: tuple, pages: SharedPages, cursor: int | None) 
     return page
 
 
-def _render(cache: PageCache, key: tuple, render) -> Page | Response:
+def _render(cache: PageCache, key: tuple, render, before: Page | None = None) -> Page | Response:
     generation = cache.generation
+    began = time.thread_time()  # this thread's processor time: what drawing it takes from the others of its process
     try:
         response = current_app.make_response(render())
     except HTTPException:
@@ -308,6 +307,6 @@ def _render(cache: PageCache, key: tuple, render) -> Page | Response:
     body = response.get_data()
     view_used = g.kb_view.used if "kb_view" in g else set()
     etag = hashlib.sha256(repr(key).encode() + body).hexdigest()[:20]
-    page = Page(body, response.status_code, headers, etag, frozenset(view_used))
+    page = Page(body, response.status_code, headers, etag, frozenset(view_used), cost_ms=_cost(1000 * (time.thread_time() - began), before))
     cache.put(key, page, generation)
     return page

@@ -11,10 +11,10 @@ So the machine's scanner process (kb.ops.scanner) also runs this drawer, in a th
 of its own. It reads the change log every POLL_SECONDS, well before the workers do
 (PUBLICATION_POLL_SECONDS). When a change makes stale pages that readers asked for since the
 change before, it draws them one by one, within BUDGET_SECONDS and PREDRAW_PAGES pages, each
-under its drawing lock (pages whose last drawing took less than LEAST_CPU_MS of processor time
+under its drawing lock (pages whose drawing takes less than LEAST_CPU_MS of processor time
 are left to the workers): the home page first, then the others from the quickest to draw to the
-slowest. The pages of the round that
-list items are claimed first (kb.web.shared_pages): meanwhile a worker asked for one gives its older
+slowest. The HTML pages of the round that
+list items, as many as it can expect to draw within its budget, are claimed first (kb.web.shared_pages): meanwhile a worker asked for one gives its older
 copy (marked `no-cache`), as for a page another process draws, rather than drawing it among its
 requests. It takes the new copy as soon as the copy is saved. A page a worker is drawing already is left to it.
 
@@ -55,6 +55,10 @@ FIRST_LOOK_SECONDS = 3600.0
 # 2 s while the bench, asking for them in the same order, was given each one stale until the
 # drawer reached it; a worker draws one in a few milliseconds.
 LEAST_CPU_MS = 20.0
+# How much longer a drawing takes on a machine under load than its recorded cost (the least of its
+# drawings): the drawer, the workers and the database share the processors (a list: 45 ms alone,
+# 110 to 130 under `kb bench-live`).
+LOADED = 3.0
 # What a page that lists items read (kb.catalog.reader): every item of a kind, or which ones there are.
 LISTING_TAGS = ("list:", "ids:")
 
@@ -86,12 +90,12 @@ class PageDrawer:
         since, self._since = self._since, started
         position = self.follower.position
         wanted = self._wanted(since, tags, position)[: self.most]
-        keys = [key for key, _listing in wanted]
+        keys = [key for key, _cost, _listing in wanted]
         # The pages that list items (the home page, the lists, their filters: 45 to 140 ms each at
         # 10,000 promises, a dozen stale after each publication) are claimed: meanwhile a worker
         # gives its older copy of one rather than drawing it among its requests. An item's page,
         # drawn in a few milliseconds, is not: the first worker asked for it draws it at once.
-        claimed = [key for key, listing in wanted if listing]
+        claimed = _within_budget([(key, cost) for key, cost, listing in wanted if listing])
         if claimed:
             self.pages.claim(claimed, position)
         drawn = 0
@@ -114,9 +118,10 @@ class PageDrawer:
             )  # fmt: skip
         return drawn
 
-    def _wanted(self, since: float, tags: set[str], position: int | None) -> list[tuple[tuple, bool]]:
+    def _wanted(self, since: float, tags: set[str], position: int | None) -> list[tuple[tuple, float, bool]]:
         """The keys of the copies asked for after `since` that these changes made stale, in the order
-        they are drawn, each with whether it lists items (a change made it stale by a `list:` or `ids:` tag)."""
+        they are drawn, each with its cost (ms) and whether it lists items (a change made it stale by a
+        `list:` or `ids:` tag)."""
         today = date.today().isoformat()
         wanted = []
         for _asked, header in self.pages.asked_since(since):  # first asked first
@@ -131,14 +136,14 @@ class PageDrawer:
             touched = read if EVERYTHING in tags else tags & read
             if touched:
                 cost = float(header.get("cost_ms", float("inf")))
-                wanted.append((_rank(key), cost, key, any(tag.startswith(LISTING_TAGS) for tag in touched)))
+                wanted.append((_rank(key), cost, key, _html(header) and any(tag.startswith(LISTING_TAGS) for tag in touched)))
         # First asked first put the home page, which shows a publication in its latest changes and
         # its scorecard and which most readers see first, anywhere among the fifteen stale pages of a
         # publication under `kb bench-live` (1.4 s to draw them all): on PostgreSQL it stayed stale
         # 1.2 s at p95. It comes first; then the quickest to draw, so that the most pages are fresh
         # the soonest: a list's counts in JSON (15 ms) waited behind a dozen lists (45 to 55 ms each).
         wanted.sort(key=lambda item: item[:2])  # stable: first asked first at equal cost
-        return [(key, listing) for _rank_of, _cost, key, listing in wanted]
+        return [(key, cost, listing) for _rank_of, cost, key, listing in wanted]
 
     def _draw(self, key: tuple) -> bool:
         """The page drawn as a reader's request would have it drawn (kb.web.page_cache saves the copy)."""
@@ -157,6 +162,28 @@ def draw_forever(drawer: PageDrawer, stop: threading.Event) -> None:
             log.warning("pages non redessinées : %s", first_line(error))
             stop.wait(1.0)
         stop.wait(POLL_SECONDS)
+
+
+def _html(header: dict) -> bool:
+    """Whether a copy is a page for readers: only those are claimed. A list's HTML draws hundreds of
+    links through templates (45 to 140 ms at 10,000 promises); its JSON or feed draws none (10 to 20 ms,
+    twice that under load), and programs poll those for a change: claimed, a list's counts in JSON
+    waited behind the home page and the lists (1.2 to 1.5 s at p95 under `kb bench-live`)."""
+    headers = header.get("headers") if isinstance(header.get("headers"), dict) else {}
+    content_type = next((str(value) for name, value in headers.items() if name.lower() == "content-type"), "")
+    return content_type.startswith("text/html")
+
+
+def _within_budget(pages: list[tuple[tuple, float]]) -> list[tuple]:
+    """The first of `pages` (key, cost in ms) the drawer can expect to draw within BUDGET_SECONDS on a
+    loaded machine: those it would not reach are not claimed, the workers draw them when asked."""
+    claimed, spent = [], 0.0
+    for key, cost in pages:
+        spent += LOADED * min(cost, BUDGET_SECONDS * 1000)
+        if claimed and spent > BUDGET_SECONDS * 1000:
+            break
+        claimed.append(key)
+    return claimed
 
 
 def _rank(key: tuple) -> int:

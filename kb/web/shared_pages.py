@@ -131,8 +131,9 @@ class SharedPages:
 
     def claim(self, keys: list[tuple], cursor: int | None) -> None:
         """Say which pages this process (the machine's drawer) is about to draw, knowing the changes up
-        to `cursor` (none: its drawing is over). Until then a worker that has an older copy of one
-        gives it rather than drawing the page too (`claimed`)."""
+        to `cursor` (no keys: its drawing is over). Until then a worker that has an older copy of one
+        gives it rather than drawing the page too (`claimed`). A claim is over after CLAIM_SECONDS anyway
+        (or when the clock shows it made in the future)."""
         claim = {"cursor": cursor, "at": time.time(), "names": [self._name(key) for key in keys]}
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -148,7 +149,7 @@ class SharedPages:
         try:
             claim = json.loads((self.directory / CLAIM_FILE).read_bytes())
             return (
-                claim["cursor"] is not None and int(claim["cursor"]) >= cursor and time.time() - float(claim["at"]) < CLAIM_SECONDS
+                claim["cursor"] is not None and int(claim["cursor"]) >= cursor and 0 <= time.time() - float(claim["at"]) < CLAIM_SECONDS
                 and self._name(key) in claim["names"]
             )  # fmt: skip
         except (OSError, ValueError, TypeError, KeyError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kb.catalog.update import Catalog
-from kb.ops.scanner import Scanner
+from kb.ops.scanner import Scanner, next_look
 from kb.search.index import SearchIndex
 from kb.search.query import Search
 from kb.store.db import open_database
@@ -25,6 +25,20 @@ def test_a_round_puts_a_hand_edit_in_the_catalog_s_log_and_in_the_index(demo_cop
     assert scanner.round() == ["promise:marcq-la-madeleine-balayeuses"]
     assert [hit.id for hit in Search(scanner.index, sync_seconds=0).search("zqround").hits] == ["marcq-la-madeleine-balayeuses"]
     assert scanner.round() == [] and not scanner.pending
+
+
+def test_files_still_moving_after_a_round_that_found_some_are_looked_at_again_at_once(demo_copy, tmp_path, database_url):
+    scanner = scanner_of(demo_copy, tmp_path, database_url)
+    period = 3600.0  # a round of this machine has just stamped the scan: a period's round would not look
+    first, second = (demo_copy / "promises" / f"{name}.md" for name in ("marcq-la-madeleine-balayeuses", "mel-carrieres-catiches"))
+    first.write_text(first.read_text(encoding="utf-8").replace("title: ", "title: (zqun) ", 1), encoding="utf-8")
+    changed = scanner.round()
+    assert changed == ["promise:marcq-la-madeleine-balayeuses"]
+    second.write_text(second.read_text(encoding="utf-8").replace("title: ", "title: (zqdeux) ", 1), encoding="utf-8")  # a pull still writing
+    assert scanner.round(period) == []
+    every, wait = next_look(bool(changed), period)
+    assert wait < 1 and scanner.round(every) == ["promise:mel-carrieres-catiches"]
+    assert next_look(False, period) == (period, period)  # a quiet round: the next one a period later
 
 
 def test_a_file_the_index_s_writer_kept_waiting_is_indexed_at_a_later_round(demo_copy, tmp_path, database_url, monkeypatch):

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 # How long a round waits for the index's writer (a publication re-indexing): then the next round tries again.
 INDEX_WAIT_SECONDS = 2.0
+# After a round that found files changed, how soon the next one looks (see next_look).
+AGAIN_SECONDS = 0.1
 
 
 # The server's settings are handed to the scanner as JSON in its environment (never on its command
@@ -88,20 +90,32 @@ def scan_forever(values: dict[str, Any], parent: int) -> None:
         "fichiers modifiés à la main ou par git : cherchés toutes les %g s par ce processus (pid %d)", period, os.getpid(),
         extra={"event": "scanner.start", "fields": {"pid": os.getpid(), "seconds": period}},
     )  # fmt: skip
-    drawing, rounds = None, 0
+    drawing, rounds, every = None, 0, period
     try:
         while os.getppid() == parent:  # else the server is gone (killed): nobody to scan for
-            scanner.round(period)
+            changed = scanner.round(every)
             rounds += 1
             if rounds == 1:
                 # After the first round has stamped the machine's scan: the workers must not take
                 # this process for late while it makes the drawer's app (seconds at 10,000 promises).
                 drawing = _start_drawing(values)
-            time.sleep(period)
+            every, wait = next_look(bool(changed), period)
+            time.sleep(wait)
     finally:
         if drawing is not None:
             drawing.set()
         engine.dispose()
+
+
+def next_look(changed: bool, period: float) -> tuple[float, float]:
+    """(the least time since the machine's last scan, the wait) before the next round.
+
+    Files found moving are looked at again soon, whoever scanned last: a `git pull` or a copy of many
+    files is often still writing when a round comes. Under `kb bench-live`, 100 files edited by hand
+    were found by two rounds 3 s apart (the first one's indexing, then a whole period), and were live
+    after 3 to 5.8 s against a target of 5.
+    """
+    return (0.0, AGAIN_SECONDS) if changed else (period, period)
 
 
 def _start_drawing(values: dict[str, Any]) -> threading.Event | None:

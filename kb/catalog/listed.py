@@ -126,10 +126,11 @@ class ListedCache:
                         self._summaries[kind] = found
         return list(found)  # callers may sort or change their list
 
-    def _forget_summaries(self, kinds) -> None:
+    def _forget_summaries(self, kinds=None) -> None:
+        """Forget the summaries of `kinds` (None: of every kind); a read begun before keeps nothing."""
         with self._summaries_lock:
             self._summaries_changes += 1
-            for kind in kinds:
+            for kind in list(self._summaries) if kinds is None else kinds:
                 self._summaries.pop(kind, None)
 
     def rows(self) -> list[Listed]:
@@ -240,9 +241,7 @@ class ListedCache:
 
     def clear(self) -> None:
         """Forget every row (a change of everything, a log started anew): read again at the next use."""
-        with self._summaries_lock:
-            self._summaries_changes += 1
-            self._summaries = {}
+        self._forget_summaries()
         with self._lock:
             self._by_key = None
             self._rows = None

@@ -13,10 +13,11 @@ of its own. It reads the change log every POLL_SECONDS, well before the workers 
 change before, it draws them one by one, within BUDGET_SECONDS and PREDRAW_PAGES pages, each
 under its drawing lock (pages whose drawing takes less than LEAST_CPU_MS of processor time
 are left to the workers): the home page first, then the others from the quickest to draw to the
-slowest. The HTML pages of the round that
-list items, as many as it can expect to draw within its budget, are claimed first (kb.web.shared_pages): meanwhile a worker asked for one gives its older
+slowest. The HTML pages of the round that list items, as many as it can expect to draw within its
+budget, are claimed first (kb.web.shared_pages): meanwhile a worker asked for one gives its older
 copy (marked `no-cache`), as for a page another process draws, rather than drawing it among its
-requests. It takes the new copy as soon as the copy is saved. A page a worker is drawing already is left to it.
+requests. It takes the new copy as soon as the copy is saved. A page a worker is drawing already
+is left to it.
 
 "Asked for" is the copy's modification time: a worker's drawing or taking of a copy sets it.
 The drawer's own copies keep the time of the copy they replace, so a page nobody asks for any
@@ -130,12 +131,12 @@ class PageDrawer:
                 continue  # drawn another day or by another version of kb: never asked for again
             if position is not None and int(header.get("cursor", -1)) >= position:
                 continue  # drawn knowing these changes already
-            if float(header.get("cost_ms", self.least_ms)) < self.least_ms:
+            cost = float(header.get("cost_ms", float("inf")))  # not recorded: drawn, last
+            if cost < self.least_ms:
                 continue  # cheaper drawn by the worker asked for it than given stale until the drawer reaches it
             read = set(header.get("tags") or ())
             touched = read if EVERYTHING in tags else tags & read
             if touched:
-                cost = float(header.get("cost_ms", float("inf")))
                 wanted.append((_rank(key), cost, key, _html(header) and any(tag.startswith(LISTING_TAGS) for tag in touched)))
         # First asked first put the home page, which shows a publication in its latest changes and
         # its scorecard and which most readers see first, anywhere among the fifteen stale pages of a
@@ -189,6 +190,5 @@ def _within_budget(pages: list[tuple[tuple, float]]) -> list[tuple]:
 def _rank(key: tuple) -> int:
     """0 for the home page (in any language), 1 for the others."""
     _root, path, query, _language, _day, _version = key
-    if any(name != "lang" for name, _value in parse_qsl(query)):  # ?lang=en is the same page, in English
-        return 1
-    return 0 if path in ("", "/") else 1
+    # ?lang=en is the same page, in English.
+    return 0 if path in ("", "/") and all(name == "lang" for name, _value in parse_qsl(query)) else 1

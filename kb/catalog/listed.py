@@ -18,7 +18,7 @@ from datetime import date
 
 from sqlalchemy import Connection, Engine, select
 
-from kb.catalog import tables
+from kb.catalog import tables, tallies
 from kb.content import listing
 
 items_c = tables.items.c
@@ -106,6 +106,10 @@ class ListedCache:
         # The earliest entry's day (the home page's chart begins there), for the histories it was found in.
         self._first_day_of: dict[str, History] | None = None
         self._first_day: date | None = None
+        # The scorecards by group (kb.catalog.tallies) by (grouping, day, final statuses), for the rows
+        # object they count, moved row by row at each refresh: the home page's scorecards.
+        self._tallied_for: list[Listed] | None = None
+        self._tallies: dict[tuple, tallies.Tally] = {}
         # Small kinds' summaries (CatalogView.summaries), until a change names an item of the kind:
         # every page's footer lists the newsroom's pages, a list names its promises' authors and its
         # filters' trackers: three queries of each drawing of a list, a fifth of its time on PostgreSQL.
@@ -201,6 +205,23 @@ class ListedCache:
                 self._arranged[key] = kept
         return kept
 
+    def tally(self, grouping: str, today: date, final_statuses: set[str]) -> tallies.Tally:
+        """Every published promise counted by `grouping` (kb.catalog.tallies) on `today`, kept until the rows change, moved by a refresh."""
+        rows = self.rows()
+        key = (grouping, today, frozenset(final_statuses))
+        with self._lock:
+            kept = self._tallies.get(key) if self._tallied_for is rows else None
+        if kept is None:
+            kept = tallies.tally(rows, grouping, today, final_statuses)
+            with self._lock:
+                if rows is self._rows:  # no refresh meanwhile: what was counted is current
+                    if self._tallied_for is not rows:
+                        self._tallied_for, self._tallies = rows, {}
+                    self._tallies[key] = kept
+                    while len(self._tallies) > 2 * len(tallies.GROUPINGS):  # a new day: the older ones are not asked again
+                        self._tallies.pop(next(iter(self._tallies)))
+        return kept
+
     def refresh(self, connection: Connection, keys: list[str]) -> None:
         """Read again the rows of `keys` (published or not any more); nothing to do before the first read."""
         self._forget_summaries({key.partition(":")[0] for key in keys})
@@ -214,21 +235,28 @@ class ListedCache:
             for start in range(0, len(promise_keys), 500):
                 fresh.update((row.key, row) for row in read_listed(connection, items_c.key.in_(promise_keys[start : start + 500])))
             if self._by_key is not None:
-                before, arranged_before = self._by_key, self._rows
+                before, rows_before = self._by_key, self._rows
                 self._by_key = _replaced(self._by_key, promise_keys, fresh)
-                if self._rows is not None and len(promise_keys) <= REARRANGED_UP_TO:
-                    self._rows = _moved(self._rows, [before[key] for key in promise_keys if key in before], [fresh[key] for key in promise_keys if key in fresh])
+                few = self._rows is not None and len(promise_keys) <= REARRANGED_UP_TO
+                removed = [before[key] for key in promise_keys if key in before] if few else []
+                added = [fresh[key] for key in promise_keys if key in fresh] if few else []
+                if few:
+                    self._rows = _moved(self._rows, removed, added)
                 else:
                     self._rows = sorted(self._by_key.values(), key=lambda row: row.id)
-                if self._arranged_for is arranged_before and len(promise_keys) <= REARRANGED_UP_TO:
+                if few and self._arranged_for is rows_before:
                     # The arrangements kept moved row by row (listing.rearranged), not made anew at the next list.
-                    removed = [before[key] for key in promise_keys if key in before]
-                    added = [fresh[key] for key in promise_keys if key in fresh]
                     self._arranged = {
                         (sort, today, final): listing.rearranged(kept, removed, added, sort, today, set(final))
                         for (sort, today, final), kept in self._arranged.items()
                     }  # fmt: skip
                     self._arranged_for = self._rows
+                if few and self._tallied_for is rows_before:  # the tallies too (kb.catalog.tallies.moved)
+                    self._tallies = {
+                        (grouping, today, final): tallies.moved(kept, removed, added, grouping, today, set(final), self._rows)
+                        for (grouping, today, final), kept in self._tallies.items()
+                    }  # fmt: skip
+                    self._tallied_for = self._rows
             if self._histories is not None:
                 published = [key for key in promise_keys if key in fresh]  # a withdrawn promise's entries are gone
                 entries = {}
@@ -247,6 +275,7 @@ class ListedCache:
             self._rows = None
             self._histories = None
             self._on_days = {}
+            self._tallies, self._tallied_for = {}, None
 
 
 def _moved(rows: list[Listed], removed: list[Listed], added: list[Listed]) -> list[Listed]:

@@ -6,8 +6,6 @@ combine, each filter's counts ignore its own filter, unknown values are reported
 
 from __future__ import annotations
 
-from collections import Counter
-from operator import attrgetter
 from collections.abc import Sequence
 from datetime import date, timedelta
 
@@ -15,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import and_, case, func, literal, select
 
-from kb.catalog import tables
+from kb.catalog import tables, tallies
 from kb.catalog.listed import History, Listed, count_on_days, read_histories, read_listed, standing
 from kb.catalog.reader import CatalogView
 from kb.content import listing
@@ -125,6 +123,8 @@ def list_claims(view: CatalogView, filters: dict[str, str]) -> ClaimListing:
 
 def scorecard(view: CatalogView, today: date, *where) -> Scorecard:
     """The scorecard of the published promises matching `where`, statuses in the vocabulary's order."""
+    if not where:
+        return tallies.scorecard(_tally(view, "all", today), None, list(view.statuses))
     return listing.scorecard(listed_promises(view, *where), list(view.statuses), today, view.final_statuses)
 
 
@@ -231,16 +231,13 @@ def tracker_cards(view: CatalogView, trackers: list, today: date, day: date | No
     (or, with `day`, how they stood that day — a closed tracker's no later than its record's day)."""
     if day is not None:
         return _final_records(view, {tracker.id: min(day, tracker.record_day(today) or day) for tracker in trackers})
-    rows = listed_promises(view)
-    by_tracker: dict[str, list] = {}
-    for row in rows:
-        by_tracker.setdefault(row.tracker, []).append(row)
     statuses = list(view.statuses)
     ends = {tracker.id: tracker.record_day(today) for tracker in trackers if tracker.record_day(today) is not None}
     cards = _final_records(view, ends) if ends else {}
+    by_tracker = _tally(view, "tracker", today) if len(cards) < len(trackers) else None
     for tracker in trackers:
         if tracker.id not in cards:
-            cards[tracker.id] = listing.scorecard(by_tracker.get(tracker.id, []), statuses, today, view.final_statuses)
+            cards[tracker.id] = tallies.scorecard(by_tracker, tracker.id, statuses)
     return cards
 
 
@@ -249,50 +246,29 @@ def groups(view: CatalogView, attribute: str, today: date, rows: list[Listed] | 
     counts it), biggest first: {"name", "slug", "card"}; an author's slug is their id. `rows`: the
     promises as they stood another day (standing_on; `today` is then that day).
 
-    Counted over columns, not promise by promise (the home page draws two of these after every
-    publication, 10 to 20 ms each at 10,000 promises): a territory is named as its first promise by
-    id writes it, an author by their file.
+    A territory is named as its first promise by id writes it, an author by their file. Every
+    published promise's groups are the tallies a server process keeps (the home page draws two of
+    these after every publication); other rows are counted here.
     """
-    rows = listed_promises(view) if rows is None else rows  # by id
-    final = view.final_statuses
-    # Promises past their due date and not finished: the few among the rows, found once for every count below.
-    late_rows = [row for row in rows if row.is_overdue(today, final)]
+    counted = _tally(view, attribute, today, rows)
     if attribute == "made_by":
         # People by id; a name written in words (a tree from before people had files) by its slug.
-        authors = {author for row in rows for author in row.made_by}
-        people = {person_id: person.title for person_id, person in view.titles("person", authors).items()}
-        slugs = {author: author if author in people else listing.slug(author) for author in authors}
-        totals = Counter(slugs[author] for row in rows for author in row.made_by)
-        by_status = Counter((slugs[author], row.status) for row in rows for author in row.made_by)
-        late = Counter(slugs[author] for row in late_rows for author in row.made_by)
-        names: dict[str, str] = {}
-        for row in rows:  # a name written in words: as its first promise by id writes it
-            for author in row.made_by:
-                names.setdefault(slugs[author], people.get(slugs[author], author))
-            if len(names) == len(totals):
-                break
+        people = {person_id: person.title for person_id, person in view.titles("person", counted.totals).items()}
+        counted = tallies.merged(counted, {author: author if author in people else listing.slug(author) for author in counted.totals})
+        names = {slug: people.get(slug, first[2]) for slug, first in counted.first.items()}
     else:
-        # Counted by C code over the rows (map and attrgetter): no Python call per promise.
-        slug_of = attrgetter(f"{attribute}_slug")
-        totals = Counter(map(slug_of, rows))
-        by_status = Counter(map(attrgetter(f"{attribute}_slug", "status"), rows))
-        late = Counter(map(slug_of, late_rows))
-        names = {}
-        for row in rows:  # the name its first promise by id writes: looked for until every group has one
-            names.setdefault(slug_of(row), getattr(row, attribute))
-            if len(names) == len(totals):
-                break
+        names = {slug: first[2] for slug, first in counted.first.items()}
     statuses = list(view.statuses)
-    found: dict[str, dict[str, int]] = {}
-    for (slug, status), count in by_status.items():
-        found.setdefault(slug, {})[status] = count
-    result = []
-    for slug, total in totals.items():
-        counted = found[slug]
-        order = [key for key in statuses if counted.get(key)] + sorted(key for key in counted if key not in statuses)
-        card = Scorecard(total=total, counts={key: counted[key] for key in order}, overdue=late[slug])
-        result.append({"name": names[slug], "slug": slug, "card": card})
+    result = [{"name": names[slug], "slug": slug, "card": tallies.scorecard(counted, slug, statuses)} for slug in counted.totals]
     return sorted(result, key=lambda row: (-row["card"].total, row["name"]))
+
+
+def _tally(view: CatalogView, grouping: str, today: date, rows: list[Listed] | None = None) -> tallies.Tally:
+    """Every published promise (or `rows`) counted by `grouping`: the process's kept tally, or counted now."""
+    if rows is None and view.listed is not None:
+        view.used.add("list:promise")
+        return view.listed.tally(grouping, today, view.final_statuses)
+    return tallies.tally(listed_promises(view) if rows is None else rows, grouping, today, view.final_statuses)
 
 
 FEW_PROMISES = 500  # status_changes: up to this many promises, their history is asked by key

@@ -112,6 +112,12 @@ def assert_same_as_the_files(scratch: Scratch) -> None:
         with engine.connect() as connection:
             assert scratch.listed.rows() == read_listed(connection)  # the rows kept by following the log: as read anew
             assert scratch.listed.histories() == read_histories(connection)
+        # The scorecards by group and the trackers' records the process keeps: as counted anew from the files.
+        anew, trackers = scratch.view(engine), list(read_tree(scratch.root).trackers.values())
+        assert queries.scorecard(view, TODAY) == queries.scorecard(anew, TODAY)
+        for attribute in ("made_by", "territory"):
+            assert queries.groups(view, attribute, TODAY) == queries.groups(anew, attribute, TODAY), attribute
+        assert queries.tracker_cards(view, trackers, TODAY) == queries.tracker_cards(anew, trackers, TODAY)
     finally:
         engine.dispose()
     tree = read_tree(scratch.root)
@@ -250,6 +256,9 @@ def test_after_publications_hand_edits_deletions_renames_and_broken_files_the_ca
             queries.list_promises(view, {}, sort, TODAY)  # each sort's arrangement, then moved row by row change by change
         for kind in KINDS:
             view.summaries(kind.name)  # kept, then dropped by the changes that name an item of the kind
+        for attribute in ("made_by", "territory"):
+            queries.groups(view, attribute, TODAY)  # the home page's tallies, then moved change by change
+        queries.tracker_cards(view, list(read_tree(scratch.root).trackers.values()), TODAY)  # closed trackers' records, kept
         for operation, number in operations:
             apply(scratch, operation, number)
             scratch.catalog.scan()
@@ -265,6 +274,16 @@ def test_a_server_process_keeps_a_small_kind_s_summaries_until_a_change_names_on
     with scratch.engine.connect() as connection:
         scratch.listed.refresh(connection, [f"person:{person.id}"])  # what the change follower does when the log names it
     assert "Zq renommée" in {summary.title for summary in scratch.view().summaries("person")}
+
+
+def test_a_closed_tracker_s_kept_record_changes_when_one_of_its_promises_goes(scratch):
+    tracker = read_tree(scratch.root).trackers["lille-2020-2026"]
+    before = queries.final_record(scratch.view(), tracker, TODAY)  # counted, then kept by the process
+    scratch.path("promise:aubry-mutualisation-lille-lomme-hellemmes").unlink()
+    scratch.catalog.scan()
+    after = queries.final_record(scratch.view(), tracker, TODAY)
+    assert after.total == before.total - 1
+    assert after == queries.final_record(scratch.view(fresh(scratch)), tracker, TODAY)
 
 
 def test_a_scan_reads_again_only_the_files_that_moved(scratch):

@@ -167,7 +167,16 @@ def _statuses_on(view: CatalogView, days: dict[str, date]) -> dict[str, str]:
 
 
 def _final_records(view: CatalogView, ends: dict[str, date]) -> dict[str, Scorecard]:
-    """The records of several trackers (id → day), from one reading of their promises' history."""
+    """The records of several trackers (id → day), from one reading of their promises' history: a
+    server process keeps them (each tracker's record's day; other days, ?au=, are counted each time)."""
+    if view.listed is None:
+        return _count_final_records(view, ends)
+    view.used.add("list:promise")
+    vocabulary = (tuple(view.statuses), frozenset(view.final_statuses))
+    return view.listed.final_records(ends, vocabulary, lambda missing: _count_final_records(view, missing))
+
+
+def _count_final_records(view: CatalogView, ends: dict[str, date]) -> dict[str, Scorecard]:
     rows = [row for row in listed_promises(view) if row.tracker in ends]
     statuses = _statuses_on(view, {row.key: ends[row.tracker] for row in rows})
     by_tracker: dict[str, list] = {tracker_id: [] for tracker_id in ends}
@@ -230,7 +239,7 @@ def tracker_cards(view: CatalogView, trackers: list, today: date, day: date | No
     """Each tracker's scorecard by id: its final record when closed, else how its promises stand today
     (or, with `day`, how they stood that day — a closed tracker's no later than its record's day)."""
     if day is not None:
-        return _final_records(view, {tracker.id: min(day, tracker.record_day(today) or day) for tracker in trackers})
+        return _count_final_records(view, {tracker.id: min(day, tracker.record_day(today) or day) for tracker in trackers})
     statuses = list(view.statuses)
     ends = {tracker.id: tracker.record_day(today) for tracker in trackers if tracker.record_day(today) is not None}
     cards = _final_records(view, ends) if ends else {}
@@ -281,7 +290,9 @@ def status_changes(view: CatalogView, limit: int | None, keys_where=None) -> lis
     Of two entries of the same day, the one whose promise was published (or edited) last comes first.
     """
     view.used.add("list:promise")
-    if keys_where is None:
+    if keys_where is None and view.listed is not None:
+        wanted = view.listed.by_key()  # the process's: no set of 10,000 keys made at each drawing
+    elif keys_where is None:
         wanted = {row.key for row in listed_promises(view)}
     else:
         wanted = {row.key for row in view.query(select(items_c.key).where(items_c.kind == "promise", items_c.state == "published", *keys_where))}

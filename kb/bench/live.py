@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -355,6 +355,9 @@ def run_live_benchmark(
         figures["visible_p95_s"], figures["visible_max_s"] = _percentile(times, 0.95), max(times) if times else float("nan")
         figures["workers_polled"] = seen
         figures["visible_by_surface"] = _visibility_by_surface(editor.publications)
+        if keep:  # which poll was late, on which worker: the server log has each request by its id
+            polls = [{"promise": p.promise_id, "error": p.error, "polls": [asdict(poll) | {"pid": pid_of.get(poll.request_id)} for poll in p.polls]} for p in editor.publications]
+            (scratch.root / "publications.json").write_text(json.dumps(polls, indent=1), encoding="utf-8")
         figures["rss_mb"] = max(_rss_mb(pid) for pid in _workers(server))
         # Memory over many publications: 200 more, pages read between them.
         grower = Editor(scratch, server, tree, 0.0, growth_publications, rng, wait=False)

@@ -493,7 +493,7 @@ def bench_web(content_dir: Path | None, seconds: int, connections: int, workers:
 @click.option("--publish-every", default=5.0, show_default=True, help="Secondes entre deux publications.")
 @click.option("--growth", default=200, show_default=True, help="Publications de plus pour mesurer la croissance de la mémoire.")
 @click.option("--seed", default=1, show_default=True, help="Graine du corpus et du hasard.")
-@click.option("--keep", is_flag=True, help="Garder l'installation de l'essai pour l'examiner.")
+@click.option("--keep", is_flag=True, help="Garder l'installation de l'essai pour l'examiner (et, dans publications.json, chaque sondage de chaque publication).")
 def bench_live(database, promises, sources, source_kb, seconds, connections, workers, threads, publish_every, growth, seed, keep) -> None:
     """Mesure le site vivant à l'échelle d'une rédaction pendant qu'elle publie ; chaque chiffre à côté de sa cible.
 

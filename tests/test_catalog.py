@@ -7,6 +7,7 @@ content tree read into memory (kb.content), whose lists and counts the site used
 from __future__ import annotations
 
 import gc
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -188,7 +189,7 @@ def test_home_groups_are_those_of_the_tree_in_memory(scratch):
         expected = sorted(
             ({"name": names[key], "slug": key,
               "card": listing.scorecard(items, list(tree.statuses), TODAY, tree.final_statuses)} for key, items in memory.items()),
-            key=lambda row: (-row["card"].total, row["name"]),
+            key=lambda row: (-row["card"].total, row["name"], row["slug"]),
         )  # fmt: skip
         assert queries.groups(view, attribute, TODAY) == expected
 
@@ -256,8 +257,9 @@ def test_after_publications_hand_edits_deletions_renames_and_broken_files_the_ca
             queries.list_promises(view, {}, sort, TODAY)  # each sort's arrangement, then moved row by row change by change
         for kind in KINDS:
             view.summaries(kind.name)  # kept, then dropped by the changes that name an item of the kind
+        queries.scorecard(view, TODAY)  # the home page's tallies, then moved change by change
         for attribute in ("made_by", "territory"):
-            queries.groups(view, attribute, TODAY)  # the home page's tallies, then moved change by change
+            queries.groups(view, attribute, TODAY)
         queries.tracker_cards(view, list(read_tree(scratch.root).trackers.values()), TODAY)  # closed trackers' records, kept
         for operation, number in operations:
             apply(scratch, operation, number)
@@ -276,14 +278,27 @@ def test_a_server_process_keeps_a_small_kind_s_summaries_until_a_change_names_on
     assert "Zq renommée" in {summary.title for summary in scratch.view().summaries("person")}
 
 
-def test_a_closed_tracker_s_kept_record_changes_when_one_of_its_promises_goes(scratch):
+def test_a_closed_tracker_s_record_is_kept_until_a_change_names_one_of_its_promises(scratch):
+    trackers = read_tree(scratch.root).trackers
+    closed, other = trackers["lille-2020-2026"], trackers["mel-mutualisation-2015-2020"]
+    before = {tracker.id: queries.final_record(scratch.view(), tracker, TODAY) for tracker in (closed, other)}
+    with scratch.engine.begin() as connection:  # the entries gone without a change logged: the kept records do not see it
+        connection.execute(delete(tables.history).where(tables.history.c.key == "promise:aubry-mutualisation-lille-lomme-hellemmes"))
+    assert queries.final_record(scratch.view(), closed, TODAY) == before[closed.id]
+    with scratch.engine.connect() as connection:
+        scratch.listed.refresh(connection, ["promise:aubry-mutualisation-lille-lomme-hellemmes"])  # as the change follower does
+    assert queries.final_record(scratch.view(), closed, TODAY).total == before[closed.id].total - 1
+    assert queries.final_record(scratch.view(), other, TODAY) == before[other.id]  # another tracker's stays
+
+
+def test_a_closed_tracker_s_record_counts_a_promise_moved_into_it(scratch):
     tracker = read_tree(scratch.root).trackers["lille-2020-2026"]
-    before = queries.final_record(scratch.view(), tracker, TODAY)  # counted, then kept by the process
-    scratch.path("promise:aubry-mutualisation-lille-lomme-hellemmes").unlink()
+    before = queries.final_record(scratch.view(), tracker, TODAY)
+    moved = next(path for path in sorted((scratch.root / "promises").glob("*.md")) if "tracker: mel-mutualisation-2022-2026" in path.read_text(encoding="utf-8"))
+    moved.write_text(re.sub(r"(?m)^tracker: .*$", "tracker: lille-2020-2026", moved.read_text(encoding="utf-8")), encoding="utf-8")
     scratch.catalog.scan()
     after = queries.final_record(scratch.view(), tracker, TODAY)
-    assert after.total == before.total - 1
-    assert after == queries.final_record(scratch.view(fresh(scratch)), tracker, TODAY)
+    assert after == queries.final_record(scratch.view(fresh(scratch)), tracker, TODAY) and after != before
 
 
 def test_a_scan_reads_again_only_the_files_that_moved(scratch):

@@ -269,7 +269,8 @@ def groups(view: CatalogView, attribute: str, today: date, rows: list[Listed] | 
         names = {slug: first[2] for slug, first in counted.first.items()}
     statuses = list(view.statuses)
     result = [{"name": names[slug], "slug": slug, "card": tallies.scorecard(counted, slug, statuses)} for slug in counted.totals]
-    return sorted(result, key=lambda row: (-row["card"].total, row["name"]))
+    # Ties (two people of one name) by slug: kept tallies add a group back at their end, so their order says nothing.
+    return sorted(result, key=lambda row: (-row["card"].total, row["name"] or "", row["slug"] or ""))
 
 
 def _tally(view: CatalogView, grouping: str, today: date, rows: list[Listed] | None = None) -> tallies.Tally:

@@ -5,6 +5,9 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
+
+from kb.catalog import tables
 
 from kb.web.page_drawer import PageDrawer
 
@@ -48,6 +51,14 @@ def test_a_list_a_reader_asked_for_is_drawn_again_by_the_drawer_and_taken_by_the
     assert _mark_copies(tmp_path / "instance", b"<h1>", b"<h6>") == 1
     page = worker.test_client().get("/promesses").get_data(as_text=True)
     assert "(zqredessin)" in page and "<h6>" in page  # the drawer's copy, taken: not drawn by the worker
+
+
+def test_the_drawer_reads_what_lists_read_before_the_first_change(machine):
+    _worker, start_drawer = machine
+    store = start_drawer().app.extensions["kb.content"]
+    with store.engine.begin() as connection:  # changed without a change logged: rows read before do not show it
+        connection.execute(update(tables.items).where(tables.items.c.key == f"promise:{AUBRY}").values(title="Zq renommée"))
+    assert "Zq renommée" not in {row.title for row in store.listed.rows()}
 
 
 def test_a_copy_records_the_processor_time_its_drawing_took(machine, demo_copy, tmp_path):

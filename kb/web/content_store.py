@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 import weakref
+from datetime import date
 from pathlib import Path
 
 from flask import Flask, current_app, g, redirect, request, url_for
@@ -60,6 +61,13 @@ class ContentStore:
 
     def view(self) -> CatalogView:
         return CatalogView(self.engine, self.root, self.kinds, self.vocabularies, self.items, self.listed)
+
+    def warm(self) -> None:
+        """Read now what lists and the home page read (kb.catalog.listed.ListedCache.warm), not at the first drawing after a change."""
+        try:
+            self.listed.warm(date.today(), self.vocabularies.final_statuses)
+        except Exception as error:  # noqa: BLE001 — read at the first page that needs it instead
+            log.warning("lignes des listes non lues d'avance : %s", first_line(error))
 
     def ensure(self) -> bool:
         """Build the catalog if it is missing or outdated (first start, new version of kb); True when built."""
@@ -123,11 +131,15 @@ class ContentStore:
 
 def _scan_forever(store_ref: "weakref.ref[ContentStore]", seconds: float, every: float) -> None:
     # A weak reference: an app that is gone (tests make many) takes its scanner with it.
+    warm = False
     while True:
         time.sleep(seconds)
         store = store_ref()
         if store is None:
             return
+        if not warm:  # a period after the first request (its page is not slowed): what lists read, read now
+            store.warm()
+            warm = True
         store.background_round(every)  # the workers take turns: about one scan a period for the machine
         del store
 

@@ -278,17 +278,6 @@ def test_a_server_process_keeps_a_small_kind_s_summaries_until_a_change_names_on
     assert "Zq renommée" in {summary.title for summary in scratch.view().summaries("person")}
 
 
-def test_a_warm_process_has_read_every_count_the_home_page_shows_before_it_is_asked(scratch):
-    view = scratch.view()
-    scratch.listed.warm(TODAY, view.final_statuses)
-    with scratch.engine.begin() as connection:  # every promise gone without a change logged: what was read stays
-        connection.execute(delete(tables.history))
-        connection.execute(delete(tables.items).where(tables.items.c.kind == "promise"))
-    tree = read_tree(scratch.root)
-    assert queries.scorecard(view, TODAY) == listing.scorecard(list(tree.promises.values()), list(tree.statuses), TODAY, tree.final_statuses)
-    assert queries.groups(view, "territory", TODAY) and queries.first_entry_day(view) is not None
-
-
 def test_a_closed_tracker_s_record_is_kept_until_a_change_names_one_of_its_promises(scratch):
     trackers = read_tree(scratch.root).trackers
     closed, other = trackers["lille-2020-2026"], trackers["mel-mutualisation-2015-2020"]

@@ -1,5 +1,12 @@
 """Pages are rendered once per state of the content and revalidated with ETags."""
 
+import threading
+
+from sqlalchemy import update
+
+from kb.catalog import tables
+from kb.web.page_cache import rehearse
+
 
 def test_an_unchanged_page_revalidates_with_304_and_no_body(client):
     first = client.get("/promesses/balayeuses-communes")
@@ -288,3 +295,25 @@ def test_a_page_s_recorded_cost_is_the_least_of_its_drawings_allowed_to_grow_a_q
     assert _cost(30.0, before) == 18.75  # drawn once on a loaded machine: not taken for a slow page
     assert _cost(10.0, before) == 10.0
     assert _cost(30.0, None) == 30.0  # a first drawing: its own cost
+
+
+def test_a_rehearsed_page_is_drawn_once_and_kept_nowhere(app, tmp_path):
+    rehearse(app, ["/promesses"])
+    assert app.extensions["kb.pages"].bytes == 0  # no copy in the process
+    assert [path.name for path in (tmp_path / "instance" / "index.pages").glob("*") if not path.name.startswith(".")] == []
+    store = app.extensions["kb.content"]
+    with store.engine.begin() as connection:  # changed without a change logged: rows read by the rehearsal do not show it
+        connection.execute(update(tables.items).where(tables.items.c.key == "promise:balayeuses-communes").values(title="Zq renommée"))
+    assert "Zq renommée" not in {row.title for row in store.listed.rows()}
+
+
+def test_a_server_process_rehearses_in_its_background_thread_a_period_after_its_first_request(app):
+    store = app.extensions["kb.content"]
+    store.background, store.recheck_seconds = True, 0.05  # as under kb serve: scans in a thread of its own
+    rehearsed = threading.Event()
+    store.first_turn.append(rehearsed.set)  # after the app's own first-turn jobs
+    app.test_client().get("/a-propos")
+    assert rehearsed.wait(10)
+    with store.engine.begin() as connection:  # changed without a change logged: rows read before do not show it
+        connection.execute(update(tables.items).where(tables.items.c.key == "promise:balayeuses-communes").values(title="Zq renommée"))
+    assert "Zq renommée" not in {row.title for row in store.listed.rows()}

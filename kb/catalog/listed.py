@@ -252,17 +252,6 @@ class ListedCache:
             found.update(counted)
         return found
 
-    def warm(self, today: date, final_statuses: set[str]) -> None:
-        """Read now what the home page and the lists read first: every row, every history, today's
-        tallies and the usual order. A process that had only taken other processes' copies of those
-        pages read them all at its first drawing after a change: 1.5 to 2 s of the home page's
-        drawing under `kb bench-live`, while the publication it showed stayed unseen."""
-        rows = self.rows()
-        self.histories()
-        for grouping in tallies.GROUPINGS:
-            self.tally(grouping, today, final_statuses)
-        self.arranged(rows, "maj", today, final_statuses)
-
     def refresh(self, connection: Connection, keys: list[str]) -> None:
         """Read again the rows of `keys` (published or not any more); nothing to do before the first read."""
         self._forget_summaries({key.partition(":")[0] for key in keys})

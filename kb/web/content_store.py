@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 import weakref
-from datetime import date
 from pathlib import Path
 
 from flask import Flask, current_app, g, redirect, request, url_for
@@ -58,16 +57,12 @@ class ContentStore:
         self.on_changes = []  # called with the keys a scan of this process changed (the follower)
         # Called in the background thread after its scan found nothing to do (the index's larger merges).
         self.between_scans = []
+        # Called once in the background thread, a period after the first request (that request is not
+        # slowed): what the first drawings after a change would read, read now (kb.web.page_cache.rehearse).
+        self.first_turn = []
 
     def view(self) -> CatalogView:
         return CatalogView(self.engine, self.root, self.kinds, self.vocabularies, self.items, self.listed)
-
-    def warm(self) -> None:
-        """Read now what lists and the home page read (kb.catalog.listed.ListedCache.warm), not at the first drawing after a change."""
-        try:
-            self.listed.warm(date.today(), self.vocabularies.final_statuses)
-        except Exception as error:  # noqa: BLE001 — read at the first page that needs it instead
-            log.warning("lignes des listes non lues d'avance : %s", first_line(error))
 
     def ensure(self) -> bool:
         """Build the catalog if it is missing or outdated (first start, new version of kb); True when built."""
@@ -137,9 +132,10 @@ def _scan_forever(store_ref: "weakref.ref[ContentStore]", seconds: float, every:
         store = store_ref()
         if store is None:
             return
-        if not warm:  # a period after the first request (its page is not slowed): what lists read, read now
-            store.warm()
+        if not warm:
             warm = True
+            for job in store.first_turn:
+                job()
         store.background_round(every)  # the workers take turns: about one scan a period for the machine
         del store
 

@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl
 from flask import Flask
 
 from kb.store.db import first_line
-from kb.web.page_cache import EVERYTHING, KB_VERSION
+from kb.web.page_cache import EVERYTHING, KB_VERSION, rehearse
 from kb.web.shared_pages import SharedPages
 
 log = logging.getLogger(__name__)
@@ -79,11 +79,11 @@ class PageDrawer:
         self._tags: set[str] = set()  # what the changes followed since the last drawing touched
         self.follower.after_changes.append(self._tags.update)
         self._since = time.time() - FIRST_LOOK_SECONDS
-        # What lists read, read before the first change: its first round after a start drew the home
-        # page and a list in 1.5 to 2 s under `kb bench-live` (0.1 to 0.3 s later), showing the first
-        # publications late. The workers read it a period after their first request (kb.web.content_store).
+        # What the pages it draws read, read before the first change: its first round after a start
+        # drew the home page and a list in 1.5 to 2 s under `kb bench-live` (0.1 to 0.3 s later),
+        # showing the first publications late. The workers rehearse a period after their first request.
         self.follower.poll(force=True)  # the first look forgets what was read before it
-        app.extensions["kb.content"].warm()
+        rehearse(app)
 
     def round(self) -> int:
         """Follow the change log; the pages it made stale that readers had asked for, drawn again: how many."""

@@ -1,7 +1,5 @@
 """Pages are rendered once per state of the content and revalidated with ETags."""
 
-import threading
-
 from sqlalchemy import update
 
 from kb.catalog import tables
@@ -306,14 +304,3 @@ def test_a_rehearsed_page_is_drawn_once_and_kept_nowhere(app, tmp_path):
         connection.execute(update(tables.items).where(tables.items.c.key == "promise:balayeuses-communes").values(title="Zq renommée"))
     assert "Zq renommée" not in {row.title for row in store.listed.rows()}
 
-
-def test_a_server_process_rehearses_in_its_background_thread_a_period_after_its_first_request(app):
-    store = app.extensions["kb.content"]
-    store.background, store.recheck_seconds = True, 0.05  # as under kb serve: scans in a thread of its own
-    rehearsed = threading.Event()
-    store.first_turn.append(rehearsed.set)  # after the app's own first-turn jobs
-    app.test_client().get("/a-propos")
-    assert rehearsed.wait(10)
-    with store.engine.begin() as connection:  # changed without a change logged: rows read before do not show it
-        connection.execute(update(tables.items).where(tables.items.c.key == "promise:balayeuses-communes").values(title="Zq renommée"))
-    assert "Zq renommée" not in {row.title for row in store.listed.rows()}

@@ -31,7 +31,7 @@ from kb.content.render import markdown_to_html
 from kb.newsroom.mailer import Mailer
 from kb.store import sessions
 from kb.web import api, auth, content_store, csrf, database, errors, follower, health, i18n, identity, kept_pages, newsroom, public, request_log
-from kb.web.page_cache import PageCache, rehearse
+from kb.web.page_cache import PageCache
 from kb.web.shared_pages import SharedPages
 from kb.web.pages import RENDERERS, item_view
 
@@ -62,7 +62,6 @@ def create_app(test_config: dict[str, Any] | None = None, kinds: Kinds = KINDS) 
     csrf.init_app(app)
     auth.init_app(app)
     app.extensions["kb.pages"] = PageCache()
-    app.extensions["kb.content"].first_turn.append(lambda: rehearse(app))
     index_dir = Path(app.config["INDEX_DIR"])
     app.extensions["kb.shared_pages"] = SharedPages(index_dir.parent / f"{index_dir.name}.pages")
     # The catalog's change log brings every change to the index (kb.web.follower): a periodic

@@ -57,9 +57,6 @@ class ContentStore:
         self.on_changes = []  # called with the keys a scan of this process changed (the follower)
         # Called in the background thread after its scan found nothing to do (the index's larger merges).
         self.between_scans = []
-        # Called once in the background thread, a period after the first request (that request is not
-        # slowed): what the first drawings after a change would read, read now (kb.web.page_cache.rehearse).
-        self.first_turn = []
 
     def view(self) -> CatalogView:
         return CatalogView(self.engine, self.root, self.kinds, self.vocabularies, self.items, self.listed)
@@ -126,16 +123,11 @@ class ContentStore:
 
 def _scan_forever(store_ref: "weakref.ref[ContentStore]", seconds: float, every: float) -> None:
     # A weak reference: an app that is gone (tests make many) takes its scanner with it.
-    warm = False
     while True:
         time.sleep(seconds)
         store = store_ref()
         if store is None:
             return
-        if not warm:
-            warm = True
-            for job in store.first_turn:
-                job()
         store.background_round(every)  # the workers take turns: about one scan a period for the machine
         del store
 

@@ -24,7 +24,7 @@ from flask import Flask
 from kb.config import i18n
 
 from kb.web import request_log
-from kb.web.page_cache import REHEARSAL, PageCache, page_key_of
+from kb.web.page_cache import PageCache, page_key_of
 
 log = logging.getLogger(__name__)
 # Headers of one answer, not of the page: never replayed.
@@ -72,7 +72,7 @@ class KeptPages:
         return [page.body]
 
     def _may_answer(self, environ) -> bool:
-        if environ.get("REQUEST_METHOD") != "GET" or "HTTP_IF_NONE_MATCH" in environ or environ.get(request_log.STATIC_BUILD) or environ.get(REHEARSAL):
+        if environ.get("REQUEST_METHOD") != "GET" or "HTTP_IF_NONE_MATCH" in environ or environ.get(request_log.STATIC_BUILD) or environ.get(request_log.REHEARSAL):
             return False
         cookies = environ.get("HTTP_COOKIE", "")
         if any(f"{name}=" in cookies for name in self.cookies):

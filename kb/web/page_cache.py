@@ -34,6 +34,7 @@ from werkzeug.wrappers import Request
 from kb.config import i18n
 from kb.store.db import first_line
 from kb.web.i18n import language_of
+from kb.web.request_log import REHEARSAL  # the page is drawn, nothing kept (rehearse)
 from kb.web.shared_pages import SharedPages
 
 log = logging.getLogger(__name__)
@@ -207,8 +208,6 @@ KEY_READ_MOST = 1024  # characters: 2 MB of keys at most, whatever the requests
 _KEYS: dict[tuple, tuple] = {}
 
 
-# A request's environ key: the page is drawn and nothing is kept, here or for the machine (rehearse).
-REHEARSAL = "kb.rehearsal"
 # What a process draws once before its first drawing that counts: the pages every publication makes
 # stale, which read the most (every promise's row, history entries and tallies, the usual order).
 REHEARSED = ("/", "/promesses")

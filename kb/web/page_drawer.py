@@ -81,7 +81,7 @@ class PageDrawer:
         self._since = time.time() - FIRST_LOOK_SECONDS
         # What the pages it draws read, read before the first change: its first round after a start
         # drew the home page and a list in 1.5 to 2 s under `kb bench-live` (0.1 to 0.3 s later),
-        # showing the first publications late. The workers rehearse a period after their first request.
+        # showing the first publications late.
         self.follower.poll(force=True)  # the first look forgets what was read before it
         rehearse(app)
 

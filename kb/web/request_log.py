@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 HEADER = "X-Request-Id"
 # Set in the WSGI environ of the requests a static build makes to render its pages.
 STATIC_BUILD = "kb.static_build"
+# Set in the WSGI environ of a page a process draws for itself before its first change (kb.web.page_cache.rehearse).
+REHEARSAL = "kb.rehearsal"
 SAFE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
@@ -93,8 +95,8 @@ def write_line(environ: dict, status: int, seconds: float, size: int | None, the
         "pid": os.getpid(),
     }
     level = logging.ERROR if status >= 500 else logging.INFO
-    if level == logging.INFO and environ.get(STATIC_BUILD):
-        level = logging.DEBUG  # a static build renders every page: hundreds of lines, not visits
+    if level == logging.INFO and (environ.get(STATIC_BUILD) or environ.get(REHEARSAL)):
+        level = logging.DEBUG  # a static build renders every page, a process rehearses two: not visits
     log.log(level, "%s %s %s %s ms", method, path, status, duration, extra={"event": "request", "fields": fields})
 
 

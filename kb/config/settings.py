@@ -96,6 +96,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CONTENT_SCANNER", "str", "workers", "who looks for those files: `workers` (the server's processes take turns) or `process` (a process of its own, which also indexes them; set by `kb serve --production`, which starts it — without one, the workers take over after five periods)"),
     Setting("INDEX_SYNC_SECONDS", "float", 0.0, "how often, at most, searches also compare every file's hash with the index; 0: never (the catalog's change log brings publications and edits by hand or by git)"),
     Setting("PREDRAW_PAGES", "int", 100, "under `kb serve --production`, how many of the pages a change makes stale that readers had asked for the scanner process draws again at once, so that the workers serving requests need not (0: the workers draw them when asked)", minimum=0),
+    Setting("PREDRAW_LEAST_MS", "float", 20.0, "of those pages, the ones whose drawing takes less processor time than this many milliseconds are left to the worker asked for them: it draws one in a few milliseconds, while the scanner process, drawing the others one by one, would have it given stale until it reaches it", minimum=0),
     Setting("PUBLICATION_POLL_SECONDS", "float", 0.25, "how often, at most, each process reads the catalog's change log (at the start of a request) to index and show what other processes and servers changed"),
     Setting("LOG_FORMAT", "str", None, "`json` (one object per line) or `text`", "`json` in production, else `text`"),
     Setting("LOG_LEVEL", "str", "INFO", "DEBUG, INFO, WARNING or ERROR"),

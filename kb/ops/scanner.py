@@ -134,7 +134,8 @@ def _draw(values: dict[str, Any], most: int, stop: threading.Event) -> None:
         from kb.web import create_app, page_drawer  # only here: the scanner alone needs no web application
 
         given = {name: value for name, value in values.items() if name in settings.BY_NAME}
-        drawer = page_drawer.PageDrawer(create_app({**given, "PRODUCTION": True, "CONTENT_SCANNER": "process"}), most)
+        app = create_app({**given, "PRODUCTION": True, "CONTENT_SCANNER": "process"})
+        drawer = page_drawer.PageDrawer(app, most, float(app.config["PREDRAW_LEAST_MS"]))
     except Exception as error:  # noqa: BLE001 — the workers draw the pages themselves: the scanning goes on
         log.warning("pages non redessinées par ce processus : %s", first_line(error))
         return

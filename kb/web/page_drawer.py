@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl
 
 from flask import Flask
 
+from kb.config import settings
 from kb.store.db import first_line
 from kb.web.page_cache import EVERYTHING, KB_VERSION, rehearse
 from kb.web.shared_pages import SharedPages
@@ -54,8 +55,8 @@ FIRST_LOOK_SECONDS = 3600.0
 # the home page 80 to 140. While the drawer draws a page, the workers give their older copy of it:
 # after 100 files edited by hand (`kb bench-live`), it drew the 100 promises' JSON one by one in
 # 2 s while the bench, asking for them in the same order, was given each one stale until the
-# drawer reached it; a worker draws one in a few milliseconds.
-LEAST_CPU_MS = 20.0
+# drawer reached it; a worker draws one in a few milliseconds. The setting PREDRAW_LEAST_MS.
+LEAST_CPU_MS = settings.BY_NAME["PREDRAW_LEAST_MS"].default
 # How much longer a drawing takes on a machine under load than its recorded cost (the least of its
 # drawings): the drawer, the workers and the database share the processors (a list: 45 ms alone,
 # 110 to 130 under `kb bench-live`).
